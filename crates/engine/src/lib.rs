@@ -1,0 +1,10 @@
+//! The Tandem engine: everything that turns an item's text into field values, a route and
+//! honest confidences. Pure and deterministic: no I/O, no clock, no randomness without a
+//! seed, so that the same model on the same input gives the same answer in a test, in a
+//! benchmark and in production.
+
+pub mod calibration;
+pub mod metrics;
+pub mod span;
+
+pub use span::Span;

@@ -1,0 +1,1 @@
+//! tandem-test-support.
