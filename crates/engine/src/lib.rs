@@ -4,7 +4,9 @@
 //! benchmark and in production.
 
 pub mod calibration;
+pub mod field;
 pub mod metrics;
 pub mod span;
 
+pub use field::FieldKind;
 pub use span::Span;
