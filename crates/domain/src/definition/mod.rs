@@ -1,0 +1,189 @@
+//! An automation's definition: what comes in, what to extract, where to route, where to
+//! deliver, and what "worth it" means. Written as TOML (or sent through the API as the
+//! same TOML), validated here in one pass that reports every problem with its line and
+//! column, so a builder fixes a file in one round.
+
+mod parse;
+mod walk;
+
+use serde::{Deserialize, Serialize};
+
+use crate::slug::Slug;
+use tandem_engine::FieldKind;
+
+pub use walk::DefinitionError;
+
+/// A validated automation definition. Paths (`route.examples`, `training.documents`) are
+/// as written, relative to the definition file; the loader resolves them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AutomationDef {
+    pub name: String,
+    pub slug: Slug,
+    pub description: String,
+    pub inputs: Vec<InputDef>,
+    pub fields: Vec<FieldDef>,
+    pub route: Option<RouteDef>,
+    pub training: TrainingDef,
+    pub destinations: Vec<Destination>,
+    pub baseline: Baseline,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputDef {
+    pub name: String,
+    pub required: bool,
+    /// Larger values are refused at intake with a 413.
+    pub max_bytes: usize,
+}
+
+/// How a field's value is found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExtractorKind {
+    /// A built-in pattern for the field's kind (email, phone, URL, money, date, number).
+    Pattern,
+    /// The value written after one of the field's `labels` (`Invoice no: 123`).
+    Label,
+    /// A model trained from the automation's labelled documents.
+    Learned,
+    /// A large language model behind an OpenAI-compatible API.
+    Llm,
+}
+
+impl ExtractorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExtractorKind::Pattern => "pattern",
+            ExtractorKind::Label => "label",
+            ExtractorKind::Learned => "learned",
+            ExtractorKind::Llm => "llm",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DateOrder {
+    Dmy,
+    Mdy,
+    Ymd,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldDef {
+    pub name: String,
+    pub kind: FieldKind,
+    pub extractor: ExtractorKind,
+    /// The input field the value is read from.
+    pub source: String,
+    pub required: bool,
+    /// Below this calibrated confidence the item goes to the inbox.
+    pub threshold: f64,
+    /// Whether the field holds several values (the parties of a contract).
+    pub multi: bool,
+    /// For `extractor = "label"`: the labels the value follows.
+    pub labels: Vec<String>,
+    /// For phone numbers written without a country code (ISO 3166 code, e.g. "US").
+    pub region: Option<String>,
+    /// For numeric dates such as 03/04/2024.
+    pub date_order: DateOrder,
+    pub validate: Validation,
+}
+
+/// Rules a value must pass to be accepted automatically.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Validation {
+    /// A regular expression the whole value must match.
+    pub pattern: Option<String>,
+    /// Bounds for money and numbers.
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub one_of: Vec<String>,
+    pub max_length: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RouteExample {
+    pub text: String,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RouteDef {
+    pub source: String,
+    /// The routes to choose from. When empty, the labels of the examples.
+    pub labels: Vec<String>,
+    /// A JSONL or CSV file of `{"text", "label"}` examples, relative to the definition.
+    pub examples: Option<String>,
+    pub inline_examples: Vec<RouteExample>,
+    /// Below this calibrated confidence the item goes to the inbox.
+    pub threshold: f64,
+    /// The label that marks out-of-scope examples in the training data, if any.
+    pub oos_label: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrainingDef {
+    /// Labelled documents (JSONL) for learned extractors, relative to the definition.
+    pub documents: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Destination {
+    /// POST each accepted result as JSON.
+    Webhook {
+        url: String,
+        /// When set, each request carries an HMAC-SHA256 signature of its body.
+        secret: Option<String>,
+    },
+    /// Append each accepted result as one JSON line.
+    Jsonl { path: String },
+}
+
+impl Destination {
+    /// A short description for people; never shows a secret.
+    pub fn describe(&self) -> String {
+        match self {
+            Destination::Webhook { url, .. } => format!("webhook {url}"),
+            Destination::Jsonl { path } => format!("JSONL file {path}"),
+        }
+    }
+}
+
+/// What the work cost by hand, and what the automation should win back.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Baseline {
+    pub minutes_per_item: Option<f64>,
+    pub weekly_volume: Option<u32>,
+    pub target_hours_per_week: Option<f64>,
+}
+
+pub const DEFAULT_FIELD_THRESHOLD: f64 = 0.8;
+pub const DEFAULT_ROUTE_THRESHOLD: f64 = 0.7;
+pub const DEFAULT_MAX_INPUT_BYTES: usize = 1 << 20;
+
+impl AutomationDef {
+    /// Parse and validate a definition, collecting every error.
+    pub fn parse(source: &str) -> Result<AutomationDef, Vec<DefinitionError>> {
+        parse::parse(source)
+    }
+
+    pub fn field(&self, name: &str) -> Option<&FieldDef> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// The routes an item can take: the declared labels, else the examples' labels.
+    pub fn route_labels(&self) -> Vec<String> {
+        let Some(route) = &self.route else {
+            return Vec::new();
+        };
+        if !route.labels.is_empty() {
+            return route.labels.clone();
+        }
+        let mut labels: Vec<String> = route.inline_examples.iter().map(|e| e.label.clone()).collect();
+        labels.sort();
+        labels.dedup();
+        labels
+    }
+}
