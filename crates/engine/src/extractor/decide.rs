@@ -2,9 +2,11 @@
 //! held-out documents inside training (to fit the calibrators and cuts) and at extraction,
 //! so the calibration is fitted on exactly the numbers it will later be applied to.
 //!
-//! A single-valued field pools the softmax mass of all candidates that denote one value
-//! (the total printed three times is one answer, not three rivals) and answers with the
-//! heaviest value; the mass is the raw confidence. A multi-valued field gives each value the
+//! A single-valued field weighs each *value* (a total printed three times is one answer
+//! with three pieces of evidence, not three rivals) and answers with the heaviest; its raw
+//! confidence is its share against the runner-up value only. Not against all candidates:
+//! a long document's thousands of unremarkable candidates would dilute an answer that is
+//! as clear as in a short one. A multi-valued field gives each value the
 //! best probability among its candidates, drops values whose evidence overlaps a stronger
 //! one, and keeps those above a learned cut; the raw confidence that the whole set is right
 //! treats the values as independent, and calibration corrects what that gets wrong.
@@ -14,30 +16,39 @@ use std::collections::HashMap;
 use super::candidates::Candidate;
 use super::features::CandValue;
 
-/// The heaviest value: its best candidate and its share of the mass it and the runner-up
-/// value hold together (1 when there is no other value).
+/// Evidence for one value counts from at most this many of its candidates: a total printed
+/// twice or three times is more certain, a word repeated on every line of an annex is not.
+const MAX_POOLED: usize = 3;
+
+/// The best value: its best candidate, and its share of the weight it and the runner-up
+/// value hold together (1 when there is no other value). A value's weight pools the
+/// softmax weights of its (at most three) best candidates.
 pub(crate) fn single(values: &[CandValue], scores: &[f32]) -> Option<(usize, f64)> {
     let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
     if !max.is_finite() {
         return None;
     }
-    // Per value: pooled mass and its best candidate (first one wins ties: deterministic).
-    let mut pooled: HashMap<&str, (f64, usize)> = HashMap::new();
-    for (i, (v, &s)) in values.iter().zip(scores).enumerate() {
-        let e = (s as f64 - max).exp();
-        let entry = pooled.entry(v.key.as_str()).or_insert((0.0, i));
-        entry.0 += e;
-        if scores[entry.1] < s {
-            entry.1 = i;
-        }
+    // Per value, the indices of its candidates.
+    let mut by_value: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, v) in values.iter().enumerate() {
+        by_value.entry(v.key.as_str()).or_default().push(i);
     }
-    // The answer's mass against the runner-up's alone, not against all candidates: with the
-    // whole softmax, a long document's thousands of unremarkable candidates would dilute
-    // the confidence of an answer that is as clear as in a short one.
-    let mut masses: Vec<(f64, usize)> = pooled.into_values().collect();
-    masses.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    let (top, i) = *masses.first()?;
-    let second = masses.get(1).map_or(0.0, |m| m.0);
+    let mut weighed: Vec<(f64, usize)> = by_value
+        .into_values()
+        .map(|mut ix| {
+            // Best first; the earlier candidate wins a tie, so the answer is deterministic.
+            ix.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+            let w = ix
+                .iter()
+                .take(MAX_POOLED)
+                .map(|&i| (scores[i] as f64 - max).exp())
+                .sum();
+            (w, ix[0])
+        })
+        .collect();
+    weighed.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let (top, i) = *weighed.first()?;
+    let second = weighed.get(1).map_or(0.0, |w| w.0);
     Some((i, top / (top + second)))
 }
 
@@ -124,22 +135,23 @@ mod tests {
     }
 
     #[test]
-    fn single_pools_mass_of_one_value() {
-        // "b" has the single best candidate, but "a" appears twice and wins on mass.
+    fn single_weighs_values_against_the_runner_up() {
+        // "a" has two candidates against the single best "b": 2e^1 vs e^1.5.
         let values = [value("a"), value("b"), value("a")];
-        let (i, mass) = single(&values, &[1.0, 1.5, 1.0]).unwrap();
+        let (i, conf) = single(&values, &[1.0, 1.5, 1.0]).unwrap();
         assert_eq!(values[i].key, "a");
-        // Both "a" candidates against "b", relative to the best score: 2 / (2 + e^0.5).
-        assert!((mass - 2.0 / (2.0 + 0.5f64.exp())).abs() < 1e-6);
-        // Unremarkable extra values do not dilute the answer.
+        assert!((conf - 2.0 / (2.0 + 0.5f64.exp())).abs() < 1e-6);
+        assert!(single(&[], &[]).is_none());
+        // Many unremarkable values, or one repeated everywhere, do not drown the answer.
         let more: Vec<CandValue> = (0..100)
-            .map(|i| value(&format!("x{i}")))
+            .map(|i| value(&format!("x{}", i % 2)))
             .chain([value("a")])
             .collect();
         let scores: Vec<f32> = (0..100).map(|_| 0.0).chain([5.0]).collect();
-        let (_, mass) = single(&more, &scores).unwrap();
-        assert!((mass - 1.0 / (1.0 + (-5.0f64).exp())).abs() < 1e-6);
-        assert!(single(&[], &[]).is_none());
+        let (i, conf) = single(&more, &scores).unwrap();
+        assert_eq!(more[i].key, "a");
+        assert!((conf - 1.0 / (1.0 + 3.0 * (-5.0f64).exp())).abs() < 1e-6);
+        assert_eq!(single(&[value("a")], &[0.3]).unwrap().1, 1.0);
     }
 
     #[test]

@@ -99,6 +99,16 @@ const DIGITS: u64 = 33;
 const PREV1_LAST: u64 = 34;
 const NEXT1_FIRST: u64 = 35;
 const ISSUE: u64 = 36;
+const PREV1_LINE: u64 = 37;
+const PREV1_PAIR: u64 = 38;
+const LEFT_ALL: u64 = 39;
+const LEFT_PAIR: u64 = 40;
+const NEXT1_LINE: u64 = 41;
+const RUN_PROFILE: u64 = 42;
+const PREV1_PROFILE: u64 = 43;
+const NEXT1_PROFILE: u64 = 44;
+const FIRST_LINE: u64 = 45;
+const LAST_LINE: u64 = 46;
 
 /// At most this many tokens of one text are featurised, so a huge candidate or context
 /// line costs a bounded amount.
@@ -160,6 +170,32 @@ fn shape_hash(tok: &str) -> u64 {
     h
 }
 
+/// A line's outline, for where runs of lines start and stop: whether it has digits and
+/// how long its longest digit run is, how it ends (comma, full stop, colon, other),
+/// whether it is all capitals, and its length in tokens.
+fn line_profile(line: &str, n_tokens: usize) -> u64 {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in line.chars() {
+        run = if c.is_ascii_digit() { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let ending = match line.chars().last() {
+        Some(',') => 1,
+        Some('.') => 2,
+        Some(':') => 3,
+        Some(c) if c.is_ascii_digit() => 4,
+        _ => 0,
+    };
+    let caps = !line.chars().any(char::is_lowercase);
+    let len = match n_tokens {
+        0..=3 => n_tokens as u64,
+        4..=6 => 4,
+        _ => 5,
+    };
+    (longest.min(6) as u64) | (ending << 3) | (u64::from(caps) << 6) | (len << 7)
+}
+
 /// Buckets that keep small counts exact and group large ones.
 fn bucket(n: usize) -> u64 {
     match n {
@@ -211,6 +247,10 @@ pub(crate) fn featurize(
         .collect();
     // How often each value occurs among the candidates, and for numbers their rank by size:
     // "the largest amount" and "the value printed twice" are strong, learnable cues.
+    let profiles: Vec<u64> = lines
+        .iter()
+        .map(|l| line_profile(&text[l.start..l.end], l.tokens.len()))
+        .collect();
     let mut counts: HashMap<&str, usize> = HashMap::new();
     for v in values {
         *counts.entry(v.key.as_str()).or_default() += 1;
@@ -261,6 +301,21 @@ pub(crate) fn featurize(
                 (last_word, last_shape) = (w, sh);
                 n_tok += 1;
             }
+        }
+        // Each line of a run by its outline and place in the run, and the words of its
+        // first and last lines: where a multi-line value starts and stops.
+        for l in (first..=last).take(MAX_CONTEXT_TOKENS) {
+            let place = match (l == first, l == last) {
+                (true, true) => 3,
+                (true, false) => 0,
+                (false, true) => 2,
+                _ => 1,
+            };
+            s.pair(RUN_PROFILE, place, profiles[l]);
+        }
+        if last > first {
+            line_words[first].iter().for_each(|&w| s.add(FIRST_LINE, w));
+            line_words[last].iter().for_each(|&w| s.add(LAST_LINE, w));
         }
         s.add(TOK_FIRST, first_word);
         s.add(TOK_LAST, last_word);
@@ -318,6 +373,9 @@ pub(crate) fn featurize(
 
         // The rest of its own line: a label before it, units or codes after it.
         let mut left_last = None;
+        // The whole label before the value ("total sales (inclusive of gst) :") and its word
+        // pairs, besides its single words: "grand total" and "net total" differ only there.
+        let (mut left_all, mut next_word) = (FNV_OFFSET, None);
         for &(a, b) in lines[first].tokens.iter().rev() {
             if a >= span.start {
                 continue;
@@ -328,6 +386,14 @@ pub(crate) fn featurize(
                 s.add(LEFT_LAST, w);
             }
             s.add(LEFT, w);
+            if let Some(n) = next_word {
+                s.pair(LEFT_PAIR, w, n);
+            }
+            next_word = Some(w);
+            left_all = fnv_step(left_all, w);
+        }
+        if left_last.is_some() {
+            s.add(LEFT_ALL, left_all);
         }
         let left_last = left_last.unwrap_or(1);
         if left_last == 1 {
@@ -366,7 +432,22 @@ pub(crate) fn featurize(
         context(&mut s, NEXT2, (last + 2 < lines.len()).then_some(last + 2));
         let prev_last = prev1.and_then(|l| line_words[l].last().copied()).unwrap_or(1);
         let next_first = next1.and_then(|l| line_words[l].first().copied()).unwrap_or(1);
+        s.add(PREV1_PROFILE, prev1.map_or(1 << 12, |l| profiles[l]));
+        s.add(NEXT1_PROFILE, next1.map_or(1 << 12, |l| profiles[l]));
         s.add(PREV1_LAST, prev_last);
+        if let Some(l) = prev1 {
+            let words = &line_words[l];
+            s.add(PREV1_LINE, words.iter().fold(FNV_OFFSET, |h, &w| fnv_step(h, w)));
+            for pair in words.windows(2) {
+                s.pair(PREV1_PAIR, pair[0], pair[1]);
+            }
+        }
+        if let Some(l) = next1 {
+            s.add(
+                NEXT1_LINE,
+                line_words[l].iter().fold(FNV_OFFSET, |h, &w| fnv_step(h, w)),
+            );
+        }
         s.add(NEXT1_FIRST, next_first);
         s.pair(PREV_X_PLACE, prev_last, place);
         if numeric {

@@ -196,6 +196,10 @@ pub(crate) fn train_field(
     let k = opts.folds.min(n);
     let mut fold_of: Vec<usize> = (0..n).collect();
     SplitMix(opts.seed ^ 0xF01D).shuffle(&mut fold_of);
+    // Per epoch, the sum of the fold models' weights: the final model is their average.
+    let mut sums: Vec<Vec<f32>> = (0..opts.max_epochs)
+        .map(|_| vec![0.0; 1 << opts.hash_bits])
+        .collect();
     let mut by_epoch: Vec<Vec<Option<HeldOut>>> = (0..opts.max_epochs)
         .map(|_| (0..n).map(|_| None).collect())
         .collect();
@@ -210,11 +214,14 @@ pub(crate) fn train_field(
                 })
                 .collect();
             let mut trainer = Trainer::new(opts.hash_bits, loss, opts.seed ^ fold as u64);
-            for slot in by_epoch.iter_mut() {
+            for (slot, sum) in by_epoch.iter_mut().zip(&mut sums) {
                 trainer.epoch(&fold_docs);
                 for i in (0..n).filter(|&i| fold_of[i] % k == fold) {
                     slot[i] = Some(held_out(trainer.model(), &prepared[i], spec.multi));
                 }
+                sum.iter_mut()
+                    .zip(&trainer.model().weights)
+                    .for_each(|(s, w)| *s += w);
             }
         }
     }
@@ -231,10 +238,21 @@ pub(crate) fn train_field(
     } else {
         opts.max_epochs
     };
-    let mut trainer = Trainer::new(opts.hash_bits, loss, opts.seed);
-    for _ in 0..epochs {
-        trainer.epoch(&train_docs);
-    }
+    // The final model is the average of the fold models at the chosen epoch (bagging)
+    // rather than one more model on all documents: it costs no training, varies less, and
+    // its held-out behaviour is what the calibrators were fitted on. Without folds (a
+    // single document) one model trains on everything.
+    let final_model = if k >= 2 {
+        let mut m = Linear::new(opts.hash_bits);
+        m.weights = sums[epochs - 1].iter().map(|w| w / k as f32).collect();
+        m
+    } else {
+        let mut trainer = Trainer::new(opts.hash_bits, loss, opts.seed);
+        for _ in 0..epochs {
+            trainer.epoch(&train_docs);
+        }
+        trainer.model().clone()
+    };
     let oof = if k >= 2 { scores_of(epochs - 1) } else { Vec::new() };
     let (cut, _) = best_cut(&oof);
     let mut model = FieldModel {
@@ -242,7 +260,7 @@ pub(crate) fn train_field(
         order,
         cfg,
         epochs,
-        linear: trainer.model().clone(),
+        linear: final_model,
         calib: Calibrator::Identity,
         value_calib: Calibrator::Identity,
         absent_calib: Calibrator::Identity,
