@@ -7,6 +7,7 @@ pub mod calibration;
 pub mod extractor;
 pub mod field;
 pub mod metrics;
+pub mod patterns;
 pub mod span;
 
 pub use field::FieldKind;
