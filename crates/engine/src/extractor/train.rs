@@ -1,14 +1,14 @@
 //! Training one field: learn the candidate bounds from the labels, featurise, choose the
-//! number of epochs and fit every calibrator and cut on held-out documents, then fit the
-//! final model on everything.
+//! number of epochs and fit every calibrator and cut on held-out documents; the final
+//! model is the average of the fold models.
 //!
 //! Cross-fitting: the labelled documents are split into k folds; k models each train on
 //! k-1 folds and score the fold they did not see. Those out-of-fold answers are honest
 //! (no document is scored by a model that trained on it) and cover every document, so the
 //! epoch count, the calibration curves, the cut below which the field is reported absent
 //! and the held-out points the threshold simulator uses all come from data the size of the
-//! training set, with nothing held back from the final model. Nothing is tuned by hand for
-//! a dataset: the only constants are generic (fold count, epoch ceiling, hash size).
+//! training set. Nothing is tuned by hand for a dataset: the only constants are generic
+//! (fold count, epoch ceiling, hash size, the near-match similarity).
 //!
 //! A gold value that no candidate matches exactly (an OCR error, a reformatted label) still
 //! teaches *where* the value is: the most similar candidate, if close enough, is the
