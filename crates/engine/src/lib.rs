@@ -4,6 +4,7 @@
 //! benchmark and in production.
 
 pub mod calibration;
+pub mod classifier;
 pub mod extractor;
 pub mod field;
 pub mod metrics;
