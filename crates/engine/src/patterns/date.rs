@@ -78,19 +78,19 @@ const MONTH: &str = r"(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|j
 static DATE: LazyLock<Regex> = LazyLock::new(|| {
     let pattern = [
         // 2024-03-05, 2024/3/5, 2024.03.05
-        r"(?P<iy>\d{4})(?P<is1>[-/.])(?P<im>\d{1,2})(?P<is2>[-/.])(?P<id>\d{1,2})",
+        r"(?P<iy>[0-9]{4})(?P<is1>[-/.])(?P<im>[0-9]{1,2})(?P<is2>[-/.])(?P<id>[0-9]{1,2})",
         // 05/03/2024, 3/5/24, 05.03.2024, 24-03-05
-        r"|(?P<a>\d{1,2})(?P<s1>[-/.])(?P<b>\d{1,2})(?P<s2>[-/.])(?P<c>\d{4}|\d{2})",
+        r"|(?P<a>[0-9]{1,2})(?P<s1>[-/.])(?P<b>[0-9]{1,2})(?P<s2>[-/.])(?P<c>[0-9]{4}|[0-9]{2})",
         // 5 March 2024, 5th of March, 2024, 5-Mar-24, 05MAR2024
-        r"|(?P<dd>\d{1,2})(?i:st|nd|rd|th)?[ \-/.]{0,3}(?i:of )?(?P<dm>MONTH)\.?[ \-/.,]{0,3}(?P<dy>\d{4}|\d{2})",
+        r"|(?P<dd>[0-9]{1,2})(?i:st|nd|rd|th)?[ \-/.]{0,3}(?i:of )?(?P<dm>MONTH)\.?[ \-/.,]{0,3}(?P<dy>[0-9]{4}|[0-9]{2})",
         // March 5, 2024, Mar 5 2024, Mar. 5th, 2024: four-digit year only, since
         // "Mar 5 12" is more often a count than a date
-        r"|(?P<mm>MONTH)\.?[ \-/]{0,3}(?P<md>\d{1,2})(?i:st|nd|rd|th)?(?:,[ ]{0,3}|[ ]{1,3})(?P<my>\d{4})",
+        r"|(?P<mm>MONTH)\.?[ \-/]{0,3}(?P<md>[0-9]{1,2})(?i:st|nd|rd|th)?(?:,[ ]{0,3}|[ ]{1,3})(?P<my>[0-9]{4})",
         // 20240305: years 1900-2099 only, the rest are more likely identifiers
-        r"|(?P<cy>(?:19|20)\d{2})(?P<cm>0[1-9]|1[0-2])(?P<cd>0[1-9]|[12]\d|3[01])",
+        r"|(?P<cy>(?:19|20)[0-9]{2})(?P<cm>0[1-9]|1[0-2])(?P<cd>0[1-9]|[12][0-9]|3[01])",
         // 25032018: day and month first (read in the preferred order) when the digits are
         // not year first
-        r"|(?P<xa>\d{2})(?P<xb>\d{2})(?P<xc>(?:19|20)\d{2})",
+        r"|(?P<xa>[0-9]{2})(?P<xb>[0-9]{2})(?P<xc>(?:19|20)[0-9]{2})",
     ]
     .concat()
     .replace("MONTH", MONTH);
@@ -101,7 +101,7 @@ static DATE: LazyLock<Regex> = LazyLock::new(|| {
 /// [`parse_date`] accepts and ignores.
 static DATE_VALUE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?(?P<date>.+?)(?:(?:T|\s+)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s?[ap]\.?m\.?)?(?:\s?(?:Z|[+-]\d{2}:?\d{2}))?)?[.,]?$",
+        r"(?i)^(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?(?P<date>.+?)(?:(?:T|\s+)[0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?(?:\s?[ap]\.?m\.?)?(?:\s?(?:Z|[+-][0-9]{2}:?[0-9]{2}))?)?[.,]?$",
     )
     .expect("the date value regex is valid")
 });

@@ -18,15 +18,15 @@ use crate::span::Span;
 /// regex crate matches it in linear time.
 pub(super) const NUMBER: &str = concat!(
     // Indian lakh grouping: 1,00,000 and 12,34,567.50
-    r"\d{1,2}(?:,\d{2})+,\d{3}(?:\.\d+)?",
-    r"|\d{1,3}(?:[,.'\x{a0}\x{202f} ]\d{3})+(?:[.,]\d+)?",
-    r"|\d+(?:[.,]\d+)?"
+    r"[0-9]{1,2}(?:,[0-9]{2})+,[0-9]{3}(?:\.[0-9]+)?",
+    r"|[0-9]{1,3}(?:[,.'\x{a0}\x{202f} ][0-9]{3})+(?:[.,][0-9]+)?",
+    r"|[0-9]+(?:[.,][0-9]+)?"
 );
 
 /// A number without grouping, from the start: for `3.14159`, where the grouped reading
 /// stops at `3.141`.
 static PLAIN_NUMBER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[-−+]?\d+(?:[.,]\d+)?").expect("the number regex is valid"));
+    LazyLock::new(|| Regex::new(r"^[-−+]?[0-9]+(?:[.,][0-9]+)?").expect("the number regex is valid"));
 
 static SIGNED_NUMBER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(&format!(r"[-−+]?(?:{NUMBER})")).expect("the number regex is valid"));

@@ -20,17 +20,18 @@ use crate::span::Span;
 /// dash, dot or slash. Bounded repetitions keep each run short, and the regex crate keeps
 /// the scan linear.
 static RUN: LazyLock<Regex> = LazyLock::new(|| {
-    let group = r"(?:\(\d{1,5}\)|\d{1,15})";
+    let group = r"(?:\([0-9]{1,5}\)|[0-9]{1,15})";
     // `+44` or, bracketed, `(+60) `.
-    let plus = r"(?:\(\+\d{1,4}\)[ \-.\x{a0}]{0,2}|\+)?";
+    let plus = r"(?:\(\+[0-9]{1,4}\)[ \-.\x{a0}]{0,2}|\+)?";
     Regex::new(&format!(
-        r"{plus}{group}(?:[ \-./\x{{a0}}]{{1,2}}{group}|\(\d{{1,5}}\)){{0,7}}"
+        r"{plus}{group}(?:[ \-./\x{{a0}}]{{1,2}}{group}|\([0-9]{{1,5}}\)){{0,7}}"
     ))
     .expect("the phone regex is valid")
 });
 
 /// One digit group of a run: byte range within the run and digit count.
-static GROUP: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\(?\d+\)?").expect("the group regex is valid"));
+static GROUP: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\(?[0-9]+\)?").expect("the group regex is valid"));
 
 // Raw confidence: validated against the numbering plan either way; a number without a
 // country code also assumes the region.
