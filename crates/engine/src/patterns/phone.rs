@@ -16,9 +16,9 @@ use super::date::{self, DateOrder};
 use super::{Match, NormalizeError, char_after, char_before, excerpt, money};
 use crate::span::Span;
 
-/// A country code, then up to eight digit groups (`415`, `(020)`) joined by one or two of space,
-/// dash, dot or slash. Bounded repetitions keep each run short, and the regex crate keeps
-/// the scan linear.
+/// An optional country code, then up to eight digit groups (`415`, `(020)`) joined by one
+/// or two of space, dash, dot or slash. Bounded repetitions keep each run short, and the
+/// regex crate keeps the scan linear.
 static RUN: LazyLock<Regex> = LazyLock::new(|| {
     let group = r"(?:\([0-9]{1,5}\)|[0-9]{1,15})";
     // `+44` or, bracketed, `(+60) `.
@@ -29,7 +29,7 @@ static RUN: LazyLock<Regex> = LazyLock::new(|| {
     .expect("the phone regex is valid")
 });
 
-/// One digit group of a run: byte range within the run and digit count.
+/// One digit group of a run, with its brackets.
 static GROUP: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\(?[0-9]+\)?").expect("the group regex is valid"));
 
