@@ -17,7 +17,7 @@ use crate::calibration::Calibrator;
 use serde::{Deserialize, Serialize};
 
 /// Number of signals per input.
-pub(crate) const N_SIGNALS: usize = 8;
+pub(crate) const N_SIGNALS: usize = 10;
 
 /// The signals for one input, from its logits over all classes. `oos_class` is the index
 /// of the out-of-scope class when training had one; it is excluded from the routes.
@@ -26,6 +26,7 @@ pub(crate) fn signals(
     temperature: f64,
     oos_class: Option<usize>,
     x: &SparseVec,
+    sims: &[f32],
 ) -> [f64; N_SIGNALS] {
     let t = temperature.max(1e-6);
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
@@ -35,15 +36,18 @@ pub(crate) fn signals(
         .sum::<f64>()
         .ln();
     // Top two routes (the out-of-scope class is not a route).
-    let (mut z1, mut z2) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
+    let (mut z1, mut z2, mut top) = (f64::NEG_INFINITY, f64::NEG_INFINITY, 0);
+    let mut sim_max = 0.0f32;
     for (k, &v) in logits.iter().enumerate() {
         if Some(k) == oos_class {
             continue;
         }
+        sim_max = sim_max.max(sims[k]);
         let v = v as f64;
         if v > z1 {
             z2 = z1;
             z1 = v;
+            top = k;
         } else if v > z2 {
             z2 = v;
         }
@@ -64,6 +68,8 @@ pub(crate) fn signals(
         f64::from(x.known).sqrt(),
         (1.0 + f64::from(x.n_words)).ln(),
         log_p_oos.max(-20.0),
+        f64::from(sim_max),
+        f64::from(sims[top]),
     ]
 }
 

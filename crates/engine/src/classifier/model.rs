@@ -68,6 +68,8 @@ const C_GRID: [f64; 3] = [20.0, 60.0, 180.0];
 const ETA0: f64 = 12.0;
 /// Share of the centred weights kept in the compact model (see [`Compact`]).
 const KEEP_WEIGHTS: f64 = 0.05;
+/// Share of the class-centroid entries kept: the small ones barely move a cosine.
+const KEEP_CENTROIDS: f64 = 0.02;
 /// How many routes a prediction lists.
 const TOP_ROUTES: usize = 5;
 
@@ -113,6 +115,7 @@ pub struct TextClassifier {
     pub(crate) oos_class: Option<u32>,
     pub(crate) vocab: Vocab,
     pub(crate) linear: Compact,
+    pub(crate) centroids: Compact,
     pub(crate) temperature: f64,
     pub(crate) correct: SignalModel,
     pub(crate) oos: SignalModel,
@@ -122,6 +125,7 @@ pub struct TextClassifier {
 /// One held-out row's scores, gathered across folds.
 struct HeldRow {
     logits: Vec<f32>,
+    sims: Vec<f32>,
     x: SparseVec,
     label: u32,
     kind: Held,
@@ -212,11 +216,15 @@ impl TextClassifier {
             } else {
                 fit(best_c, &mut rng)
             };
+            let cents = Compact::centroids(&xs, &ty, vocab.len(), classes, KEEP_CENTROIDS);
             for (x, &(i, kind)) in held_x.into_iter().zip(&fold.held) {
                 let mut logits = vec![0.0f32; classes];
                 model.logits_into(&x, &mut logits);
+                let mut sims = vec![0.0f32; classes];
+                cents.logits_into(&x, &mut sims);
                 held_rows.push(HeldRow {
                     logits,
+                    sims,
                     x,
                     label: ys[i],
                     kind,
@@ -238,7 +246,7 @@ impl TextClassifier {
         let oos_idx = oos_class.map(|c| c as usize);
         let rows: Vec<[f64; N_SIGNALS]> = held_rows
             .iter()
-            .map(|r| signals(&r.logits, temperature, oos_idx, &r.x))
+            .map(|r| signals(&r.logits, temperature, oos_idx, &r.x, &r.sims))
             .collect();
         // Correctness is learned on in-scope rows only and the out-of-scope probability on
         // all of them; confidence = P(right | in scope) * P(in scope). Keeping the two
@@ -266,6 +274,7 @@ impl TextClassifier {
         // The final model sees everything.
         let vocab = Vocab::fit(grams.iter());
         let xs: Vec<SparseVec> = grams.iter().map(|g| vocab.vectorize(g)).collect();
+        let centroids = Compact::centroids(&xs, &ys, vocab.len(), classes, KEEP_CENTROIDS);
         let lambda = 1.0 / (best_c * xs.len() as f64);
         let params = SgdParams {
             lambda,
@@ -292,6 +301,7 @@ impl TextClassifier {
             oos_class,
             vocab,
             linear,
+            centroids,
             temperature,
             correct,
             oos,
@@ -305,7 +315,9 @@ impl TextClassifier {
         let mut logits = vec![0.0f32; self.labels.len()];
         self.linear.logits_into(&x, &mut logits);
         let oos_idx = self.oos_class.map(|c| c as usize);
-        let sig = signals(&logits, self.temperature, oos_idx, &x);
+        let mut sims = vec![0.0f32; self.labels.len()];
+        self.centroids.logits_into(&x, &mut sims);
+        let sig = signals(&logits, self.temperature, oos_idx, &x, &sims);
         let oos_score = self.oos.probability(&sig);
         let confidence = self.correct.probability(&sig) * (1.0 - oos_score);
         let argmax = (0..logits.len()).max_by(|&a, &b| logits[a].total_cmp(&logits[b]));
@@ -318,8 +330,13 @@ impl TextClassifier {
         }
         softmax_in_place(&mut logits);
         let mut order: Vec<usize> = (0..logits.len()).filter(|&k| Some(k) != oos_idx).collect();
-        order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]).then(a.cmp(&b)));
-        order.truncate(TOP_ROUTES);
+        // Only the top few are listed: select them, then sort just those.
+        let by_prob = |a: &usize, b: &usize| logits[*b].total_cmp(&logits[*a]).then(a.cmp(b));
+        if order.len() > TOP_ROUTES {
+            order.select_nth_unstable_by(TOP_ROUTES - 1, by_prob);
+            order.truncate(TOP_ROUTES);
+        }
+        order.sort_by(by_prob);
         let top = f64::from(logits[order[0]]).max(1e-12);
         let rest: f64 = order[1..].iter().map(|&k| f64::from(logits[k])).sum::<f64>() * confidence / top;
         let squeeze = if confidence + rest > 1.0 && rest > 0.0 {
@@ -366,6 +383,7 @@ impl TextClassifier {
         }
         self.correct.validate()?;
         self.oos.validate()?;
+        self.centroids.validate(v.len())?;
         self.linear.validate(v.len())
     }
 
