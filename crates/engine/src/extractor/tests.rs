@@ -158,9 +158,13 @@ fn multi_valued_fields_return_every_value_and_only_those() {
         let mut want: Vec<&str> = d.gold("parties").unwrap().iter().map(String::as_str).collect();
         got.sort();
         want.sort();
-        exact += usize::from(got == want);
+        // Calibrated: a right set is not reported as a coin flip.
+        exact += usize::from(got == want && out.confidence > 0.5);
     }
-    assert!(exact >= 45, "{exact}/50 party sets exactly right");
+    assert!(
+        exact >= 45,
+        "{exact}/50 party sets exactly right and confidently so"
+    );
 }
 
 #[test]
