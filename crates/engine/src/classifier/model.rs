@@ -266,10 +266,21 @@ impl TextClassifier {
         let is_oos: Vec<bool> = held_rows.iter().map(|r| r.kind != Held::InScope).collect();
         let correct = SignalModel::fit(&in_rows, &right, &vec![1.0; in_rows.len()]);
         let oos_share = is_oos.iter().filter(|&&o| o).count() as f64 / is_oos.len().max(1) as f64;
-        let oos =
-            SignalModel::fit(&rows, &is_oos, &vec![1.0; rows.len()]).with_prior(oos_share, opts.oos_prior);
         let count = |k: Held| held_rows.iter().filter(|r| r.kind == k).count();
         let held_out = (count(Held::InScope), count(Held::PseudoOos), count(Held::RealOos));
+        // Real out-of-scope examples are the best evidence of what out of scope looks like
+        // where the router will run, but they are usually few next to the pseudo ones:
+        // together they weigh as much as all the pseudo rows.
+        let real_weight = if held_out.2 > 0 {
+            (held_out.1 as f64 / held_out.2 as f64).max(1.0)
+        } else {
+            1.0
+        };
+        let weights: Vec<f64> = held_rows
+            .iter()
+            .map(|r| if r.kind == Held::RealOos { real_weight } else { 1.0 })
+            .collect();
+        let oos = SignalModel::fit(&rows, &is_oos, &weights).with_prior(oos_share, opts.oos_prior);
 
         // The final model sees everything.
         let vocab = Vocab::fit(grams.iter());
