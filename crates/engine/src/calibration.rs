@@ -63,7 +63,10 @@ impl Isotonic {
             .collect();
         sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
         if sorted.is_empty() {
-            return Self { xs: vec![0.0, 1.0], ys: vec![0.0, 1.0] };
+            return Self {
+                xs: vec![0.0, 1.0],
+                ys: vec![0.0, 1.0],
+            };
         }
         // Pool-adjacent-violators over blocks (sum_x, sum_y, weight).
         let mut blocks: Vec<(f64, f64, f64)> = Vec::with_capacity(sorted.len());
@@ -73,12 +76,30 @@ impl Isotonic {
                 let n = blocks.len();
                 let (ax, ay, aw) = blocks[n - 2];
                 let (bx, by, bw) = blocks[n - 1];
-                if ay / aw <= by / bw {
+                // Equal means are pooled too: otherwise a run of right answers stays a
+                // chain of one-point blocks, and the Laplace estimate below would judge
+                // "certain" on the last point alone (one right answer reads as 0.75).
+                if ay / aw < by / bw {
                     break;
                 }
                 blocks.truncate(n - 2);
                 blocks.push((ax + bx, ay + by, aw + bw));
             }
+        }
+        // The top block decides what "certain" means. A Laplace estimate keeps a top
+        // block of three perfect answers from claiming 1.0. When that estimate falls
+        // below the block underneath (a lone right answer at the very top reads 0.75),
+        // the two are pooled instead, so that one point cannot drag every block below it
+        // down; the pooled block is then judged again.
+        while blocks.len() >= 2 {
+            let n = blocks.len();
+            let (tx, ty, tw) = blocks[n - 1];
+            let (px, py, pw) = blocks[n - 2];
+            if (ty + 0.5) / (tw + 1.0) >= py / pw {
+                break;
+            }
+            blocks.truncate(n - 2);
+            blocks.push((tx + px, ty + py, tw + pw));
         }
         // Each block becomes one knot at its mean score.
         let mut xs = Vec::with_capacity(blocks.len());
@@ -87,16 +108,8 @@ impl Isotonic {
             xs.push(sx / w);
             ys.push(sy / w);
         }
-        // The top block decides what "certain" means. A Laplace estimate keeps a top
-        // block of three perfect answers from claiming 1.0; lowering it may undercut its
-        // neighbours, so monotonicity is restored downwards.
         if let (Some(y), Some(&(_, sy, w))) = (ys.last_mut(), blocks.last()) {
             *y = y.min((sy + 0.5) / (w + 1.0));
-        }
-        for i in (0..ys.len().saturating_sub(1)).rev() {
-            if ys[i] > ys[i + 1] {
-                ys[i] = ys[i + 1];
-            }
         }
         Self { xs, ys }
     }
@@ -125,8 +138,11 @@ impl Isotonic {
     }
 }
 
-/// Platt scaling: `p = 1 / (1 + exp(a * s + b))`, fitted by Newton's method with Platt's
-/// smoothed targets so that separable data does not drive the parameters to infinity.
+/// Platt scaling: `p = 1 / (1 + exp(a * s + b))`, fitted with Platt's smoothed targets
+/// (so separable data does not drive the parameters to infinity) by Newton's method with
+/// a backtracking line search (Lin, Lin and Weng, "A note on Platt's probabilistic outputs
+/// for support vector machines", 2007). Plain Newton steps diverge when the scores are
+/// nearly constant, as they are when a model is right about almost everything.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Platt {
     pub a: f64,
@@ -140,9 +156,24 @@ impl Platt {
         let hi = (pos + 1.0) / (pos + 2.0);
         let lo = 1.0 / (neg + 2.0);
         let targets: Vec<f64> = points.iter().map(|p| if p.1 { hi } else { lo }).collect();
+        // Negative log-likelihood, written to stay finite for large |a*s + b|.
+        let objective = |a: f64, b: f64| -> f64 {
+            points
+                .iter()
+                .zip(&targets)
+                .map(|(&(s, _), &t)| {
+                    let z = a * s + b;
+                    if z >= 0.0 {
+                        t * z + (-z).exp().ln_1p()
+                    } else {
+                        (t - 1.0) * z + z.exp().ln_1p()
+                    }
+                })
+                .sum()
+        };
         let (mut a, mut b) = (0.0f64, ((neg + 1.0) / (pos + 1.0)).ln());
+        let mut value = objective(a, b);
         for _ in 0..100 {
-            // Gradient and Hessian of the negative log-likelihood.
             let (mut g_a, mut g_b, mut h_aa, mut h_ab, mut h_bb) = (0.0, 0.0, 1e-12, 0.0, 1e-12);
             for (&(s, _), &t) in points.iter().zip(&targets) {
                 let p = sigmoid(-(a * s + b));
@@ -154,15 +185,24 @@ impl Platt {
                 h_ab += w * s;
                 h_bb += w;
             }
-            let det = h_aa * h_bb - h_ab * h_ab;
-            if det.abs() < 1e-18 {
+            if g_a.abs() < 1e-9 && g_b.abs() < 1e-9 {
                 break;
             }
-            let da = (h_bb * g_a - h_ab * g_b) / det;
-            let db = (h_aa * g_b - h_ab * g_a) / det;
-            a -= da;
-            b -= db;
-            if da.abs() < 1e-9 && db.abs() < 1e-9 {
+            let det = h_aa * h_bb - h_ab * h_ab;
+            let da = -(h_bb * g_a - h_ab * g_b) / det;
+            let db = -(h_aa * g_b - h_ab * g_a) / det;
+            let slope = g_a * da + g_b * db;
+            let mut step = 1.0;
+            while step >= 1e-10 {
+                let (na, nb) = (a + step * da, b + step * db);
+                let nv = objective(na, nb);
+                if nv < value + 1e-4 * step * slope {
+                    (a, b, value) = (na, nb, nv);
+                    break;
+                }
+                step /= 2.0;
+            }
+            if step < 1e-10 {
                 break;
             }
         }
@@ -256,8 +296,10 @@ mod tests {
         let raw: Vec<Scored> = test.iter().map(|&(s, ok)| Scored::new(s, ok)).collect();
         let cal = Calibrator::fit(&train);
         assert!(matches!(cal, Calibrator::Isotonic(_)));
-        let fixed: Vec<Scored> =
-            test.iter().map(|&(s, ok)| Scored::new(cal.apply(s), ok)).collect();
+        let fixed: Vec<Scored> = test
+            .iter()
+            .map(|&(s, ok)| Scored::new(cal.apply(s), ok))
+            .collect();
         assert!(ece(&raw, 15) > 0.15, "raw scores should be miscalibrated");
         assert!(ece(&fixed, 15) < 0.03, "calibrated ECE {}", ece(&fixed, 15));
     }
@@ -290,8 +332,32 @@ mod tests {
     }
 
     #[test]
+    fn a_long_run_of_right_answers_is_trusted() {
+        // 300 right answers above 20 wrong ones: the top should read near 1, not 0.75.
+        let mut pts: Vec<(f64, bool)> = (0..300).map(|i| (0.5 + i as f64 / 1000.0, true)).collect();
+        pts.extend((0..20).map(|i| (i as f64 / 100.0, false)));
+        let cal = Isotonic::fit(&pts);
+        assert!(cal.apply(0.7) > 0.99, "{}", cal.apply(0.7));
+        assert!(cal.apply(0.1) < 0.01);
+    }
+
+    #[test]
+    fn platt_stays_sane_when_scores_barely_vary() {
+        // Nearly constant scores, almost all right: the fit must not run off to huge
+        // parameters that flip the curve.
+        let mut pts: Vec<(f64, bool)> = (0..140).map(|i| (0.97 + i as f64 * 1e-4, true)).collect();
+        pts.extend((0..3).map(|i| (0.95 + i as f64 * 1e-3, false)));
+        let p = Platt::fit(&pts);
+        assert!(p.apply(0.98) > 0.9, "{p:?} gives {}", p.apply(0.98));
+        assert!(p.a.abs() < 1e4, "{p:?}");
+    }
+
+    #[test]
     fn small_samples_use_platt_and_empty_uses_identity() {
-        assert!(matches!(Calibrator::fit(&overconfident(50, 4)), Calibrator::Platt(_)));
+        assert!(matches!(
+            Calibrator::fit(&overconfident(50, 4)),
+            Calibrator::Platt(_)
+        ));
         assert_eq!(Calibrator::fit(&[]).apply(1.7), 1.0);
     }
 

@@ -4,8 +4,10 @@
 //! benchmark and in production.
 
 pub mod calibration;
+pub mod extractor;
 pub mod field;
 pub mod metrics;
+pub mod patterns;
 pub mod span;
 
 pub use field::FieldKind;

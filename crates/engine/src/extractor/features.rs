@@ -1,0 +1,459 @@
+//! Features of a candidate span, hashed into a fixed number of buckets.
+//!
+//! What a person reading a document uses to find a field, as sparse binary features: the
+//! words and word shapes of the candidate, its length, whether it parses as the field's
+//! kind, the label-like words before it on its line and the words after, the lines above
+//! and below (a "TOTAL" line, a "TEL" line), where it sits in the document, how often its
+//! value recurs and, for amounts, its rank by size. Nothing names a particular document
+//! type: the model learns which of these matter for each field.
+//!
+//! Hashing (FNV-1a then a SplitMix64 finaliser, both fixed forever because saved models
+//! depend on them) keeps the model a flat weight vector whose size does not grow with the
+//! vocabulary, and makes a feature cost one multiply once its token is hashed. Token hashes
+//! are computed once per line and reused by every candidate that sees the line as context.
+
+use std::collections::HashMap;
+
+use super::candidates::{Candidate, Layout};
+use super::normalise::{DateOrder, collapse_whitespace, kind_normalises, normalise};
+use crate::FieldKind;
+
+/// What the model needs to know about a candidate's value, computed once.
+#[derive(Debug, Clone)]
+pub(crate) struct CandValue {
+    /// The raw text with whitespace collapsed.
+    pub collapsed: String,
+    /// The normalised value, or why normalisation failed.
+    pub normalised: Result<String, super::NormaliseError>,
+    /// Pools candidates that denote one value (see `normalise::value_key`).
+    pub key: String,
+}
+
+pub(crate) fn describe(text: &str, cand: &Candidate, kind: FieldKind, order: DateOrder) -> CandValue {
+    let raw = &text[cand.span.start..cand.span.end];
+    let collapsed = collapse_whitespace(raw);
+    let normalised = normalise(kind, raw, order);
+    let key = match (&normalised, kind_normalises(kind)) {
+        (Ok(v), true) => format!("n:{v}"),
+        _ => format!("r:{collapsed}"),
+    };
+    CandValue {
+        collapsed,
+        normalised,
+        key,
+    }
+}
+
+/// Candidates' feature indices, stored flat: candidate `i` owns
+/// `idx[offsets[i]..offsets[i + 1]]`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FeatureMatrix {
+    pub idx: Vec<u32>,
+    pub offsets: Vec<u32>,
+}
+
+impl FeatureMatrix {
+    pub fn len(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+
+    pub fn row(&self, i: usize) -> &[u32] {
+        &self.idx[self.offsets[i] as usize..self.offsets[i + 1] as usize]
+    }
+}
+
+// Feature namespaces. Their numbers are part of the saved-model format: append, never reuse.
+const BIAS: u64 = 1;
+const TOK: u64 = 2;
+const TOK_FIRST: u64 = 3;
+const TOK_LAST: u64 = 4;
+const SHAPE: u64 = 5;
+const SHAPE_FIRST: u64 = 6;
+const SHAPE_LAST: u64 = 7;
+const N_TOK: u64 = 8;
+const N_CHAR: u64 = 9;
+const N_LINES: u64 = 10;
+const VALUE: u64 = 11;
+const VALID: u64 = 12;
+const COUNT: u64 = 13;
+const RANK: u64 = 14;
+const LINE_IDX: u64 = 15;
+const FROM_END: u64 = 16;
+const REL_POS: u64 = 17;
+const PLACE: u64 = 18;
+const LEFT: u64 = 19;
+const LEFT_LAST: u64 = 20;
+const RIGHT: u64 = 21;
+const RIGHT_FIRST: u64 = 22;
+const PREV1: u64 = 23;
+const PREV2: u64 = 24;
+const NEXT1: u64 = 25;
+const NEXT2: u64 = 26;
+const LINE_X_NLINES: u64 = 27;
+const LEFT_X_VALID: u64 = 28;
+const PREV_X_PLACE: u64 = 29;
+const RANK_X_LEFT: u64 = 30;
+const RANK_X_PREV: u64 = 31;
+const UPPER: u64 = 32;
+const DIGITS: u64 = 33;
+const PREV1_LAST: u64 = 34;
+const NEXT1_FIRST: u64 = 35;
+const ISSUE: u64 = 36;
+const PREV1_LINE: u64 = 37;
+const PREV1_PAIR: u64 = 38;
+const LEFT_ALL: u64 = 39;
+const LEFT_PAIR: u64 = 40;
+const NEXT1_LINE: u64 = 41;
+const RUN_PROFILE: u64 = 42;
+const PREV1_PROFILE: u64 = 43;
+const NEXT1_PROFILE: u64 = 44;
+const FIRST_LINE: u64 = 45;
+const LAST_LINE: u64 = 46;
+
+/// At most this many tokens of one text are featurised, so a huge candidate or context
+/// line costs a bounded amount.
+const MAX_TOKENS: usize = 40;
+const MAX_CONTEXT_TOKENS: usize = 12;
+
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn fnv_step(h: u64, x: u64) -> u64 {
+    (h ^ x).wrapping_mul(0x0000_0100_0000_01B3)
+}
+
+const FNV_OFFSET: u64 = 0xCBF2_9CE4_8422_2325;
+
+/// A token as a word: lower case, digits as `9`, surrounding punctuation trimmed (a token
+/// of punctuation only is kept as it is).
+fn word_hash(tok: &str) -> u64 {
+    let trimmed = tok.trim_matches(|c: char| !c.is_alphanumeric());
+    let t = if trimmed.is_empty() { tok } else { trimmed };
+    t.chars().fold(FNV_OFFSET, |h, c| {
+        let c = if c.is_ascii_digit() {
+            '9'
+        } else {
+            c.to_ascii_lowercase()
+        };
+        fnv_step(h, c as u64)
+    })
+}
+
+/// A token's shape: character classes (`X` upper, `x` lower, `9` digit, punctuation as
+/// itself) with repeats collapsed, at most eight symbols: "RM33.90" is `X9.9`.
+fn shape_hash(tok: &str) -> u64 {
+    let mut h = FNV_OFFSET ^ 0x5A;
+    let mut prev = '\0';
+    let mut n = 0;
+    for c in tok.chars() {
+        let class = if c.is_ascii_digit() {
+            '9'
+        } else if c.is_uppercase() {
+            'X'
+        } else if c.is_alphabetic() {
+            'x'
+        } else {
+            c
+        };
+        if class != prev {
+            h = fnv_step(h, class as u64);
+            prev = class;
+            n += 1;
+            if n == 8 {
+                break;
+            }
+        }
+    }
+    h
+}
+
+/// A line's outline, for where runs of lines start and stop: whether it has digits and
+/// how long its longest digit run is, how it ends (comma, full stop, colon, other),
+/// whether it is all capitals, and its length in tokens.
+fn line_profile(line: &str, n_tokens: usize) -> u64 {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in line.chars() {
+        run = if c.is_ascii_digit() { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let ending = match line.chars().last() {
+        Some(',') => 1,
+        Some('.') => 2,
+        Some(':') => 3,
+        Some(c) if c.is_ascii_digit() => 4,
+        _ => 0,
+    };
+    let caps = !line.chars().any(char::is_lowercase);
+    let len = match n_tokens {
+        0..=3 => n_tokens as u64,
+        4..=6 => 4,
+        _ => 5,
+    };
+    (longest.min(6) as u64) | (ending << 3) | (u64::from(caps) << 6) | (len << 7)
+}
+
+/// Buckets that keep small counts exact and group large ones.
+fn bucket(n: usize) -> u64 {
+    match n {
+        0..=9 => n as u64,
+        10..=14 => 10,
+        15..=19 => 11,
+        20..=29 => 12,
+        30..=49 => 13,
+        50..=99 => 14,
+        _ => 15,
+    }
+}
+
+struct Sink<'a> {
+    out: &'a mut Vec<u32>,
+    shift: u32,
+}
+
+impl Sink<'_> {
+    fn add(&mut self, ns: u64, h: u64) {
+        let z = mix(h ^ ns.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        self.out.push((z >> self.shift) as u32);
+    }
+
+    fn pair(&mut self, ns: u64, a: u64, b: u64) {
+        self.add(ns, a ^ b.rotate_left(29).wrapping_mul(0xA24B_AED4_963E_E407));
+    }
+}
+
+/// Features of every candidate of one document. `bits` is the log2 of the bucket count.
+pub(crate) fn featurize(
+    text: &str,
+    layout: &Layout,
+    cands: &[Candidate],
+    values: &[CandValue],
+    kind: FieldKind,
+    bits: u8,
+) -> FeatureMatrix {
+    let lines = &layout.lines;
+    let line_words: Vec<Vec<u64>> = lines
+        .iter()
+        .map(|l| {
+            l.tokens
+                .iter()
+                .take(MAX_CONTEXT_TOKENS)
+                .map(|&(a, b)| word_hash(&text[a..b]))
+                .collect()
+        })
+        .collect();
+    // How often each value occurs among the candidates, and for numbers their rank by size:
+    // "the largest amount" and "the value printed twice" are strong, learnable cues.
+    let profiles: Vec<u64> = lines
+        .iter()
+        .map(|l| line_profile(&text[l.start..l.end], l.tokens.len()))
+        .collect();
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for v in values {
+        *counts.entry(v.key.as_str()).or_default() += 1;
+    }
+    let numeric = matches!(kind, FieldKind::Money | FieldKind::Number);
+    let amount = |v: &CandValue| v.normalised.as_ref().ok().and_then(|s| s.parse::<f64>().ok());
+    let mut amounts: Vec<f64> = if numeric {
+        values.iter().filter_map(amount).collect()
+    } else {
+        Vec::new()
+    };
+    amounts.sort_by(|a, b| b.total_cmp(a));
+    amounts.dedup();
+    let n_lines = lines.len().max(1);
+
+    let mut fm = FeatureMatrix {
+        idx: Vec::with_capacity(cands.len() * 64),
+        offsets: vec![0],
+    };
+    for (cand, value) in cands.iter().zip(values) {
+        let mut s = Sink {
+            out: &mut fm.idx,
+            shift: 64 - u32::from(bits),
+        };
+        let (span, first, last) = (cand.span, cand.first_line, cand.last_line);
+        s.add(BIAS, 0);
+
+        // The candidate's own words.
+        let mut n_tok = 0;
+        let (mut first_word, mut last_word, mut last_shape) = (0, 0, 0);
+        for line in &lines[first..=last] {
+            for &(a, b) in &line.tokens {
+                let (a, b) = (a.max(span.start), b.min(span.end));
+                if a >= b {
+                    continue;
+                }
+                let tok = &text[a..b];
+                let w = word_hash(tok);
+                let sh = shape_hash(tok);
+                if n_tok < MAX_TOKENS {
+                    s.add(TOK, w);
+                    s.add(SHAPE, sh);
+                }
+                if n_tok == 0 {
+                    first_word = w;
+                    s.add(SHAPE_FIRST, sh);
+                }
+                (last_word, last_shape) = (w, sh);
+                n_tok += 1;
+            }
+        }
+        // Each line of a run by its outline and place in the run, and the words of its
+        // first and last lines: where a multi-line value starts and stops.
+        for l in (first..=last).take(MAX_CONTEXT_TOKENS) {
+            let place = match (l == first, l == last) {
+                (true, true) => 3,
+                (true, false) => 0,
+                (false, true) => 2,
+                _ => 1,
+            };
+            s.pair(RUN_PROFILE, place, profiles[l]);
+        }
+        if last > first {
+            line_words[first].iter().for_each(|&w| s.add(FIRST_LINE, w));
+            line_words[last].iter().for_each(|&w| s.add(LAST_LINE, w));
+        }
+        s.add(TOK_FIRST, first_word);
+        s.add(TOK_LAST, last_word);
+        s.add(SHAPE_LAST, last_shape);
+        s.add(N_TOK, bucket(n_tok));
+        s.add(N_CHAR, bucket(value.collapsed.len() / 4));
+        s.add(N_LINES, (last - first + 1) as u64);
+        if value.collapsed.len() <= 120 {
+            s.add(
+                VALUE,
+                value
+                    .collapsed
+                    .chars()
+                    .fold(FNV_OFFSET, |h, c| fnv_step(h, c.to_ascii_lowercase() as u64)),
+            );
+        }
+        let letters = value.collapsed.chars().filter(|c| c.is_alphabetic()).count();
+        let upper = value.collapsed.chars().filter(|c| c.is_uppercase()).count();
+        let digits = value.collapsed.chars().filter(char::is_ascii_digit).count();
+        s.add(UPPER, (upper * 4).checked_div(letters).map_or(9, |r| r as u64));
+        s.add(DIGITS, (digits * 4 / value.collapsed.len().max(1)) as u64);
+
+        // Does it parse as the kind, and how often and how large is its value.
+        let valid = match (&value.normalised, kind_normalises(kind)) {
+            (_, false) => 0,
+            (Ok(_), true) => 1,
+            (Err(super::NormaliseError::ImpossibleDate { .. }), true) => 2,
+            (Err(_), true) => 3,
+        };
+        s.add(VALID, valid);
+        if valid >= 2 {
+            s.add(ISSUE, valid);
+        }
+        s.add(
+            COUNT,
+            bucket(counts.get(value.key.as_str()).copied().unwrap_or(1)).min(4),
+        );
+        let rank = amount(value)
+            .filter(|_| numeric)
+            .map(|a| amounts.partition_point(|&x| x > a).min(3) as u64)
+            .unwrap_or(9);
+        if numeric {
+            s.add(RANK, rank);
+        }
+
+        // Where it sits.
+        s.add(LINE_IDX, bucket(first));
+        s.add(FROM_END, bucket(lines.len() - 1 - last));
+        s.add(REL_POS, (first * 10 / n_lines) as u64);
+        s.pair(LINE_X_NLINES, bucket(first), (last - first + 1) as u64);
+        let starts_line = span.start == lines[first].start;
+        let ends_line = span.end == lines[last].end;
+        let place = u64::from(starts_line) | (u64::from(ends_line) << 1);
+        s.add(PLACE, place);
+
+        // The rest of its own line: a label before it, units or codes after it.
+        let mut left_last = None;
+        // The whole label before the value ("total sales (inclusive of gst) :") and its word
+        // pairs, besides its single words: "grand total" and "net total" differ only there.
+        let (mut left_all, mut next_word) = (FNV_OFFSET, None);
+        for &(a, b) in lines[first].tokens.iter().rev() {
+            if a >= span.start {
+                continue;
+            }
+            let w = word_hash(&text[a..b.min(span.start)]);
+            if left_last.is_none() {
+                left_last = Some(w);
+                s.add(LEFT_LAST, w);
+            }
+            s.add(LEFT, w);
+            if let Some(n) = next_word {
+                s.pair(LEFT_PAIR, w, n);
+            }
+            next_word = Some(w);
+            left_all = fnv_step(left_all, w);
+        }
+        if left_last.is_some() {
+            s.add(LEFT_ALL, left_all);
+        }
+        let left_last = left_last.unwrap_or(1);
+        if left_last == 1 {
+            s.add(LEFT_LAST, 1);
+        }
+        let mut right_first = None;
+        for &(a, b) in lines[last].tokens.iter() {
+            if b <= span.end {
+                continue;
+            }
+            let w = word_hash(&text[a.max(span.end)..b]);
+            if right_first.is_none() {
+                right_first = Some(w);
+                s.add(RIGHT_FIRST, w);
+            }
+            s.add(RIGHT, w);
+        }
+        if right_first.is_none() {
+            s.add(RIGHT_FIRST, 1);
+        }
+        s.pair(LEFT_X_VALID, left_last, valid);
+        if numeric {
+            s.pair(RANK_X_LEFT, rank, left_last);
+        }
+
+        // The lines around it.
+        let context = |s: &mut Sink, ns: u64, line: Option<usize>| match line {
+            Some(l) => line_words[l].iter().for_each(|&w| s.add(ns, w)),
+            None => s.add(ns, 1),
+        };
+        let prev1 = first.checked_sub(1);
+        let next1 = (last + 1 < lines.len()).then_some(last + 1);
+        context(&mut s, PREV1, prev1);
+        context(&mut s, PREV2, first.checked_sub(2));
+        context(&mut s, NEXT1, next1);
+        context(&mut s, NEXT2, (last + 2 < lines.len()).then_some(last + 2));
+        let prev_last = prev1.and_then(|l| line_words[l].last().copied()).unwrap_or(1);
+        let next_first = next1.and_then(|l| line_words[l].first().copied()).unwrap_or(1);
+        s.add(PREV1_PROFILE, prev1.map_or(1 << 12, |l| profiles[l]));
+        s.add(NEXT1_PROFILE, next1.map_or(1 << 12, |l| profiles[l]));
+        s.add(PREV1_LAST, prev_last);
+        if let Some(l) = prev1 {
+            let words = &line_words[l];
+            s.add(PREV1_LINE, words.iter().fold(FNV_OFFSET, |h, &w| fnv_step(h, w)));
+            for pair in words.windows(2) {
+                s.pair(PREV1_PAIR, pair[0], pair[1]);
+            }
+        }
+        if let Some(l) = next1 {
+            s.add(
+                NEXT1_LINE,
+                line_words[l].iter().fold(FNV_OFFSET, |h, &w| fnv_step(h, w)),
+            );
+        }
+        s.add(NEXT1_FIRST, next_first);
+        s.pair(PREV_X_PLACE, prev_last, place);
+        if numeric {
+            s.pair(RANK_X_PREV, rank, prev_last);
+        }
+        fm.offsets.push(fm.idx.len() as u32);
+    }
+    fm
+}
