@@ -4,10 +4,12 @@
 //! benchmark and in production.
 
 pub mod calibration;
+pub mod classifier;
 pub mod extractor;
 pub mod field;
 pub mod metrics;
 pub mod patterns;
+pub mod pipeline;
 pub mod span;
 
 pub use field::FieldKind;

@@ -1,13 +1,19 @@
 //! Test helpers shared by every crate's integration tests (a dev-dependency only).
 //!
-//! [`TestDb`] gives each test its own database, on SQLite or PostgreSQL, and drops it
-//! when the test ends. [`backends`] says which backends a test should run on: both by
-//! default, so the storage contract is proven on each; `TANDEM_TEST_BACKENDS=sqlite`
-//! narrows it on a machine without PostgreSQL.
+//! - [`TestDb`]: a fresh database per test, on SQLite or PostgreSQL, dropped afterwards;
+//!   [`backends`] says which to run on (both by default; `TANDEM_TEST_BACKENDS=sqlite`
+//!   narrows it on a machine without PostgreSQL).
+//! - [`TestApp`]: the real application (store, service, web) on its own database,
+//!   listening on a free port.
+//! - [`Receiver`]: a local webhook receiver that records what it is sent.
 
+mod app;
 mod db;
+mod receiver;
 
+pub use app::TestApp;
 pub use db::{TestBackend, TestDb, backends};
+pub use receiver::{Received, Receiver};
 
 /// Wait for `check` to return `Some`, polling every few milliseconds, and panic with
 /// `what` if it does not within `timeout`. Tests wait on conditions, never on sleeps.
