@@ -26,6 +26,7 @@ impl std::fmt::Debug for TestApp {
     }
 }
 
+/// The password every test user gets.
 pub const PASSWORD: &str = "correct horse battery staple";
 
 impl TestApp {

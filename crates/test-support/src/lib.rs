@@ -8,10 +8,17 @@
 //! - [`Receiver`]: a local webhook receiver that records what it is sent.
 
 mod app;
+mod browser;
 mod db;
 mod receiver;
 
-pub use app::TestApp;
+pub use app::{PASSWORD, TestApp};
+
+/// The password every test user gets.
+pub fn app_password() -> &'static str {
+    PASSWORD
+}
+pub use browser::Browser;
 pub use db::{TestBackend, TestDb, backends};
 pub use receiver::{Received, Receiver};
 
