@@ -20,10 +20,23 @@ use super::features::CandValue;
 /// twice or three times is more certain, a word repeated on every line of an annex is not.
 const MAX_POOLED: usize = 3;
 
+/// A single-valued field's answer and how it stands against the alternatives.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Answer {
+    /// The answer's best candidate.
+    pub cand: usize,
+    /// The answer's weight against the runner-up value's: the raw confidence.
+    pub share: f64,
+    /// The answer's weight against every value's (small when many values compete).
+    pub mass: f64,
+    /// How many other values are within a factor e of the answer's weight.
+    pub close: usize,
+}
+
 /// The best value: its best candidate, and its share of the weight it and the runner-up
 /// value hold together (1 when there is no other value). A value's weight pools the
 /// softmax weights of its (at most three) best candidates.
-pub(crate) fn single(values: &[CandValue], scores: &[f32]) -> Option<(usize, f64)> {
+pub(crate) fn single(values: &[CandValue], scores: &[f32]) -> Option<Answer> {
     let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
     if !max.is_finite() {
         return None;
@@ -47,9 +60,19 @@ pub(crate) fn single(values: &[CandValue], scores: &[f32]) -> Option<(usize, f64
         })
         .collect();
     weighed.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    let (top, i) = *weighed.first()?;
+    let (top, cand) = *weighed.first()?;
     let second = weighed.get(1).map_or(0.0, |w| w.0);
-    Some((i, top / (top + second)))
+    let total: f64 = weighed.iter().map(|w| w.0).sum();
+    let close = weighed[1..]
+        .iter()
+        .filter(|w| w.0 * std::f64::consts::E >= top)
+        .count();
+    Some(Answer {
+        cand,
+        share: top / (top + second),
+        mass: top / total,
+        close,
+    })
 }
 
 /// Ranked values for a multi-valued field: `(best candidate, probability)`, strongest
@@ -138,9 +161,10 @@ mod tests {
     fn single_weighs_values_against_the_runner_up() {
         // "a" has two candidates against the single best "b": 2e^1 vs e^1.5.
         let values = [value("a"), value("b"), value("a")];
-        let (i, conf) = single(&values, &[1.0, 1.5, 1.0]).unwrap();
-        assert_eq!(values[i].key, "a");
-        assert!((conf - 2.0 / (2.0 + 0.5f64.exp())).abs() < 1e-6);
+        let a = single(&values, &[1.0, 1.5, 1.0]).unwrap();
+        assert_eq!(values[a.cand].key, "a");
+        assert!((a.share - 2.0 / (2.0 + 0.5f64.exp())).abs() < 1e-6);
+        assert_eq!(a.close, 1);
         assert!(single(&[], &[]).is_none());
         // Many unremarkable values, or one repeated everywhere, do not drown the answer.
         let more: Vec<CandValue> = (0..100)
@@ -148,10 +172,11 @@ mod tests {
             .chain([value("a")])
             .collect();
         let scores: Vec<f32> = (0..100).map(|_| 0.0).chain([5.0]).collect();
-        let (i, conf) = single(&more, &scores).unwrap();
-        assert_eq!(more[i].key, "a");
-        assert!((conf - 1.0 / (1.0 + 3.0 * (-5.0f64).exp())).abs() < 1e-6);
-        assert_eq!(single(&[value("a")], &[0.3]).unwrap().1, 1.0);
+        let a = single(&more, &scores).unwrap();
+        assert_eq!(more[a.cand].key, "a");
+        assert!((a.share - 1.0 / (1.0 + 3.0 * (-5.0f64).exp())).abs() < 1e-6);
+        assert!(a.mass < a.share);
+        assert_eq!(single(&[value("a")], &[0.3]).unwrap().share, 1.0);
     }
 
     #[test]

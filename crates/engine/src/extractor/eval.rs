@@ -224,3 +224,64 @@ pub fn evaluate(
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::FieldKind;
+
+    fn doc(id: usize, parties: &[&str], witness: &str) -> LabelledDoc {
+        let mut text = String::from("AGREEMENT\nMade between:\n");
+        for p in parties {
+            text.push_str(&format!("Party: {p}\n"));
+        }
+        text.push_str(&format!("Witness: {witness}\nSigned."));
+        LabelledDoc {
+            id: id.to_string(),
+            text,
+            fields: [("parties".into(), parties.iter().map(|s| s.to_string()).collect())].into(),
+        }
+    }
+
+    #[test]
+    fn report_has_the_documented_shape_and_matches_lists_as_sets() {
+        let names = ["Acme Corp", "Beta Ltd", "Gamma SA", "Delta LLP", "Zeta Inc"];
+        let docs: Vec<LabelledDoc> = (0..60)
+            .map(|i| {
+                let n = 1 + i % 2;
+                let parties: Vec<&str> = (0..n).map(|k| names[(i + k) % 5]).collect();
+                doc(i, &parties, names[(i + 3) % 5])
+            })
+            .collect();
+        let fields = [FieldSpec::multi("parties", FieldKind::Text)];
+        let ticks = std::cell::Cell::new(0.0);
+        let clock = || {
+            ticks.set(ticks.get() + 0.5);
+            ticks.get()
+        };
+        let report = evaluate(&fields, &docs[..40], &docs[40..], &EvalOptions::default(), &clock).unwrap();
+        let f = &report.fields["parties"];
+        assert_eq!(f.gold, 30, "10 documents with one party, 10 with two");
+        assert!(f.f1 > 0.9, "{f:?}");
+        assert_eq!(report.train_seconds, 0.5);
+        assert_eq!(report.documents_per_second, 40.0, "20 documents in half a second");
+        let json = serde_json::to_value(&report).unwrap();
+        for key in [
+            "fields",
+            "micro_f1",
+            "coverage",
+            "precision",
+            "ece",
+            "train_seconds",
+            "documents_per_second",
+        ] {
+            assert!(json.get(key).is_some(), "missing {key}");
+        }
+        for key in ["precision", "recall", "f1", "threshold", "coverage", "ece"] {
+            assert!(
+                json["fields"]["parties"].get(key).is_some(),
+                "missing fields.parties.{key}"
+            );
+        }
+    }
+}

@@ -109,6 +109,7 @@ const PREV1_PROFILE: u64 = 43;
 const NEXT1_PROFILE: u64 = 44;
 const FIRST_LINE: u64 = 45;
 const LAST_LINE: u64 = 46;
+const AFFIX: u64 = 47;
 
 /// At most this many tokens of one text are featurised, so a huge candidate or context
 /// line costs a bounded amount.
@@ -140,6 +141,22 @@ fn word_hash(tok: &str) -> u64 {
         };
         fnv_step(h, c as u64)
     })
+}
+
+/// Hashes of a word's first and last three letters (lower case), when it has more than
+/// three; else of the word itself, once as each.
+fn affixes(tok: &str) -> (u64, u64) {
+    let chars: Vec<char> = tok
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    let hash = |cs: &[char], tag: u64| cs.iter().fold(FNV_OFFSET ^ tag, |h, &c| fnv_step(h, c as u64));
+    let n = chars.len();
+    if n <= 3 {
+        return (hash(&chars, 1), hash(&chars, 1));
+    }
+    (hash(&chars[..3], 2), hash(&chars[n - 3..], 3))
 }
 
 /// A token's shape: character classes (`X` upper, `x` lower, `9` digit, punctuation as
@@ -293,6 +310,11 @@ pub(crate) fn featurize(
                 if n_tok < MAX_TOKENS {
                     s.add(TOK, w);
                     s.add(SHAPE, sh);
+                    // Word beginnings and endings survive OCR slips ("ENTERORISE") and
+                    // generalise to unseen names ("...MART", "...WARE").
+                    let (pre, suf) = affixes(tok);
+                    s.add(AFFIX, pre);
+                    s.add(AFFIX, suf);
                 }
                 if n_tok == 0 {
                     first_word = w;
@@ -342,7 +364,10 @@ pub(crate) fn featurize(
         let valid = match (&value.normalised, kind_normalises(kind)) {
             (_, false) => 0,
             (Ok(_), true) => 1,
-            (Err(super::NormaliseError::ImpossibleDate { .. }), true) => 2,
+            (
+                Err(super::NormaliseError::NoSuchDay { .. } | super::NormaliseError::NoSuchMonth { .. }),
+                true,
+            ) => 2,
             (Err(_), true) => 3,
         };
         s.add(VALID, valid);

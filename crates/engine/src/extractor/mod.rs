@@ -14,6 +14,7 @@
 //! Training is deterministic for a seed, and a trained extractor is a versioned byte
 //! artifact (`serial`) that reloads to identical output without retraining.
 
+mod calibrate;
 mod candidates;
 mod decide;
 pub mod eval;
@@ -23,6 +24,7 @@ mod model;
 mod normalise;
 mod serial;
 mod train;
+mod verify;
 
 #[cfg(test)]
 mod tests;
@@ -203,22 +205,29 @@ fn extract_field(f: &FieldModel, text: &str, layout: &Layout) -> FieldOutput {
             confidence,
         };
     }
-    match decide::single(&values, &scores) {
-        Some((i, mass)) if mass >= f.cut => {
-            let confidence = f.calib.apply(decide::logit(mass));
+    let answer = decide::single(&values, &scores);
+    // The probability the cut and calibrators read: the verifier's, when the field has one.
+    let p = answer.map_or(0.0, |a| match &f.verifier {
+        Some(v) => verify::probability(
+            v,
+            a.share,
+            &verify::features(feats.row(a.cand), &values[a.cand].collapsed, &a),
+        ),
+        None => a.share,
+    });
+    match answer {
+        Some(a) if p >= f.cut => {
+            let confidence = f.calib.apply(decide::logit(p));
             FieldOutput {
                 name,
-                values: vec![make(i, confidence)],
+                values: vec![make(a.cand, confidence)],
                 confidence,
             }
         }
-        other => {
-            let mass = other.map_or(0.0, |x| x.1);
-            FieldOutput {
-                name,
-                values: Vec::new(),
-                confidence: f.absent_calib.apply(-decide::logit(mass)),
-            }
-        }
+        _ => FieldOutput {
+            name,
+            values: Vec::new(),
+            confidence: f.absent_calib.apply(-decide::logit(p)),
+        },
     }
 }

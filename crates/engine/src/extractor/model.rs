@@ -73,12 +73,24 @@ impl Trainer {
         }
     }
 
+    /// A smaller step suits few examples with many features each (the verifier).
+    pub fn with_rate(mut self, rate: f32) -> Self {
+        self.rate = rate;
+        self
+    }
+
     pub fn model(&self) -> &Linear {
         &self.model
     }
 
     /// One pass over `docs` in a fresh seeded order.
     pub fn epoch(&mut self, docs: &[TrainDoc]) {
+        self.epoch_with_offsets(docs, &[]);
+    }
+
+    /// [`Trainer::epoch`] where document `d`'s scores start from `offsets[d]` (0 when
+    /// absent): the model learns a correction to a score it is given.
+    pub fn epoch_with_offsets(&mut self, docs: &[TrainDoc], offsets: &[f32]) {
         let mut order: Vec<usize> = (0..docs.len()).collect();
         self.rng.shuffle(&mut order);
         let mut grads = Vec::new();
@@ -87,7 +99,8 @@ impl Trainer {
             if doc.feats.len() == 0 {
                 continue;
             }
-            let scores = self.model.scores(doc.feats);
+            let offset = offsets.get(d).copied().unwrap_or(0.0);
+            let scores: Vec<f32> = self.model.scores(doc.feats).iter().map(|s| s + offset).collect();
             grads.clear();
             match self.loss {
                 Loss::Listwise => {

@@ -19,7 +19,8 @@ use super::candidates::CandidateConfig;
 use super::model::Linear;
 use super::normalise::DateOrder;
 use super::train::FieldModel;
-use crate::calibration::Calibrator;
+use super::verify::{VERIFIER_BITS, Verifier};
+use crate::calibration::{Calibrator, Platt};
 use crate::metrics::Scored;
 
 const MAGIC: &[u8; 4] = b"TNDX";
@@ -53,6 +54,8 @@ struct FieldHeader {
     absent_calib: Calibrator,
     cut: f64,
     held_out: Vec<Scored>,
+    /// A verifier's base curve; its weights follow the ranker's.
+    verifier: Option<Platt>,
 }
 
 pub(crate) fn to_bytes(fields: &[FieldModel]) -> Vec<u8> {
@@ -69,6 +72,7 @@ pub(crate) fn to_bytes(fields: &[FieldModel]) -> Vec<u8> {
             absent_calib: f.absent_calib.clone(),
             cut: f.cut,
             held_out: f.held_out.clone(),
+            verifier: f.verifier.as_ref().map(|v| v.base),
         })
         .collect();
     let header = serde_json::to_value(&headers).expect("header serialises");
@@ -79,20 +83,9 @@ pub(crate) fn to_bytes(fields: &[FieldModel]) -> Vec<u8> {
     out.extend_from_slice(&(header.len() as u32).to_le_bytes());
     out.extend_from_slice(&header);
     for f in fields {
-        let nonzero: Vec<(usize, f32)> = f
-            .linear
-            .weights
-            .iter()
-            .copied()
-            .enumerate()
-            .filter(|w| w.1 != 0.0)
-            .collect();
-        out.extend_from_slice(&(nonzero.len() as u32).to_le_bytes());
-        let mut prev = 0;
-        for (i, w) in nonzero {
-            write_varint(&mut out, (i - prev) as u64);
-            out.extend_from_slice(&w.to_le_bytes());
-            prev = i;
+        write_weights(&mut out, &f.linear);
+        if let Some(v) = &f.verifier {
+            write_weights(&mut out, &v.linear);
         }
     }
     out
@@ -116,21 +109,14 @@ pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Vec<FieldModel>, LoadError> {
         if !(10..=24).contains(&h.bits) {
             return Err(LoadError::Header(format!("hash bits {} out of range", h.bits)));
         }
-        let mut linear = Linear::new(h.bits);
-        let count = u32::from_le_bytes(r.take(4)?.try_into().expect("4 bytes"));
-        let mut at = 0usize;
-        for n in 0..count {
-            at += r.varint()? as usize;
-            let w = f32::from_le_bytes(r.take(4)?.try_into().expect("4 bytes"));
-            let slot = linear
-                .weights
-                .get_mut(at)
-                .ok_or_else(|| LoadError::Weights(format!("bucket {at} out of range")))?;
-            if n > 0 && *slot != 0.0 {
-                return Err(LoadError::Weights(format!("bucket {at} written twice")));
-            }
-            *slot = w;
-        }
+        let linear = read_weights(&mut r, h.bits)?;
+        let verifier = match h.verifier {
+            Some(base) => Some(Verifier {
+                base,
+                linear: read_weights(&mut r, VERIFIER_BITS)?,
+            }),
+            None => None,
+        };
         fields.push(FieldModel {
             spec: h.spec,
             order: h.order,
@@ -142,12 +128,50 @@ pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Vec<FieldModel>, LoadError> {
             absent_calib: h.absent_calib,
             cut: h.cut,
             held_out: h.held_out,
+            verifier,
         });
     }
     if r.pos != bytes.len() {
         return Err(LoadError::Weights("trailing bytes after the last field".into()));
     }
     Ok(fields)
+}
+
+/// The non-zero weights as (varint gap, `f32`) pairs after their count.
+fn write_weights(out: &mut Vec<u8>, linear: &Linear) {
+    let nonzero: Vec<(usize, f32)> = linear
+        .weights
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|w| w.1 != 0.0)
+        .collect();
+    out.extend_from_slice(&(nonzero.len() as u32).to_le_bytes());
+    let mut prev = 0;
+    for (i, w) in nonzero {
+        write_varint(out, (i - prev) as u64);
+        out.extend_from_slice(&w.to_le_bytes());
+        prev = i;
+    }
+}
+
+fn read_weights(r: &mut Reader, bits: u8) -> Result<Linear, LoadError> {
+    let mut linear = Linear::new(bits);
+    let count = u32::from_le_bytes(r.take(4)?.try_into().expect("4 bytes"));
+    let mut at = 0usize;
+    for n in 0..count {
+        at += r.varint()? as usize;
+        let w = f32::from_le_bytes(r.take(4)?.try_into().expect("4 bytes"));
+        let slot = linear
+            .weights
+            .get_mut(at)
+            .ok_or_else(|| LoadError::Weights(format!("bucket {at} out of range")))?;
+        if n > 0 && *slot != 0.0 {
+            return Err(LoadError::Weights(format!("bucket {at} written twice")));
+        }
+        *slot = w;
+    }
+    Ok(linear)
 }
 
 const FLOAT_KEY: &str = "$f64";

@@ -158,9 +158,13 @@ fn multi_valued_fields_return_every_value_and_only_those() {
         let mut want: Vec<&str> = d.gold("parties").unwrap().iter().map(String::as_str).collect();
         got.sort();
         want.sort();
-        exact += usize::from(got == want);
+        // Calibrated: a right set is not reported as a coin flip.
+        exact += usize::from(got == want && out.confidence > 0.5);
     }
-    assert!(exact >= 45, "{exact}/50 party sets exactly right");
+    assert!(
+        exact >= 45,
+        "{exact}/50 party sets exactly right and confidently so"
+    );
 }
 
 #[test]
@@ -175,7 +179,7 @@ fn impossible_dates_are_flagged_not_shifted() {
     if let Some(v) = out.values.first().filter(|v| v.raw == "31/02/2018") {
         assert_eq!(v.value, "31/02/2018", "kept as written, never moved to March");
         assert!(
-            v.issue.as_deref().unwrap_or("").contains("not a calendar date"),
+            v.issue.as_deref().unwrap_or("").contains("is not a date"),
             "{:?}",
             v.issue
         );

@@ -1,14 +1,14 @@
 //! Training one field: learn the candidate bounds from the labels, featurise, choose the
-//! number of epochs and fit every calibrator and cut on held-out documents, then fit the
-//! final model on everything.
+//! number of epochs and fit every calibrator and cut on held-out documents; the final
+//! model is the average of the fold models.
 //!
 //! Cross-fitting: the labelled documents are split into k folds; k models each train on
 //! k-1 folds and score the fold they did not see. Those out-of-fold answers are honest
 //! (no document is scored by a model that trained on it) and cover every document, so the
 //! epoch count, the calibration curves, the cut below which the field is reported absent
 //! and the held-out points the threshold simulator uses all come from data the size of the
-//! training set, with nothing held back from the final model. Nothing is tuned by hand for
-//! a dataset: the only constants are generic (fold count, epoch ceiling, hash size).
+//! training set. Nothing is tuned by hand for a dataset: the only constants are generic
+//! (fold count, epoch ceiling, hash size, the near-match similarity).
 //!
 //! A gold value that no candidate matches exactly (an OCR error, a reformatted label) still
 //! teaches *where* the value is: the most similar candidate, if close enough, is the
@@ -16,11 +16,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::calibrate::{HeldOut, best_cut, fit_calibrators};
 use super::candidates::{Candidate, CandidateConfig, Layout, generate, learn_config};
-use super::decide;
+use super::decide::{self, Answer};
 use super::features::{CandValue, FeatureMatrix, describe, featurize};
 use super::model::{Linear, Loss, SplitMix, TrainDoc, Trainer};
 use super::normalise::{DateOrder, infer_date_order, value_key};
+use super::verify;
 use super::{FieldSpec, LabelledDoc};
 use crate::FieldKind;
 use crate::calibration::Calibrator;
@@ -85,6 +87,9 @@ pub(crate) struct FieldModel {
     pub cut: f64,
     /// Out-of-fold (confidence, right) of the final answers, for choosing thresholds.
     pub held_out: Vec<Scored>,
+    /// Single-valued fields: the second opinion whose probability the cut and calibrators
+    /// read instead of the ranker's raw share (see `verify`).
+    pub verifier: Option<verify::Verifier>,
 }
 
 /// One labelled document, ready for the model.
@@ -98,13 +103,6 @@ struct Prepared {
     target: Vec<bool>,
     /// Distinct gold values.
     gold_keys: Vec<String>,
-}
-
-/// One held-out answer: a single field's mass and rightness, or a multi field's ranked
-/// values with their rightness.
-enum HeldOut {
-    Single { mass: f64, correct: bool, gold: bool },
-    Multi { ranked: Vec<(f64, bool)>, gold: usize },
 }
 
 /// A candidate this similar to a gold value (1 - edit distance / length, ignoring spaces)
@@ -254,6 +252,41 @@ pub(crate) fn train_field(
         trainer.model().clone()
     };
     let oof = if k >= 2 { scores_of(epochs - 1) } else { Vec::new() };
+    // Single-valued fields: the verifier's held-out probabilities replace the raw shares.
+    let mut verifier = None;
+    let verified: Vec<HeldOut>;
+    let oof = if !spec.multi && k >= 2 {
+        let answers: Vec<(Vec<u32>, f64, bool)> = oof
+            .iter()
+            .filter_map(|h| match h {
+                HeldOut::Single {
+                    verify,
+                    mass,
+                    correct,
+                    ..
+                } => Some((verify.clone(), *mass, *correct)),
+                HeldOut::Multi { .. } => None,
+            })
+            .collect();
+        let (model, probs) = verify::train(&answers, k, opts.max_epochs, opts.seed);
+        verifier = Some(model);
+        verified = oof
+            .iter()
+            .zip(probs)
+            .filter_map(|(h, p)| match h {
+                HeldOut::Single { correct, gold, .. } => Some(HeldOut::Single {
+                    mass: p,
+                    correct: *correct,
+                    gold: *gold,
+                    verify: Vec::new(),
+                }),
+                HeldOut::Multi { .. } => None,
+            })
+            .collect();
+        verified.iter().collect()
+    } else {
+        oof
+    };
     let (cut, _) = best_cut(&oof);
     let mut model = FieldModel {
         spec: spec.clone(),
@@ -266,6 +299,7 @@ pub(crate) fn train_field(
         absent_calib: Calibrator::Identity,
         cut: if k >= 2 { cut } else { 0.0 },
         held_out: Vec::new(),
+        verifier,
     };
     fit_calibrators(&mut model, &oof);
     Ok(model)
@@ -359,123 +393,28 @@ fn held_out(model: &Linear, p: &Prepared, multi: bool) -> HeldOut {
             gold: p.gold_keys.len(),
         }
     } else {
-        let (mass, correct) = match decide::single(&p.values, &scores) {
-            Some((i, mass)) => (mass, p.positive[i]),
-            None => (0.0, false),
+        let none = Answer {
+            cand: 0,
+            share: 0.0,
+            mass: 0.0,
+            close: 0,
+        };
+        let (answer, row, text, correct) = match decide::single(&p.values, &scores) {
+            Some(a) => (
+                a,
+                p.feats.row(a.cand),
+                p.values[a.cand].collapsed.as_str(),
+                p.positive[a.cand],
+            ),
+            None => (none, &[][..], "", false),
         };
         HeldOut::Single {
-            mass,
+            mass: answer.share,
             correct,
             gold: !p.gold_keys.is_empty(),
+            verify: verify::features(row, text, &answer),
         }
     }
-}
-
-/// The score cut that maximises held-out F1 (answer when the score is at least the cut),
-/// and that F1. For single fields the score is the answer's mass; for multi fields each
-/// value's probability. A cut above every score (answer nothing) is allowed.
-fn best_cut(held: &[&HeldOut]) -> (f64, f64) {
-    let mut points: Vec<(f64, bool)> = Vec::new();
-    let mut gold = 0;
-    for h in held {
-        match h {
-            HeldOut::Single {
-                mass,
-                correct,
-                gold: g,
-            } => {
-                points.push((*mass, *correct));
-                gold += usize::from(*g);
-            }
-            HeldOut::Multi { ranked, gold: g } => {
-                points.extend(ranked.iter().copied());
-                gold += g;
-            }
-        }
-    }
-    points.sort_by(|a, b| b.0.total_cmp(&a.0));
-    // Scores are probabilities, so a cut of 2 answers nothing (and survives serialisation,
-    // which infinity would not).
-    let (mut best_cut, mut best_f1) = (2.0, 0.0);
-    let (mut right, mut i) = (0usize, 0);
-    while i < points.len() {
-        let t = points[i].0;
-        while i < points.len() && points[i].0 == t {
-            right += usize::from(points[i].1);
-            i += 1;
-        }
-        let f1 = 2.0 * right as f64 / (i + gold) as f64;
-        if f1 > best_f1 + 1e-12 {
-            // Halfway to the next lower score: a cut right at the lowest accepted score
-            // would turn away a new document that scores a hair lower. Nothing lower
-            // means answer everything.
-            let next = points.get(i).map_or(0.0, |p| p.0);
-            (best_cut, best_f1) = ((t + next) / 2.0, f1);
-        }
-    }
-    (best_cut, best_f1)
-}
-
-/// Fit the calibrators on the out-of-fold answers at the chosen epoch and cut, and record
-/// the calibrated held-out points the final answers would have had.
-fn fit_calibrators(model: &mut FieldModel, oof: &[&HeldOut]) {
-    let cut = model.cut;
-    let mut answer_pts = Vec::new();
-    let mut absent_pts = Vec::new();
-    let mut value_pts = Vec::new();
-    for h in oof {
-        match h {
-            HeldOut::Single { mass, correct, gold } => {
-                answer_pts.push((decide::logit(*mass), *correct));
-                absent_pts.push((-decide::logit(*mass), !gold));
-            }
-            HeldOut::Multi { ranked, gold } => {
-                value_pts.extend(ranked.iter().copied());
-                answer_pts.push((
-                    decide::set_score(&ranked_probs(ranked), cut),
-                    set_right(ranked, *gold, cut),
-                ));
-            }
-        }
-    }
-    model.calib = Calibrator::fit(&answer_pts);
-    model.value_calib = Calibrator::fit(&value_pts);
-    model.absent_calib = Calibrator::fit(&absent_pts);
-    model.held_out = oof
-        .iter()
-        .map(|h| match h {
-            HeldOut::Single { mass, correct, .. } if *mass >= cut => {
-                Scored::new(model.calib.apply(decide::logit(*mass)), *correct)
-            }
-            HeldOut::Single { mass, gold, .. } => {
-                Scored::new(model.absent_calib.apply(-decide::logit(*mass)), !gold)
-            }
-            HeldOut::Multi { ranked, gold } => Scored::new(
-                model
-                    .calib
-                    .apply(decide::logit(decide::set_score(&ranked_probs(ranked), cut))),
-                set_right(ranked, *gold, cut),
-            ),
-        })
-        .collect();
-}
-
-fn ranked_probs(ranked: &[(f64, bool)]) -> Vec<(usize, f64)> {
-    ranked.iter().map(|&(p, _)| (0, p)).collect()
-}
-
-/// Whether keeping the values at or above `cut` gives exactly the gold set.
-fn set_right(ranked: &[(f64, bool)], gold: usize, cut: f64) -> bool {
-    let kept = ranked.iter().filter(|r| r.0 >= cut);
-    let (mut right, mut wrong) = (0, 0);
-    for &(_, ok) in kept {
-        if ok {
-            right += 1;
-        } else {
-            wrong += 1;
-        }
-    }
-    wrong == 0 && right == gold
 }
 
 #[cfg(test)]
@@ -488,35 +427,5 @@ mod tests {
         assert_eq!(similarity(&g, "27,JALAN DEDAP"), 1.0);
         assert!(similarity(&g, "27,JALAN DEDAF") > 0.9);
         assert_eq!(similarity(&g, "27"), 0.0);
-    }
-
-    #[test]
-    fn best_cut_trades_precision_for_recall() {
-        let held = [
-            HeldOut::Single {
-                mass: 0.9,
-                correct: true,
-                gold: true,
-            },
-            HeldOut::Single {
-                mass: 0.8,
-                correct: true,
-                gold: true,
-            },
-            HeldOut::Single {
-                mass: 0.3,
-                correct: false,
-                gold: true,
-            },
-            HeldOut::Single {
-                mass: 0.2,
-                correct: false,
-                gold: true,
-            },
-        ];
-        let refs: Vec<&HeldOut> = held.iter().collect();
-        let (cut, f1) = best_cut(&refs);
-        assert_eq!(cut, 0.55);
-        assert!((f1 - 2.0 * 2.0 / 6.0).abs() < 1e-12);
     }
 }

@@ -1,6 +1,6 @@
 //! Calendar dates in the forms people write them (`2024-03-05`, `05/03/2024`, `3/5/24`,
 //! `05.03.2024`, `5 March 2024`, `March 5, 2024`, `Mar 5 2024`, `5-Mar-24`, `05MAR2024`,
-//! `20240305`), normalised to ISO 8601 `YYYY-MM-DD`. A numeric date such as `05/03/2024`
+//! `20240305`, `25032018`), normalised to ISO 8601 `YYYY-MM-DD`. A numeric date such as `05/03/2024`
 //! is read in the automation's [`DateOrder`]; when the other order gives a different valid
 //! date too, the reading is flagged ambiguous and its confidence lowered. A date that does
 //! not exist (`2023-02-30`, `31/04/2024`, month 13) is an error that says why, never
@@ -39,7 +39,7 @@ pub enum DateForm {
     Numeric,
     /// With a month name: `5 March 2024`, `Mar 5, 2024`, `05MAR2024`.
     MonthName,
-    /// Eight digits: `20240305`. Could as well be an identifier.
+    /// Eight digits: `20240305`, `25032018`. Could as well be an identifier.
     Compact,
 }
 
@@ -78,16 +78,19 @@ const MONTH: &str = r"(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|j
 static DATE: LazyLock<Regex> = LazyLock::new(|| {
     let pattern = [
         // 2024-03-05, 2024/3/5, 2024.03.05
-        r"(?P<iy>\d{4})(?P<is1>[-/.])(?P<im>\d{1,2})(?P<is2>[-/.])(?P<id>\d{1,2})",
+        r"(?P<iy>[0-9]{4})(?P<is1>[-/.])(?P<im>[0-9]{1,2})(?P<is2>[-/.])(?P<id>[0-9]{1,2})",
         // 05/03/2024, 3/5/24, 05.03.2024, 24-03-05
-        r"|(?P<a>\d{1,2})(?P<s1>[-/.])(?P<b>\d{1,2})(?P<s2>[-/.])(?P<c>\d{4}|\d{2})",
+        r"|(?P<a>[0-9]{1,2})(?P<s1>[-/.])(?P<b>[0-9]{1,2})(?P<s2>[-/.])(?P<c>[0-9]{4}|[0-9]{2})",
         // 5 March 2024, 5th of March, 2024, 5-Mar-24, 05MAR2024
-        r"|(?P<dd>\d{1,2})(?i:st|nd|rd|th)?[ \-/.]{0,3}(?i:of )?(?P<dm>MONTH)\.?[ \-/.,]{0,3}(?P<dy>\d{4}|\d{2})",
+        r"|(?P<dd>[0-9]{1,2})(?i:st|nd|rd|th)?[ \-/.]{0,3}(?i:of )?(?P<dm>MONTH)\.?[ \-/.,]{0,3}(?P<dy>[0-9]{4}|[0-9]{2})",
         // March 5, 2024, Mar 5 2024, Mar. 5th, 2024: four-digit year only, since
         // "Mar 5 12" is more often a count than a date
-        r"|(?P<mm>MONTH)\.?[ \-/]{0,3}(?P<md>\d{1,2})(?i:st|nd|rd|th)?(?:,[ ]{0,3}|[ ]{1,3})(?P<my>\d{4})",
+        r"|(?P<mm>MONTH)\.?[ \-/]{0,3}(?P<md>[0-9]{1,2})(?i:st|nd|rd|th)?(?:,[ ]{0,3}|[ ]{1,3})(?P<my>[0-9]{4})",
         // 20240305: years 1900-2099 only, the rest are more likely identifiers
-        r"|(?P<cy>(?:19|20)\d{2})(?P<cm>0[1-9]|1[0-2])(?P<cd>0[1-9]|[12]\d|3[01])",
+        r"|(?P<cy>(?:19|20)[0-9]{2})(?P<cm>0[1-9]|1[0-2])(?P<cd>0[1-9]|[12][0-9]|3[01])",
+        // 25032018: day and month first (read in the preferred order) when the digits are
+        // not year first
+        r"|(?P<xa>[0-9]{2})(?P<xb>[0-9]{2})(?P<xc>(?:19|20)[0-9]{2})",
     ]
     .concat()
     .replace("MONTH", MONTH);
@@ -98,7 +101,7 @@ static DATE: LazyLock<Regex> = LazyLock::new(|| {
 /// [`parse_date`] accepts and ignores.
 static DATE_VALUE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?(?P<date>.+?)(?:(?:T|\s+)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s?[ap]\.?m\.?)?(?:\s?(?:Z|[+-]\d{2}:?\d{2}))?)?[.,]?$",
+        r"(?i)^(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?(?P<date>.+?)(?:(?:T|\s+)[0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?(?:\s?[ap]\.?m\.?)?(?:\s?(?:Z|[+-][0-9]{2}:?[0-9]{2}))?)?[.,]?$",
     )
     .expect("the date value regex is valid")
 });
@@ -119,7 +122,8 @@ pub fn find_dates(text: &str, order: DateOrder) -> Vec<DateMatch> {
     DATE.captures_iter(text)
         .filter_map(|caps| {
             let whole = caps.get(0)?;
-            if !stands_alone(text, whole.start(), whole.end()) {
+            let compact = caps.name("cy").is_some() || caps.name("xa").is_some();
+            if !stands_alone(text, whole.start(), whole.end(), compact) {
                 return None;
             }
             let reading = read(&caps, order).ok()?;
@@ -137,7 +141,7 @@ pub fn find(text: &str, order: DateOrder) -> Vec<Match> {
     find_dates(text, order)
         .into_iter()
         .map(|m| {
-            let (confidence, note) = confidence(&m.reading);
+            let (confidence, note) = confidence(&m.reading, order);
             Match {
                 value: m.reading.date.to_string(),
                 span: m.span,
@@ -161,6 +165,11 @@ pub fn read_date(s: &str, order: DateOrder) -> Result<DateReading, NormalizeErro
     if s.is_empty() {
         return Err(NormalizeError::Empty);
     }
+    // `(06/12/2016)`, `[2024-03-05]`: brackets around the whole value.
+    let s = [('(', ')'), ('[', ']')]
+        .iter()
+        .find_map(|&(open, close)| s.strip_prefix(open)?.strip_suffix(close))
+        .map_or(s, str::trim);
     let not_a_date = || NormalizeError::NotADate { input: excerpt(s) };
     let date = DATE_VALUE
         .captures(s)
@@ -180,11 +189,13 @@ pub fn read_date(s: &str, order: DateOrder) -> Result<DateReading, NormalizeErro
 
 /// A match must not be glued to letters or digits, nor be part of a longer dotted or
 /// dashed number (`1.05.03.2024`, a version or an address).
-fn stands_alone(text: &str, start: usize, end: usize) -> bool {
-    let glued = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+fn stands_alone(text: &str, start: usize, end: usize, compact: bool) -> bool {
     let before = char_before(text, start);
     let after = char_after(text, end);
-    if glued(before) || glued(after) {
+    // A letter right after a year is OCR or layout glue (`21/05/2018TIME:`), but eight
+    // bare digits followed by letters are a code.
+    let glued_after = after.is_some_and(|c| c.is_numeric() || (compact && c.is_alphanumeric()));
+    if before.is_some_and(char::is_alphanumeric) || glued_after {
         return false;
     }
     let is_sep = |c: Option<char>| matches!(c, Some('-' | '/' | '.'));
@@ -238,6 +249,12 @@ fn read(caps: &Captures<'_>, order: DateOrder) -> Result<DateReading, ReadError>
     } else if let Some(m) = caps.name("mm") {
         let date = Date::new(year(text("my")), month_number(m.as_str()), num("md"))?;
         Ok(single(date, DateOrder::Mdy, false, DateForm::MonthName))
+    } else if caps.name("xa").is_some() {
+        let reading = read_numeric(text("xa"), text("xb"), text("xc"), order)?;
+        Ok(DateReading {
+            form: DateForm::Compact,
+            ..reading
+        })
     } else {
         let date = Date::new(year(text("cy")), num("cm"), num("cd"))?;
         Ok(single(date, DateOrder::Ymd, false, DateForm::Compact))
@@ -297,7 +314,7 @@ fn year(digits: &str) -> u16 {
 }
 
 /// Raw confidence and the note for a reviewer.
-fn confidence(reading: &DateReading) -> (f64, Option<String>) {
+fn confidence(reading: &DateReading, preferred: DateOrder) -> (f64, Option<String>) {
     let mut confidence = match reading.form {
         DateForm::YearFirst | DateForm::MonthName => CONFIDENCE_UNMISTAKABLE,
         DateForm::Numeric => CONFIDENCE_NUMERIC,
@@ -312,8 +329,22 @@ fn confidence(reading: &DateReading) -> (f64, Option<String>) {
         confidence *= FACTOR_TWO_DIGIT_YEAR;
         notes.push(format!("two-digit year read as {}", reading.date.year()));
     }
+    let order = match reading.order {
+        DateOrder::Ymd => "year, month, day",
+        DateOrder::Dmy => "day, month, year",
+        DateOrder::Mdy => "month, day, year",
+    };
     if reading.form == DateForm::Compact {
-        notes.push("eight digits read as year, month, day".to_string());
+        notes.push(format!("eight digits read as {order}"));
+    }
+    // `12/31/2024` in a day-first automation: only the other order gives a date. Not an
+    // ambiguity, but worth a reviewer's glance.
+    let numeric = matches!(reading.form, DateForm::Numeric | DateForm::Compact);
+    if numeric
+        && reading.order != DateOrder::Ymd
+        && (reading.order == DateOrder::Mdy) != (preferred == DateOrder::Mdy)
+    {
+        notes.push(format!("read as {order}: the preferred order gives no date"));
     }
     let note = (!notes.is_empty()).then(|| notes.join("; "));
     (confidence, note)
@@ -373,6 +404,11 @@ mod tests {
             ("2024-05-13".into(), DateOrder::Dmy)
         );
         assert!(!only.is_ambiguous());
+        let note = find("13/05/2024", DateOrder::Mdy).remove(0).note;
+        assert_eq!(
+            note.as_deref(),
+            Some("read as day, month, year: the preferred order gives no date")
+        );
         let ymd = read_date("24/03/05", DateOrder::Ymd).unwrap();
         assert_eq!(ymd.date.to_string(), "2024-03-05");
         assert_eq!(
@@ -396,61 +432,74 @@ mod tests {
     #[test]
     fn impossible_dates_are_errors_that_say_why() {
         let message = |s: &str| parse_date(s, DateOrder::Dmy).unwrap_err().to_string();
-        assert_eq!(
-            message("31/04/2024"),
-            "31 April 2024 is not a date: April has 30 days"
-        );
-        assert_eq!(
-            message("2023-02-29"),
-            "29 February 2023 is not a date: February 2023 has 28 days"
-        );
-        assert_eq!(
-            message("30 Feb 2024"),
-            "30 February 2024 is not a date: February 2024 has 29 days"
-        );
-        assert_eq!(
-            message("2024-13-01"),
-            "month 13 does not exist: months run from 1 to 12"
-        );
-        assert_eq!(
-            message("13/13/2024"),
-            "month 13 does not exist: months run from 1 to 12"
-        );
-        assert_eq!(
-            message("00/03/2024"),
-            "0 March 2024 is not a date: days start at 1"
-        );
+        for (input, expected) in [
+            ("31/04/2024", "31 April 2024 is not a date: April has 30 days"),
+            (
+                "2023-02-29",
+                "29 February 2023 is not a date: February 2023 has 28 days",
+            ),
+            (
+                "30 Feb 2024",
+                "30 February 2024 is not a date: February 2024 has 29 days",
+            ),
+            ("2024-13-01", "month 13 does not exist: months run from 1 to 12"),
+            ("13/13/2024", "month 13 does not exist: months run from 1 to 12"),
+            ("00/03/2024", "0 March 2024 is not a date: days start at 1"),
+        ] {
+            assert_eq!(message(input), expected);
+        }
         assert!(message("next Tuesday").contains("is not a date"));
         assert!(message("05/03-2024").contains("is not a date"));
         assert_eq!(parse_date("  ", DateOrder::Dmy), Err(NormalizeError::Empty));
-        assert!(parse_date("29 Feb 2024", DateOrder::Dmy).is_ok());
-        assert!(parse_date("29 Feb 2100", DateOrder::Dmy).is_err());
-        assert!(parse_date("29 Feb 2000", DateOrder::Dmy).is_ok());
         // Not found in text either, never shifted to 1 May.
         assert!(find("due 31/04/2024", DateOrder::Dmy).is_empty());
     }
 
     #[test]
-    fn parse_date_accepts_a_weekday_and_a_time() {
+    fn two_digit_years_use_the_pivot() {
+        assert_eq!(parse_date("1-Jan-68", DateOrder::Dmy).map(|d| d.year()), Ok(2068));
+        assert_eq!(parse_date("1-Jan-69", DateOrder::Dmy).map(|d| d.year()), Ok(1969));
+    }
+
+    #[test]
+    fn eight_digits_read_year_first_else_in_the_preferred_order() {
+        assert_eq!(dates("on 25032018.", DateOrder::Dmy), ["2018-03-25"]);
+        assert_eq!(dates("on 03252018.", DateOrder::Mdy), ["2018-03-25"]);
+        let ambiguous = &find("01022024", DateOrder::Dmy)[0];
+        assert_eq!(ambiguous.value, "2024-02-01");
+        assert!(
+            ambiguous
+                .note
+                .as_deref()
+                .is_some_and(|n| n.contains("also reads as 2024-01-02"))
+        );
+        assert!(ambiguous.confidence < CONFIDENCE_COMPACT);
+        assert!(dates("20240305ABC 05032024X", DateOrder::Dmy).is_empty());
+    }
+
+    #[test]
+    fn letters_may_follow_a_year_but_not_precede_a_date() {
+        assert_eq!(dates("21/05/2018TIME: 12:00", DateOrder::Dmy), ["2018-05-21"]);
+        assert!(dates("REF21/05/2018", DateOrder::Dmy).is_empty());
+    }
+
+    #[test]
+    fn parse_date_accepts_brackets_a_weekday_and_a_time() {
         for s in [
+            "(05/03/2024)",
+            "[ 2024-03-05 ]",
             "Tuesday, 5 March 2024",
             "2024-03-05T10:30:00Z",
             "05/03/2024 10:30 pm",
             "5 Mar 2024.",
         ] {
             assert_eq!(
-                parse_date(s, DateOrder::Dmy).unwrap().to_string(),
-                "2024-03-05",
+                parse_date(s, DateOrder::Dmy).map(|d| d.to_string()),
+                Ok("2024-03-05".into()),
                 "{s}"
             );
         }
         assert!(parse_date("5 March 2024 and more", DateOrder::Dmy).is_err());
-    }
-
-    #[test]
-    fn two_digit_years_pivot_at_68() {
-        assert_eq!(parse_date("1-Jan-68", DateOrder::Dmy).unwrap().year(), 2068);
-        assert_eq!(parse_date("1-Jan-69", DateOrder::Dmy).unwrap().year(), 1969);
     }
 
     #[test]

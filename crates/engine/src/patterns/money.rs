@@ -182,7 +182,7 @@ pub fn find_money(text: &str, region: Option<&str>) -> Vec<MoneyMatch> {
         };
         let (mut start, mut end) = (whole.start(), whole.end());
         // Codes and letter symbols must be whole words (`XRM5`, `5 USDT`), and an amount
-        // not the tail of a code (`A12 EUR`) nor glued to more digits.
+        // not the tail of a code (`A12 EUR`) nor part of a longer number (`$3.141.59`).
         let letter = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
         if (cur.as_str().starts_with(char::is_alphabetic)
             && cur.start() == start
@@ -190,8 +190,8 @@ pub fn find_money(text: &str, region: Option<&str>) -> Vec<MoneyMatch> {
             || (cur.as_str().ends_with(char::is_alphabetic)
                 && cur.end() == end
                 && letter(char_after(text, end)))
-            || (num.start() == start && letter(char_before(text, start)))
-            || (num.end() == end && char_after(text, end).is_some_and(char::is_numeric))
+            || (num.start() == start && number::glued_before(text, start))
+            || (num.end() == end && number::glued_after(text, end))
         {
             continue;
         }
@@ -214,7 +214,7 @@ pub fn find_money(text: &str, region: Option<&str>) -> Vec<MoneyMatch> {
         };
         let (currency, currency_note, mut confidence) = resolve(cur.as_str(), region);
         let mut notes: Vec<String> = currency_note.into_iter().collect();
-        if decimal.ambiguous {
+        if decimal.ambiguous && !settled_by_currency(num.as_str(), currency) {
             confidence *= FACTOR_AMBIGUOUS_SEPARATOR;
             notes.push(ambiguity_note(num.as_str()));
         }
@@ -316,6 +316,26 @@ pub(super) fn currency_next_to(text: &str, start: usize, end: usize) -> bool {
     }
     let (before, after) = &*CURRENCY_NEXT;
     before.is_match(&text[from..start]) || after.is_match(&text[end..to])
+}
+
+/// Currencies whose amounts are always written with a decimal point (`$1,234` is a
+/// thousand dollars), and those always written with a decimal comma (`Rp 15.000` is fifteen
+/// thousand rupiah). The euro is in neither: Ireland writes `€1,234.50`, Germany
+/// `1.234,50 €`.
+const DECIMAL_POINT: &[&str] = &[
+    "USD", "GBP", "JPY", "CNY", "INR", "MYR", "SGD", "HKD", "AUD", "NZD", "CAD", "PHP", "THB", "KRW", "TWD",
+    "MXN", "ILS", "AED", "SAR", "PKR", "LKR", "NPR", "BDT", "NGN", "KES", "EGP", "BND",
+];
+const DECIMAL_COMMA: &[&str] = &[
+    "IDR", "VND", "BRL", "TRY", "RUB", "UAH", "PLN", "CZK", "HUF", "RON", "BGN", "DKK", "NOK", "SEK", "ISK",
+    "ARS", "CLP", "COP",
+];
+
+/// A lone `1,234` or `1.234` (read as thousands) whose currency's convention says the
+/// separator can only group thousands.
+fn settled_by_currency(raw: &str, currency: &str) -> bool {
+    (raw.contains(',') && DECIMAL_POINT.contains(&currency))
+        || (raw.contains('.') && DECIMAL_COMMA.contains(&currency))
 }
 
 /// The ISO code for a currency token, the note when it was a shared symbol, and the raw
@@ -422,12 +442,23 @@ mod tests {
         assert_eq!(unclear.value, "1234 EUR");
         assert!(unclear.confidence < clear.confidence);
         assert!(unclear.note.as_deref().unwrap().contains("ambiguous"));
+        // The currency's convention settles it: dollars use a decimal point, rupiah a comma.
+        for text in ["USD 1,000", "Rp 15.000"] {
+            let settled = &find(text, None)[0];
+            assert_eq!(
+                (settled.confidence, settled.note.as_deref()),
+                (CONFIDENCE_MONEY, None),
+                "{text}"
+            );
+        }
     }
 
     #[test]
     fn codes_must_be_whole_words() {
         assert!(values("XRM5 and 5 USDT and ABCUSD 4 and A12 EUR", None).is_empty());
         assert!(values("the total is 12.50", None).is_empty());
+        assert!(values("$3.141.59 and 1.2.3 EUR", None).is_empty());
+        assert_eq!(values("₹1,00,000", None), ["100000 INR"]);
     }
 
     #[test]

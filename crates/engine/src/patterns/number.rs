@@ -16,7 +16,17 @@ use crate::span::Span;
 /// Digits with optional thousands groups and decimals. Written out in groups of three (not
 /// "digits and separators") so that `1, 2` or a list of numbers is never one number; the
 /// regex crate matches it in linear time.
-pub(super) const NUMBER: &str = r"\d{1,3}(?:[,.'\x{a0}\x{202f} ]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?";
+pub(super) const NUMBER: &str = concat!(
+    // Indian lakh grouping: 1,00,000 and 12,34,567.50
+    r"[0-9]{1,2}(?:,[0-9]{2})+,[0-9]{3}(?:\.[0-9]+)?",
+    r"|[0-9]{1,3}(?:[,.'\x{a0}\x{202f} ][0-9]{3})+(?:[.,][0-9]+)?",
+    r"|[0-9]+(?:[.,][0-9]+)?"
+);
+
+/// A number without grouping, from the start: for `3.14159`, where the grouped reading
+/// stops at `3.141`.
+static PLAIN_NUMBER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[-−+]?[0-9]+(?:[.,][0-9]+)?").expect("the number regex is valid"));
 
 static SIGNED_NUMBER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(&format!(r"[-−+]?(?:{NUMBER})")).expect("the number regex is valid"));
@@ -44,20 +54,23 @@ pub fn find(text: &str, order: DateOrder) -> Vec<Match> {
         .collect();
     let mut dates = dates.iter().peekable();
     let mut found = Vec::new();
-    // `find_iter`, not captures: the sign is one character to look at, and finding is
+    // `find_at`, not captures: the sign is one character to look at, and finding is
     // several times faster than capturing on number-heavy text.
-    for m in SIGNED_NUMBER.find_iter(text) {
-        let raw_with_sign = m.as_str();
-        let sign = raw_with_sign.chars().next().filter(|c| !c.is_ascii_digit());
+    let mut at = 0;
+    while let Some(m) = SIGNED_NUMBER.find_at(text, at) {
+        let mut end = m.end();
+        if char_after(text, end).is_some_and(|c| c.is_ascii_digit())
+            && let Some(plain) = PLAIN_NUMBER.find(&text[m.start()..])
+        {
+            end = m.start() + plain.end();
+        }
+        at = end;
+        let sign = m.as_str().chars().next().filter(|c| !c.is_ascii_digit());
         let digits_start = m.start() + sign.map_or(0, char::len_utf8);
-        let number = &text[digits_start..m.end()];
+        let raw = &text[digits_start..end];
         let signed = sign.is_some() && sign_stands_alone(text, m.start());
         let start = if signed { m.start() } else { digits_start };
-        let (end, raw) = (m.end(), number);
-        // A digit run glued to letters is part of a code (`A4`, `INV123`).
-        if char_before(text, digits_start).is_some_and(char::is_alphabetic)
-            || char_after(text, end).is_some_and(char::is_numeric)
-        {
+        if glued_before(text, digits_start) || glued_after(text, end) {
             continue;
         }
         while dates.next_if(|d| d.end <= start).is_some() {}
@@ -111,6 +124,26 @@ pub(super) fn sign_stands_alone(text: &str, sign_start: usize) -> bool {
     char_before(text, sign_start).is_none_or(|c| c.is_whitespace() || "([{:=;".contains(c))
 }
 
+/// Digits at `start` continue a code or a longer number: a letter or digit before (`A4`,
+/// `INV123`), or a digit and a `.`, `,` or `:` (`1.2.3`, `10:30`).
+pub(super) fn glued_before(text: &str, start: usize) -> bool {
+    match char_before(text, start) {
+        Some('.' | ',' | ':') => char_before(text, start - 1).is_some_and(|c| c.is_ascii_digit()),
+        Some(c) => c.is_alphanumeric(),
+        None => false,
+    }
+}
+
+/// Digits ending at `end` go on as a longer number (`1.2.3`, `10:30`, `₹1,00,0`). Letters
+/// may follow: `5kg`.
+pub(super) fn glued_after(text: &str, end: usize) -> bool {
+    match char_after(text, end) {
+        Some('.' | ',' | ':') => char_after(text, end + 1).is_some_and(|c| c.is_ascii_digit()),
+        Some(c) => c.is_numeric(),
+        None => false,
+    }
+}
+
 /// The note shown for an ambiguous separator.
 pub(super) fn ambiguity_note(raw: &str) -> String {
     format!(
@@ -157,12 +190,17 @@ pub(super) fn read_digits(raw: &str, negative: bool) -> Result<Decimal, String> 
         Some(at) => (&raw[..at], Some(&raw[at + 1..])),
         None => (raw, None),
     };
-    // Every group after the first has exactly three digits, and the first one to three.
+    // Every group after the first has exactly three digits, and the first one to three; or
+    // in Indian grouping, commas with groups of two before the last three.
     let groups: Vec<&str> = integer.split(|c: char| !c.is_ascii_digit()).collect();
     let grouped = groups.len() > 1;
-    if groups.iter().any(|g| g.is_empty())
-        || (grouped && (groups[0].len() > 3 || groups[1..].iter().any(|g| g.len() != 3)))
-    {
+    let western = groups[0].len() <= 3 && groups[1..].iter().all(|g| g.len() == 3);
+    let indian = groups.len() > 2
+        && integer.contains(',')
+        && groups[0].len() <= 2
+        && groups[1..groups.len() - 1].iter().all(|g| g.len() == 2)
+        && groups.last().is_some_and(|g| g.len() == 3);
+    if groups.iter().any(|g| g.is_empty()) || (grouped && !western && !indian) {
         return Err("its digit groups are not thousands".to_string());
     }
     let mut group_seps = integer.chars().filter(|c| !c.is_ascii_digit());
@@ -212,6 +250,8 @@ mod tests {
         assert_eq!(read("1234.5"), ("1234.5".into(), false));
         assert_eq!(read("0,500"), ("0.500".into(), false));
         assert_eq!(read("007"), ("7".into(), false));
+        assert_eq!(read("1,00,000"), ("100000".into(), false));
+        assert_eq!(read("12,34,567.5"), ("1234567.5".into(), false));
     }
 
     #[test]
@@ -223,7 +263,7 @@ mod tests {
     #[test]
     fn malformed_groups_are_errors() {
         for raw in [
-            "1,23,456",
+            "1,23,45",
             "1234,567,890",
             "1,234,56",
             "1.234.56",
@@ -251,8 +291,14 @@ mod tests {
 
     #[test]
     fn finds_numbers_but_not_dates_codes_or_joining_dashes() {
-        let text = "Qty -3, price 1.234,50 on 05/03/2024, part A4 and INV123; range 5-10 (−2)";
+        let text = "Qty -3, price 1.234,50 on 05/03/2024, part A4 and INV123; range 5-10 (−2) 5kg";
         let found: Vec<_> = find(text, DateOrder::Dmy).into_iter().map(|m| m.value).collect();
-        assert_eq!(found, ["-3", "1234.50", "5", "10", "-2"]);
+        assert_eq!(found, ["-3", "1234.50", "5", "10", "-2", "5"]);
+        let others = "pi 3.14159, v1.2.3 at 10:30";
+        let found: Vec<_> = find(others, DateOrder::Dmy)
+            .into_iter()
+            .map(|m| m.value)
+            .collect();
+        assert_eq!(found, ["3.14159"]);
     }
 }

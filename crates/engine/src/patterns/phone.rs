@@ -16,19 +16,22 @@ use super::date::{self, DateOrder};
 use super::{Match, NormalizeError, char_after, char_before, excerpt, money};
 use crate::span::Span;
 
-/// A `+`, then up to eight digit groups (`415`, `(020)`) joined by one or two of space,
-/// dash, dot or slash. Bounded repetitions keep each run short, and the regex crate keeps
-/// the scan linear.
+/// An optional country code, then up to eight digit groups (`415`, `(020)`) joined by one
+/// or two of space, dash, dot or slash. Bounded repetitions keep each run short, and the
+/// regex crate keeps the scan linear.
 static RUN: LazyLock<Regex> = LazyLock::new(|| {
-    let group = r"(?:\(\d{1,5}\)|\d{1,15})";
+    let group = r"(?:\([0-9]{1,5}\)|[0-9]{1,15})";
+    // `+44` or, bracketed, `(+60) `.
+    let plus = r"(?:\(\+[0-9]{1,4}\)[ \-.\x{a0}]{0,2}|\+)?";
     Regex::new(&format!(
-        r"\+?{group}(?:[ \-./\x{{a0}}]{{1,2}}{group}|\(\d{{1,5}}\)){{0,7}}"
+        r"{plus}{group}(?:[ \-./\x{{a0}}]{{1,2}}{group}|\([0-9]{{1,5}}\)){{0,7}}"
     ))
     .expect("the phone regex is valid")
 });
 
-/// One digit group of a run: byte range within the run and digit count.
-static GROUP: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\(?\d+\)?").expect("the group regex is valid"));
+/// One digit group of a run, with its brackets.
+static GROUP: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\(?[0-9]+\)?").expect("the group regex is valid"));
 
 // Raw confidence: validated against the numbering plan either way; a number without a
 // country code also assumes the region.
@@ -129,7 +132,7 @@ fn read_run(
             let result = match validated.get(&key) {
                 Some(result) => result.clone(),
                 None if validated.len() < MAX_VALIDATIONS_PER_TEXT => {
-                    let result = validate(window, region);
+                    let result = validate(&key, region);
                     validated.insert(key, result.clone());
                     result
                 }
@@ -217,7 +220,7 @@ fn plausible(window: &str) -> bool {
         .chars()
         .filter(|c| !c.is_ascii_digit() && *c != '+')
         .count();
-    if separators == 0 && !window.starts_with('+') && digits > MAX_UNSEPARATED_DIGITS {
+    if separators == 0 && !window.contains('+') && digits > MAX_UNSEPARATED_DIGITS {
         return false;
     }
     // `1234567.89`: one dot and nothing else is a decimal number.
@@ -233,13 +236,14 @@ fn plausible(window: &str) -> bool {
     single_digit_groups <= 2
 }
 
-/// A [`Match`] (without its span) when the numbering plan accepts `window`.
-fn validate(window: &str, region: Option<Id>) -> Option<Match> {
-    let international = window.starts_with('+');
+/// A [`Match`] (without its span) when the numbering plan accepts `digits` (with a
+/// leading `+` for an international number; the layout is not needed and is left out).
+fn validate(digits: &str, region: Option<Id>) -> Option<Match> {
+    let international = digits.starts_with('+');
     if !international && region.is_none() {
         return None;
     }
-    let number = phonenumber::parse(if international { None } else { region }, window).ok()?;
+    let number = phonenumber::parse(if international { None } else { region }, digits).ok()?;
     if !number.is_valid() {
         return None;
     }
@@ -275,9 +279,10 @@ mod tests {
 
     #[test]
     fn international_numbers_need_no_region() {
-        let text = "Call +1 (415) 555-2671 or +44 20 7946 0958, or +60 12-345 6789.";
+        let text = "Call +1 (415) 555-2671 or +44 (0) 20 7946 0958, (+60) 12-345 6789.";
         let values: Vec<_> = phones(text, None).into_iter().map(|(v, _)| v).collect();
         assert_eq!(values, ["+14155552671", "+442079460958", "+60123456789"]);
+        assert_eq!(phones(text, None)[2].1, "(+60) 12-345 6789");
         assert_eq!(phones(text, None)[0].1, "+1 (415) 555-2671");
     }
 

@@ -139,6 +139,16 @@ fn control_characters_emoji_and_right_to_left_text() {
     assert_eq!(find(FieldKind::Date, text, &opts)[0].value, "2024-03-05");
     assert_eq!(find(FieldKind::Money, text, &opts)[0].value, "5 EUR");
     assert_eq!(find(FieldKind::Phone, text, &opts)[0].value, "+97142345678");
+    // Only ASCII digits are digits here: Arabic-Indic or full-width ones are not misread as
+    // zeros, and a value in them is "not a date" rather than "month 0".
+    let eastern = "٠٥/٠٣/٢٠٢٤ ١٢٣٤ ０５/０３/２０２４";
+    for kind in KINDS {
+        assert!(find(kind, eastern, &opts).is_empty(), "{kind}");
+    }
+    assert!(matches!(
+        parse_date("٠٥/٠٣/٢٠٢٤", DateOrder::Dmy),
+        Err(NormalizeError::NotADate { .. })
+    ));
 }
 
 /// A 1 MB field: realistic text repeated, and for each extractor a worst case (runs of the
