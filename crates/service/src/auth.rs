@@ -40,7 +40,10 @@ impl Actor {
 pub fn new_secret(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).expect("the operating system's random source failed");
-    format!("{prefix}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    format!(
+        "{prefix}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
 }
 
 /// What is stored for a secret: its SHA-256, hex.
@@ -50,7 +53,11 @@ pub fn digest(secret: &str) -> String {
 
 fn argon2(fast: bool) -> Argon2<'static> {
     // Tests create many users; full-strength hashing there only slows the suite down.
-    let params = if fast { Params::new(8, 1, 1, None) } else { Ok(Params::default()) };
+    let params = if fast {
+        Params::new(8, 1, 1, None)
+    } else {
+        Ok(Params::default())
+    };
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params.unwrap_or_default())
 }
 
@@ -87,7 +94,10 @@ impl Tandem {
         if let Some(ws) = self.store.workspace_by_slug(slug.as_str()).await? {
             return Ok(ws);
         }
-        Ok(self.store.create_workspace(slug.as_str(), name, self.now()).await?)
+        Ok(self
+            .store
+            .create_workspace(slug.as_str(), name, self.now())
+            .await?)
     }
 
     pub async fn add_user(
@@ -100,14 +110,27 @@ impl Tandem {
     ) -> ServiceResult<User> {
         let email = email.trim();
         if !email.contains('@') || email.len() > 254 || email.contains(char::is_whitespace) {
-            return Err(ServiceError::invalid(format!("{email:?} is not an e-mail address")));
+            return Err(ServiceError::invalid(format!(
+                "{email:?} is not an e-mail address"
+            )));
         }
         if password.chars().count() < MIN_PASSWORD_LEN {
-            return Err(ServiceError::invalid(format!("the password must have at least {MIN_PASSWORD_LEN} characters")));
+            return Err(ServiceError::invalid(format!(
+                "the password must have at least {MIN_PASSWORD_LEN} characters"
+            )));
         }
-        let name = if name.trim().is_empty() { email.split('@').next().unwrap_or(email) } else { name.trim() };
+        let name = if name.trim().is_empty() {
+            email.split('@').next().unwrap_or(email)
+        } else {
+            name.trim()
+        };
         let hash = hash_password(password, self.settings.fast_password_hashing)?;
-        let new = NewUser { email: email.to_owned(), name: name.to_owned(), role, password_hash: hash };
+        let new = NewUser {
+            email: email.to_owned(),
+            name: name.to_owned(),
+            role,
+            password_hash: hash,
+        };
         Ok(self.store.create_user(ws, &new, self.now()).await?)
     }
 
@@ -141,12 +164,20 @@ impl Tandem {
                 now,
             )
             .await?;
-        Ok(SessionGrant { cookie, csrf_token, user })
+        Ok(SessionGrant {
+            cookie,
+            csrf_token,
+            user,
+        })
     }
 
     /// The actor behind a session cookie, with the session's form token.
     pub async fn session_actor(&self, cookie: &str) -> ServiceResult<Option<(Actor, String)>> {
-        Ok(self.store.session(&digest(cookie), self.now()).await?.map(|s| (Actor { user: s.user }, s.csrf_token)))
+        Ok(self
+            .store
+            .session(&digest(cookie), self.now())
+            .await?
+            .map(|s| (Actor { user: s.user }, s.csrf_token)))
     }
 
     pub async fn logout(&self, cookie: &str) -> ServiceResult<()> {
@@ -156,12 +187,18 @@ impl Tandem {
     /// Create an API token for a user; the token is shown once and only its digest kept.
     pub async fn create_token(&self, user: &User, name: &str) -> ServiceResult<String> {
         let token = new_secret("tdm_");
-        self.store.create_api_token(user.workspace_id, user.id, name, &digest(&token), self.now()).await?;
+        self.store
+            .create_api_token(user.workspace_id, user.id, name, &digest(&token), self.now())
+            .await?;
         Ok(token)
     }
 
     pub async fn token_actor(&self, token: &str) -> ServiceResult<Option<Actor>> {
-        Ok(self.store.api_token_user(&digest(token), self.now()).await?.map(|user| Actor { user }))
+        Ok(self
+            .store
+            .api_token_user(&digest(token), self.now())
+            .await?
+            .map(|user| Actor { user }))
     }
 }
 

@@ -44,15 +44,29 @@ pub fn read_definition(path: &Path) -> ServiceResult<(String, TrainingFiles)> {
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let read = |name: &str| -> ServiceResult<(String, String)> {
         let full: PathBuf = dir.join(name);
-        let bytes = std::fs::read(&full)
-            .map_err(|e| ServiceError::invalid(format!("cannot read {} (named in {}): {e}", full.display(), path.display())))?;
+        let bytes = std::fs::read(&full).map_err(|e| {
+            ServiceError::invalid(format!(
+                "cannot read {} (named in {}): {e}",
+                full.display(),
+                path.display()
+            ))
+        })?;
         let text = String::from_utf8(bytes).map_err(|e| {
-            ServiceError::invalid(format!("{} is not UTF-8 text (first bad byte at offset {})", full.display(), e.utf8_error().valid_up_to()))
+            ServiceError::invalid(format!(
+                "{} is not UTF-8 text (first bad byte at offset {})",
+                full.display(),
+                e.utf8_error().valid_up_to()
+            ))
         })?;
         Ok((name.to_owned(), text))
     };
     let files = TrainingFiles {
-        route_examples: def.route.as_ref().and_then(|r| r.examples.as_deref()).map(read).transpose()?,
+        route_examples: def
+            .route
+            .as_ref()
+            .and_then(|r| r.examples.as_deref())
+            .map(read)
+            .transpose()?,
         documents: def.training.documents.as_deref().map(read).transpose()?,
     };
     Ok((source, files))
@@ -68,8 +82,10 @@ pub struct TrainingFiles {
 /// Parse a definition, turning every error into `FILE:LINE:COLUMN: message`.
 pub fn parse_definition(source: &str, file: &str) -> ServiceResult<AutomationDef> {
     AutomationDef::parse(source).map_err(|errors| {
-        let details: Vec<String> =
-            errors.iter().map(|e| format!("{file}:{}:{}: {}", e.line, e.column, e.message)).collect();
+        let details: Vec<String> = errors
+            .iter()
+            .map(|e| format!("{file}:{}:{}: {}", e.line, e.column, e.message))
+            .collect();
         ServiceError::invalid_with(format!("{file} has {} error(s)", details.len()), details)
     })
 }
@@ -87,12 +103,20 @@ pub fn check_training(def: &AutomationDef, files: &TrainingFiles) -> ServiceResu
         let mut labels: Vec<&str> = examples.iter().map(|e| e.label.as_str()).collect();
         labels.sort_unstable();
         labels.dedup();
-        summary.push(format!("route: {} examples over {} labels", examples.len(), labels.len()));
+        summary.push(format!(
+            "route: {} examples over {} labels",
+            examples.len(),
+            labels.len()
+        ));
     }
     let learned = training::learned_fields(def);
     if !learned.is_empty() {
         let docs = training::documents(&data)?;
-        summary.push(format!("learned fields ({}): {} labelled documents", learned.len(), docs.len()));
+        summary.push(format!(
+            "learned fields ({}): {} labelled documents",
+            learned.len(),
+            docs.len()
+        ));
     }
     Ok(summary)
 }
@@ -112,9 +136,15 @@ fn content_hash(source: &str, files: &TrainingFiles) -> String {
 impl Tandem {
     /// Apply a definition file: a new version with freshly trained models when anything
     /// changed, the current version otherwise.
-    pub async fn apply_definition_file(&self, ws: WorkspaceId, path: &Path, by: Option<UserId>) -> ServiceResult<Applied> {
+    pub async fn apply_definition_file(
+        &self,
+        ws: WorkspaceId,
+        path: &Path,
+        by: Option<UserId>,
+    ) -> ServiceResult<Applied> {
         let (source, files) = read_definition(path)?;
-        self.apply_definition(ws, &source, files, &path.display().to_string(), by).await
+        self.apply_definition(ws, &source, files, &path.display().to_string(), by)
+            .await
     }
 
     pub async fn apply_definition(
@@ -133,7 +163,11 @@ impl Tandem {
         {
             let v = self.store.version(ws, active).await?;
             if v.content_hash == hash {
-                return Ok(Applied { automation: a, version: v, created: false });
+                return Ok(Applied {
+                    automation: a,
+                    version: v,
+                    created: false,
+                });
             }
         }
         let data = files;
@@ -157,41 +191,72 @@ impl Tandem {
             )
             .await?;
         tracing::info!(automation = %def.slug, version = saved.version.number, created = saved.created, "definition applied");
-        Ok(Applied { automation: saved.automation, version: saved.version, created: saved.created })
+        Ok(Applied {
+            automation: saved.automation,
+            version: saved.version,
+            created: saved.created,
+        })
     }
 
     /// The runnable pipeline of a version, loaded once and shared.
     pub async fn compiled(&self, ws: WorkspaceId, version: VersionId) -> ServiceResult<Arc<Compiled>> {
-        if let Some(c) = self.pipelines.versions.lock().map_err(poisoned)?.get(&(ws, version)) {
+        if let Some(c) = self
+            .pipelines
+            .versions
+            .lock()
+            .map_err(poisoned)?
+            .get(&(ws, version))
+        {
             return Ok(c.clone());
         }
         let v = self.store.version(ws, version).await?;
         let artifacts = self.store.artifacts(ws, version).await?;
-        let def = AutomationDef::parse(&v.definition)
-            .map_err(|e| ServiceError::Internal(format!("stored definition of version {} no longer parses: {e:?}", v.id)))?;
+        let def = AutomationDef::parse(&v.definition).map_err(|e| {
+            ServiceError::Internal(format!(
+                "stored definition of version {} no longer parses: {e:?}",
+                v.id
+            ))
+        })?;
         let compiled = tokio::task::spawn_blocking(move || -> ServiceResult<Compiled> {
             let mut models = Models::default();
             for a in &artifacts {
                 match a.kind.as_str() {
                     training::ROUTER => models.router = Some(Box::new(training::load_router(&a.bytes)?)),
-                    training::EXTRACTOR => models.fields = Some(Box::new(training::load_extractor(&a.bytes)?)),
+                    training::EXTRACTOR => {
+                        models.fields = Some(Box::new(training::load_extractor(&a.bytes)?))
+                    }
                     other => tracing::warn!(kind = other, "ignoring an unknown model artifact"),
                 }
             }
             let spec = def.pipeline_spec();
-            Ok(Compiled { version: v, def, spec, models })
+            Ok(Compiled {
+                version: v,
+                def,
+                spec,
+                models,
+            })
         })
         .await
         .map_err(|e| ServiceError::Internal(format!("loading models stopped: {e}")))??;
         let compiled = Arc::new(compiled);
-        self.pipelines.versions.lock().map_err(poisoned)?.insert((ws, version), compiled.clone());
+        self.pipelines
+            .versions
+            .lock()
+            .map_err(poisoned)?
+            .insert((ws, version), compiled.clone());
         Ok(compiled)
     }
 
     /// The automation with this slug and its active version's pipeline.
     pub async fn active(&self, ws: WorkspaceId, slug: &str) -> ServiceResult<(Automation, Arc<Compiled>)> {
-        let a = self.store.automation_by_slug(ws, slug).await?.ok_or(ServiceError::NotFound("automation"))?;
-        let v = a.active_version_id.ok_or(ServiceError::Conflict(format!("automation {slug} has no version yet")))?;
+        let a = self
+            .store
+            .automation_by_slug(ws, slug)
+            .await?
+            .ok_or(ServiceError::NotFound("automation"))?;
+        let v = a.active_version_id.ok_or(ServiceError::Conflict(format!(
+            "automation {slug} has no version yet"
+        )))?;
         let c = self.compiled(ws, v).await?;
         Ok((a, c))
     }

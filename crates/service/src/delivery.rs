@@ -39,7 +39,10 @@ pub(crate) fn payload(
 }
 
 /// One delivery per destination for the same payload.
-pub(crate) fn for_destinations(destinations: &[Destination], payload: &serde_json::Value) -> Vec<NewDelivery> {
+pub(crate) fn for_destinations(
+    destinations: &[Destination],
+    payload: &serde_json::Value,
+) -> Vec<NewDelivery> {
     destinations
         .iter()
         .enumerate()
@@ -61,7 +64,8 @@ fn body(delivery: &Delivery) -> Result<String, String> {
 }
 
 pub fn signature(secret: &str, body: &[u8]) -> String {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any length");
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any length");
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
@@ -80,7 +84,11 @@ impl Tandem {
                 if let Some(secret) = secret {
                     req = req.header(SIGNATURE_HEADER, signature(secret, body.as_bytes()));
                 }
-                let resp = req.body(body).send().await.map_err(|e| describe_http_error(url, &e))?;
+                let resp = req
+                    .body(body)
+                    .send()
+                    .await
+                    .map_err(|e| describe_http_error(url, &e))?;
                 let status = resp.status();
                 if status.is_success() {
                     Ok(())
@@ -91,7 +99,11 @@ impl Tandem {
                 }
             }
             Destination::Jsonl { path } => {
-                let full = if Path::new(path).is_absolute() { path.into() } else { self.settings.data_dir.join(path) };
+                let full = if Path::new(path).is_absolute() {
+                    path.into()
+                } else {
+                    self.settings.data_dir.join(path)
+                };
                 let line = format!("{body}\n");
                 tokio::task::spawn_blocking(move || append_line(&full, line.as_bytes()))
                     .await
@@ -122,8 +134,10 @@ fn append_line(path: &Path, line: &[u8]) -> Result<(), String> {
         .append(true)
         .open(path)
         .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    f.write_all(line).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    f.sync_data().map_err(|e| format!("cannot flush {}: {e}", path.display()))
+    f.write_all(line)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    f.sync_data()
+        .map_err(|e| format!("cannot flush {}: {e}", path.display()))
 }
 
 #[cfg(test)]
@@ -134,6 +148,9 @@ mod tests {
     fn signature_is_hmac_sha256_hex() {
         // RFC 4231 test case 2.
         let sig = signature("Jefe", b"what do ya want for nothing?");
-        assert_eq!(sig, "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        assert_eq!(
+            sig,
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
     }
 }

@@ -20,7 +20,11 @@ pub enum ServiceError {
     #[error("sign in to continue")]
     Unauthenticated,
     #[error("your role ({have}) cannot {action}; it needs {need}")]
-    Forbidden { have: String, need: String, action: String },
+    Forbidden {
+        have: String,
+        need: String,
+        action: String,
+    },
     #[error(transparent)]
     Store(StoreError),
     #[error("{0}")]
@@ -29,11 +33,17 @@ pub enum ServiceError {
 
 impl ServiceError {
     pub fn invalid(message: impl Into<String>) -> Self {
-        ServiceError::Invalid { message: message.into(), details: Vec::new() }
+        ServiceError::Invalid {
+            message: message.into(),
+            details: Vec::new(),
+        }
     }
 
     pub fn invalid_with(message: impl Into<String>, details: Vec<String>) -> Self {
-        ServiceError::Invalid { message: message.into(), details }
+        ServiceError::Invalid {
+            message: message.into(),
+            details,
+        }
     }
 }
 
@@ -49,6 +59,10 @@ impl From<StoreError> for ServiceError {
 
 impl From<tandem_domain::InputError> for ServiceError {
     fn from(e: tandem_domain::InputError) -> Self {
-        if e.is_too_large() { ServiceError::TooLarge(e.to_string()) } else { ServiceError::invalid(e.to_string()) }
+        if e.is_too_large() {
+            ServiceError::TooLarge(e.to_string())
+        } else {
+            ServiceError::invalid(e.to_string())
+        }
     }
 }

@@ -51,7 +51,13 @@ pub fn read_rows(reader: impl Read, format: Format, key_prefix: &str) -> Vec<Res
 }
 
 fn row(line: u64, input: serde_json::Value, key_prefix: &str) -> Row {
-    Row { line, submission: Submission { input, idempotency_key: Some(format!("{key_prefix}:{line}")) } }
+    Row {
+        line,
+        submission: Submission {
+            input,
+            idempotency_key: Some(format!("{key_prefix}:{line}")),
+        },
+    }
 }
 
 fn read_jsonl(reader: impl Read, key_prefix: &str) -> Vec<Result<Row, RowError>> {
@@ -65,7 +71,10 @@ fn read_jsonl(reader: impl Read, key_prefix: &str) -> Vec<Result<Row, RowError>>
             Ok(0) => break,
             Ok(_) => {}
             Err(e) => {
-                out.push(Err(RowError { line: line + 1, message: format!("cannot read: {e}") }));
+                out.push(Err(RowError {
+                    line: line + 1,
+                    message: format!("cannot read: {e}"),
+                }));
                 break;
             }
         }
@@ -86,8 +95,14 @@ fn read_jsonl(reader: impl Read, key_prefix: &str) -> Vec<Result<Row, RowError>>
         }
         match serde_json::from_str::<serde_json::Value>(text) {
             Ok(v) if v.is_object() => out.push(Ok(row(line, v, key_prefix))),
-            Ok(_) => out.push(Err(RowError { line, message: "expected a JSON object of the automation's inputs".into() })),
-            Err(e) => out.push(Err(RowError { line, message: format!("not valid JSON: {e}") })),
+            Ok(_) => out.push(Err(RowError {
+                line,
+                message: "expected a JSON object of the automation's inputs".into(),
+            })),
+            Err(e) => out.push(Err(RowError {
+                line,
+                message: format!("not valid JSON: {e}"),
+            })),
         }
     }
     out
@@ -98,13 +113,23 @@ fn read_csv(reader: impl Read, key_prefix: &str) -> Vec<Result<Row, RowError>> {
     let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
     let headers = match csv.byte_headers() {
         Ok(h) => h.clone(),
-        Err(e) => return vec![Err(RowError { line: 1, message: format!("cannot read the header row: {e}") })],
+        Err(e) => {
+            return vec![Err(RowError {
+                line: 1,
+                message: format!("cannot read the header row: {e}"),
+            })];
+        }
     };
     let mut names = Vec::new();
     for (i, h) in headers.iter().enumerate() {
         match std::str::from_utf8(h) {
             Ok(n) => names.push(n.trim().to_owned()),
-            Err(_) => return vec![Err(RowError { line: 1, message: format!("header {} is not valid UTF-8", i + 1) })],
+            Err(_) => {
+                return vec![Err(RowError {
+                    line: 1,
+                    message: format!("header {} is not valid UTF-8", i + 1),
+                })];
+            }
         }
     }
     for record in csv.byte_records() {
@@ -112,7 +137,10 @@ fn read_csv(reader: impl Read, key_prefix: &str) -> Vec<Result<Row, RowError>> {
             Ok(r) => r,
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
-                out.push(Err(RowError { line, message: format!("malformed CSV: {e}") }));
+                out.push(Err(RowError {
+                    line,
+                    message: format!("malformed CSV: {e}"),
+                }));
                 continue;
             }
         };
@@ -120,7 +148,12 @@ fn read_csv(reader: impl Read, key_prefix: &str) -> Vec<Result<Row, RowError>> {
         if record.len() != names.len() {
             out.push(Err(RowError {
                 line,
-                message: format!("{} values for {} columns ({})", record.len(), names.len(), names.join(", ")),
+                message: format!(
+                    "{} values for {} columns ({})",
+                    record.len(),
+                    names.len(),
+                    names.join(", ")
+                ),
             }));
             continue;
         }
@@ -132,7 +165,10 @@ fn read_csv(reader: impl Read, key_prefix: &str) -> Vec<Result<Row, RowError>> {
                     obj.insert(name.clone(), serde_json::Value::String(v.to_owned()));
                 }
                 Err(e) => {
-                    bad = Some(format!("column {name:?} is not valid UTF-8 (bad byte at offset {})", e.valid_up_to()));
+                    bad = Some(format!(
+                        "column {name:?} is not valid UTF-8 (bad byte at offset {})",
+                        e.valid_up_to()
+                    ));
                     break;
                 }
             }
@@ -151,10 +187,17 @@ mod tests {
 
     #[test]
     fn jsonl_bad_lines_are_reported_and_good_ones_kept() {
-        let data = b"{\"text\": \"one\"}\n\nnot json\n[1,2]\n{\"text\": \"bad \xff byte\"}\n{\"text\": \"two\"}\n";
+        let data =
+            b"{\"text\": \"one\"}\n\nnot json\n[1,2]\n{\"text\": \"bad \xff byte\"}\n{\"text\": \"two\"}\n";
         let rows = read_rows(&data[..], Format::Jsonl, "f");
-        let ok: Vec<u64> = rows.iter().filter_map(|r| r.as_ref().ok().map(|r| r.line)).collect();
-        let bad: Vec<(u64, String)> = rows.iter().filter_map(|r| r.as_ref().err().map(|e| (e.line, e.message.clone()))).collect();
+        let ok: Vec<u64> = rows
+            .iter()
+            .filter_map(|r| r.as_ref().ok().map(|r| r.line))
+            .collect();
+        let bad: Vec<(u64, String)> = rows
+            .iter()
+            .filter_map(|r| r.as_ref().err().map(|e| (e.line, e.message.clone())))
+            .collect();
         assert_eq!(ok, vec![1, 6]);
         assert_eq!(bad.len(), 3);
         assert_eq!(bad[0].0, 3);

@@ -36,7 +36,12 @@ pub(crate) fn preview(input: &ItemInput) -> String {
 impl Tandem {
     /// Accept items for the automation `slug`. All or nothing: when any item is invalid,
     /// none is accepted and the error lists each bad item by its position.
-    pub async fn submit(&self, actor: &Actor, slug: &str, items: Vec<Submission>) -> ServiceResult<Vec<Inserted>> {
+    pub async fn submit(
+        &self,
+        actor: &Actor,
+        slug: &str,
+        items: Vec<Submission>,
+    ) -> ServiceResult<Vec<Inserted>> {
         actor.require(Role::Builder, "submit items")?;
         if items.is_empty() {
             return Err(ServiceError::invalid("no items: send at least one"));
@@ -56,7 +61,9 @@ impl Tandem {
             if let Some(k) = &s.idempotency_key
                 && (k.is_empty() || k.len() > 200)
             {
-                errors.push(format!("item {i}: the idempotency key must be 1 to 200 characters"));
+                errors.push(format!(
+                    "item {i}: the idempotency key must be 1 to 200 characters"
+                ));
                 continue;
             }
             match ItemInput::parse(&compiled.def, &s.input) {
@@ -69,7 +76,11 @@ impl Tandem {
                     if e.is_too_large() {
                         too_large.get_or_insert_with(|| e.to_string());
                     }
-                    errors.push(if items.len() == 1 { e.to_string() } else { format!("item {i}: {e}") });
+                    errors.push(if items.len() == 1 {
+                        e.to_string()
+                    } else {
+                        format!("item {i}: {e}")
+                    });
                 }
             }
         }
@@ -79,10 +90,17 @@ impl Tandem {
             return Err(ServiceError::TooLarge(msg));
         }
         if !errors.is_empty() {
-            let message = if errors.len() == 1 { errors[0].clone() } else { format!("{} items are invalid; none was accepted", errors.len()) };
+            let message = if errors.len() == 1 {
+                errors[0].clone()
+            } else {
+                format!("{} items are invalid; none was accepted", errors.len())
+            };
             return Err(ServiceError::invalid_with(message, errors));
         }
-        let inserted = self.store.insert_items(ws, automation.id, &new, self.now()).await?;
+        let inserted = self
+            .store
+            .insert_items(ws, automation.id, &new, self.now())
+            .await?;
         self.work_ready.notify_waiters();
         Ok(inserted)
     }

@@ -16,7 +16,10 @@ impl Tandem {
         let ws = actor.workspace();
         let item = self.store.item(ws, id).await?;
         if !item.status.is_open() {
-            return Err(ServiceError::Conflict(format!("this item was already decided ({})", item.status.label())));
+            return Err(ServiceError::Conflict(format!(
+                "this item was already decided ({})",
+                item.status.label()
+            )));
         }
         let automation = self.store.automation(ws, item.automation_id).await?;
         let version = item
@@ -26,7 +29,9 @@ impl Tandem {
         let compiled = self.compiled(ws, version).await?;
         let def = &compiled.def;
         let outcome: Option<Outcome> = item.outcome.as_deref().and_then(|o| serde_json::from_str(o).ok());
-        let before = outcome.as_ref().map_or_else(|| empty_result(def), Outcome::result);
+        let before = outcome
+            .as_ref()
+            .map_or_else(|| empty_result(def), Outcome::result);
 
         let mut detail = serde_json::json!({ "action": decision.action.as_str() });
         let (status, final_result) = match decision.action {
@@ -43,7 +48,11 @@ impl Tandem {
                 let (after, changes) = apply_corrections(def, &before, &decision)?;
                 check_complete(def, &after, "accept")?;
                 detail["corrections"] = Value::Array(changes.clone());
-                let status = if changes.is_empty() { ItemStatus::Approved } else { ItemStatus::Corrected };
+                let status = if changes.is_empty() {
+                    ItemStatus::Approved
+                } else {
+                    ItemStatus::Corrected
+                };
                 (status, Some(after))
             }
             DecisionAction::Reject => {
@@ -54,18 +63,33 @@ impl Tandem {
                 (ItemStatus::Rejected, None)
             }
         };
-        if let Some(reason) = decision.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+        if let Some(reason) = decision
+            .reason
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+        {
             detail["reason"] = Value::String(reason.chars().take(2000).collect());
         }
         let deliveries = match &final_result {
             Some(result) => {
-                let mut payload = delivery::payload(self, &item, &automation.slug, compiled.version.number, status, result);
+                let mut payload = delivery::payload(
+                    self,
+                    &item,
+                    &automation.slug,
+                    compiled.version.number,
+                    status,
+                    result,
+                );
                 payload["decided_by"] = Value::String(actor.user.name.clone());
                 delivery::for_destinations(&def.destinations, &payload)
             }
             None => Vec::new(),
         };
-        let seconds = decision.seconds.filter(|s| s.is_finite() && *s >= 0.0).map(|s| s.min(86_400.0));
+        let seconds = decision
+            .seconds
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(|s| s.min(86_400.0));
         let record = DecisionRecord {
             item_id: id,
             actor: actor.user.id,
@@ -110,7 +134,10 @@ fn check_complete(def: &tandem_domain::AutomationDef, result: &Value, verb: &str
         Ok(())
     } else {
         Err(ServiceError::invalid_with(
-            format!("cannot {verb} yet: {}; correct it, or reject the item", missing.join(", ")),
+            format!(
+                "cannot {verb} yet: {}; correct it, or reject the item",
+                missing.join(", ")
+            ),
             missing,
         ))
     }
@@ -134,7 +161,9 @@ fn apply_corrections(
         match normalize_value(field, raw) {
             Ok(value) => {
                 if after["fields"][name] != value {
-                    changes.push(serde_json::json!({ "field": name, "before": after["fields"][name], "after": value }));
+                    changes.push(
+                        serde_json::json!({ "field": name, "before": after["fields"][name], "after": value }),
+                    );
                     after["fields"][name] = value;
                 }
             }
@@ -155,7 +184,11 @@ fn apply_corrections(
     if errors.is_empty() {
         Ok((after, changes))
     } else {
-        let message = if errors.len() == 1 { errors[0].clone() } else { format!("{} corrections are invalid", errors.len()) };
+        let message = if errors.len() == 1 {
+            errors[0].clone()
+        } else {
+            format!("{} corrections are invalid", errors.len())
+        };
         Err(ServiceError::invalid_with(message, errors))
     }
 }
@@ -167,17 +200,31 @@ fn normalize_value(field: &FieldDef, raw: &Value) -> Result<Value, String> {
         Value::Null => return Ok(Value::Null),
         Value::String(s) if s.trim().is_empty() => return Ok(Value::Null),
         // A multi-valued field typed into one box: one value per line.
-        Value::String(s) if field.multi => s.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect(),
+        Value::String(s) if field.multi => s
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect(),
         Value::String(s) => vec![s.clone()],
         Value::Number(n) => vec![n.to_string()],
         Value::Array(items) if field.multi => items
             .iter()
-            .map(|v| v.as_str().map(String::from).ok_or_else(|| "each value must be text".to_owned()))
+            .map(|v| {
+                v.as_str()
+                    .map(String::from)
+                    .ok_or_else(|| "each value must be text".to_owned())
+            })
             .collect::<Result<_, _>>()?,
         _ => return Err("expected text".into()),
     };
     if field.multi {
-        Ok(Value::Array(texts.iter().map(|t| one(t).map(Value::String)).collect::<Result<_, _>>()?))
+        Ok(Value::Array(
+            texts
+                .iter()
+                .map(|t| one(t).map(Value::String))
+                .collect::<Result<_, _>>()?,
+        ))
     } else {
         one(&texts[0]).map(Value::String)
     }

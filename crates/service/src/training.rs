@@ -17,18 +17,33 @@ pub(crate) const EXTRACTOR: &str = "extractor";
 /// Route examples from the definition's file and inline tables, checked against the
 /// declared labels. Errors name the file and line.
 pub(crate) fn route_examples(def: &AutomationDef, data: &TrainingFiles) -> ServiceResult<Vec<Example>> {
-    let Some(route) = &def.route else { return Ok(Vec::new()) };
-    let mut examples: Vec<Example> =
-        route.inline_examples.iter().map(|e| Example { text: e.text.clone(), label: e.label.clone() }).collect();
+    let Some(route) = &def.route else {
+        return Ok(Vec::new());
+    };
+    let mut examples: Vec<Example> = route
+        .inline_examples
+        .iter()
+        .map(|e| Example {
+            text: e.text.clone(),
+            label: e.label.clone(),
+        })
+        .collect();
     if let Some((name, text)) = &data.route_examples {
-        let format = if name.to_ascii_lowercase().ends_with(".csv") { ExampleFormat::Csv } else { ExampleFormat::Jsonl };
+        let format = if name.to_ascii_lowercase().ends_with(".csv") {
+            ExampleFormat::Csv
+        } else {
+            ExampleFormat::Jsonl
+        };
         let parsed = classifier::parse_examples(text, format)
             .map_err(|e| ServiceError::invalid(format!("{name}: {e}")))?;
         examples.extend(parsed);
     }
     if !route.labels.is_empty() {
         let oos = route.oos_label.as_deref();
-        if let Some(bad) = examples.iter().find(|e| !route.labels.contains(&e.label) && Some(e.label.as_str()) != oos) {
+        if let Some(bad) = examples
+            .iter()
+            .find(|e| !route.labels.contains(&e.label) && Some(e.label.as_str()) != oos)
+        {
             return Err(ServiceError::invalid(format!(
                 "route example label {:?} is not one of route.labels ({})",
                 bad.label,
@@ -43,7 +58,11 @@ pub(crate) fn learned_fields(def: &AutomationDef) -> Vec<FieldSpec> {
     def.fields
         .iter()
         .filter(|f| f.extractor == ExtractorKind::Learned)
-        .map(|f| FieldSpec { name: f.name.clone(), kind: f.kind, multi: f.multi })
+        .map(|f| FieldSpec {
+            name: f.name.clone(),
+            kind: f.kind,
+            multi: f.multi,
+        })
         .collect()
 }
 
@@ -68,7 +87,11 @@ pub(crate) fn train(def: &AutomationDef, data: &TrainingFiles) -> ServiceResult<
         let model = TextClassifier::train(&examples, &opts)
             .map_err(|e| ServiceError::invalid(format!("the router could not be trained: {e}")))?;
         let summary = serde_json::json!({ "examples": examples.len(), "labels": model.labels().len() });
-        artifacts.push(NewArtifact { kind: ROUTER.into(), bytes: model.to_bytes(), summary: summary.to_string() });
+        artifacts.push(NewArtifact {
+            kind: ROUTER.into(),
+            bytes: model.to_bytes(),
+            summary: summary.to_string(),
+        });
     }
     let fields = learned_fields(def);
     if !fields.is_empty() {
@@ -76,7 +99,11 @@ pub(crate) fn train(def: &AutomationDef, data: &TrainingFiles) -> ServiceResult<
         let model = Extractor::train(&docs, &fields, &extractor::TrainOptions::default())
             .map_err(|e| ServiceError::invalid(format!("the extractor could not be trained: {e}")))?;
         let summary = serde_json::json!({ "documents": docs.len(), "fields": fields.len() });
-        artifacts.push(NewArtifact { kind: EXTRACTOR.into(), bytes: model.to_bytes(), summary: summary.to_string() });
+        artifacts.push(NewArtifact {
+            kind: EXTRACTOR.into(),
+            bytes: model.to_bytes(),
+            summary: summary.to_string(),
+        });
     }
     Ok(artifacts)
 }
@@ -87,7 +114,11 @@ pub(crate) struct RouterStep(pub TextClassifier);
 impl Router for RouterStep {
     fn predict(&self, text: &str) -> RoutePrediction {
         let p = self.0.predict(text);
-        RoutePrediction { ranked: p.ranked, confidence: p.confidence, out_of_scope: p.out_of_scope }
+        RoutePrediction {
+            ranked: p.ranked,
+            confidence: p.confidence,
+            out_of_scope: p.out_of_scope,
+        }
     }
 }
 
@@ -104,7 +135,11 @@ impl FieldModel for ExtractorStep {
                 values: f
                     .values
                     .into_iter()
-                    .map(|v| ModelValue { value: v.value, span: Some(v.span), confidence: v.confidence })
+                    .map(|v| ModelValue {
+                        value: v.value,
+                        span: Some(v.span),
+                        confidence: v.confidence,
+                    })
                     .collect(),
                 confidence: f.confidence,
             })

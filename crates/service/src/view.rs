@@ -86,7 +86,10 @@ pub struct ItemView {
 }
 
 fn reason_view(r: &Reason, subject: &str) -> ReasonView {
-    ReasonView { code: r.code().to_owned(), message: r.describe(subject) }
+    ReasonView {
+        code: r.code().to_owned(),
+        message: r.describe(subject),
+    }
 }
 
 impl Tandem {
@@ -105,8 +108,13 @@ impl Tandem {
             None => None,
         };
         let input: BTreeMap<String, String> = serde_json::from_str(&item.input).unwrap_or_default();
-        let stored: Option<serde_json::Value> = item.outcome.as_deref().and_then(|o| serde_json::from_str(o).ok());
-        let error = stored.as_ref().and_then(|v| v.get("error")).and_then(|e| e.as_str()).map(String::from);
+        let stored: Option<serde_json::Value> =
+            item.outcome.as_deref().and_then(|o| serde_json::from_str(o).ok());
+        let error = stored
+            .as_ref()
+            .and_then(|v| v.get("error"))
+            .and_then(|e| e.as_str())
+            .map(String::from);
         let outcome: Option<Outcome> = stored.and_then(|v| serde_json::from_value(v).ok());
         let mut fields = Vec::new();
         let mut reasons = Vec::new();
@@ -131,7 +139,11 @@ impl Tandem {
                             input: e.input.clone(),
                             start: e.span.start,
                             end: e.span.end,
-                            text: input.get(&e.input).and_then(|t| e.span.slice(t)).unwrap_or("").to_owned(),
+                            text: input
+                                .get(&e.input)
+                                .and_then(|t| e.span.slice(t))
+                                .unwrap_or("")
+                                .to_owned(),
                         })
                         .collect(),
                     reasons: rs,
@@ -144,7 +156,14 @@ impl Tandem {
                     label: r.label.clone(),
                     confidence: r.confidence,
                     threshold: c.def.route.as_ref().map_or(0.0, |d| d.threshold),
-                    top: r.top.iter().map(|t| RouteChoiceView { label: t.label.clone(), confidence: t.confidence }).collect(),
+                    top: r
+                        .top
+                        .iter()
+                        .map(|t| RouteChoiceView {
+                            label: t.label.clone(),
+                            confidence: t.confidence,
+                        })
+                        .collect(),
                     out_of_scope: r.out_of_scope,
                     reasons: rs,
                     labels: c.def.route_labels(),
@@ -178,14 +197,23 @@ impl Tandem {
             }
         }
         if let Some(e) = &error {
-            reasons.push(ReasonView { code: "engine_error".into(), message: format!("Processing failed: {e}") });
+            reasons.push(ReasonView {
+                code: "engine_error".into(),
+                message: format!("Processing failed: {e}"),
+            });
         }
         Ok(ItemView {
             id: item.id,
-            automation: AutomationRef { slug: automation.slug, name: automation.name },
+            automation: AutomationRef {
+                slug: automation.slug,
+                name: automation.name,
+            },
             status: item.status,
             status_label: item.status.label(),
-            version: compiled.as_ref().filter(|_| item.version_id.is_some()).map(|c| c.version.number),
+            version: compiled
+                .as_ref()
+                .filter(|_| item.version_id.is_some())
+                .map(|c| c.version.number),
             revision: item.revision,
             created_at: item.created_at,
             processed_at: item.processed_at,
@@ -194,16 +222,32 @@ impl Tandem {
             fields,
             route,
             reasons,
-            result: item.final_result.as_deref().and_then(|r| serde_json::from_str(r).ok()),
+            result: item
+                .final_result
+                .as_deref()
+                .and_then(|r| serde_json::from_str(r).ok()),
             error,
         })
     }
 
-    pub async fn item_history(&self, actor: &Actor, id: ItemId) -> ServiceResult<(Vec<AuditEvent>, Vec<Delivery>)> {
+    pub async fn item_history(
+        &self,
+        actor: &Actor,
+        id: ItemId,
+    ) -> ServiceResult<(Vec<AuditEvent>, Vec<Delivery>)> {
         actor.require(Role::Viewer, "see items")?;
         let ws = actor.workspace();
         let events = self.store.audit_events(ws, id).await?;
-        let deliveries = self.store.list_deliveries(ws, &DeliveryFilter { item: Some(id), ..Default::default() }).await?;
+        let deliveries = self
+            .store
+            .list_deliveries(
+                ws,
+                &DeliveryFilter {
+                    item: Some(id),
+                    ..Default::default()
+                },
+            )
+            .await?;
         Ok((events, deliveries))
     }
 }
@@ -220,7 +264,9 @@ pub struct Segment {
 pub fn highlight(text: &str, spans: &[(usize, usize, String)]) -> Vec<Segment> {
     let valid: Vec<&(usize, usize, String)> = spans
         .iter()
-        .filter(|(s, e, _)| s < e && *e <= text.len() && text.is_char_boundary(*s) && text.is_char_boundary(*e))
+        .filter(|(s, e, _)| {
+            s < e && *e <= text.len() && text.is_char_boundary(*s) && text.is_char_boundary(*e)
+        })
         .collect();
     let mut cuts: Vec<usize> = vec![0, text.len()];
     for (s, e, _) in &valid {
@@ -232,8 +278,15 @@ pub fn highlight(text: &str, spans: &[(usize, usize, String)]) -> Vec<Segment> {
     cuts.windows(2)
         .map(|w| {
             let (a, b) = (w[0], w[1]);
-            let fields = valid.iter().filter(|(s, e, _)| *s <= a && b <= *e).map(|(_, _, f)| f.clone()).collect();
-            Segment { text: text[a..b].to_owned(), fields }
+            let fields = valid
+                .iter()
+                .filter(|(s, e, _)| *s <= a && b <= *e)
+                .map(|(_, _, f)| f.clone())
+                .collect();
+            Segment {
+                text: text[a..b].to_owned(),
+                fields,
+            }
         })
         .collect()
 }
@@ -244,9 +297,25 @@ mod tests {
 
     #[test]
     fn highlight_splits_at_overlapping_spans() {
-        let segs = highlight("Total: 9.00 RM", &[(7, 11, "total".into()), (0, 11, "line".into()), (5, 99, "bad".into())]);
-        let flat: Vec<(&str, Vec<&str>)> =
-            segs.iter().map(|s| (s.text.as_str(), s.fields.iter().map(String::as_str).collect())).collect();
-        assert_eq!(flat, vec![("Total: ", vec!["line"]), ("9.00", vec!["total", "line"]), (" RM", vec![])]);
+        let segs = highlight(
+            "Total: 9.00 RM",
+            &[
+                (7, 11, "total".into()),
+                (0, 11, "line".into()),
+                (5, 99, "bad".into()),
+            ],
+        );
+        let flat: Vec<(&str, Vec<&str>)> = segs
+            .iter()
+            .map(|s| (s.text.as_str(), s.fields.iter().map(String::as_str).collect()))
+            .collect();
+        assert_eq!(
+            flat,
+            vec![
+                ("Total: ", vec!["line"]),
+                ("9.00", vec!["total", "line"]),
+                (" RM", vec![])
+            ]
+        );
     }
 }

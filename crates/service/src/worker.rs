@@ -45,12 +45,19 @@ pub struct Worker {
 impl Worker {
     /// `id` names this worker in job leases; it must be unique among running workers.
     pub fn new(tandem: Tandem, id: impl Into<String>) -> Self {
-        Self { tandem, id: id.into() }
+        Self {
+            tandem,
+            id: id.into(),
+        }
     }
 
     /// A worker id unique to this process.
     pub fn unique_id() -> String {
-        format!("{}-{}", std::process::id(), crate::auth::new_secret("").chars().take(8).collect::<String>())
+        format!(
+            "{}-{}",
+            std::process::id(),
+            crate::auth::new_secret("").chars().take(8).collect::<String>()
+        )
     }
 
     pub fn id(&self) -> &str {
@@ -87,7 +94,9 @@ impl Worker {
         }
         match self.tandem.store.release_jobs(&self.id).await {
             Ok(n) => tracing::info!(worker = %self.id, released = n, "worker stopped"),
-            Err(e) => tracing::warn!(worker = %self.id, error = %e, "could not release jobs; their leases will expire"),
+            Err(e) => {
+                tracing::warn!(worker = %self.id, error = %e, "could not release jobs; their leases will expire")
+            }
         }
     }
 
@@ -96,9 +105,16 @@ impl Worker {
         let t = &self.tandem;
         let now = t.now();
         let lease = i64::try_from(t.settings.job_lease.as_millis()).unwrap_or(60_000);
-        let jobs = t.store.claim_jobs(&self.id, t.settings.worker_batch, now + lease, now).await?;
-        let (process, deliver): (Vec<Job>, Vec<Job>) = jobs.into_iter().partition(|j| j.kind == JobKind::Process);
-        let tick = Tick { processed: process.len(), delivered: deliver.len() };
+        let jobs = t
+            .store
+            .claim_jobs(&self.id, t.settings.worker_batch, now + lease, now)
+            .await?;
+        let (process, deliver): (Vec<Job>, Vec<Job>) =
+            jobs.into_iter().partition(|j| j.kind == JobKind::Process);
+        let tick = Tick {
+            processed: process.len(),
+            delivered: deliver.len(),
+        };
         if !process.is_empty() {
             self.process(process).await?;
         }
@@ -122,8 +138,13 @@ impl Worker {
         let results = tokio::task::spawn_blocking(move || {
             work.into_iter()
                 .map(|(job, item, compiled, slug)| {
-                    let out = std::panic::catch_unwind(AssertUnwindSafe(|| run_engine(&tandem, &job, &item, &compiled, &slug)));
-                    (job, out.unwrap_or_else(|_| Err("the engine failed on this item".to_owned())))
+                    let out = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                        run_engine(&tandem, &job, &item, &compiled, &slug)
+                    }));
+                    (
+                        job,
+                        out.unwrap_or_else(|_| Err("the engine failed on this item".to_owned())),
+                    )
                 })
                 .collect::<Vec<_>>()
         })
@@ -150,10 +171,14 @@ impl Worker {
 
     async fn prepare(&self, job: &Job) -> ServiceResult<(tandem_store::Item, Arc<Compiled>, String)> {
         let t = &self.tandem;
-        let item_id = job.item_id.ok_or(ServiceError::Internal("process job without an item".into()))?;
+        let item_id = job
+            .item_id
+            .ok_or(ServiceError::Internal("process job without an item".into()))?;
         let item = t.store.item(job.workspace_id, item_id).await?;
         let automation = t.store.automation(job.workspace_id, item.automation_id).await?;
-        let version = automation.active_version_id.ok_or(ServiceError::Conflict("the automation has no version".into()))?;
+        let version = automation
+            .active_version_id
+            .ok_or(ServiceError::Conflict("the automation has no version".into()))?;
         let compiled = t.compiled(job.workspace_id, version).await?;
         Ok((item, compiled, automation.slug))
     }
@@ -171,7 +196,9 @@ impl Worker {
 
     async fn deliver_all(&self, jobs: Vec<Job>) {
         use futures::StreamExt;
-        futures::stream::iter(jobs).for_each_concurrent(DELIVERY_CONCURRENCY, |job| self.deliver(job)).await;
+        futures::stream::iter(jobs)
+            .for_each_concurrent(DELIVERY_CONCURRENCY, |job| self.deliver(job))
+            .await;
     }
 
     async fn deliver(&self, job: Job) {
@@ -184,12 +211,17 @@ impl Worker {
         let prepared = async {
             let d = t.store.delivery(ws, id).await?;
             let item = t.store.item(ws, d.item_id).await?;
-            let version = item.version_id.ok_or(ServiceError::Conflict("delivered item has no version".into()))?;
+            let version = item
+                .version_id
+                .ok_or(ServiceError::Conflict("delivered item has no version".into()))?;
             let compiled = t.compiled(ws, version).await?;
             let dest = usize::try_from(d.destination_index)
                 .ok()
                 .and_then(|i| compiled.def.destinations.get(i).cloned())
-                .ok_or(ServiceError::Conflict(format!("destination {} is no longer defined", d.destination_index)))?;
+                .ok_or(ServiceError::Conflict(format!(
+                    "destination {} is no longer defined",
+                    d.destination_index
+                )))?;
             Ok::<_, ServiceError>((d, dest))
         }
         .await;
@@ -203,11 +235,17 @@ impl Worker {
         let sent = t.send(&dest, &d).await;
         let now = t.now();
         let recorded = match sent {
-            Ok(()) => t.store.delivery_succeeded(&self.id, job.id, id, now).await.map(|_| ()),
+            Ok(()) => t
+                .store
+                .delivery_succeeded(&self.id, job.id, id, now)
+                .await
+                .map(|_| ()),
             Err(error) => {
                 let retry_at = (job.attempts < job.max_attempts).then(|| now + backoff(t, job.attempts));
                 tracing::warn!(delivery = %d.delivery_key, attempts = job.attempts, %error, "delivery failed");
-                t.store.delivery_failed(&self.id, job.id, id, &error, retry_at, now).await
+                t.store
+                    .delivery_failed(&self.id, job.id, id, &error, retry_at, now)
+                    .await
             }
         };
         if let Err(e) = recorded {
@@ -224,19 +262,32 @@ fn backoff(t: &Tandem, attempts: i64) -> Millis {
     base.saturating_mul(1i64 << exp).min(max)
 }
 
-fn run_engine(t: &Tandem, job: &Job, item: &tandem_store::Item, c: &Compiled, slug: &str) -> Result<Processed, String> {
+fn run_engine(
+    t: &Tandem,
+    job: &Job,
+    item: &tandem_store::Item,
+    c: &Compiled,
+    slug: &str,
+) -> Result<Processed, String> {
     let fields: std::collections::BTreeMap<String, String> =
         serde_json::from_str(&item.input).map_err(|e| format!("stored input is not readable: {e}"))?;
     let input = ItemInput::from_stored(fields);
     let outcome = tandem_engine::pipeline::run(&c.spec, &c.models, input.fields());
     let needs_review = outcome.needs_review();
-    let status = if needs_review { ItemStatus::NeedsReview } else { ItemStatus::AutoAccepted };
+    let status = if needs_review {
+        ItemStatus::NeedsReview
+    } else {
+        ItemStatus::AutoAccepted
+    };
     let (final_result, deliveries) = if needs_review {
         (None, Vec::new())
     } else {
         let result = outcome.result();
         let payload = delivery::payload(t, item, slug, c.version.number, status, &result);
-        (Some(result.to_string()), delivery::for_destinations(&c.def.destinations, &payload))
+        (
+            Some(result.to_string()),
+            delivery::for_destinations(&c.def.destinations, &payload),
+        )
     };
     Ok(Processed {
         job_id: job.id,

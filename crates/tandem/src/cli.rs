@@ -5,11 +5,17 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "tandem", version, about = "Put AI automations into production so the team keeps using them.")]
-#[command(long_about = "Tandem runs automations (field extraction, routing) with calibrated confidence, \
+#[command(
+    name = "tandem",
+    version,
+    about = "Put AI automations into production so the team keeps using them."
+)]
+#[command(
+    long_about = "Tandem runs automations (field extraction, routing) with calibrated confidence, \
 sends what it is unsure of to one exception inbox, and delivers accepted results.\n\n\
 Configuration comes from defaults, then a TOML file (--config, or ./tandem.toml), then TANDEM_* \
-environment variables, then these flags. `tandem config example` prints every key.")]
+environment variables, then these flags. `tandem config example` prints every key."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,

@@ -58,8 +58,15 @@ impl Default for Config {
             workspace: "default".into(),
             log: "info".into(),
             log_format: LogFormat::Text,
-            worker: WorkerConfig { batch: 64, lease_seconds: 60 },
-            delivery: DeliveryConfig { timeout_seconds: 10, backoff_base_seconds: 2, backoff_max_seconds: 3600 },
+            worker: WorkerConfig {
+                batch: 64,
+                lease_seconds: 60,
+            },
+            delivery: DeliveryConfig {
+                timeout_seconds: 10,
+                backoff_base_seconds: 2,
+                backoff_max_seconds: 3600,
+            },
             session_hours: 12,
         }
     }
@@ -140,7 +147,10 @@ impl Config {
     pub fn settings(&self) -> Settings {
         Settings {
             data_dir: self.data_dir.clone(),
-            public_url: self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.addr)),
+            public_url: self
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", self.addr)),
             worker_batch: self.worker.batch.max(1),
             job_lease: Duration::from_secs(self.worker.lease_seconds.max(5)),
             delivery_timeout: Duration::from_secs(self.delivery.timeout_seconds.max(1)),

@@ -55,7 +55,11 @@ impl TestApp {
             None => Arc::new(SystemClock),
         };
         let tandem = Tandem::new(store, clock, settings);
-        let ws = tandem.ensure_workspace("acme", "Acme").await.expect("workspace").id;
+        let ws = tandem
+            .ensure_workspace("acme", "Acme")
+            .await
+            .expect("workspace")
+            .id;
         let app = tandem_web::router(tandem.clone());
         let server = tokio::spawn(async move {
             let _ = tandem_web::serve(listener, app, std::future::pending()).await;
@@ -66,7 +70,16 @@ impl TestApp {
             .build()
             .expect("client");
         let worker = Worker::new(tandem.clone(), "test-worker");
-        TestApp { url, tandem, workspace: ws, db, client, data_dir, worker, _server: server }
+        TestApp {
+            url,
+            tandem,
+            workspace: ws,
+            db,
+            client,
+            data_dir,
+            worker,
+            _server: server,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -75,7 +88,10 @@ impl TestApp {
 
     /// Add a person to the test workspace, with the shared test password.
     pub async fn user(&self, email: &str, role: Role) -> tandem_store::User {
-        self.tandem.add_user(self.workspace, email, "", role, PASSWORD).await.expect("add user")
+        self.tandem
+            .add_user(self.workspace, email, "", role, PASSWORD)
+            .await
+            .expect("add user")
     }
 
     /// An API token for a new person with `role`.
@@ -86,7 +102,10 @@ impl TestApp {
 
     /// Apply a definition given as text, with its training files.
     pub async fn apply(&self, toml: &str, files: tandem_service::automations::TrainingFiles) {
-        self.tandem.apply_definition(self.workspace, toml, files, "test.toml", None).await.expect("apply definition");
+        self.tandem
+            .apply_definition(self.workspace, toml, files, "test.toml", None)
+            .await
+            .expect("apply definition");
     }
 
     /// Run the worker until nothing is due.
@@ -116,8 +135,19 @@ impl TestApp {
 
     /// The form token of the signed-in session, read from a page.
     pub async fn csrf(&self) -> String {
-        let html = self.client.get(self.url("/inbox")).send().await.expect("inbox").text().await.expect("body");
-        let at = html.find("name=\"csrf\" value=\"").expect("a form token on the page") + "name=\"csrf\" value=\"".len();
+        let html = self
+            .client
+            .get(self.url("/inbox"))
+            .send()
+            .await
+            .expect("inbox")
+            .text()
+            .await
+            .expect("body");
+        let at = html
+            .find("name=\"csrf\" value=\"")
+            .expect("a form token on the page")
+            + "name=\"csrf\" value=\"".len();
         html[at..].split('"').next().expect("token").to_owned()
     }
 }

@@ -40,7 +40,9 @@ async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Stri
         return StatusCode::SERVICE_UNAVAILABLE;
     }
     let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(String::from);
-    let Ok(body) = serde_json::from_str(&body) else { return StatusCode::BAD_REQUEST };
+    let Ok(body) = serde_json::from_str(&body) else {
+        return StatusCode::BAD_REQUEST;
+    };
     let received = Received {
         delivery_id: header("tandem-delivery-id").unwrap_or_default(),
         signature: header("tandem-signature"),
@@ -52,14 +54,22 @@ async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Stri
 
 impl Receiver {
     pub async fn start() -> Receiver {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind receiver");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind receiver");
         let url = format!("http://{}/hook", listener.local_addr().expect("address"));
         let inner = Arc::new(Inner::default());
-        let app = Router::new().route("/hook", post(receive)).with_state(inner.clone());
+        let app = Router::new()
+            .route("/hook", post(receive))
+            .with_state(inner.clone());
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Receiver { url, inner, _task: Arc::new(task) }
+        Receiver {
+            url,
+            inner,
+            _task: Arc::new(task),
+        }
     }
 
     /// Refuse the next `n` requests with 503.
@@ -87,7 +97,11 @@ impl Receiver {
 
     /// The item ids delivered, one per unique delivery, sorted.
     pub fn delivered_items(&self) -> Vec<i64> {
-        let mut ids: Vec<i64> = self.unique().values().filter_map(|r| r.body["item_id"].as_i64()).collect();
+        let mut ids: Vec<i64> = self
+            .unique()
+            .values()
+            .filter_map(|r| r.body["item_id"].as_i64())
+            .collect();
         ids.sort_unstable();
         ids
     }

@@ -51,10 +51,13 @@ async fn not_found() -> ApiError {
 fn body<T>(r: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     match r {
         Ok(Json(v)) => Ok(v),
-        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            Err(ApiError(ServiceError::TooLarge("the request body is too large".into())))
-        }
-        Err(e) => Err(ApiError(ServiceError::invalid(format!("the request body is not valid: {}", e.body_text())))),
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError(ServiceError::TooLarge(
+            "the request body is too large".into(),
+        ))),
+        Err(e) => Err(ApiError(ServiceError::invalid(format!(
+            "the request body is not valid: {}",
+            e.body_text()
+        )))),
     }
 }
 
@@ -85,10 +88,24 @@ async fn submit_item(
                 .to_owned(),
         ),
     };
-    let inserted = s.tandem.submit(&actor, &slug, vec![Submission { input, idempotency_key: key }]).await?;
+    let inserted = s
+        .tandem
+        .submit(
+            &actor,
+            &slug,
+            vec![Submission {
+                input,
+                idempotency_key: key,
+            }],
+        )
+        .await?;
     let first = &inserted[0];
     let view = s.tandem.item_view(&actor, first.item.id).await?;
-    let status = if first.created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if first.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(view)))
 }
 
@@ -114,16 +131,32 @@ async fn submit_batch(
 ) -> Result<impl IntoResponse, ApiError> {
     let batch = body(batch)?;
     if batch.items.len() > MAX_BATCH {
-        return Err(ApiError(ServiceError::TooLarge(format!("at most {MAX_BATCH} items per batch"))));
+        return Err(ApiError(ServiceError::TooLarge(format!(
+            "at most {MAX_BATCH} items per batch"
+        ))));
     }
-    let subs = batch.items.into_iter().map(|b| Submission { input: b.input, idempotency_key: b.idempotency_key }).collect();
+    let subs = batch
+        .items
+        .into_iter()
+        .map(|b| Submission {
+            input: b.input,
+            idempotency_key: b.idempotency_key,
+        })
+        .collect();
     let inserted = s.tandem.submit(&actor, &slug, subs).await?;
     let created = inserted.iter().filter(|i| i.created).count();
     let items: Vec<_> = inserted.iter().map(item_json).collect();
-    Ok((StatusCode::CREATED, Json(serde_json::json!({ "accepted": items.len(), "created": created, "items": items }))))
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "accepted": items.len(), "created": created, "items": items })),
+    ))
 }
 
-async fn get_item(State(s): State<AppState>, ApiUser(actor): ApiUser, Path(id): Path<i64>) -> Result<impl IntoResponse, ApiError> {
+async fn get_item(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<i64>,
+) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(s.tandem.item_view(&actor, ItemId(id)).await?))
 }
 
@@ -145,16 +178,27 @@ async fn list_items(
 ) -> Result<impl IntoResponse, ApiError> {
     actor.require(Role::Viewer, "list items")?;
     let ws = actor.workspace();
-    let mut filter = ItemFilter { newest_first: q.newest_first, ..Default::default() };
+    let mut filter = ItemFilter {
+        newest_first: q.newest_first,
+        ..Default::default()
+    };
     if let Some(st) = &q.status {
         filter.statuses = if st == "all" {
             Vec::new()
         } else {
-            st.split(',').map(|x| x.parse::<ItemStatus>()).collect::<Result<_, _>>().map_err(ServiceError::invalid)?
+            st.split(',')
+                .map(|x| x.parse::<ItemStatus>())
+                .collect::<Result<_, _>>()
+                .map_err(ServiceError::invalid)?
         };
     }
     if let Some(slug) = &q.automation {
-        let a = s.tandem.store.automation_by_slug(ws, slug).await?.ok_or(ServiceError::NotFound("automation"))?;
+        let a = s
+            .tandem
+            .store
+            .automation_by_slug(ws, slug)
+            .await?
+            .ok_or(ServiceError::NotFound("automation"))?;
         filter.automation = Some(a.id);
     }
     filter.reason = q.reason.clone();
@@ -175,13 +219,19 @@ async fn record_decision(
     Ok(Json(s.tandem.item_view(&actor, ItemId(id)).await?))
 }
 
-async fn list_automations(State(s): State<AppState>, ApiUser(actor): ApiUser) -> Result<impl IntoResponse, ApiError> {
+async fn list_automations(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+) -> Result<impl IntoResponse, ApiError> {
     actor.require(Role::Viewer, "list automations")?;
     let list = s.tandem.store.list_automations(actor.workspace()).await?;
     Ok(Json(serde_json::json!({ "automations": list })))
 }
 
-async fn inbox_counts(State(s): State<AppState>, ApiUser(actor): ApiUser) -> Result<impl IntoResponse, ApiError> {
+async fn inbox_counts(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+) -> Result<impl IntoResponse, ApiError> {
     actor.require(Role::Viewer, "see the inbox")?;
     Ok(Json(s.tandem.store.inbox_counts(actor.workspace()).await?))
 }
@@ -203,15 +253,38 @@ async fn list_deliveries(
         Some("pending") => Some(DeliveryStatus::Pending),
         Some("delivered") => Some(DeliveryStatus::Delivered),
         Some("failed") => Some(DeliveryStatus::Failed),
-        Some(other) => return Err(ApiError(ServiceError::invalid(format!("unknown delivery status {other:?}")))),
+        Some(other) => {
+            return Err(ApiError(ServiceError::invalid(format!(
+                "unknown delivery status {other:?}"
+            ))));
+        }
     };
-    let list = s.tandem.store.list_deliveries(actor.workspace(), &DeliveryFilter { status, item: None, limit: q.limit.unwrap_or(100) }).await?;
+    let list = s
+        .tandem
+        .store
+        .list_deliveries(
+            actor.workspace(),
+            &DeliveryFilter {
+                status,
+                item: None,
+                limit: q.limit.unwrap_or(100),
+            },
+        )
+        .await?;
     Ok(Json(serde_json::json!({ "deliveries": list })))
 }
 
-async fn retry_delivery(State(s): State<AppState>, ApiUser(actor): ApiUser, Path(id): Path<i64>) -> Result<impl IntoResponse, ApiError> {
+async fn retry_delivery(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<i64>,
+) -> Result<impl IntoResponse, ApiError> {
     actor.require(Role::Reviewer, "retry deliveries")?;
-    let d = s.tandem.store.retry_delivery(actor.workspace(), DeliveryId(id), s.tandem.now()).await?;
+    let d = s
+        .tandem
+        .store
+        .retry_delivery(actor.workspace(), DeliveryId(id), s.tandem.now())
+        .await?;
     s.tandem.work_ready.notify_waiters();
     Ok(Json(d))
 }

@@ -22,7 +22,10 @@ pub fn status_of(e: &ServiceError) -> StatusCode {
 pub fn public_message(e: &ServiceError) -> (String, Vec<String>) {
     if status_of(e).is_server_error() {
         tracing::error!(error = %e, "request failed");
-        return ("something went wrong on our side; it has been logged".into(), Vec::new());
+        return (
+            "something went wrong on our side; it has been logged".into(),
+            Vec::new(),
+        );
     }
     match e {
         ServiceError::Invalid { message, details } => (message.clone(), details.clone()),
@@ -66,7 +69,11 @@ impl IntoResponse for PageError {
         }
         let status = status_of(&self.0);
         let (message, details) = public_message(&self.0);
-        let page = crate::pages::templates::ErrorPage { status: status.as_u16(), message, details };
+        let page = crate::pages::templates::ErrorPage {
+            status: status.as_u16(),
+            message,
+            details,
+        };
         match askama::Template::render(&page) {
             Ok(html) => (status, Html(html)).into_response(),
             Err(_) => (status, "error").into_response(),

@@ -8,7 +8,11 @@ pub fn datetime(ms: Millis) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", rem / 3600, (rem % 3600) / 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        rem / 3600,
+        (rem % 3600) / 60
+    )
 }
 
 /// `just now`, `5 min ago`, `3 h ago`, `2 days ago`
@@ -20,7 +24,11 @@ pub fn age(ms: Millis, now: Millis) -> String {
         3600..86_400 => format!("{} h ago", s / 3600),
         _ => {
             let d = s / 86_400;
-            if d == 1 { "1 day ago".into() } else { format!("{d} days ago") }
+            if d == 1 {
+                "1 day ago".into()
+            } else {
+                format!("{d} days ago")
+            }
         }
     }
 }

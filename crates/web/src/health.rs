@@ -8,7 +8,9 @@ use axum::routing::get;
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
 }
 
 /// The process is up.
@@ -22,7 +24,10 @@ async fn readyz(State(s): State<AppState>) -> (StatusCode, String) {
         Ok(()) => (StatusCode::OK, "ready".into()),
         Err(e) => {
             tracing::warn!(error = %e, "not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, "not ready: the database is unreachable or not migrated".into())
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not ready: the database is unreachable or not migrated".into(),
+            )
         }
     }
 }

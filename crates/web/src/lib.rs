@@ -38,6 +38,10 @@ pub fn router(tandem: Tandem) -> Router {
 
 /// Serve `app` on an already bound listener until `shutdown` completes, then finish the
 /// requests in flight.
-pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

@@ -39,7 +39,9 @@ path = "out/support.jsonl"
 async fn press(b: &Browser, keys: &[char]) {
     let mut actions = KeyActions::new("keyboard".into());
     for k in keys {
-        actions = actions.then(KeyAction::Down { value: *k }).then(KeyAction::Up { value: *k });
+        actions = actions
+            .then(KeyAction::Down { value: *k })
+            .then(KeyAction::Up { value: *k });
     }
     b.client.perform_actions(actions).await.expect("keys");
 }
@@ -56,11 +58,22 @@ async fn chord(b: &Browser, modifier: Key, key: char) {
 
 async fn wait_for_path(b: &Browser, path: &str) {
     let client = b.client.clone();
-    eventually(&format!("the browser to reach {path}"), Duration::from_secs(10), || {
-        let client = client.clone();
-        let path = path.to_owned();
-        async move { client.current_url().await.ok().filter(|u| u.path() == path).map(|_| ()) }
-    })
+    eventually(
+        &format!("the browser to reach {path}"),
+        Duration::from_secs(10),
+        || {
+            let client = client.clone();
+            let path = path.to_owned();
+            async move {
+                client
+                    .current_url()
+                    .await
+                    .ok()
+                    .filter(|u| u.path() == path)
+                    .map(|_| ())
+            }
+        },
+    )
     .await;
 }
 
@@ -86,25 +99,61 @@ async fn a_reviewer_clears_the_inbox_by_keyboard_alone() {
     ];
     let subs = texts
         .iter()
-        .map(|t| tandem_service::intake::Submission { input: json!({ "text": t }), idempotency_key: None })
+        .map(|t| tandem_service::intake::Submission {
+            input: json!({ "text": t }),
+            idempotency_key: None,
+        })
         .collect();
-    let ids: Vec<ItemId> = app.tandem.submit(&actor, "support", subs).await.unwrap().iter().map(|i| i.item.id).collect();
+    let ids: Vec<ItemId> = app
+        .tandem
+        .submit(&actor, "support", subs)
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| i.item.id)
+        .collect();
     app.drain().await;
 
     app.user("rita@acme.io", Role::Reviewer).await;
     let b = Browser::start(1280, 900).await;
     b.client.goto(&app.url("/login")).await.unwrap();
-    b.client.find(Locator::Css("#email")).await.unwrap().send_keys("rita@acme.io").await.unwrap();
-    b.client.find(Locator::Css("#password")).await.unwrap().send_keys(tandem_test_support::app_password()).await.unwrap();
+    b.client
+        .find(Locator::Css("#email"))
+        .await
+        .unwrap()
+        .send_keys("rita@acme.io")
+        .await
+        .unwrap();
+    b.client
+        .find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys(tandem_test_support::app_password())
+        .await
+        .unwrap();
     press(&b, &[Key::Enter.into()]).await;
     wait_for_path(&b, "/inbox").await;
     screenshot(&b, "inbox.png").await;
-    let badge = b.client.find(Locator::Css("#open-count")).await.unwrap().text().await.unwrap();
+    let badge = b
+        .client
+        .find(Locator::Css("#open-count"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(badge, "3", "the pending count is in the navigation");
 
     // j moves down, k moves up, Enter opens the selected (oldest) item.
     press(&b, &['j', 'j', 'k']).await;
-    let selected = b.client.find(Locator::Css("tr.selected a.row-link")).await.unwrap().text().await.unwrap();
+    let selected = b
+        .client
+        .find(Locator::Css("tr.selected a.row-link"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(selected, format!("#{}", ids[1]));
     press(&b, &['k', '\u{E007}']).await; // Enter
     wait_for_path(&b, &format!("/items/{}", ids[0])).await;
@@ -127,9 +176,25 @@ async fn a_reviewer_clears_the_inbox_by_keyboard_alone() {
     // The hostile item's markup is shown as text and never runs.
     let title = b.client.title().await.unwrap();
     assert!(!title.contains("pwned"), "the script in the item ran: {title}");
-    let shown = b.client.find(Locator::Css(".input-text")).await.unwrap().text().await.unwrap();
-    assert!(shown.contains("<script>document.title='pwned'</script>"), "{shown}");
-    assert!(b.client.find_all(Locator::Css(".input-text img, .input-text script")).await.unwrap().is_empty());
+    let shown = b
+        .client
+        .find(Locator::Css(".input-text"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        shown.contains("<script>document.title='pwned'</script>"),
+        "{shown}"
+    );
+    assert!(
+        b.client
+            .find_all(Locator::Css(".input-text img, .input-text script"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // r focuses the reason; typing it and Enter rejects; the inbox is then clear.
     press(&b, &['r']).await;
@@ -138,7 +203,14 @@ async fn a_reviewer_clears_the_inbox_by_keyboard_alone() {
     }
     press(&b, &['\u{E007}']).await;
     wait_for_path(&b, "/inbox").await;
-    let notice = b.client.find(Locator::Css(".notice")).await.unwrap().text().await.unwrap();
+    let notice = b
+        .client
+        .find(Locator::Css(".notice"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(notice.contains("decided"), "{notice}");
     b.close().await;
 
@@ -149,9 +221,20 @@ async fn a_reviewer_clears_the_inbox_by_keyboard_alone() {
         }
         out
     };
-    assert_eq!(statuses, vec![ItemStatus::Corrected, ItemStatus::Approved, ItemStatus::Rejected]);
+    assert_eq!(
+        statuses,
+        vec![ItemStatus::Corrected, ItemStatus::Approved, ItemStatus::Rejected]
+    );
     let corrected = app.tandem.store.item(app.workspace, ids[0]).await.unwrap();
     assert!(corrected.final_result.unwrap().contains("bob@example.com"));
-    let events = app.tandem.store.audit_events(app.workspace, ids[0]).await.unwrap();
-    assert!(events[0].seconds.is_some_and(|s| s > 0.0), "the page reports the time spent");
+    let events = app
+        .tandem
+        .store
+        .audit_events(app.workspace, ids[0])
+        .await
+        .unwrap();
+    assert!(
+        events[0].seconds.is_some_and(|s| s > 0.0),
+        "the page reports the time spent"
+    );
 }

@@ -45,19 +45,33 @@ path = "out/support.jsonl"
 async fn setup(backend: tandem_test_support::TestBackend) -> (TestApp, Receiver, String) {
     let app = TestApp::start(backend).await;
     let receiver = Receiver::start().await;
-    app.apply(&definition(&receiver.url), TrainingFiles::default()).await;
+    app.apply(&definition(&receiver.url), TrainingFiles::default())
+        .await;
     let token = app.token("builder@acme.io", Role::Builder).await;
     (app, receiver, token)
 }
 
 async fn post_json(app: &TestApp, token: &str, path: &str, body: &Value) -> (StatusCode, Value) {
-    let resp = app.client.post(app.url(path)).bearer_auth(token).json(body).send().await.expect("request");
+    let resp = app
+        .client
+        .post(app.url(path))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .expect("request");
     let status = resp.status();
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
 async fn get_json(app: &TestApp, token: &str, path: &str) -> (StatusCode, Value) {
-    let resp = app.client.get(app.url(path)).bearer_auth(token).send().await.expect("request");
+    let resp = app
+        .client
+        .get(app.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request");
     let status = resp.status();
     (status, resp.json().await.unwrap_or(Value::Null))
 }
@@ -72,10 +86,16 @@ async fn items_flow_from_intake_through_review_to_delivery_exactly_once() {
             "Either a@x.io or b@y.io can answer.\nOrder number: EF-9012",
             "<script>alert('x')</script><img src=x onerror=alert(1)> c@z.io\nOrder: nonsense",
         ];
-        let batch = json!({ "items": texts.iter().map(|t| json!({ "input": { "text": t } })).collect::<Vec<_>>() });
+        let batch =
+            json!({ "items": texts.iter().map(|t| json!({ "input": { "text": t } })).collect::<Vec<_>>() });
         let (status, body) = post_json(&app, &token, "/api/v1/automations/support/items/batch", &batch).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
-        let ids: Vec<i64> = body["items"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect();
+        let ids: Vec<i64> = body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_i64().unwrap())
+            .collect();
         assert_eq!(ids.len(), 4);
 
         // The first delivery attempt fails; the worker retries and the receiver still gets
@@ -92,19 +112,41 @@ async fn items_flow_from_intake_through_review_to_delivery_exactly_once() {
 
         // The inbox holds the other three, each with its reason in words.
         let (_, inbox) = get_json(&app, &token, "/api/v1/items").await;
-        let listed: Vec<i64> = inbox["items"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect();
+        let listed: Vec<i64> = inbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_i64().unwrap())
+            .collect();
         assert_eq!(listed, ids[1..].to_vec());
         let reasons: HashMap<i64, Vec<String>> = inbox["items"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|i| (i["id"].as_i64().unwrap(), i["reasons"].as_array().unwrap().iter().map(|r| r.as_str().unwrap().to_owned()).collect()))
+            .map(|i| {
+                (
+                    i["id"].as_i64().unwrap(),
+                    i["reasons"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|r| r.as_str().unwrap().to_owned())
+                        .collect(),
+                )
+            })
             .collect();
         assert_eq!(reasons[&ids[1]], vec!["missing_required"]);
-        assert!(reasons[&ids[2]].contains(&"ambiguous".to_owned()), "{:?}", reasons[&ids[2]]);
+        assert!(
+            reasons[&ids[2]].contains(&"ambiguous".to_owned()),
+            "{:?}",
+            reasons[&ids[2]]
+        );
         assert_eq!(reasons[&ids[3]], vec!["validation_failed"]);
         let (_, missing) = get_json(&app, &token, &format!("/api/v1/items/{}", ids[1])).await;
-        assert_eq!(missing["reasons"][0]["message"], "email is required but was not found in the input.");
+        assert_eq!(
+            missing["reasons"][0]["message"],
+            "email is required but was not found in the input."
+        );
         let (_, by_reason) = get_json(&app, &token, "/api/v1/items?reason=ambiguous").await;
         assert_eq!(by_reason["items"].as_array().unwrap().len(), 1);
 
@@ -119,11 +161,30 @@ async fn items_flow_from_intake_through_review_to_delivery_exactly_once() {
         .await;
         assert_eq!(s, StatusCode::OK, "{corrected}");
         assert_eq!(corrected["status"], "corrected");
-        assert_eq!(corrected["result"]["fields"]["email"], "Bob@example.com", "normalised like an extraction");
-        let (s, _) = post_json(&app, &reviewer, &format!("/api/v1/items/{}/decision", ids[2]), &json!({ "action": "approve" })).await;
+        assert_eq!(
+            corrected["result"]["fields"]["email"], "Bob@example.com",
+            "normalised like an extraction"
+        );
+        let (s, _) = post_json(
+            &app,
+            &reviewer,
+            &format!("/api/v1/items/{}/decision", ids[2]),
+            &json!({ "action": "approve" }),
+        )
+        .await;
         assert_eq!(s, StatusCode::OK);
-        let (s, err) = post_json(&app, &reviewer, &format!("/api/v1/items/{}/decision", ids[3]), &json!({ "action": "reject" })).await;
-        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "a reject needs a reason: {err}");
+        let (s, err) = post_json(
+            &app,
+            &reviewer,
+            &format!("/api/v1/items/{}/decision", ids[3]),
+            &json!({ "action": "reject" }),
+        )
+        .await;
+        assert_eq!(
+            s,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "a reject needs a reason: {err}"
+        );
         let (s, _) = post_json(
             &app,
             &reviewer,
@@ -133,7 +194,13 @@ async fn items_flow_from_intake_through_review_to_delivery_exactly_once() {
         .await;
         assert_eq!(s, StatusCode::OK);
         // Deciding twice is a conflict, not a second decision.
-        let (s, _) = post_json(&app, &reviewer, &format!("/api/v1/items/{}/decision", ids[2]), &json!({ "action": "approve" })).await;
+        let (s, _) = post_json(
+            &app,
+            &reviewer,
+            &format!("/api/v1/items/{}/decision", ids[2]),
+            &json!({ "action": "approve" }),
+        )
+        .await;
         assert_eq!(s, StatusCode::CONFLICT);
         app.drain().await;
 
@@ -142,12 +209,20 @@ async fn items_flow_from_intake_through_review_to_delivery_exactly_once() {
         assert_eq!(receiver.unique().len(), 3);
         assert_eq!(receiver.attempts(), 4, "one refused attempt, then one per result");
         for r in receiver.unique().values() {
-            assert_eq!(r.body["delivery_id"].as_str(), Some(r.delivery_id.as_str()), "the id is in the header and the body");
+            assert_eq!(
+                r.body["delivery_id"].as_str(),
+                Some(r.delivery_id.as_str()),
+                "the id is in the header and the body"
+            );
             let body = serde_json::to_vec(&r.body).unwrap();
             let _ = body;
             assert!(r.signature.as_deref().is_some_and(|s| s.starts_with("sha256=")));
         }
-        let corrected = receiver.unique().into_values().find(|r| r.body["item_id"] == ids[1]).unwrap();
+        let corrected = receiver
+            .unique()
+            .into_values()
+            .find(|r| r.body["item_id"] == ids[1])
+            .unwrap();
         assert_eq!(corrected.body["status"], "corrected");
         assert_eq!(corrected.body["decided_by"], "rita");
         let lines = std::fs::read_to_string(app.data_dir.path().join("out/support.jsonl")).unwrap();
@@ -156,7 +231,19 @@ async fn items_flow_from_intake_through_review_to_delivery_exactly_once() {
         // Every decision is an audit event: who, before, after, seconds.
         let (events, _) = app
             .tandem
-            .item_history(&tandem_service::auth::Actor { user: app.tandem.store.user_credentials("rita@acme.io").await.unwrap().unwrap().0 }, tandem_domain::ItemId(ids[1]))
+            .item_history(
+                &tandem_service::auth::Actor {
+                    user: app
+                        .tandem
+                        .store
+                        .user_credentials("rita@acme.io")
+                        .await
+                        .unwrap()
+                        .unwrap()
+                        .0,
+                },
+                tandem_domain::ItemId(ids[1]),
+            )
             .await
             .unwrap();
         assert_eq!(events.len(), 1);
@@ -195,7 +282,13 @@ async fn bad_requests_get_clear_errors() {
         let (app, _receiver, token) = setup(backend).await;
         let path = "/api/v1/automations/support/items";
         // No token, a wrong token.
-        let resp = app.client.post(app.url(path)).json(&json!({ "text": "a" })).send().await.unwrap();
+        let resp = app
+            .client
+            .post(app.url(path))
+            .json(&json!({ "text": "a" }))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
         let (s, _) = post_json(&app, "tdm_nope", path, &json!({ "text": "a" })).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED);
@@ -211,30 +304,62 @@ async fn bad_requests_get_clear_errors() {
             .unwrap();
         assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let body: Value = resp.json().await.unwrap();
-        assert!(body["error"]["message"].as_str().unwrap().contains("line 1 column"), "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("line 1 column"),
+            "{body}"
+        );
         // An unknown field, a wrong type.
         let (s, body) = post_json(&app, &token, path, &json!({ "text": "a", "body": "b" })).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(body["error"]["message"].as_str().unwrap().contains("\"body\" is not an input"), "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("\"body\" is not an input"),
+            "{body}"
+        );
         let (s, _) = post_json(&app, &token, path, &json!({ "text": 5 })).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
         // A field over its limit (1 MiB by default) and a body over the request limit.
         let big = "x".repeat((1 << 20) + 1);
         let (s, body) = post_json(&app, &token, path, &json!({ "text": big })).await;
         assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
-        assert!(body["error"]["message"].as_str().unwrap().contains("over its limit"));
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("over its limit")
+        );
         let huge = "x".repeat(3 << 20);
         let (s, _) = post_json(&app, &token, path, &json!({ "text": huge })).await;
         assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
         // An unknown automation; a batch that is half bad is refused whole, item by item.
-        let (s, _) = post_json(&app, &token, "/api/v1/automations/nope/items", &json!({ "text": "a" })).await;
+        let (s, _) = post_json(
+            &app,
+            &token,
+            "/api/v1/automations/nope/items",
+            &json!({ "text": "a" }),
+        )
+        .await;
         assert_eq!(s, StatusCode::NOT_FOUND);
         let batch = json!({ "items": [ { "input": { "text": "ok" } }, { "input": { "txt": "bad" } } ] });
         let (s, body) = post_json(&app, &token, "/api/v1/automations/support/items/batch", &batch).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(body["error"]["details"][0].as_str().unwrap().starts_with("item 1:"), "{body}");
+        assert!(
+            body["error"]["details"][0]
+                .as_str()
+                .unwrap()
+                .starts_with("item 1:"),
+            "{body}"
+        );
         let (_, all) = get_json(&app, &token, "/api/v1/items?status=all").await;
-        assert!(all["items"].as_array().unwrap().is_empty(), "nothing accepted from a refused batch");
+        assert!(
+            all["items"].as_array().unwrap().is_empty(),
+            "nothing accepted from a refused batch"
+        );
         // Nothing is lost by a 5xx-free refusal: a good item still goes in afterwards.
         let (s, _) = post_json(&app, &token, path, &json!({ "text": "fine@x.io" })).await;
         assert_eq!(s, StatusCode::CREATED);
@@ -245,17 +370,45 @@ async fn bad_requests_get_clear_errors() {
 async fn workspaces_never_see_each_other_and_roles_are_enforced() {
     for backend in backends() {
         let (app, _receiver, token) = setup(backend).await;
-        let (_, created) = post_json(&app, &token, "/api/v1/automations/support/items", &json!({ "text": "a@b.io" })).await;
+        let (_, created) = post_json(
+            &app,
+            &token,
+            "/api/v1/automations/support/items",
+            &json!({ "text": "a@b.io" }),
+        )
+        .await;
         let id = created["id"].as_i64().unwrap();
         // Another workspace's admin gets 404 for this item, and sees no automation.
         let other = app.tandem.ensure_workspace("globex", "Globex").await.unwrap();
-        let outsider = app.tandem.add_user(other.id, "hank@globex.io", "Hank", Role::Admin, "correct horse battery staple").await.unwrap();
+        let outsider = app
+            .tandem
+            .add_user(
+                other.id,
+                "hank@globex.io",
+                "Hank",
+                Role::Admin,
+                "correct horse battery staple",
+            )
+            .await
+            .unwrap();
         let outsider_token = app.tandem.create_token(&outsider, "t").await.unwrap();
         let (s, _) = get_json(&app, &outsider_token, &format!("/api/v1/items/{id}")).await;
         assert_eq!(s, StatusCode::NOT_FOUND);
-        let (s, _) = post_json(&app, &outsider_token, &format!("/api/v1/items/{id}/decision"), &json!({ "action": "approve" })).await;
+        let (s, _) = post_json(
+            &app,
+            &outsider_token,
+            &format!("/api/v1/items/{id}/decision"),
+            &json!({ "action": "approve" }),
+        )
+        .await;
         assert_eq!(s, StatusCode::NOT_FOUND);
-        let (s, _) = post_json(&app, &outsider_token, "/api/v1/automations/support/items", &json!({ "text": "x" })).await;
+        let (s, _) = post_json(
+            &app,
+            &outsider_token,
+            "/api/v1/automations/support/items",
+            &json!({ "text": "x" }),
+        )
+        .await;
         assert_eq!(s, StatusCode::NOT_FOUND);
         let (_, listed) = get_json(&app, &outsider_token, "/api/v1/items?status=all").await;
         assert!(listed["items"].as_array().unwrap().is_empty());
@@ -263,10 +416,22 @@ async fn workspaces_never_see_each_other_and_roles_are_enforced() {
         let viewer = app.token("vic@acme.io", Role::Viewer).await;
         let (s, _) = get_json(&app, &viewer, &format!("/api/v1/items/{id}")).await;
         assert_eq!(s, StatusCode::OK);
-        let (s, body) = post_json(&app, &viewer, &format!("/api/v1/items/{id}/decision"), &json!({ "action": "approve" })).await;
+        let (s, body) = post_json(
+            &app,
+            &viewer,
+            &format!("/api/v1/items/{id}/decision"),
+            &json!({ "action": "approve" }),
+        )
+        .await;
         assert_eq!(s, StatusCode::FORBIDDEN);
         assert!(body["error"]["message"].as_str().unwrap().contains("viewer"));
-        let (s, _) = post_json(&app, &viewer, "/api/v1/automations/support/items", &json!({ "text": "x" })).await;
+        let (s, _) = post_json(
+            &app,
+            &viewer,
+            "/api/v1/automations/support/items",
+            &json!({ "text": "x" }),
+        )
+        .await;
         assert_eq!(s, StatusCode::FORBIDDEN);
     }
 }
@@ -276,35 +441,84 @@ async fn the_inbox_page_needs_a_session_and_renders_hostile_input_inert() {
     for backend in backends() {
         let (app, _receiver, token) = setup(backend).await;
         let hostile = "<script>alert('x')</script><img src=x onerror=alert(1)>\nOrder: nope";
-        let (_, created) = post_json(&app, &token, "/api/v1/automations/support/items", &json!({ "text": hostile })).await;
+        let (_, created) = post_json(
+            &app,
+            &token,
+            "/api/v1/automations/support/items",
+            &json!({ "text": hostile }),
+        )
+        .await;
         let id = created["id"].as_i64().unwrap();
         app.drain().await;
 
         let resp = app.client.get(app.url("/inbox")).send().await.unwrap();
-        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "signed-out visitors go to the sign-in page");
-        let bad = app.client.post(app.url("/login")).form(&[("email", "nobody@acme.io"), ("password", "x")]).send().await.unwrap();
+        assert_eq!(
+            resp.status(),
+            StatusCode::SEE_OTHER,
+            "signed-out visitors go to the sign-in page"
+        );
+        let bad = app
+            .client
+            .post(app.url("/login"))
+            .form(&[("email", "nobody@acme.io"), ("password", "x")])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
 
         app.user("rita@acme.io", Role::Reviewer).await;
         app.login("rita@acme.io").await;
-        let inbox = app.client.get(app.url("/inbox")).send().await.unwrap().text().await.unwrap();
+        let inbox = app
+            .client
+            .get(app.url("/inbox"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert!(inbox.contains(&format!("href=\"/items/{id}\"")));
         assert!(inbox.contains("Required field missing"));
-        assert!(!inbox.contains("<script>alert"), "item text is escaped in the list");
-        let page = app.client.get(app.url(&format!("/items/{id}"))).send().await.unwrap().text().await.unwrap();
-        assert!(page.contains("&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62;&#60;img src=x"), "shown as text");
+        assert!(
+            !inbox.contains("<script>alert"),
+            "item text is escaped in the list"
+        );
+        let page = app
+            .client
+            .get(app.url(&format!("/items/{id}")))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62;&#60;img src=x"),
+            "shown as text"
+        );
         assert!(!page.contains("<script>alert"));
         assert!(!page.contains("<img src=x"));
         assert!(page.contains("email is required but was not found in the input."));
 
         // A form without the session's token is refused; with it, the decision is made.
-        let refused = app.client.post(app.url(&format!("/items/{id}/decide"))).form(&[("action", "reject"), ("reason", "spam"), ("csrf", "forged")]).send().await.unwrap();
+        let refused = app
+            .client
+            .post(app.url(&format!("/items/{id}/decide")))
+            .form(&[("action", "reject"), ("reason", "spam"), ("csrf", "forged")])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(refused.status(), StatusCode::FORBIDDEN);
         let csrf = app.csrf().await;
         let done = app
             .client
             .post(app.url(&format!("/items/{id}/decide")))
-            .form(&[("action", "reject"), ("reason", "spam"), ("csrf", csrf.as_str()), ("seconds", "3.5")])
+            .form(&[
+                ("action", "reject"),
+                ("reason", "spam"),
+                ("csrf", csrf.as_str()),
+                ("seconds", "3.5"),
+            ])
             .send()
             .await
             .unwrap();
@@ -318,7 +532,13 @@ async fn the_inbox_page_needs_a_session_and_renders_hostile_input_inert() {
 async fn health_and_readiness() {
     for backend in backends() {
         let app = TestApp::start(backend).await;
-        assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), StatusCode::OK);
-        assert_eq!(app.client.get(app.url("/readyz")).send().await.unwrap().status(), StatusCode::OK);
+        assert_eq!(
+            app.client.get(app.url("/healthz")).send().await.unwrap().status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            app.client.get(app.url("/readyz")).send().await.unwrap().status(),
+            StatusCode::OK
+        );
     }
 }

@@ -200,7 +200,10 @@ impl Outcome {
             .collect();
         let mut out = serde_json::json!({ "fields": fields });
         if let Some(r) = &self.route {
-            out["route"] = r.label.clone().map_or(serde_json::Value::Null, serde_json::Value::String);
+            out["route"] = r
+                .label
+                .clone()
+                .map_or(serde_json::Value::Null, serde_json::Value::String);
         }
         out
     }
@@ -249,7 +252,9 @@ pub fn run(spec: &Spec, models: &Models, inputs: &BTreeMap<String, String>) -> O
                 confidence: 0.0,
                 top: Vec::new(),
                 out_of_scope: false,
-                reasons: vec![Reason::StepUnavailable { message: "there is no trained router for this version".into() }],
+                reasons: vec![Reason::StepUnavailable {
+                    message: "there is no trained router for this version".into(),
+                }],
             },
             Some(router) => gate_route(step, router.predict(text)),
         }
@@ -261,23 +266,36 @@ enum Found {
     /// Candidates in text order, values normalised.
     Values(Vec<patterns::Match>),
     /// From a model: values with the model's own field confidence.
-    Model { values: Vec<patterns::Match>, confidence: f64 },
+    Model {
+        values: Vec<patterns::Match>,
+        confidence: f64,
+    },
     /// A value was there but could not be read as its type.
-    Invalid { span: Span, message: String },
+    Invalid {
+        span: Span,
+        message: String,
+    },
     NoSource,
     Unavailable(String),
 }
 
 fn label_value(step: &FieldStep, text: &str, aliases: &[&str]) -> Found {
-    let Some(m) = patterns::label_value(text, aliases) else { return Found::Values(Vec::new()) };
+    let Some(m) = patterns::label_value(text, aliases) else {
+        return Found::Values(Vec::new());
+    };
     match normalize(step.kind, &m.value, &step.options) {
         Ok(value) => Found::Values(vec![patterns::Match { value, ..m }]),
-        Err(e) => Found::Invalid { span: m.span, message: e.to_string() },
+        Err(e) => Found::Invalid {
+            span: m.span,
+            message: e.to_string(),
+        },
     }
 }
 
 fn from_model(all: &[ModelField], name: &str) -> Found {
-    let Some(field) = all.iter().find(|f| f.name == name) else { return Found::Values(Vec::new()) };
+    let Some(field) = all.iter().find(|f| f.name == name) else {
+        return Found::Values(Vec::new());
+    };
     let values = field
         .values
         .iter()
@@ -288,7 +306,10 @@ fn from_model(all: &[ModelField], name: &str) -> Found {
             note: None,
         })
         .collect();
-    Found::Model { values, confidence: field.confidence }
+    Found::Model {
+        values,
+        confidence: field.confidence,
+    }
 }
 
 fn gate_field(step: &FieldStep, found: Found) -> FieldOutcome {
@@ -299,11 +320,16 @@ fn gate_field(step: &FieldStep, found: Found) -> FieldOutcome {
         evidence: Vec::new(),
         reasons: Vec::new(),
     };
-    let evidence = |span: Span| Evidence { input: step.input.clone(), span };
+    let evidence = |span: Span| Evidence {
+        input: step.input.clone(),
+        span,
+    };
     let (values, confidence) = match found {
         Found::NoSource => {
             if step.required {
-                out.reasons.push(Reason::SourceMissing { input: step.input.clone() });
+                out.reasons.push(Reason::SourceMissing {
+                    input: step.input.clone(),
+                });
             }
             return out;
         }
@@ -337,9 +363,16 @@ fn gate_field(step: &FieldStep, found: Found) -> FieldOutcome {
     }
     if step.multi {
         out.value = Some(serde_json::Value::Array(
-            distinct.iter().map(|m| serde_json::Value::String(m.value.clone())).collect(),
+            distinct
+                .iter()
+                .map(|m| serde_json::Value::String(m.value.clone()))
+                .collect(),
         ));
-        out.evidence = distinct.iter().filter(|m| !m.span.is_empty()).map(|m| evidence(m.span)).collect();
+        out.evidence = distinct
+            .iter()
+            .filter(|m| !m.span.is_empty())
+            .map(|m| evidence(m.span))
+            .collect();
     } else {
         let chosen = &distinct[0];
         out.value = Some(serde_json::Value::String(chosen.value.clone()));
@@ -347,12 +380,17 @@ fn gate_field(step: &FieldStep, found: Found) -> FieldOutcome {
             out.evidence.push(evidence(chosen.span));
         }
         if distinct.len() > 1 && step.source != Source::Model {
-            out.reasons.push(Reason::Ambiguous { candidates: distinct.len() });
+            out.reasons.push(Reason::Ambiguous {
+                candidates: distinct.len(),
+            });
         }
     }
     out.confidence = confidence;
     if confidence < step.threshold {
-        out.reasons.push(Reason::LowConfidence { confidence, threshold: step.threshold });
+        out.reasons.push(Reason::LowConfidence {
+            confidence,
+            threshold: step.threshold,
+        });
     }
     for m in &distinct {
         if let Some(r) = check_rules(step, &m.value) {
@@ -394,12 +432,20 @@ fn check_rules(step: &FieldStep, value: &str) -> Option<Reason> {
                     message: format!("\"{}\" does not match", excerpt(value)),
                 });
             }
-            Err(e) => return Some(Reason::ValidationFailed { rule: format!("matches {p}"), message: e.to_string() }),
+            Err(e) => {
+                return Some(Reason::ValidationFailed {
+                    rule: format!("matches {p}"),
+                    message: e.to_string(),
+                });
+            }
         }
     }
     if rules.min.is_some() || rules.max.is_some() {
         // Money values read "12.50 USD": the amount is the first word.
-        let amount = value.split_whitespace().next().and_then(|a| a.parse::<f64>().ok());
+        let amount = value
+            .split_whitespace()
+            .next()
+            .and_then(|a| a.parse::<f64>().ok());
         match amount {
             None => {
                 return Some(Reason::ValidationFailed {
@@ -411,12 +457,18 @@ fn check_rules(step: &FieldStep, value: &str) -> Option<Reason> {
                 if let Some(min) = rules.min
                     && a < min
                 {
-                    return Some(Reason::ValidationFailed { rule: format!("at least {min}"), message: format!("{a} is below {min}") });
+                    return Some(Reason::ValidationFailed {
+                        rule: format!("at least {min}"),
+                        message: format!("{a} is below {min}"),
+                    });
                 }
                 if let Some(max) = rules.max
                     && a > max
                 {
-                    return Some(Reason::ValidationFailed { rule: format!("at most {max}"), message: format!("{a} is above {max}") });
+                    return Some(Reason::ValidationFailed {
+                        rule: format!("at most {max}"),
+                        message: format!("{a} is above {max}"),
+                    });
                 }
             }
         }
@@ -440,21 +492,41 @@ fn check_rules(step: &FieldStep, value: &str) -> Option<Reason> {
 
 fn excerpt(s: &str) -> String {
     let cut: String = s.chars().take(60).collect();
-    if cut.len() < s.len() { format!("{cut}…") } else { cut }
+    if cut.len() < s.len() {
+        format!("{cut}…")
+    } else {
+        cut
+    }
 }
 
 fn gate_route(step: &RouteStep, p: RoutePrediction) -> RouteOutcome {
-    let top: Vec<RouteChoice> =
-        p.ranked.iter().take(3).map(|(label, confidence)| RouteChoice { label: label.clone(), confidence: *confidence }).collect();
+    let top: Vec<RouteChoice> = p
+        .ranked
+        .iter()
+        .take(3)
+        .map(|(label, confidence)| RouteChoice {
+            label: label.clone(),
+            confidence: *confidence,
+        })
+        .collect();
     let best = p.ranked.first().map(|(l, _)| l.clone());
     let oos = p.out_of_scope || (best.is_some() && best == step.oos_label);
     let mut reasons = Vec::new();
     if oos {
         reasons.push(Reason::OutOfScope);
     } else if p.confidence < step.threshold || best.is_none() {
-        reasons.push(Reason::RouteUnsure { confidence: p.confidence, threshold: step.threshold });
+        reasons.push(Reason::RouteUnsure {
+            confidence: p.confidence,
+            threshold: step.threshold,
+        });
     }
-    RouteOutcome { label: if oos { None } else { best }, confidence: p.confidence, top, out_of_scope: oos, reasons }
+    RouteOutcome {
+        label: if oos { None } else { best },
+        confidence: p.confidence,
+        top,
+        out_of_scope: oos,
+        reasons,
+    }
 }
 
 #[cfg(test)]

@@ -46,7 +46,10 @@ impl Reason {
     pub fn describe(&self, subject: &str) -> String {
         match self {
             Reason::MissingRequired => format!("{subject} is required but was not found in the input."),
-            Reason::LowConfidence { confidence, threshold } => format!(
+            Reason::LowConfidence {
+                confidence,
+                threshold,
+            } => format!(
                 "{subject} was found with {} confidence; this automation accepts {subject} on its own from {}.",
                 percent(*confidence),
                 percent(*threshold)
@@ -54,12 +57,18 @@ impl Reason {
             Reason::Ambiguous { candidates } => {
                 format!("{candidates} different values could be {subject}; the first one is suggested.")
             }
-            Reason::ValidationFailed { rule, message } => format!("{subject} breaks the rule \"{rule}\": {message}."),
+            Reason::ValidationFailed { rule, message } => {
+                format!("{subject} breaks the rule \"{rule}\": {message}.")
+            }
             Reason::InvalidValue { message } => format!("{subject} could not be read: {message}."),
             Reason::OutOfScope => {
-                "This input looks unlike the examples the router learned from, so no route is trusted.".to_owned()
+                "This input looks unlike the examples the router learned from, so no route is trusted."
+                    .to_owned()
             }
-            Reason::RouteUnsure { confidence, threshold } => format!(
+            Reason::RouteUnsure {
+                confidence,
+                threshold,
+            } => format!(
                 "The best route has {} confidence; routes are taken automatically from {}.",
                 percent(*confidence),
                 percent(*threshold)
@@ -97,14 +106,20 @@ mod tests {
 
     #[test]
     fn reasons_read_as_sentences_and_keep_their_code() {
-        let r = Reason::LowConfidence { confidence: 0.612, threshold: 0.9 };
+        let r = Reason::LowConfidence {
+            confidence: 0.612,
+            threshold: 0.9,
+        };
         assert_eq!(r.code(), "low_confidence");
         assert_eq!(
             r.describe("total"),
             "total was found with 61% confidence; this automation accepts total on its own from 90%."
         );
         let json = serde_json::to_string(&r).unwrap();
-        assert_eq!(json, r#"{"code":"low_confidence","confidence":0.612,"threshold":0.9}"#);
+        assert_eq!(
+            json,
+            r#"{"code":"low_confidence","confidence":0.612,"threshold":0.9}"#
+        );
         assert_eq!(serde_json::from_str::<Reason>(&json).unwrap(), r);
         assert_eq!(Reason::label("out_of_scope"), "Out of scope");
     }

@@ -17,7 +17,14 @@ pub fn run(file: &Path) -> ExitCode {
     });
     match checked {
         Ok((def, summary)) => {
-            println!("{}: ok — {} ({}), {} field(s){}", file.display(), def.name, def.slug, def.fields.len(), if def.route.is_some() { ", routing" } else { "" });
+            println!(
+                "{}: ok — {} ({}), {} field(s){}",
+                file.display(),
+                def.name,
+                def.slug,
+                def.fields.len(),
+                if def.route.is_some() { ", routing" } else { "" }
+            );
             for s in summary {
                 println!("  {s}");
             }
@@ -32,15 +39,27 @@ pub fn run(file: &Path) -> ExitCode {
 
 pub async fn apply(config: Config, files: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let tandem = super::open(&config).await?;
-    let ws = tandem.ensure_workspace(&config.workspace, &config.workspace).await?;
+    let ws = tandem
+        .ensure_workspace(&config.workspace, &config.workspace)
+        .await?;
     let mut code = ExitCode::SUCCESS;
     for file in files {
         let spinner = progress::spinner(&format!("applying {} (training models)", file.display()));
         let result = tandem.apply_definition_file(ws.id, file, None).await;
         spinner.finish_and_clear();
         match result {
-            Ok(a) if a.created => println!("{}: {} is now at version {}", file.display(), a.automation.slug, a.version.number),
-            Ok(a) => println!("{}: {} unchanged (version {})", file.display(), a.automation.slug, a.version.number),
+            Ok(a) if a.created => println!(
+                "{}: {} is now at version {}",
+                file.display(),
+                a.automation.slug,
+                a.version.number
+            ),
+            Ok(a) => println!(
+                "{}: {} unchanged (version {})",
+                file.display(),
+                a.automation.slug,
+                a.version.number
+            ),
             Err(e) => {
                 super::report(&e);
                 code = ExitCode::from(2);

@@ -70,26 +70,48 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
     }
     config.workspace = WORKSPACE.into();
     config.addr = args.addr.clone();
-    config.public_url.get_or_insert_with(|| format!("http://{}", args.addr));
+    config
+        .public_url
+        .get_or_insert_with(|| format!("http://{}", args.addr));
     let tandem = super::open(&config).await?;
     let ws = tandem.ensure_workspace(WORKSPACE, "Demo team").await?;
     let login = ensure_login(&tandem, ws.id, &config.data_dir).await?;
-    let (admin, _) = tandem.store.user_credentials(ADMIN).await?.ok_or_else(|| anyhow::anyhow!("demo admin missing"))?;
+    let (admin, _) = tandem
+        .store
+        .user_credentials(ADMIN)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("demo admin missing"))?;
     let actor = Actor { user: admin };
 
     for ex in &EXAMPLES {
         let spinner = progress::spinner(&format!("training {}", ex.file));
-        let applied = tandem.apply_definition(ws.id, ex.source, (ex.files)(), ex.file, None).await;
+        let applied = tandem
+            .apply_definition(ws.id, ex.source, (ex.files)(), ex.file, None)
+            .await;
         spinner.finish_and_clear();
         let applied = applied.map_err(|e| anyhow::anyhow!("{e}"))?;
-        println!("{}: version {}{}", applied.automation.name, applied.version.number, if applied.created { " (trained)" } else { "" });
+        println!(
+            "{}: version {}{}",
+            applied.automation.name,
+            applied.version.number,
+            if applied.created { " (trained)" } else { "" }
+        );
         let existing = tandem
             .store
-            .list_items(ws.id, &ItemFilter { statuses: vec![], automation: Some(applied.automation.id), limit: 1, ..Default::default() })
+            .list_items(
+                ws.id,
+                &ItemFilter {
+                    statuses: vec![],
+                    automation: Some(applied.automation.id),
+                    limit: 1,
+                    ..Default::default()
+                },
+            )
             .await?;
         if existing.is_empty() {
             let rows = read_rows(ex.items.as_bytes(), Format::Jsonl, &format!("demo:{}", ex.file));
-            let (created, _) = super::import::import_rows(&tandem, &actor, applied.automation.slug.as_str(), rows).await?;
+            let (created, _) =
+                super::import::import_rows(&tandem, &actor, applied.automation.slug.as_str(), rows).await?;
             super::import::process_all(&tandem, ws.id, created as u64).await?;
         }
     }
@@ -97,13 +119,18 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
     let counts = tandem.store.inbox_counts(ws.id).await?;
     let url = format!("http://{}", args.addr);
     println!();
-    println!("Tandem demo is ready: {} item(s) wait in the exception inbox.", counts.open);
+    println!(
+        "Tandem demo is ready: {} item(s) wait in the exception inbox.",
+        counts.open
+    );
     println!("  URL:       {url}");
     println!("  Sign in:   {ADMIN} / {}", login.password);
     println!("  Reviewer:  {REVIEWER} / {}", login.reviewer_password);
     println!("  Try the API:");
     println!("    curl -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\");
-    println!("      -d '{{\"text\": \"my card was declined at the store\"}}' {url}/api/v1/automations/customer-requests/items");
+    println!(
+        "      -d '{{\"text\": \"my card was declined at the store\"}}' {url}/api/v1/automations/customer-requests/items"
+    );
     println!("  API token: {}", login.token);
     if args.no_serve {
         return Ok(ExitCode::SUCCESS);
@@ -120,18 +147,33 @@ async fn ensure_login(tandem: &Tandem, ws: tandem_domain::WorkspaceId, dir: &Pat
     {
         return Ok(login);
     }
-    let secret = |n: usize| tandem_service::auth::new_secret("").chars().take(n).collect::<String>();
+    let secret = |n: usize| {
+        tandem_service::auth::new_secret("")
+            .chars()
+            .take(n)
+            .collect::<String>()
+    };
     let password = secret(16);
     let reviewer_password = secret(16);
     let admin = match tandem.store.user_credentials(ADMIN).await? {
         Some((u, _)) => u,
-        None => tandem.add_user(ws, ADMIN, "Ada Admin", Role::Admin, &password).await?,
+        None => {
+            tandem
+                .add_user(ws, ADMIN, "Ada Admin", Role::Admin, &password)
+                .await?
+        }
     };
     if tandem.store.user_credentials(REVIEWER).await?.is_none() {
-        tandem.add_user(ws, REVIEWER, "Rita Reviewer", Role::Reviewer, &reviewer_password).await?;
+        tandem
+            .add_user(ws, REVIEWER, "Rita Reviewer", Role::Reviewer, &reviewer_password)
+            .await?;
     }
     let token = tandem.create_token(&admin, "demo").await?;
-    let login = Login { password, reviewer_password, token };
+    let login = Login {
+        password,
+        reviewer_password,
+        token,
+    };
     std::fs::write(&path, serde_json::to_string_pretty(&login)?)?;
     #[cfg(unix)]
     {

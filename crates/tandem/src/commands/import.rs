@@ -22,14 +22,28 @@ const CHUNK: usize = 500;
 pub async fn cli_actor(tandem: &Tandem, workspace: &str) -> anyhow::Result<Actor> {
     let ws = tandem.ensure_workspace(workspace, workspace).await?;
     let users = tandem.store.list_users(ws.id).await?;
-    if let Some(user) = users.into_iter().filter(|u| u.role == Role::Admin).min_by_key(|u| u.id) {
+    if let Some(user) = users
+        .into_iter()
+        .filter(|u| u.role == Role::Admin)
+        .min_by_key(|u| u.id)
+    {
         return Ok(Actor { user });
     }
     // A workspace with nobody in it yet: act as its system user.
     let email = format!("system@{}.tandem.local", ws.slug);
     let user: User = match tandem.store.user_credentials(&email).await? {
         Some((u, _)) => u,
-        None => tandem.add_user(ws.id, &email, "Tandem CLI", Role::Admin, &tandem_service::auth::new_secret("")).await?,
+        None => {
+            tandem
+                .add_user(
+                    ws.id,
+                    &email,
+                    "Tandem CLI",
+                    Role::Admin,
+                    &tandem_service::auth::new_secret(""),
+                )
+                .await?
+        }
     };
     Ok(Actor { user })
 }
@@ -37,14 +51,22 @@ pub async fn cli_actor(tandem: &Tandem, workspace: &str) -> anyhow::Result<Actor
 pub async fn run(config: Config, args: ImportArgs) -> anyhow::Result<ExitCode> {
     let tandem = super::open(&config).await?;
     let actor = cli_actor(&tandem, &config.workspace).await?;
-    let file = std::fs::File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
-    let stem = args.file.file_name().map_or_else(|| "import".into(), |n| n.to_string_lossy().into_owned());
+    let file =
+        std::fs::File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
+    let stem = args
+        .file
+        .file_name()
+        .map_or_else(|| "import".into(), |n| n.to_string_lossy().into_owned());
     let rows = read_rows(file, Format::from_path(&args.file), &format!("import:{stem}"));
     let (created, bad) = import_rows(&tandem, &actor, &args.automation, rows).await?;
     if !args.no_process && created > 0 {
         process_all(&tandem, actor.workspace(), created as u64).await?;
     }
-    Ok(if bad > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    Ok(if bad > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Submit rows in chunks; report bad ones. Returns (items created, rows refused).
@@ -91,8 +113,16 @@ pub async fn import_rows(
     bar.finish_and_clear();
     println!(
         "{created} item(s) accepted{}{}",
-        if duplicates > 0 { format!(", {duplicates} already imported") } else { String::new() },
-        if bad.is_empty() { String::new() } else { format!(", {} row(s) refused:", bad.len()) }
+        if duplicates > 0 {
+            format!(", {duplicates} already imported")
+        } else {
+            String::new()
+        },
+        if bad.is_empty() {
+            String::new()
+        } else {
+            format!(", {} row(s) refused:", bad.len())
+        }
     );
     for b in bad.iter().take(50) {
         println!("  {b}");
@@ -104,7 +134,11 @@ pub async fn import_rows(
 }
 
 /// Run a worker in this process until the queue is empty, showing progress.
-pub async fn process_all(tandem: &Tandem, ws: tandem_domain::WorkspaceId, expected: u64) -> anyhow::Result<()> {
+pub async fn process_all(
+    tandem: &Tandem,
+    ws: tandem_domain::WorkspaceId,
+    expected: u64,
+) -> anyhow::Result<()> {
     let worker = Worker::new(tandem.clone(), Worker::unique_id());
     let bar = progress::bar(expected, "processing");
     loop {

@@ -38,7 +38,9 @@ pub async fn open(config: &Config) -> anyhow::Result<Tandem> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
     }
-    let store = tandem_store::open(&url).await.with_context(|| format!("cannot open the database {}", redact(&url)))?;
+    let store = tandem_store::open(&url)
+        .await
+        .with_context(|| format!("cannot open the database {}", redact(&url)))?;
     Ok(Tandem::new(store, Arc::new(SystemClock), config.settings()))
 }
 
@@ -74,7 +76,10 @@ pub fn report(e: &ServiceError) {
 mod tests {
     #[test]
     fn passwords_never_reach_messages() {
-        assert_eq!(super::redact("postgres://tandem:s3cret@db/x"), "postgres://tandem:***@db/x");
+        assert_eq!(
+            super::redact("postgres://tandem:s3cret@db/x"),
+            "postgres://tandem:***@db/x"
+        );
         assert_eq!(super::redact("postgres://tandem@db/x"), "postgres://tandem@db/x");
         assert_eq!(super::redact("sqlite://a.db"), "sqlite://a.db");
     }

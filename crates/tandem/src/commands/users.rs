@@ -10,16 +10,26 @@ use crate::config::Config;
 
 pub async fn user(config: Config, cmd: UserCommand) -> anyhow::Result<ExitCode> {
     let tandem = super::open(&config).await?;
-    let ws = tandem.ensure_workspace(&config.workspace, &config.workspace).await?;
+    let ws = tandem
+        .ensure_workspace(&config.workspace, &config.workspace)
+        .await?;
     match cmd {
-        UserCommand::Add { email, role, name, password_stdin } => {
+        UserCommand::Add {
+            email,
+            role,
+            name,
+            password_stdin,
+        } => {
             let role: Role = role.parse().map_err(|e: String| anyhow::anyhow!(e))?;
             let (password, generated) = if password_stdin {
                 let mut line = String::new();
                 std::io::stdin().lock().read_line(&mut line)?;
                 (line.trim_end_matches(['\r', '\n']).to_owned(), false)
             } else {
-                (tandem_service::auth::new_secret("").chars().take(20).collect(), true)
+                (
+                    tandem_service::auth::new_secret("").chars().take(20).collect(),
+                    true,
+                )
             };
             match tandem.add_user(ws.id, &email, &name, role, &password).await {
                 Ok(u) => {

@@ -40,7 +40,9 @@ pub fn routes() -> Router<AppState> {
 }
 
 fn render(t: &impl Template) -> Result<Html<String>, PageError> {
-    t.render().map(Html).map_err(|e| PageError(ServiceError::Internal(format!("template: {e}"))))
+    t.render()
+        .map(Html)
+        .map_err(|e| PageError(ServiceError::Internal(format!("template: {e}"))))
 }
 
 async fn nav(s: &AppState, user: &PageUser, section: &'static str) -> Result<Nav, PageError> {
@@ -57,7 +59,10 @@ async fn nav(s: &AppState, user: &PageUser, section: &'static str) -> Result<Nav
 // --- sign in ---------------------------------------------------------------------------
 
 async fn login_page() -> Result<Html<String>, PageError> {
-    render(&LoginPage { error: None, email: String::new() })
+    render(&LoginPage {
+        error: None,
+        email: String::new(),
+    })
 }
 
 #[derive(Deserialize)]
@@ -66,7 +71,11 @@ struct LoginForm {
     password: String,
 }
 
-async fn login(State(s): State<AppState>, jar: CookieJar, Form(f): Form<LoginForm>) -> Result<Response, PageError> {
+async fn login(
+    State(s): State<AppState>,
+    jar: CookieJar,
+    Form(f): Form<LoginForm>,
+) -> Result<Response, PageError> {
     match s.tandem.login(&f.email, &f.password).await {
         Ok(grant) => {
             let secure = s.tandem.settings.public_url.starts_with("https://");
@@ -79,7 +88,10 @@ async fn login(State(s): State<AppState>, jar: CookieJar, Form(f): Form<LoginFor
             Ok((jar.add(cookie), Redirect::to("/inbox")).into_response())
         }
         Err(ServiceError::Invalid { message, .. }) => {
-            let page = render(&LoginPage { error: Some(message), email: f.email })?;
+            let page = render(&LoginPage {
+                error: Some(message),
+                email: f.email,
+            })?;
             Ok((StatusCode::UNAUTHORIZED, page).into_response())
         }
         Err(e) => Err(e.into()),
@@ -91,12 +103,21 @@ struct CsrfForm {
     csrf: String,
 }
 
-async fn logout(State(s): State<AppState>, user: PageUser, jar: CookieJar, Form(f): Form<CsrfForm>) -> Result<Response, PageError> {
+async fn logout(
+    State(s): State<AppState>,
+    user: PageUser,
+    jar: CookieJar,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, PageError> {
     user.check_csrf(&f.csrf)?;
     if let Some(c) = jar.get(SESSION_COOKIE) {
         s.tandem.logout(c.value()).await?;
     }
-    Ok((jar.remove(Cookie::build(SESSION_COOKIE).path("/")), Redirect::to("/login")).into_response())
+    Ok((
+        jar.remove(Cookie::build(SESSION_COOKIE).path("/")),
+        Redirect::to("/login"),
+    )
+        .into_response())
 }
 
 // --- inbox -------------------------------------------------------------------------------
@@ -123,13 +144,22 @@ fn row(s: &AppState, i: &ItemSummary) -> InboxRow {
     }
 }
 
-async fn inbox(State(s): State<AppState>, user: PageUser, Query(q): Query<InboxQuery>) -> Result<Html<String>, PageError> {
+async fn inbox(
+    State(s): State<AppState>,
+    user: PageUser,
+    Query(q): Query<InboxQuery>,
+) -> Result<Html<String>, PageError> {
     user.actor.require(Role::Viewer, "see the inbox")?;
     let ws = user.actor.workspace();
     let counts = s.tandem.store.inbox_counts(ws).await?;
     let automation_slug = q.automation.clone().filter(|a| !a.is_empty());
     let reason = q.reason.clone().filter(|r| !r.is_empty());
-    let mut filter = ItemFilter { reason: reason.clone(), newest_first: q.order.as_deref() == Some("newest"), limit: 200, ..Default::default() };
+    let mut filter = ItemFilter {
+        reason: reason.clone(),
+        newest_first: q.order.as_deref() == Some("newest"),
+        limit: 200,
+        ..Default::default()
+    };
     if let Some(slug) = &automation_slug {
         filter.automation = s.tandem.store.automation_by_slug(ws, slug).await?.map(|a| a.id);
     }
@@ -139,19 +169,33 @@ async fn inbox(State(s): State<AppState>, user: PageUser, Query(q): Query<InboxQ
         automations: counts
             .by_automation
             .iter()
-            .map(|(slug, name, n)| CountLink { key: slug.clone(), label: name.clone(), count: *n, selected: automation_slug.as_deref() == Some(slug) })
+            .map(|(slug, name, n)| CountLink {
+                key: slug.clone(),
+                label: name.clone(),
+                count: *n,
+                selected: automation_slug.as_deref() == Some(slug),
+            })
             .collect(),
         reasons: counts
             .by_reason
             .iter()
-            .map(|(code, n)| CountLink { key: code.clone(), label: Reason::label(code).into(), count: *n, selected: reason.as_deref() == Some(code) })
+            .map(|(code, n)| CountLink {
+                key: code.clone(),
+                label: Reason::label(code).into(),
+                count: *n,
+                selected: reason.as_deref() == Some(code),
+            })
             .collect(),
         rows: items.iter().map(|i| row(&s, i)).collect(),
         automation: automation_slug.unwrap_or_default(),
         reason: reason.unwrap_or_default(),
         newest_first: filter.newest_first,
-        oldest: counts.oldest_open_at.map_or_else(String::new, |t| age(t, s.tandem.now())),
-        notice: q.done.map(|id| format!("Item {id} decided. The inbox is clear for now.")),
+        oldest: counts
+            .oldest_open_at
+            .map_or_else(String::new, |t| age(t, s.tandem.now())),
+        notice: q
+            .done
+            .map(|id| format!("Item {id} decided. The inbox is clear for now.")),
     };
     render(&page)
 }
@@ -159,11 +203,25 @@ async fn inbox(State(s): State<AppState>, user: PageUser, Query(q): Query<InboxQ
 // --- one item ---------------------------------------------------------------------------
 
 async fn next_open(s: &AppState, user: &PageUser, after: ItemId) -> Result<Option<i64>, PageError> {
-    let items = s.tandem.store.list_items(user.actor.workspace(), &ItemFilter { limit: 2, ..Default::default() }).await?;
+    let items = s
+        .tandem
+        .store
+        .list_items(
+            user.actor.workspace(),
+            &ItemFilter {
+                limit: 2,
+                ..Default::default()
+            },
+        )
+        .await?;
     Ok(items.iter().map(|i| i.id).find(|id| *id != after).map(|id| id.0))
 }
 
-async fn item_page(State(s): State<AppState>, user: PageUser, Path(id): Path<i64>) -> Result<Html<String>, PageError> {
+async fn item_page(
+    State(s): State<AppState>,
+    user: PageUser,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, PageError> {
     let view = s.tandem.item_view(&user.actor, ItemId(id)).await?;
     let page = build_item_page(&s, &user, view, None).await?;
     render(&page)
@@ -183,13 +241,21 @@ async fn build_item_page(
             let spans: Vec<(usize, usize, String)> = view
                 .fields
                 .iter()
-                .flat_map(|f| f.evidence.iter().filter(|e| &e.input == name).map(|e| (e.start, e.end, f.name.clone())))
+                .flat_map(|f| {
+                    f.evidence
+                        .iter()
+                        .filter(|e| &e.input == name)
+                        .map(|e| (e.start, e.end, f.name.clone()))
+                })
                 .collect();
             InputBlock {
                 name: name.clone(),
                 segments: highlight(text, &spans)
                     .into_iter()
-                    .map(|seg| SegmentView { text: seg.text, fields: seg.fields.join(" ") })
+                    .map(|seg| SegmentView {
+                        text: seg.text,
+                        fields: seg.fields.join(" "),
+                    })
                     .collect(),
             }
         })
@@ -197,7 +263,9 @@ async fn build_item_page(
     let show = |v: &Option<serde_json::Value>, sep: &str| match v {
         None | Some(serde_json::Value::Null) => String::new(),
         Some(serde_json::Value::String(s)) => s.clone(),
-        Some(serde_json::Value::Array(a)) => a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(sep),
+        Some(serde_json::Value::Array(a)) => {
+            a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(sep)
+        }
         Some(other) => other.to_string(),
     };
     let fields = view
@@ -208,7 +276,11 @@ async fn build_item_page(
             kind: f.kind.replace('_', " "),
             value: show(&f.value, "; "),
             edit: show(&f.value, "\n"),
-            confidence: if f.value.is_some() { percent(f.confidence) } else { "–".into() },
+            confidence: if f.value.is_some() {
+                percent(f.confidence)
+            } else {
+                "–".into()
+            },
             low: f.value.is_some() && f.confidence < f.threshold,
             found: f.value.is_some(),
             required: f.required,
@@ -220,7 +292,14 @@ async fn build_item_page(
         label: r.label.clone().unwrap_or_default(),
         confidence: percent(r.confidence),
         low: r.confidence < r.threshold || r.out_of_scope,
-        top: r.top.iter().map(|t| RouteRow { label: t.label.clone(), confidence: percent(t.confidence) }).collect(),
+        top: r
+            .top
+            .iter()
+            .map(|t| RouteRow {
+                label: t.label.clone(),
+                confidence: percent(t.confidence),
+            })
+            .collect(),
         labels: r.labels.clone(),
         reasons: r.reasons.iter().map(|x| x.message.clone()).collect(),
     });
@@ -229,7 +308,10 @@ async fn build_item_page(
         .map(|e| HistoryRow {
             when: datetime(e.created_at),
             who: e.actor_name.clone().unwrap_or_else(|| "Tandem".into()),
-            what: e.kind.parse::<ItemStatus>().map_or_else(|_| e.kind.clone(), |st| st.label().to_owned()),
+            what: e
+                .kind
+                .parse::<ItemStatus>()
+                .map_or_else(|_| e.kind.clone(), |st| st.label().to_owned()),
             detail: describe_event(&e.detail, e.seconds),
         })
         .collect();
@@ -265,7 +347,11 @@ async fn build_item_page(
         route,
         history,
         deliveries,
-        result: view.result.as_ref().and_then(|r| serde_json::to_string_pretty(r).ok()).unwrap_or_default(),
+        result: view
+            .result
+            .as_ref()
+            .and_then(|r| serde_json::to_string_pretty(r).ok())
+            .unwrap_or_default(),
         error,
         error_details,
         next_id,
@@ -277,8 +363,19 @@ fn describe_event(detail: &str, seconds: Option<f64>) -> String {
     let mut parts = Vec::new();
     if let Some(changes) = v["corrections"].as_array() {
         for c in changes {
-            let show = |x: &serde_json::Value| if x.is_null() { "(empty)".to_owned() } else { x.as_str().map_or_else(|| x.to_string(), String::from) };
-            parts.push(format!("{}: {} → {}", c["field"].as_str().unwrap_or("?"), show(&c["before"]), show(&c["after"])));
+            let show = |x: &serde_json::Value| {
+                if x.is_null() {
+                    "(empty)".to_owned()
+                } else {
+                    x.as_str().map_or_else(|| x.to_string(), String::from)
+                }
+            };
+            parts.push(format!(
+                "{}: {} → {}",
+                c["field"].as_str().unwrap_or("?"),
+                show(&c["before"]),
+                show(&c["after"])
+            ));
         }
     }
     if let Some(r) = v["reason"].as_str() {
@@ -298,7 +395,10 @@ async fn decide(
 ) -> Result<Response, PageError> {
     let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     user.check_csrf(get("csrf").unwrap_or(""))?;
-    let action: DecisionAction = get("action").unwrap_or("").parse().map_err(ServiceError::invalid)?;
+    let action: DecisionAction = get("action")
+        .unwrap_or("")
+        .parse()
+        .map_err(ServiceError::invalid)?;
     let mut decision = Decision {
         action,
         fields: Default::default(),
@@ -309,7 +409,9 @@ async fn decide(
     if action == DecisionAction::Correct {
         for (k, v) in &form {
             if let Some(name) = k.strip_prefix("field.") {
-                decision.fields.insert(name.to_owned(), serde_json::Value::String(v.clone()));
+                decision
+                    .fields
+                    .insert(name.to_owned(), serde_json::Value::String(v.clone()));
             }
         }
         decision.route = get("route").map(String::from).filter(|r| !r.is_empty());
@@ -341,7 +443,11 @@ struct ItemsQuery {
     status: Option<String>,
 }
 
-async fn items(State(s): State<AppState>, user: PageUser, Query(q): Query<ItemsQuery>) -> Result<Html<String>, PageError> {
+async fn items(
+    State(s): State<AppState>,
+    user: PageUser,
+    Query(q): Query<ItemsQuery>,
+) -> Result<Html<String>, PageError> {
     user.actor.require(Role::Viewer, "see items")?;
     let status = q.status.unwrap_or_else(|| "all".into());
     let statuses = if status == "all" {
@@ -349,11 +455,25 @@ async fn items(State(s): State<AppState>, user: PageUser, Query(q): Query<ItemsQ
     } else {
         vec![status.parse::<ItemStatus>().map_err(ServiceError::invalid)?]
     };
-    let filter = ItemFilter { statuses, newest_first: true, limit: 200, ..Default::default() };
+    let filter = ItemFilter {
+        statuses,
+        newest_first: true,
+        limit: 200,
+        ..Default::default()
+    };
     let list = s.tandem.store.list_items(user.actor.workspace(), &filter).await?;
     let mut options = vec![("all".to_owned(), "All".to_owned())];
-    options.extend(ItemStatus::ALL.iter().map(|st| (st.as_str().to_owned(), st.label().to_owned())));
-    render(&ItemsPage { nav: nav(&s, &user, "items").await?, rows: list.iter().map(|i| row(&s, i)).collect(), status, statuses: options })
+    options.extend(
+        ItemStatus::ALL
+            .iter()
+            .map(|st| (st.as_str().to_owned(), st.label().to_owned())),
+    );
+    render(&ItemsPage {
+        nav: nav(&s, &user, "items").await?,
+        rows: list.iter().map(|i| row(&s, i)).collect(),
+        status,
+        statuses: options,
+    })
 }
 
 async fn automations(State(s): State<AppState>, user: PageUser) -> Result<Html<String>, PageError> {
@@ -363,7 +483,9 @@ async fn automations(State(s): State<AppState>, user: PageUser) -> Result<Html<S
     let mut rows = Vec::new();
     for a in s.tandem.store.list_automations(ws).await? {
         let versions = s.tandem.store.list_versions(ws, a.id).await?;
-        let Some(active) = a.active_version_id else { continue };
+        let Some(active) = a.active_version_id else {
+            continue;
+        };
         let c = s.tandem.compiled(ws, active).await?;
         rows.push(AutomationRow {
             slug: a.slug.clone(),
@@ -372,13 +494,32 @@ async fn automations(State(s): State<AppState>, user: PageUser) -> Result<Html<S
             versions: versions.len(),
             updated: datetime(c.version.created_at),
             description: c.def.description.clone(),
-            fields: c.def.fields.iter().map(|f| format!("{} ({})", f.name, f.kind.as_str().replace('_', " "))).collect::<Vec<_>>().join(", "),
+            fields: c
+                .def
+                .fields
+                .iter()
+                .map(|f| format!("{} ({})", f.name, f.kind.as_str().replace('_', " ")))
+                .collect::<Vec<_>>()
+                .join(", "),
             routes: c.def.route_labels().join(", "),
-            destinations: c.def.destinations.iter().map(|d| d.describe()).collect::<Vec<_>>().join("; "),
-            open: counts.by_automation.iter().find(|(slug, _, _)| *slug == a.slug).map_or(0, |x| x.2),
+            destinations: c
+                .def
+                .destinations
+                .iter()
+                .map(|d| d.describe())
+                .collect::<Vec<_>>()
+                .join("; "),
+            open: counts
+                .by_automation
+                .iter()
+                .find(|(slug, _, _)| *slug == a.slug)
+                .map_or(0, |x| x.2),
         });
     }
-    render(&AutomationsPage { nav: nav(&s, &user, "automations").await?, rows })
+    render(&AutomationsPage {
+        nav: nav(&s, &user, "automations").await?,
+        rows,
+    })
 }
 
 #[derive(Deserialize, Default)]
@@ -386,7 +527,11 @@ struct DeliveriesQuery {
     status: Option<String>,
 }
 
-async fn deliveries(State(s): State<AppState>, user: PageUser, Query(q): Query<DeliveriesQuery>) -> Result<Html<String>, PageError> {
+async fn deliveries(
+    State(s): State<AppState>,
+    user: PageUser,
+    Query(q): Query<DeliveriesQuery>,
+) -> Result<Html<String>, PageError> {
     user.actor.require(Role::Viewer, "see deliveries")?;
     let ws = user.actor.workspace();
     let status = q.status.unwrap_or_else(|| "all".into());
@@ -396,8 +541,30 @@ async fn deliveries(State(s): State<AppState>, user: PageUser, Query(q): Query<D
         "failed" => Some(DeliveryStatus::Failed),
         _ => None,
     };
-    let list = s.tandem.store.list_deliveries(ws, &DeliveryFilter { status: filter_status, item: None, limit: 200 }).await?;
-    let failed = s.tandem.store.list_deliveries(ws, &DeliveryFilter { status: Some(DeliveryStatus::Failed), item: None, limit: 1000 }).await?;
+    let list = s
+        .tandem
+        .store
+        .list_deliveries(
+            ws,
+            &DeliveryFilter {
+                status: filter_status,
+                item: None,
+                limit: 200,
+            },
+        )
+        .await?;
+    let failed = s
+        .tandem
+        .store
+        .list_deliveries(
+            ws,
+            &DeliveryFilter {
+                status: Some(DeliveryStatus::Failed),
+                item: None,
+                limit: 1000,
+            },
+        )
+        .await?;
     let rows = list
         .iter()
         .map(|d| DeliveryListRow {
@@ -411,13 +578,26 @@ async fn deliveries(State(s): State<AppState>, user: PageUser, Query(q): Query<D
             failed: d.status == DeliveryStatus::Failed,
         })
         .collect();
-    render(&DeliveriesPage { nav: nav(&s, &user, "deliveries").await?, rows, status, failed_count: failed.len() })
+    render(&DeliveriesPage {
+        nav: nav(&s, &user, "deliveries").await?,
+        rows,
+        status,
+        failed_count: failed.len(),
+    })
 }
 
-async fn retry_delivery(State(s): State<AppState>, user: PageUser, Path(id): Path<i64>, Form(f): Form<CsrfForm>) -> Result<Response, PageError> {
+async fn retry_delivery(
+    State(s): State<AppState>,
+    user: PageUser,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, PageError> {
     user.check_csrf(&f.csrf)?;
     user.actor.require(Role::Reviewer, "retry deliveries")?;
-    s.tandem.store.retry_delivery(user.actor.workspace(), DeliveryId(id), s.tandem.now()).await?;
+    s.tandem
+        .store
+        .retry_delivery(user.actor.workspace(), DeliveryId(id), s.tandem.now())
+        .await?;
     s.tandem.work_ready.notify_waiters();
     Ok(Redirect::to("/deliveries?status=failed").into_response())
 }
