@@ -9,6 +9,7 @@ pub mod extractor;
 pub mod field;
 pub mod metrics;
 pub mod patterns;
+pub mod pipeline;
 pub mod span;
 
 pub use field::FieldKind;

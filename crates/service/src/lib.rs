@@ -1,1 +1,58 @@
-//! tandem-service.
+//! Use-cases shared by the web UI, the API, the CLI and the worker. Each public function is
+//! one thing a person or system does (submit items, decide an item, apply a definition);
+//! it checks the rules, calls the store once per unit of work, and knows nothing of HTTP.
+
+pub mod auth;
+pub mod automations;
+mod clock;
+pub mod delivery;
+mod error;
+pub mod import;
+pub mod intake;
+pub mod review;
+mod settings;
+mod training;
+pub mod view;
+pub mod worker;
+
+use std::sync::Arc;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{ServiceError, ServiceResult};
+pub use settings::Settings;
+pub use tandem_store::Store;
+
+/// Everything a use-case needs, cheap to clone and share between the web server, the
+/// worker and the CLI.
+#[derive(Clone, Debug)]
+pub struct Tandem {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub settings: Arc<Settings>,
+    pipelines: Arc<automations::PipelineCache>,
+    /// Wakes the worker when new work is queued in this process.
+    pub work_ready: Arc<tokio::sync::Notify>,
+    http: reqwest::Client,
+}
+
+impl Tandem {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: Settings) -> Tandem {
+        let http = reqwest::Client::builder()
+            .timeout(settings.delivery_timeout)
+            .user_agent(concat!("tandem/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_default();
+        Tandem {
+            store,
+            clock,
+            settings: Arc::new(settings),
+            pipelines: Arc::default(),
+            work_ready: Arc::default(),
+            http,
+        }
+    }
+
+    pub fn now(&self) -> tandem_domain::Millis {
+        self.clock.now()
+    }
+}

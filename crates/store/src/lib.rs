@@ -1,1 +1,136 @@
-//! tandem-store.
+//! The only crate that speaks SQL. Everything the product keeps goes through [`Store`];
+//! each method is one whole unit of work (a review decision and the deliveries it queues
+//! commit together), and transactions never cross the trait.
+//!
+//! One implementation serves SQLite and PostgreSQL: both accept `$1`-style parameters,
+//! times are integers passed in by the caller and JSON is text, so the SQL is the same
+//! text for both. The few statements that differ (claiming jobs) live in [`sql::Dialect`],
+//! and each backend has its own forward-only migrations folder.
+
+mod error;
+mod rows;
+mod sql;
+
+use async_trait::async_trait;
+
+pub use error::StoreError;
+pub use rows::*;
+pub use sql::{Backend, SqlStore};
+
+use tandem_domain::{AutomationId, DeliveryId, ItemId, JobId, Millis, UserId, VersionId, WorkspaceId};
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Open the database at `url` (`sqlite://PATH` or `postgres://...`), run pending
+/// migrations, and return it behind the trait.
+pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
+    Ok(std::sync::Arc::new(SqlStore::connect(url).await?))
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    fn backend(&self) -> Backend;
+
+    /// Whether the database answers and every migration this build knows has been applied.
+    async fn readiness(&self) -> Result<()>;
+
+    // --- workspaces and people -------------------------------------------------------
+    async fn create_workspace(&self, slug: &str, name: &str, now: Millis) -> Result<Workspace>;
+    async fn workspace_by_slug(&self, slug: &str) -> Result<Option<Workspace>>;
+    async fn workspace(&self, id: WorkspaceId) -> Result<Workspace>;
+    async fn create_user(&self, ws: WorkspaceId, user: &NewUser, now: Millis) -> Result<User>;
+    /// A user and their password hash, found by e-mail (case-insensitive).
+    async fn user_credentials(&self, email: &str) -> Result<Option<(User, String)>>;
+    async fn user(&self, ws: WorkspaceId, id: UserId) -> Result<User>;
+    async fn list_users(&self, ws: WorkspaceId) -> Result<Vec<User>>;
+    async fn create_session(&self, session: &NewSession, now: Millis) -> Result<()>;
+    async fn session(&self, token_hash: &str, now: Millis) -> Result<Option<Session>>;
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
+    async fn create_api_token(
+        &self,
+        ws: WorkspaceId,
+        user: UserId,
+        name: &str,
+        token_hash: &str,
+        now: Millis,
+    ) -> Result<ApiToken>;
+    /// The user behind an unrevoked token; records the use.
+    async fn api_token_user(&self, token_hash: &str, now: Millis) -> Result<Option<User>>;
+
+    // --- automations -----------------------------------------------------------------
+    /// Store a definition. When its content hash equals the active version's, nothing
+    /// changes and `created` is false; otherwise a new version (with its trained models)
+    /// becomes active.
+    async fn save_version(&self, ws: WorkspaceId, new: &NewVersion, now: Millis) -> Result<SavedVersion>;
+    async fn automation_by_slug(&self, ws: WorkspaceId, slug: &str) -> Result<Option<Automation>>;
+    async fn automation(&self, ws: WorkspaceId, id: AutomationId) -> Result<Automation>;
+    async fn list_automations(&self, ws: WorkspaceId) -> Result<Vec<Automation>>;
+    async fn version(&self, ws: WorkspaceId, id: VersionId) -> Result<Version>;
+    async fn list_versions(&self, ws: WorkspaceId, automation: AutomationId) -> Result<Vec<Version>>;
+    async fn artifacts(&self, ws: WorkspaceId, version: VersionId) -> Result<Vec<Artifact>>;
+
+    // --- items -----------------------------------------------------------------------
+    /// Accept items and queue their processing in one transaction. An item whose
+    /// idempotency key was seen before is returned as it is, with `created` false.
+    async fn insert_items(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        items: &[NewItem],
+        now: Millis,
+    ) -> Result<Vec<Inserted>>;
+    async fn item(&self, ws: WorkspaceId, id: ItemId) -> Result<Item>;
+    async fn list_items(&self, ws: WorkspaceId, filter: &ItemFilter) -> Result<Vec<ItemSummary>>;
+    async fn inbox_counts(&self, ws: WorkspaceId) -> Result<InboxCounts>;
+    async fn item_reasons(&self, ws: WorkspaceId, id: ItemId) -> Result<Vec<String>>;
+
+    // --- jobs and processing ----------------------------------------------------------
+    /// Lease up to `limit` due jobs to `worker` until `lease_until`. A job whose lease ran
+    /// out (its worker died) is due again.
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        limit: u32,
+        lease_until: Millis,
+        now: Millis,
+    ) -> Result<Vec<Job>>;
+    /// Store engine results and finish their jobs. Each entry commits only while its
+    /// job is still leased to `worker`; the others are reported as lost, not applied.
+    async fn complete_processing(&self, worker: &str, done: &[Processed], now: Millis) -> Result<Vec<JobId>>;
+    /// Give a job back: retry at `retry_at`, or mark it dead when `retry_at` is `None`.
+    async fn fail_job(
+        &self,
+        worker: &str,
+        job: JobId,
+        error: &str,
+        retry_at: Option<Millis>,
+        now: Millis,
+    ) -> Result<()>;
+    /// Release every job leased to `worker` (graceful shutdown).
+    async fn release_jobs(&self, worker: &str) -> Result<u64>;
+    async fn queue_depth(&self) -> Result<i64>;
+
+    // --- review --------------------------------------------------------------------
+    /// Decide an open item. Fails with `Conflict` when someone decided it first.
+    async fn record_decision(&self, ws: WorkspaceId, decision: &DecisionRecord, now: Millis) -> Result<Item>;
+    async fn audit_events(&self, ws: WorkspaceId, item: ItemId) -> Result<Vec<AuditEvent>>;
+
+    // --- delivery ------------------------------------------------------------------
+    async fn delivery(&self, ws: WorkspaceId, id: DeliveryId) -> Result<Delivery>;
+    async fn list_deliveries(&self, ws: WorkspaceId, filter: &DeliveryFilter) -> Result<Vec<Delivery>>;
+    /// Record a successful delivery and finish its job, if `worker` still holds it.
+    async fn delivery_succeeded(&self, worker: &str, job: JobId, id: DeliveryId, now: Millis)
+    -> Result<bool>;
+    /// Record a failed attempt: retry at `retry_at`, or give up when `None`.
+    async fn delivery_failed(
+        &self,
+        worker: &str,
+        job: JobId,
+        id: DeliveryId,
+        error: &str,
+        retry_at: Option<Millis>,
+        now: Millis,
+    ) -> Result<()>;
+    /// Queue a failed delivery again (a person pressed "retry").
+    async fn retry_delivery(&self, ws: WorkspaceId, id: DeliveryId, now: Millis) -> Result<Delivery>;
+}

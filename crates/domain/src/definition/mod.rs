@@ -187,3 +187,56 @@ impl AutomationDef {
         labels
     }
 }
+
+impl AutomationDef {
+    /// The engine's view of this definition: what to extract and route, and how to gate.
+    pub fn pipeline_spec(&self) -> tandem_engine::pipeline::Spec {
+        use tandem_engine::pipeline::{FieldStep, RouteStep, Rules, Source, Spec};
+        let fields = self
+            .fields
+            .iter()
+            .map(|f| FieldStep {
+                name: f.name.clone(),
+                kind: f.kind,
+                source: match f.extractor {
+                    ExtractorKind::Pattern => Source::Pattern,
+                    ExtractorKind::Label => Source::Label(f.labels.clone()),
+                    ExtractorKind::Learned | ExtractorKind::Llm => Source::Model,
+                },
+                input: f.source.clone(),
+                required: f.required,
+                threshold: f.threshold,
+                multi: f.multi,
+                options: f.pattern_options(),
+                rules: Rules {
+                    pattern: f.validate.pattern.clone(),
+                    min: f.validate.min,
+                    max: f.validate.max,
+                    one_of: f.validate.one_of.clone(),
+                    max_length: f.validate.max_length,
+                },
+            })
+            .collect();
+        let route = self.route.as_ref().map(|r| RouteStep {
+            input: r.source.clone(),
+            threshold: r.threshold,
+            oos_label: r.oos_label.clone(),
+        });
+        Spec { fields, route }
+    }
+}
+
+impl FieldDef {
+    /// How ambiguous text is read for this field.
+    pub fn pattern_options(&self) -> tandem_engine::patterns::PatternOptions {
+        use tandem_engine::patterns::DateOrder as D;
+        tandem_engine::patterns::PatternOptions {
+            default_region: self.region.clone(),
+            date_order: match self.date_order {
+                DateOrder::Dmy => D::Dmy,
+                DateOrder::Mdy => D::Mdy,
+                DateOrder::Ymd => D::Ymd,
+            },
+        }
+    }
+}

@@ -1,0 +1,533 @@
+//! One item through an automation: every declared field extracted (by pattern, label or
+//! learned model), the route chosen, and each result gated against the automation's
+//! reliable range. The outcome says, per field and for the route, the value, its
+//! confidence, the evidence, and the reasons (as data) when a person must look.
+//!
+//! Models enter through two small traits, [`Router`] and [`FieldModel`], so the gating
+//! rules are tested here without training anything, and a new kind of model (an LLM step
+//! run by the service) plugs in without touching them.
+
+mod normalize;
+mod reason;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::patterns::{self, PatternOptions};
+use crate::{FieldKind, Span};
+
+pub use normalize::normalize;
+pub use reason::Reason;
+
+/// How a field's value is found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Source {
+    Pattern,
+    /// The value after one of these labels.
+    Label(Vec<String>),
+    /// A trained model (the automation's learned extractor, or an external step whose
+    /// output the caller supplies).
+    Model,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldStep {
+    pub name: String,
+    pub kind: FieldKind,
+    pub source: Source,
+    /// The input field to read.
+    pub input: String,
+    pub required: bool,
+    pub threshold: f64,
+    pub multi: bool,
+    pub options: PatternOptions,
+    pub rules: Rules,
+}
+
+/// Validation rules a value must pass to be accepted automatically.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Rules {
+    pub pattern: Option<String>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub one_of: Vec<String>,
+    pub max_length: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RouteStep {
+    pub input: String,
+    pub threshold: f64,
+    /// The label that marks out-of-scope items, if the training data had one.
+    pub oos_label: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Spec {
+    pub fields: Vec<FieldStep>,
+    pub route: Option<RouteStep>,
+}
+
+/// What a router says about one text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoutePrediction {
+    /// Routes with calibrated confidences, best first.
+    pub ranked: Vec<(String, f64)>,
+    /// Calibrated probability that the best route is right (and the item in scope).
+    pub confidence: f64,
+    pub out_of_scope: bool,
+}
+
+pub trait Router: Send + Sync {
+    fn predict(&self, text: &str) -> RoutePrediction;
+}
+
+/// One value a model found for a field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelValue {
+    pub value: String,
+    pub span: Option<Span>,
+    pub confidence: f64,
+}
+
+/// What a model found for one field: its values (none when it thinks the field absent)
+/// and its calibrated confidence in the field as a whole.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelField {
+    pub name: String,
+    pub values: Vec<ModelValue>,
+    pub confidence: f64,
+}
+
+pub trait FieldModel: Send + Sync {
+    fn extract(&self, text: &str) -> Vec<ModelField>;
+}
+
+/// The trained parts of an automation version.
+#[derive(Default)]
+pub struct Models {
+    pub router: Option<Box<dyn Router>>,
+    pub fields: Option<Box<dyn FieldModel>>,
+}
+
+impl std::fmt::Debug for Models {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Models")
+            .field("router", &self.router.is_some())
+            .field("fields", &self.fields.is_some())
+            .finish()
+    }
+}
+
+/// Where a value came from: a span of one input field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub input: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldOutcome {
+    pub name: String,
+    /// A string, or a list of strings for a multi-valued field; `None` when not found.
+    pub value: Option<serde_json::Value>,
+    pub confidence: f64,
+    pub evidence: Vec<Evidence>,
+    pub reasons: Vec<Reason>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RouteChoice {
+    pub label: String,
+    pub confidence: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RouteOutcome {
+    /// The chosen route; `None` when the item is out of scope.
+    pub label: Option<String>,
+    pub confidence: f64,
+    /// The three best routes.
+    pub top: Vec<RouteChoice>,
+    pub out_of_scope: bool,
+    pub reasons: Vec<Reason>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub fields: Vec<FieldOutcome>,
+    pub route: Option<RouteOutcome>,
+}
+
+impl Outcome {
+    /// Outside the reliable range: some field or the route has a reason.
+    pub fn needs_review(&self) -> bool {
+        self.fields.iter().any(|f| !f.reasons.is_empty())
+            || self.route.as_ref().is_some_and(|r| !r.reasons.is_empty())
+    }
+
+    /// Every reason code, once each, for filtering the inbox.
+    pub fn reason_codes(&self) -> Vec<String> {
+        let mut codes: Vec<String> = self
+            .fields
+            .iter()
+            .flat_map(|f| &f.reasons)
+            .chain(self.route.iter().flat_map(|r| &r.reasons))
+            .map(|r| r.code().to_owned())
+            .collect();
+        codes.sort();
+        codes.dedup();
+        codes
+    }
+
+    /// The lowest confidence of any field or the route: what the item is as sure as.
+    pub fn min_confidence(&self) -> Option<f64> {
+        self.fields
+            .iter()
+            .filter(|f| f.value.is_some())
+            .map(|f| f.confidence)
+            .chain(self.route.iter().map(|r| r.confidence))
+            .reduce(f64::min)
+    }
+
+    /// The result to deliver: field values by name and the route.
+    pub fn result(&self) -> serde_json::Value {
+        let fields: serde_json::Map<String, serde_json::Value> = self
+            .fields
+            .iter()
+            .map(|f| (f.name.clone(), f.value.clone().unwrap_or(serde_json::Value::Null)))
+            .collect();
+        let mut out = serde_json::json!({ "fields": fields });
+        if let Some(r) = &self.route {
+            out["route"] = r
+                .label
+                .clone()
+                .map_or(serde_json::Value::Null, serde_json::Value::String);
+        }
+        out
+    }
+}
+
+/// Run one item through the pipeline. `inputs` are the item's input fields by name.
+pub fn run(spec: &Spec, models: &Models, inputs: &BTreeMap<String, String>) -> Outcome {
+    // A learned extractor reads each input once for all its fields.
+    let mut learned: BTreeMap<&str, Vec<ModelField>> = BTreeMap::new();
+    if let Some(model) = &models.fields {
+        for step in spec.fields.iter().filter(|f| f.source == Source::Model) {
+            if !learned.contains_key(step.input.as_str()) {
+                let text = inputs.get(&step.input).map_or("", String::as_str);
+                learned.insert(step.input.as_str(), model.extract(text));
+            }
+        }
+    }
+    let fields = spec
+        .fields
+        .iter()
+        .map(|step| {
+            let text = inputs.get(&step.input).map_or("", String::as_str);
+            let found = if text.trim().is_empty() {
+                Found::NoSource
+            } else {
+                match &step.source {
+                    Source::Pattern => Found::Values(patterns::find(step.kind, text, &step.options)),
+                    Source::Label(aliases) => {
+                        let aliases: Vec<&str> = aliases.iter().map(String::as_str).collect();
+                        label_value(step, text, &aliases)
+                    }
+                    Source::Model => match learned.get(step.input.as_str()) {
+                        None => Found::Unavailable("no trained extractor for this version".into()),
+                        Some(all) => from_model(all, &step.name),
+                    },
+                }
+            };
+            gate_field(step, found)
+        })
+        .collect();
+    let route = spec.route.as_ref().map(|step| {
+        let text = inputs.get(&step.input).map_or("", String::as_str);
+        match &models.router {
+            None => RouteOutcome {
+                label: None,
+                confidence: 0.0,
+                top: Vec::new(),
+                out_of_scope: false,
+                reasons: vec![Reason::StepUnavailable {
+                    message: "there is no trained router for this version".into(),
+                }],
+            },
+            Some(router) => gate_route(step, router.predict(text)),
+        }
+    });
+    Outcome { fields, route }
+}
+
+enum Found {
+    /// Candidates in text order, values normalised.
+    Values(Vec<patterns::Match>),
+    /// From a model: values with the model's own field confidence.
+    Model {
+        values: Vec<patterns::Match>,
+        confidence: f64,
+    },
+    /// A value was there but could not be read as its type.
+    Invalid {
+        span: Span,
+        message: String,
+    },
+    NoSource,
+    Unavailable(String),
+}
+
+fn label_value(step: &FieldStep, text: &str, aliases: &[&str]) -> Found {
+    let Some(m) = patterns::label_value(text, aliases) else {
+        return Found::Values(Vec::new());
+    };
+    match normalize(step.kind, &m.value, &step.options) {
+        Ok(value) => Found::Values(vec![patterns::Match { value, ..m }]),
+        Err(e) => Found::Invalid {
+            span: m.span,
+            message: e.to_string(),
+        },
+    }
+}
+
+fn from_model(all: &[ModelField], name: &str) -> Found {
+    let Some(field) = all.iter().find(|f| f.name == name) else {
+        return Found::Values(Vec::new());
+    };
+    let values = field
+        .values
+        .iter()
+        .map(|v| patterns::Match {
+            value: v.value.clone(),
+            span: v.span.unwrap_or(Span::new(0, 0)),
+            confidence: v.confidence,
+            note: None,
+        })
+        .collect();
+    Found::Model {
+        values,
+        confidence: field.confidence,
+    }
+}
+
+fn gate_field(step: &FieldStep, found: Found) -> FieldOutcome {
+    let mut out = FieldOutcome {
+        name: step.name.clone(),
+        value: None,
+        confidence: 0.0,
+        evidence: Vec::new(),
+        reasons: Vec::new(),
+    };
+    let evidence = |span: Span| Evidence {
+        input: step.input.clone(),
+        span,
+    };
+    let (values, confidence) = match found {
+        Found::NoSource => {
+            if step.required {
+                out.reasons.push(Reason::SourceMissing {
+                    input: step.input.clone(),
+                });
+            }
+            return out;
+        }
+        Found::Unavailable(message) => {
+            out.reasons.push(Reason::StepUnavailable { message });
+            return out;
+        }
+        Found::Invalid { span, message } => {
+            out.evidence.push(evidence(span));
+            out.reasons.push(Reason::InvalidValue { message });
+            return out;
+        }
+        Found::Values(ms) => {
+            let conf = pattern_confidence(step, &ms);
+            (ms, conf)
+        }
+        Found::Model { values, confidence } => (values, confidence),
+    };
+    // Distinct values, first occurrence kept: the same total printed twice is one value.
+    let mut distinct: Vec<patterns::Match> = Vec::new();
+    for m in values {
+        if !distinct.iter().any(|d| d.value == m.value) {
+            distinct.push(m);
+        }
+    }
+    if distinct.is_empty() {
+        if step.required {
+            out.reasons.push(Reason::MissingRequired);
+        }
+        return out;
+    }
+    if step.multi {
+        out.value = Some(serde_json::Value::Array(
+            distinct
+                .iter()
+                .map(|m| serde_json::Value::String(m.value.clone()))
+                .collect(),
+        ));
+        out.evidence = distinct
+            .iter()
+            .filter(|m| !m.span.is_empty())
+            .map(|m| evidence(m.span))
+            .collect();
+    } else {
+        let chosen = &distinct[0];
+        out.value = Some(serde_json::Value::String(chosen.value.clone()));
+        if !chosen.span.is_empty() {
+            out.evidence.push(evidence(chosen.span));
+        }
+        if distinct.len() > 1 && step.source != Source::Model {
+            out.reasons.push(Reason::Ambiguous {
+                candidates: distinct.len(),
+            });
+        }
+    }
+    out.confidence = confidence;
+    if confidence < step.threshold {
+        out.reasons.push(Reason::LowConfidence {
+            confidence,
+            threshold: step.threshold,
+        });
+    }
+    for m in &distinct {
+        if let Some(r) = check_rules(step, &m.value) {
+            out.reasons.push(r);
+            break;
+        }
+    }
+    out
+}
+
+/// A pattern field's confidence: the chosen match's own confidence, shared out when
+/// several different values compete for a single-valued field (with no way to tell them
+/// apart, the first is right about as often as one in `n`). Multi-valued fields are as
+/// sure as their least sure value.
+fn pattern_confidence(step: &FieldStep, ms: &[patterns::Match]) -> f64 {
+    if ms.is_empty() {
+        return 0.0;
+    }
+    if step.multi {
+        return ms.iter().map(|m| m.confidence).fold(1.0, f64::min);
+    }
+    let mut values: Vec<&str> = ms.iter().map(|m| m.value.as_str()).collect();
+    values.sort_unstable();
+    values.dedup();
+    ms[0].confidence / values.len() as f64
+}
+
+fn check_rules(step: &FieldStep, value: &str) -> Option<Reason> {
+    let rules = &step.rules;
+    if let Some(p) = &rules.pattern {
+        // The definition was validated, so the pattern compiles; a failure here would be
+        // a stored definition from an older build, reported rather than panicking.
+        let matched = regex::Regex::new(&format!("^(?:{p})$")).map(|re| re.is_match(value));
+        match matched {
+            Ok(true) => {}
+            Ok(false) => {
+                return Some(Reason::ValidationFailed {
+                    rule: format!("matches {p}"),
+                    message: format!("\"{}\" does not match", excerpt(value)),
+                });
+            }
+            Err(e) => {
+                return Some(Reason::ValidationFailed {
+                    rule: format!("matches {p}"),
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
+    if rules.min.is_some() || rules.max.is_some() {
+        // Money values read "12.50 USD": the amount is the first word.
+        let amount = value
+            .split_whitespace()
+            .next()
+            .and_then(|a| a.parse::<f64>().ok());
+        match amount {
+            None => {
+                return Some(Reason::ValidationFailed {
+                    rule: "is a number".into(),
+                    message: format!("\"{}\" is not a number", excerpt(value)),
+                });
+            }
+            Some(a) => {
+                if let Some(min) = rules.min
+                    && a < min
+                {
+                    return Some(Reason::ValidationFailed {
+                        rule: format!("at least {min}"),
+                        message: format!("{a} is below {min}"),
+                    });
+                }
+                if let Some(max) = rules.max
+                    && a > max
+                {
+                    return Some(Reason::ValidationFailed {
+                        rule: format!("at most {max}"),
+                        message: format!("{a} is above {max}"),
+                    });
+                }
+            }
+        }
+    }
+    if !rules.one_of.is_empty() && !rules.one_of.iter().any(|o| o == value) {
+        return Some(Reason::ValidationFailed {
+            rule: format!("one of {}", rules.one_of.join(", ")),
+            message: format!("\"{}\" is not one of them", excerpt(value)),
+        });
+    }
+    if let Some(max) = rules.max_length
+        && value.chars().count() > max
+    {
+        return Some(Reason::ValidationFailed {
+            rule: format!("at most {max} characters"),
+            message: format!("it has {}", value.chars().count()),
+        });
+    }
+    None
+}
+
+fn excerpt(s: &str) -> String {
+    let cut: String = s.chars().take(60).collect();
+    if cut.len() < s.len() {
+        format!("{cut}…")
+    } else {
+        cut
+    }
+}
+
+fn gate_route(step: &RouteStep, p: RoutePrediction) -> RouteOutcome {
+    let top: Vec<RouteChoice> = p
+        .ranked
+        .iter()
+        .take(3)
+        .map(|(label, confidence)| RouteChoice {
+            label: label.clone(),
+            confidence: *confidence,
+        })
+        .collect();
+    let best = p.ranked.first().map(|(l, _)| l.clone());
+    let oos = p.out_of_scope || (best.is_some() && best == step.oos_label);
+    let mut reasons = Vec::new();
+    if oos {
+        reasons.push(Reason::OutOfScope);
+    } else if p.confidence < step.threshold || best.is_none() {
+        reasons.push(Reason::RouteUnsure {
+            confidence: p.confidence,
+            threshold: step.threshold,
+        });
+    }
+    RouteOutcome {
+        label: if oos { None } else { best },
+        confidence: p.confidence,
+        top,
+        out_of_scope: oos,
+        reasons,
+    }
+}
+
+#[cfg(test)]
+mod tests;

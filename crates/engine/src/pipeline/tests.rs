@@ -1,0 +1,301 @@
+//! Gating rules, with stand-in models whose answers are fixed, so each rule is seen alone.
+
+use super::*;
+use crate::patterns::DateOrder;
+
+fn step(name: &str, kind: FieldKind, source: Source) -> FieldStep {
+    FieldStep {
+        name: name.into(),
+        kind,
+        source,
+        input: "text".into(),
+        required: false,
+        threshold: 0.5,
+        multi: false,
+        options: PatternOptions {
+            default_region: Some("US".into()),
+            date_order: DateOrder::Dmy,
+        },
+        rules: Rules::default(),
+    }
+}
+
+fn inputs(text: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([("text".to_string(), text.to_string())])
+}
+
+fn run_one(s: FieldStep, text: &str) -> FieldOutcome {
+    let spec = Spec {
+        fields: vec![s],
+        route: None,
+    };
+    run(&spec, &Models::default(), &inputs(text)).fields.remove(0)
+}
+
+#[test]
+fn a_clear_pattern_value_is_accepted_with_its_evidence() {
+    let text = "Hi, reach me at ada@example.com today.";
+    let f = run_one(step("email", FieldKind::Email, Source::Pattern), text);
+    assert_eq!(f.value, Some(serde_json::json!("ada@example.com")));
+    assert_eq!(
+        &text[f.evidence[0].span.start..f.evidence[0].span.end],
+        "ada@example.com"
+    );
+    assert!(f.reasons.is_empty(), "{:?}", f.reasons);
+    assert!(f.confidence >= 0.5);
+}
+
+#[test]
+fn a_missing_required_field_is_flagged() {
+    let mut s = step("email", FieldKind::Email, Source::Pattern);
+    s.required = true;
+    let f = run_one(s.clone(), "no address here");
+    assert_eq!(f.value, None);
+    assert_eq!(f.reasons, vec![Reason::MissingRequired]);
+    let f = run_one(s, "   ");
+    assert_eq!(f.reasons, vec![Reason::SourceMissing { input: "text".into() }]);
+    // An optional field that is absent is simply absent.
+    assert!(
+        run_one(step("email", FieldKind::Email, Source::Pattern), "nothing")
+            .reasons
+            .is_empty()
+    );
+}
+
+#[test]
+fn competing_values_lower_confidence_and_say_so() {
+    let f = run_one(
+        step("email", FieldKind::Email, Source::Pattern),
+        "a@x.io or b@y.io",
+    );
+    assert_eq!(f.value, Some(serde_json::json!("a@x.io")));
+    assert!(f.reasons.contains(&Reason::Ambiguous { candidates: 2 }));
+    assert!(
+        f.confidence <= 0.5,
+        "two candidates share the confidence: {}",
+        f.confidence
+    );
+    // The same value twice is not ambiguous.
+    let f = run_one(
+        step("email", FieldKind::Email, Source::Pattern),
+        "a@x.io, again a@x.io",
+    );
+    assert!(f.reasons.is_empty(), "{:?}", f.reasons);
+}
+
+#[test]
+fn multi_valued_fields_keep_every_value() {
+    let mut s = step("emails", FieldKind::Email, Source::Pattern);
+    s.multi = true;
+    let f = run_one(s, "cc a@x.io and b@y.io");
+    assert_eq!(f.value, Some(serde_json::json!(["a@x.io", "b@y.io"])));
+    assert_eq!(f.evidence.len(), 2);
+    assert!(f.reasons.is_empty());
+}
+
+#[test]
+fn validation_rules_flag_values() {
+    let mut s = step("total", FieldKind::Money, Source::Pattern);
+    s.rules.max = Some(100.0);
+    let f = run_one(s, "Total: $250.00");
+    assert!(
+        matches!(&f.reasons[..], [Reason::ValidationFailed { rule, .. }] if rule == "at most 100"),
+        "{:?}",
+        f.reasons
+    );
+    let mut s = step("code", FieldKind::Identifier, Source::Label(vec!["Order".into()]));
+    s.rules.pattern = Some("[A-Z]{3}-\\d+".into());
+    assert!(run_one(s.clone(), "Order: ABC-12").reasons.is_empty());
+    assert!(matches!(
+        run_one(s, "Order: abc12").reasons[..],
+        [Reason::ValidationFailed { .. }]
+    ));
+}
+
+#[test]
+fn labelled_values_are_normalised_and_impossible_dates_refused() {
+    let s = step("due", FieldKind::Date, Source::Label(vec!["Due date".into()]));
+    let f = run_one(s.clone(), "Invoice 7\nDue date: 5 March 2024\n");
+    assert_eq!(f.value, Some(serde_json::json!("2024-03-05")));
+    let f = run_one(s, "Due date: 31/04/2024");
+    assert_eq!(f.value, None);
+    assert!(
+        matches!(&f.reasons[..], [Reason::InvalidValue { message }] if message.contains("April")),
+        "{:?}",
+        f.reasons
+    );
+    assert_eq!(
+        f.evidence.len(),
+        1,
+        "the unreadable value is still shown where it is"
+    );
+}
+
+struct FixedRouter(RoutePrediction);
+impl Router for FixedRouter {
+    fn predict(&self, _text: &str) -> RoutePrediction {
+        self.0.clone()
+    }
+}
+
+fn route_with(p: RoutePrediction) -> RouteOutcome {
+    let spec = Spec {
+        fields: vec![],
+        route: Some(RouteStep {
+            input: "text".into(),
+            threshold: 0.7,
+            oos_label: Some("oos".into()),
+        }),
+    };
+    let models = Models {
+        router: Some(Box::new(FixedRouter(p))),
+        fields: None,
+    };
+    run(&spec, &models, &inputs("hello")).route.unwrap()
+}
+
+fn pred(ranked: &[(&str, f64)], confidence: f64, oos: bool) -> RoutePrediction {
+    RoutePrediction {
+        ranked: ranked.iter().map(|(l, c)| (l.to_string(), *c)).collect(),
+        confidence,
+        out_of_scope: oos,
+    }
+}
+
+#[test]
+fn routes_are_gated_on_confidence_and_scope() {
+    let sure = route_with(pred(
+        &[("billing", 0.95), ("tech", 0.03), ("sales", 0.01), ("x", 0.01)],
+        0.95,
+        false,
+    ));
+    assert_eq!(sure.label.as_deref(), Some("billing"));
+    assert!(sure.reasons.is_empty());
+    assert_eq!(sure.top.len(), 3);
+
+    let unsure = route_with(pred(&[("billing", 0.55), ("tech", 0.4)], 0.55, false));
+    assert_eq!(
+        unsure.reasons,
+        vec![Reason::RouteUnsure {
+            confidence: 0.55,
+            threshold: 0.7
+        }]
+    );
+    assert_eq!(
+        unsure.label.as_deref(),
+        Some("billing"),
+        "the best guess is kept for the reviewer"
+    );
+
+    let odd = route_with(pred(&[("billing", 0.99)], 0.99, true));
+    assert_eq!(
+        (odd.label, odd.reasons),
+        (None, vec![Reason::OutOfScope]),
+        "out of scope whatever the top score"
+    );
+    let oos_label = route_with(pred(&[("oos", 0.9), ("billing", 0.1)], 0.9, false));
+    assert!(oos_label.out_of_scope);
+}
+
+#[test]
+fn a_route_without_a_model_goes_to_review() {
+    let spec = Spec {
+        fields: vec![],
+        route: Some(RouteStep {
+            input: "text".into(),
+            threshold: 0.7,
+            oos_label: None,
+        }),
+    };
+    let out = run(&spec, &Models::default(), &inputs("x"));
+    assert!(out.needs_review());
+    assert_eq!(out.reason_codes(), vec!["step_unavailable"]);
+}
+
+struct FixedFields;
+impl FieldModel for FixedFields {
+    fn extract(&self, _text: &str) -> Vec<ModelField> {
+        vec![ModelField {
+            name: "company".into(),
+            values: vec![ModelValue {
+                value: "ACME LTD".into(),
+                span: Some(Span::new(0, 8)),
+                confidence: 0.6,
+            }],
+            confidence: 0.6,
+        }]
+    }
+}
+
+#[test]
+fn learned_fields_use_the_models_confidence() {
+    let mut s = step("company", FieldKind::Text, Source::Model);
+    s.threshold = 0.9;
+    let spec = Spec {
+        fields: vec![s, step("other", FieldKind::Text, Source::Model)],
+        route: None,
+    };
+    let models = Models {
+        router: None,
+        fields: Some(Box::new(FixedFields)),
+    };
+    let out = run(&spec, &models, &inputs("ACME LTD\n1 Main St"));
+    assert_eq!(out.fields[0].value, Some(serde_json::json!("ACME LTD")));
+    assert_eq!(
+        out.fields[0].reasons,
+        vec![Reason::LowConfidence {
+            confidence: 0.6,
+            threshold: 0.9
+        }]
+    );
+    assert_eq!(out.fields[1].value, None);
+    assert_eq!(out.result()["fields"]["company"], "ACME LTD");
+    assert_eq!(out.min_confidence(), Some(0.6));
+}
+
+#[test]
+fn hostile_input_is_just_text() {
+    let text = "<script>alert('x')</script><img src=x onerror=alert(1)> mail me: a@b.co \u{0}\u{202e}";
+    let spec = Spec {
+        fields: vec![
+            step("email", FieldKind::Email, Source::Pattern),
+            step("when", FieldKind::Date, Source::Pattern),
+        ],
+        route: None,
+    };
+    let out = run(&spec, &Models::default(), &inputs(text));
+    assert_eq!(out.fields[0].value, Some(serde_json::json!("a@b.co")));
+    for f in &out.fields {
+        for e in &f.evidence {
+            assert!(text.get(e.span.start..e.span.end).is_some());
+        }
+    }
+}
+
+#[test]
+fn corrections_are_normalised_like_extractions() {
+    let o = PatternOptions {
+        default_region: Some("US".into()),
+        date_order: DateOrder::Mdy,
+    };
+    assert_eq!(
+        normalize(FieldKind::Date, "03/04/2024", &o).unwrap(),
+        "2024-03-04"
+    );
+    assert_eq!(
+        normalize(FieldKind::Phone, "(415) 555-0132", &o).unwrap(),
+        "+14155550132"
+    );
+    assert_eq!(
+        normalize(FieldKind::MultilineText, " 1 Main St\n Springfield ", &o).unwrap(),
+        "1 Main St Springfield"
+    );
+    assert!(normalize(FieldKind::Email, "not an email", &o).is_err());
+    assert!(
+        normalize(FieldKind::Date, "2023-02-30", &o)
+            .unwrap_err()
+            .to_string()
+            .contains("February")
+    );
+    assert!(normalize(FieldKind::Text, "  ", &o).is_err());
+}

@@ -1,0 +1,156 @@
+//! Sending accepted results to an automation's destinations: an HTTP webhook or a JSONL
+//! file. Each send carries the delivery's key, stable across retries, so a receiver that
+//! de-duplicates on it sees every result exactly once.
+
+use std::io::Write;
+use std::path::Path;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use tandem_domain::Destination;
+use tandem_store::{Delivery, Item, NewDelivery};
+
+use crate::Tandem;
+
+/// The header that carries the delivery key.
+pub const DELIVERY_ID_HEADER: &str = "Tandem-Delivery-Id";
+/// The header that carries `sha256=HEX`, an HMAC of the body with the destination's secret.
+pub const SIGNATURE_HEADER: &str = "Tandem-Signature";
+
+/// What is delivered for an accepted item (without its delivery id, which is added per
+/// destination when sent).
+pub(crate) fn payload(
+    tandem: &Tandem,
+    item: &Item,
+    automation: &str,
+    version: i64,
+    status: tandem_domain::ItemStatus,
+    result: &serde_json::Value,
+) -> serde_json::Value {
+    let base = tandem.settings.public_url.trim_end_matches('/');
+    serde_json::json!({
+        "item_id": item.id,
+        "automation": automation,
+        "version": version,
+        "status": status,
+        "result": result,
+        "links": { "item": format!("{base}/items/{}", item.id) },
+    })
+}
+
+/// One delivery per destination for the same payload.
+pub(crate) fn for_destinations(
+    destinations: &[Destination],
+    payload: &serde_json::Value,
+) -> Vec<NewDelivery> {
+    destinations
+        .iter()
+        .enumerate()
+        .map(|(i, d)| NewDelivery {
+            destination_index: i64::try_from(i).unwrap_or(i64::MAX),
+            destination: d.describe(),
+            payload: payload.to_string(),
+        })
+        .collect()
+}
+
+/// The body actually sent: the stored payload with the delivery's key and revision.
+fn body(delivery: &Delivery) -> Result<String, String> {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&delivery.payload).map_err(|e| format!("stored payload is not JSON: {e}"))?;
+    v["delivery_id"] = serde_json::Value::String(delivery.delivery_key.clone());
+    v["revision"] = serde_json::Value::from(delivery.revision);
+    Ok(v.to_string())
+}
+
+pub fn signature(secret: &str, body: &[u8]) -> String {
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+impl Tandem {
+    /// Send one delivery. `Err` holds a message for people ("HTTP 503 from …").
+    pub(crate) async fn send(&self, destination: &Destination, delivery: &Delivery) -> Result<(), String> {
+        let body = body(delivery)?;
+        match destination {
+            Destination::Webhook { url, secret } => {
+                let mut req = self
+                    .http
+                    .post(url)
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .header(DELIVERY_ID_HEADER, &delivery.delivery_key);
+                if let Some(secret) = secret {
+                    req = req.header(SIGNATURE_HEADER, signature(secret, body.as_bytes()));
+                }
+                let resp = req
+                    .body(body)
+                    .send()
+                    .await
+                    .map_err(|e| describe_http_error(url, &e))?;
+                let status = resp.status();
+                if status.is_success() {
+                    Ok(())
+                } else {
+                    let text = resp.text().await.unwrap_or_default();
+                    let text: String = text.chars().take(200).collect();
+                    Err(format!("HTTP {status} from {url}: {text}"))
+                }
+            }
+            Destination::Jsonl { path } => {
+                let full = if Path::new(path).is_absolute() {
+                    path.into()
+                } else {
+                    self.settings.data_dir.join(path)
+                };
+                let line = format!("{body}\n");
+                tokio::task::spawn_blocking(move || append_line(&full, line.as_bytes()))
+                    .await
+                    .map_err(|e| e.to_string())?
+            }
+        }
+    }
+}
+
+fn describe_http_error(url: &str, e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        format!("{url} did not answer in time")
+    } else if e.is_connect() {
+        format!("cannot connect to {url}")
+    } else {
+        format!("request to {url} failed: {e}")
+    }
+}
+
+/// Append one line and flush it to disk. One `write` call per line, so concurrent
+/// appenders never interleave inside a line.
+fn append_line(path: &Path, line: &[u8]) -> Result<(), String> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    f.write_all(line)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    f.sync_data()
+        .map_err(|e| format!("cannot flush {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_is_hmac_sha256_hex() {
+        // RFC 4231 test case 2.
+        let sig = signature("Jefe", b"what do ya want for nothing?");
+        assert_eq!(
+            sig,
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+}

@@ -1,0 +1,40 @@
+//! The service's settings, filled in by the binary from defaults, file and environment.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where relative destination paths (JSONL files) are written.
+    pub data_dir: PathBuf,
+    /// The address people reach the UI at, for links in delivered results.
+    pub public_url: String,
+    /// Jobs a worker takes at once; results of one batch commit together.
+    pub worker_batch: u32,
+    /// How long a claimed job stays with its worker before another may take it.
+    pub job_lease: Duration,
+    pub delivery_timeout: Duration,
+    /// Delivery retries wait `base * 2^attempt`, capped at `delivery_backoff_max`.
+    pub delivery_backoff_base: Duration,
+    pub delivery_backoff_max: Duration,
+    /// Session lifetime for the UI.
+    pub session_ttl: Duration,
+    /// Use cheap password hashing (tests only; never in production).
+    pub fast_password_hashing: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("tandem-data"),
+            public_url: "http://127.0.0.1:8080".into(),
+            worker_batch: 64,
+            job_lease: Duration::from_secs(60),
+            delivery_timeout: Duration::from_secs(10),
+            delivery_backoff_base: Duration::from_secs(2),
+            delivery_backoff_max: Duration::from_secs(3600),
+            session_ttl: Duration::from_secs(12 * 3600),
+            fast_password_hashing: false,
+        }
+    }
+}

@@ -1,0 +1,321 @@
+//! Items as people and API clients see them: the stored outcome turned into values,
+//! confidences, evidence with its text, and reasons in words.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use tandem_domain::{ItemId, ItemStatus, Millis, Role};
+use tandem_engine::pipeline::{Outcome, Reason};
+use tandem_store::{AuditEvent, Delivery, DeliveryFilter, Item};
+
+use crate::auth::Actor;
+use crate::{ServiceResult, Tandem};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReasonView {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EvidenceView {
+    pub input: String,
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldView {
+    pub name: String,
+    pub kind: String,
+    pub required: bool,
+    pub multi: bool,
+    pub threshold: f64,
+    pub value: Option<serde_json::Value>,
+    pub confidence: f64,
+    pub evidence: Vec<EvidenceView>,
+    pub reasons: Vec<ReasonView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RouteChoiceView {
+    pub label: String,
+    pub confidence: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RouteView {
+    pub label: Option<String>,
+    pub confidence: f64,
+    pub threshold: f64,
+    pub top: Vec<RouteChoiceView>,
+    pub out_of_scope: bool,
+    pub reasons: Vec<ReasonView>,
+    /// Every route a reviewer may choose.
+    pub labels: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AutomationRef {
+    pub slug: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemView {
+    pub id: ItemId,
+    pub automation: AutomationRef,
+    pub status: ItemStatus,
+    pub status_label: &'static str,
+    /// The version number whose engine produced the outcome.
+    pub version: Option<i64>,
+    pub revision: i64,
+    pub created_at: Millis,
+    pub processed_at: Option<Millis>,
+    pub decided_at: Option<Millis>,
+    pub input: BTreeMap<String, String>,
+    pub fields: Vec<FieldView>,
+    pub route: Option<RouteView>,
+    /// Every reason, with the field it is about.
+    pub reasons: Vec<ReasonView>,
+    /// The accepted result, once there is one.
+    pub result: Option<serde_json::Value>,
+    /// Why processing failed, for a failed item.
+    pub error: Option<String>,
+}
+
+fn reason_view(r: &Reason, subject: &str) -> ReasonView {
+    ReasonView {
+        code: r.code().to_owned(),
+        message: r.describe(subject),
+    }
+}
+
+impl Tandem {
+    pub async fn item_view(&self, actor: &Actor, id: ItemId) -> ServiceResult<ItemView> {
+        actor.require(Role::Viewer, "see items")?;
+        let ws = actor.workspace();
+        let item = self.store.item(ws, id).await?;
+        self.view_of(item).await
+    }
+
+    pub(crate) async fn view_of(&self, item: Item) -> ServiceResult<ItemView> {
+        let ws = item.workspace_id;
+        let automation = self.store.automation(ws, item.automation_id).await?;
+        let compiled = match item.version_id.or(automation.active_version_id) {
+            Some(v) => Some(self.compiled(ws, v).await?),
+            None => None,
+        };
+        let input: BTreeMap<String, String> = serde_json::from_str(&item.input).unwrap_or_default();
+        let stored: Option<serde_json::Value> =
+            item.outcome.as_deref().and_then(|o| serde_json::from_str(o).ok());
+        let error = stored
+            .as_ref()
+            .and_then(|v| v.get("error"))
+            .and_then(|e| e.as_str())
+            .map(String::from);
+        let outcome: Option<Outcome> = stored.and_then(|v| serde_json::from_value(v).ok());
+        let mut fields = Vec::new();
+        let mut reasons = Vec::new();
+        let mut route = None;
+        if let (Some(c), Some(o)) = (&compiled, &outcome) {
+            for f in &o.fields {
+                let def = c.def.field(&f.name);
+                let rs: Vec<ReasonView> = f.reasons.iter().map(|r| reason_view(r, &f.name)).collect();
+                reasons.extend(rs.iter().cloned());
+                fields.push(FieldView {
+                    name: f.name.clone(),
+                    kind: def.map_or("text", |d| d.kind.as_str()).to_owned(),
+                    required: def.is_some_and(|d| d.required),
+                    multi: def.is_some_and(|d| d.multi),
+                    threshold: def.map_or(0.0, |d| d.threshold),
+                    value: f.value.clone(),
+                    confidence: f.confidence,
+                    evidence: f
+                        .evidence
+                        .iter()
+                        .map(|e| EvidenceView {
+                            input: e.input.clone(),
+                            start: e.span.start,
+                            end: e.span.end,
+                            text: input
+                                .get(&e.input)
+                                .and_then(|t| e.span.slice(t))
+                                .unwrap_or("")
+                                .to_owned(),
+                        })
+                        .collect(),
+                    reasons: rs,
+                });
+            }
+            if let Some(r) = &o.route {
+                let rs: Vec<ReasonView> = r.reasons.iter().map(|x| reason_view(x, "the route")).collect();
+                reasons.extend(rs.iter().cloned());
+                route = Some(RouteView {
+                    label: r.label.clone(),
+                    confidence: r.confidence,
+                    threshold: c.def.route.as_ref().map_or(0.0, |d| d.threshold),
+                    top: r
+                        .top
+                        .iter()
+                        .map(|t| RouteChoiceView {
+                            label: t.label.clone(),
+                            confidence: t.confidence,
+                        })
+                        .collect(),
+                    out_of_scope: r.out_of_scope,
+                    reasons: rs,
+                    labels: c.def.route_labels(),
+                });
+            }
+        } else if let Some(c) = &compiled {
+            // Not processed yet, or failed: show the fields empty so a reviewer can fill them.
+            for d in &c.def.fields {
+                fields.push(FieldView {
+                    name: d.name.clone(),
+                    kind: d.kind.as_str().to_owned(),
+                    required: d.required,
+                    multi: d.multi,
+                    threshold: d.threshold,
+                    value: None,
+                    confidence: 0.0,
+                    evidence: Vec::new(),
+                    reasons: Vec::new(),
+                });
+            }
+            if let Some(r) = &c.def.route {
+                route = Some(RouteView {
+                    label: None,
+                    confidence: 0.0,
+                    threshold: r.threshold,
+                    top: Vec::new(),
+                    out_of_scope: false,
+                    reasons: Vec::new(),
+                    labels: c.def.route_labels(),
+                });
+            }
+        }
+        if let Some(e) = &error {
+            reasons.push(ReasonView {
+                code: "engine_error".into(),
+                message: format!("Processing failed: {e}"),
+            });
+        }
+        Ok(ItemView {
+            id: item.id,
+            automation: AutomationRef {
+                slug: automation.slug,
+                name: automation.name,
+            },
+            status: item.status,
+            status_label: item.status.label(),
+            version: compiled
+                .as_ref()
+                .filter(|_| item.version_id.is_some())
+                .map(|c| c.version.number),
+            revision: item.revision,
+            created_at: item.created_at,
+            processed_at: item.processed_at,
+            decided_at: item.decided_at,
+            input,
+            fields,
+            route,
+            reasons,
+            result: item
+                .final_result
+                .as_deref()
+                .and_then(|r| serde_json::from_str(r).ok()),
+            error,
+        })
+    }
+
+    pub async fn item_history(
+        &self,
+        actor: &Actor,
+        id: ItemId,
+    ) -> ServiceResult<(Vec<AuditEvent>, Vec<Delivery>)> {
+        actor.require(Role::Viewer, "see items")?;
+        let ws = actor.workspace();
+        let events = self.store.audit_events(ws, id).await?;
+        let deliveries = self
+            .store
+            .list_deliveries(
+                ws,
+                &DeliveryFilter {
+                    item: Some(id),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        Ok((events, deliveries))
+    }
+}
+
+/// A piece of an input text, marked with the fields whose evidence covers it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Segment {
+    pub text: String,
+    pub fields: Vec<String>,
+}
+
+/// Split `text` at every evidence boundary so each piece can be shown marked with the
+/// fields it belongs to. Spans that do not fit the text are ignored.
+pub fn highlight(text: &str, spans: &[(usize, usize, String)]) -> Vec<Segment> {
+    let valid: Vec<&(usize, usize, String)> = spans
+        .iter()
+        .filter(|(s, e, _)| {
+            s < e && *e <= text.len() && text.is_char_boundary(*s) && text.is_char_boundary(*e)
+        })
+        .collect();
+    let mut cuts: Vec<usize> = vec![0, text.len()];
+    for (s, e, _) in &valid {
+        cuts.push(*s);
+        cuts.push(*e);
+    }
+    cuts.sort_unstable();
+    cuts.dedup();
+    cuts.windows(2)
+        .map(|w| {
+            let (a, b) = (w[0], w[1]);
+            let fields = valid
+                .iter()
+                .filter(|(s, e, _)| *s <= a && b <= *e)
+                .map(|(_, _, f)| f.clone())
+                .collect();
+            Segment {
+                text: text[a..b].to_owned(),
+                fields,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn highlight_splits_at_overlapping_spans() {
+        let segs = highlight(
+            "Total: 9.00 RM",
+            &[
+                (7, 11, "total".into()),
+                (0, 11, "line".into()),
+                (5, 99, "bad".into()),
+            ],
+        );
+        let flat: Vec<(&str, Vec<&str>)> = segs
+            .iter()
+            .map(|s| (s.text.as_str(), s.fields.iter().map(String::as_str).collect()))
+            .collect();
+        assert_eq!(
+            flat,
+            vec![
+                ("Total: ", vec!["line"]),
+                ("9.00", vec!["total", "line"]),
+                (" RM", vec![])
+            ]
+        );
+    }
+}

@@ -1,0 +1,304 @@
+//! The worker: claims due jobs, runs the engine on items, stores results, and sends
+//! deliveries. Many workers may share one database; a job is leased, so if a worker dies
+//! its jobs are taken over when the lease runs out, and nothing accepted is lost.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tandem_domain::{ItemInput, ItemStatus, Millis};
+use tandem_store::{Job, JobKind, Processed};
+
+use crate::automations::Compiled;
+use crate::{ServiceError, ServiceResult, Tandem, delivery};
+
+/// How long an idle worker waits before looking for work again (it is also woken at
+/// once by intake in the same process).
+const IDLE_POLL: Duration = Duration::from_millis(200);
+/// How long to wait after a database error before trying again.
+const ERROR_BACKOFF: Duration = Duration::from_secs(1);
+/// Deliveries sent at the same time by one worker.
+const DELIVERY_CONCURRENCY: usize = 16;
+
+/// What one cycle of a worker did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tick {
+    /// Items run through the engine (or failed trying).
+    pub processed: usize,
+    /// Delivery attempts made.
+    pub delivered: usize,
+}
+
+impl Tick {
+    pub fn total(&self) -> usize {
+        self.processed + self.delivered
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Worker {
+    tandem: Tandem,
+    id: String,
+}
+
+impl Worker {
+    /// `id` names this worker in job leases; it must be unique among running workers.
+    pub fn new(tandem: Tandem, id: impl Into<String>) -> Self {
+        Self {
+            tandem,
+            id: id.into(),
+        }
+    }
+
+    /// A worker id unique to this process.
+    pub fn unique_id() -> String {
+        format!(
+            "{}-{}",
+            std::process::id(),
+            crate::auth::new_secret("").chars().take(8).collect::<String>()
+        )
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Work until `shutdown` completes; then finish the batch in hand and give back any
+    /// job still leased, so another worker can take it at once.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            let outcome = tokio::select! {
+                biased;
+                () = &mut shutdown => break,
+                r = self.tick() => r,
+            };
+            match outcome.map(|t| t.total()) {
+                Ok(0) => {
+                    tokio::select! {
+                        () = &mut shutdown => break,
+                        () = self.tandem.work_ready.notified() => {}
+                        () = tokio::time::sleep(IDLE_POLL) => {}
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(worker = %self.id, error = %e, "worker cycle failed");
+                    tokio::select! {
+                        () = &mut shutdown => break,
+                        () = tokio::time::sleep(ERROR_BACKOFF) => {}
+                    }
+                }
+            }
+        }
+        match self.tandem.store.release_jobs(&self.id).await {
+            Ok(n) => tracing::info!(worker = %self.id, released = n, "worker stopped"),
+            Err(e) => {
+                tracing::warn!(worker = %self.id, error = %e, "could not release jobs; their leases will expire")
+            }
+        }
+    }
+
+    /// Claim one batch of due jobs and do them.
+    pub async fn tick(&self) -> ServiceResult<Tick> {
+        let t = &self.tandem;
+        let now = t.now();
+        let lease = i64::try_from(t.settings.job_lease.as_millis()).unwrap_or(60_000);
+        let jobs = t
+            .store
+            .claim_jobs(&self.id, t.settings.worker_batch, now + lease, now)
+            .await?;
+        let (process, deliver): (Vec<Job>, Vec<Job>) =
+            jobs.into_iter().partition(|j| j.kind == JobKind::Process);
+        let tick = Tick {
+            processed: process.len(),
+            delivered: deliver.len(),
+        };
+        if !process.is_empty() {
+            self.process(process).await?;
+        }
+        if !deliver.is_empty() {
+            self.deliver_all(deliver).await;
+        }
+        Ok(tick)
+    }
+
+    async fn process(&self, jobs: Vec<Job>) -> ServiceResult<()> {
+        let t = &self.tandem;
+        let mut work: Vec<(Job, tandem_store::Item, Arc<Compiled>, String)> = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            match self.prepare(&job).await {
+                Ok((item, compiled, slug)) => work.push((job, item, compiled, slug)),
+                Err(e) => self.failed(&job, &e.to_string()).await,
+            }
+        }
+        // The engine is CPU work: run the batch off the async threads.
+        let tandem = t.clone();
+        let results = tokio::task::spawn_blocking(move || {
+            work.into_iter()
+                .map(|(job, item, compiled, slug)| {
+                    let out = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                        run_engine(&tandem, &job, &item, &compiled, &slug)
+                    }));
+                    (
+                        job,
+                        out.unwrap_or_else(|_| Err("the engine failed on this item".to_owned())),
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("engine batch stopped: {e}")))?;
+        let mut done = Vec::with_capacity(results.len());
+        for (job, r) in results {
+            match r {
+                Ok(p) => done.push(p),
+                Err(e) => self.failed(&job, &e).await,
+            }
+        }
+        if !done.is_empty() {
+            let completed = t.store.complete_processing(&self.id, &done, t.now()).await?;
+            if completed.len() < done.len() {
+                tracing::warn!(worker = %self.id, lost = done.len() - completed.len(), "results dropped: leases expired and were taken over");
+            }
+            if done.iter().any(|p| !p.deliveries.is_empty()) {
+                t.work_ready.notify_waiters();
+            }
+        }
+        Ok(())
+    }
+
+    async fn prepare(&self, job: &Job) -> ServiceResult<(tandem_store::Item, Arc<Compiled>, String)> {
+        let t = &self.tandem;
+        let item_id = job
+            .item_id
+            .ok_or(ServiceError::Internal("process job without an item".into()))?;
+        let item = t.store.item(job.workspace_id, item_id).await?;
+        let automation = t.store.automation(job.workspace_id, item.automation_id).await?;
+        let version = automation
+            .active_version_id
+            .ok_or(ServiceError::Conflict("the automation has no version".into()))?;
+        let compiled = t.compiled(job.workspace_id, version).await?;
+        Ok((item, compiled, automation.slug))
+    }
+
+    /// Record a failed attempt: retry later with backoff, or give up after the last one.
+    async fn failed(&self, job: &Job, error: &str) {
+        let t = &self.tandem;
+        let now = t.now();
+        let retry_at = (job.attempts < job.max_attempts).then(|| now + backoff(t, job.attempts));
+        tracing::warn!(worker = %self.id, job = %job.id, attempts = job.attempts, error, "job failed");
+        if let Err(e) = t.store.fail_job(&self.id, job.id, error, retry_at, now).await {
+            tracing::error!(worker = %self.id, job = %job.id, error = %e, "could not record a job failure");
+        }
+    }
+
+    async fn deliver_all(&self, jobs: Vec<Job>) {
+        use futures::StreamExt;
+        futures::stream::iter(jobs)
+            .for_each_concurrent(DELIVERY_CONCURRENCY, |job| self.deliver(job))
+            .await;
+    }
+
+    async fn deliver(&self, job: Job) {
+        let t = &self.tandem;
+        let Some(id) = job.delivery_id else {
+            self.failed(&job, "delivery job without a delivery").await;
+            return;
+        };
+        let ws = job.workspace_id;
+        let prepared = async {
+            let d = t.store.delivery(ws, id).await?;
+            let item = t.store.item(ws, d.item_id).await?;
+            let version = item
+                .version_id
+                .ok_or(ServiceError::Conflict("delivered item has no version".into()))?;
+            let compiled = t.compiled(ws, version).await?;
+            let dest = usize::try_from(d.destination_index)
+                .ok()
+                .and_then(|i| compiled.def.destinations.get(i).cloned())
+                .ok_or(ServiceError::Conflict(format!(
+                    "destination {} is no longer defined",
+                    d.destination_index
+                )))?;
+            Ok::<_, ServiceError>((d, dest))
+        }
+        .await;
+        let (d, dest) = match prepared {
+            Ok(x) => x,
+            Err(e) => {
+                self.failed(&job, &e.to_string()).await;
+                return;
+            }
+        };
+        let sent = t.send(&dest, &d).await;
+        let now = t.now();
+        let recorded = match sent {
+            Ok(()) => t
+                .store
+                .delivery_succeeded(&self.id, job.id, id, now)
+                .await
+                .map(|_| ()),
+            Err(error) => {
+                let retry_at = (job.attempts < job.max_attempts).then(|| now + backoff(t, job.attempts));
+                tracing::warn!(delivery = %d.delivery_key, attempts = job.attempts, %error, "delivery failed");
+                t.store
+                    .delivery_failed(&self.id, job.id, id, &error, retry_at, now)
+                    .await
+            }
+        };
+        if let Err(e) = recorded {
+            tracing::error!(delivery = %d.delivery_key, error = %e, "could not record a delivery attempt");
+        }
+    }
+}
+
+/// Exponential backoff: base × 2^(attempts-1), capped.
+fn backoff(t: &Tandem, attempts: i64) -> Millis {
+    let base = i64::try_from(t.settings.delivery_backoff_base.as_millis()).unwrap_or(2_000);
+    let max = i64::try_from(t.settings.delivery_backoff_max.as_millis()).unwrap_or(3_600_000);
+    let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
+    base.saturating_mul(1i64 << exp).min(max)
+}
+
+fn run_engine(
+    t: &Tandem,
+    job: &Job,
+    item: &tandem_store::Item,
+    c: &Compiled,
+    slug: &str,
+) -> Result<Processed, String> {
+    let fields: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&item.input).map_err(|e| format!("stored input is not readable: {e}"))?;
+    let input = ItemInput::from_stored(fields);
+    let outcome = tandem_engine::pipeline::run(&c.spec, &c.models, input.fields());
+    let needs_review = outcome.needs_review();
+    let status = if needs_review {
+        ItemStatus::NeedsReview
+    } else {
+        ItemStatus::AutoAccepted
+    };
+    let (final_result, deliveries) = if needs_review {
+        (None, Vec::new())
+    } else {
+        let result = outcome.result();
+        let payload = delivery::payload(t, item, slug, c.version.number, status, &result);
+        (
+            Some(result.to_string()),
+            delivery::for_destinations(&c.def.destinations, &payload),
+        )
+    };
+    Ok(Processed {
+        job_id: job.id,
+        workspace_id: job.workspace_id,
+        item_id: item.id,
+        version_id: c.version.id,
+        status,
+        outcome: serde_json::to_string(&outcome).map_err(|e| e.to_string())?,
+        confidence: outcome.min_confidence(),
+        reason_codes: outcome.reason_codes(),
+        final_result,
+        deliveries,
+    })
+}

@@ -1,0 +1,271 @@
+//! Accepting items, reading them back, and the exception inbox's lists and counts.
+
+use sqlx::Row;
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+
+use super::{SqlStore, rowmap};
+use crate::*;
+
+pub(super) const PROCESS_MAX_ATTEMPTS: i64 = 5;
+
+pub(super) async fn insert_items(
+    s: &SqlStore,
+    ws: WorkspaceId,
+    automation: AutomationId,
+    items: &[NewItem],
+    now: Millis,
+) -> Result<Vec<Inserted>> {
+    let mut tx = s.writer.begin().await?;
+    // The automation must be this workspace's.
+    let owned: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM automations WHERE workspace_id = $1 AND id = $2")
+            .bind(ws.0)
+            .bind(automation.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if owned.is_none() {
+        return Err(StoreError::NotFound("automation"));
+    }
+    let insert = format!(
+        "INSERT INTO items (workspace_id, automation_id, idempotency_key, input, preview, status, created_at)
+         VALUES ($1, $2, $3, $4, $5, 'queued', $6)
+         ON CONFLICT (workspace_id, automation_id, idempotency_key) DO NOTHING
+         RETURNING {}",
+        rowmap::ITEM_COLUMNS
+    );
+    let existing = format!(
+        "SELECT {} FROM items WHERE workspace_id = $1 AND automation_id = $2 AND idempotency_key = $3",
+        rowmap::ITEM_COLUMNS
+    );
+    let mut out = Vec::with_capacity(items.len());
+    for new in items {
+        let row = sqlx::query(&insert)
+            .bind(ws.0)
+            .bind(automation.0)
+            .bind(new.idempotency_key.as_deref())
+            .bind(&new.input)
+            .bind(&new.preview)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+        match row {
+            Some(row) => {
+                let item = rowmap::item(&row)?;
+                sqlx::query(
+                    "INSERT INTO jobs (workspace_id, kind, item_id, run_at, max_attempts, created_at)
+                     VALUES ($1, 'process', $2, $3, $4, $3)",
+                )
+                .bind(ws.0)
+                .bind(item.id.0)
+                .bind(now)
+                .bind(PROCESS_MAX_ATTEMPTS)
+                .execute(&mut *tx)
+                .await?;
+                out.push(Inserted { item, created: true });
+            }
+            None => {
+                // Only an idempotency key can conflict, so the earlier item exists.
+                let row = sqlx::query(&existing)
+                    .bind(ws.0)
+                    .bind(automation.0)
+                    .bind(new.idempotency_key.as_deref())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                out.push(Inserted {
+                    item: rowmap::item(&row)?,
+                    created: false,
+                });
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+pub(super) async fn item<'e, E>(executor: E, ws: WorkspaceId, id: ItemId) -> Result<Item>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let sql = format!(
+        "SELECT {} FROM items WHERE workspace_id = $1 AND id = $2",
+        rowmap::ITEM_COLUMNS
+    );
+    let row = sqlx::query(&sql)
+        .bind(ws.0)
+        .bind(id.0)
+        .fetch_optional(executor)
+        .await?
+        .ok_or(StoreError::NotFound("item"))?;
+    rowmap::item(&row)
+}
+
+/// Builds a statement with numbered parameters, so optional filters can be appended
+/// without counting placeholders by hand.
+pub(super) struct SqlBuilder {
+    pub sql: String,
+    binds: Vec<Bind>,
+}
+
+enum Bind {
+    Int(i64),
+    Text(String),
+}
+
+impl SqlBuilder {
+    pub fn new(sql: impl Into<String>) -> Self {
+        Self {
+            sql: sql.into(),
+            binds: Vec::new(),
+        }
+    }
+
+    /// Append `$N` for a new integer parameter.
+    pub fn int(&mut self, v: i64) -> &mut Self {
+        self.binds.push(Bind::Int(v));
+        self.sql.push_str(&format!("${}", self.binds.len()));
+        self
+    }
+
+    pub fn text(&mut self, v: &str) -> &mut Self {
+        self.binds.push(Bind::Text(v.to_owned()));
+        self.sql.push_str(&format!("${}", self.binds.len()));
+        self
+    }
+
+    pub fn push(&mut self, sql: &str) -> &mut Self {
+        self.sql.push_str(sql);
+        self
+    }
+
+    pub fn query(&self) -> Query<'_, sqlx::Any, AnyArguments<'_>> {
+        let mut q = sqlx::query(&self.sql);
+        for b in &self.binds {
+            q = match b {
+                Bind::Int(v) => q.bind(*v),
+                Bind::Text(v) => q.bind(v.as_str()),
+            };
+        }
+        q
+    }
+}
+
+pub(super) async fn list_items(s: &SqlStore, ws: WorkspaceId, f: &ItemFilter) -> Result<Vec<ItemSummary>> {
+    let mut b = SqlBuilder::new(
+        "SELECT i.id, i.automation_id, a.slug, a.name, i.status, i.confidence, i.created_at, i.preview
+         FROM items i JOIN automations a ON a.id = i.automation_id AND a.workspace_id = i.workspace_id
+         WHERE i.workspace_id = ",
+    );
+    b.int(ws.0);
+    if !f.statuses.is_empty() {
+        b.push(" AND i.status IN (");
+        for (n, st) in f.statuses.iter().enumerate() {
+            if n > 0 {
+                b.push(", ");
+            }
+            b.text(st.as_str());
+        }
+        b.push(")");
+    }
+    if let Some(a) = f.automation {
+        b.push(" AND i.automation_id = ").int(a.0);
+    }
+    if let Some(code) = &f.reason {
+        b.push(" AND EXISTS (SELECT 1 FROM item_reasons r WHERE r.item_id = i.id AND r.workspace_id = ")
+            .int(ws.0)
+            .push(" AND r.code = ")
+            .text(code)
+            .push(")");
+    }
+    let dir = if f.newest_first { "DESC" } else { "ASC" };
+    b.push(&format!(" ORDER BY i.created_at {dir}, i.id {dir} LIMIT "))
+        .int(i64::from(f.limit.clamp(1, 1000)))
+        .push(" OFFSET ")
+        .int(i64::from(f.offset));
+    let rows = b.query().fetch_all(&s.reader).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let st: String = row.try_get("status")?;
+        out.push(ItemSummary {
+            id: ItemId(row.try_get("id")?),
+            automation_id: AutomationId(row.try_get("automation_id")?),
+            automation_slug: row.try_get("slug")?,
+            automation_name: row.try_get("name")?,
+            status: rowmap::status(&st)?,
+            confidence: row.try_get("confidence")?,
+            created_at: row.try_get("created_at")?,
+            preview: row.try_get("preview")?,
+            reasons: Vec::new(),
+        });
+    }
+    if !out.is_empty() {
+        let mut b = SqlBuilder::new("SELECT item_id, code FROM item_reasons WHERE workspace_id = ");
+        b.int(ws.0).push(" AND item_id IN (");
+        for (n, it) in out.iter().enumerate() {
+            if n > 0 {
+                b.push(", ");
+            }
+            b.int(it.id.0);
+        }
+        b.push(") ORDER BY item_id, code");
+        for row in b.query().fetch_all(&s.reader).await? {
+            let id = ItemId(row.try_get("item_id")?);
+            let code: String = row.try_get("code")?;
+            if let Some(it) = out.iter_mut().find(|it| it.id == id) {
+                it.reasons.push(code);
+            }
+        }
+    }
+    Ok(out)
+}
+
+const OPEN: &str = "('needs_review', 'failed')";
+
+pub(super) async fn inbox_counts(s: &SqlStore, ws: WorkspaceId) -> Result<InboxCounts> {
+    let row = sqlx::query(&format!(
+        "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM items WHERE workspace_id = $1 AND status IN {OPEN}"
+    ))
+    .bind(ws.0)
+    .fetch_one(&s.reader)
+    .await?;
+    let open: i64 = row.try_get("n")?;
+    let oldest_open_at: Option<i64> = row.try_get("oldest")?;
+    let by_automation = sqlx::query(&format!(
+        "SELECT a.slug, a.name, COUNT(*) AS n FROM items i
+         JOIN automations a ON a.id = i.automation_id AND a.workspace_id = i.workspace_id
+         WHERE i.workspace_id = $1 AND i.status IN {OPEN} GROUP BY a.slug, a.name ORDER BY a.name"
+    ))
+    .bind(ws.0)
+    .fetch_all(&s.reader)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("slug")?, r.try_get("name")?, r.try_get("n")?)))
+    .collect::<Result<Vec<_>>>()?;
+    let by_reason = sqlx::query(&format!(
+        "SELECT r.code, COUNT(*) AS n FROM item_reasons r
+         JOIN items i ON i.id = r.item_id AND i.workspace_id = r.workspace_id
+         WHERE r.workspace_id = $1 AND i.status IN {OPEN} GROUP BY r.code ORDER BY COUNT(*) DESC, r.code"
+    ))
+    .bind(ws.0)
+    .fetch_all(&s.reader)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("code")?, r.try_get("n")?)))
+    .collect::<Result<Vec<_>>>()?;
+    Ok(InboxCounts {
+        open,
+        by_automation,
+        by_reason,
+        oldest_open_at,
+    })
+}
+
+pub(super) async fn item_reasons(s: &SqlStore, ws: WorkspaceId, id: ItemId) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT code FROM item_reasons WHERE workspace_id = $1 AND item_id = $2 ORDER BY code",
+    )
+    .bind(ws.0)
+    .bind(id.0)
+    .fetch_all(&s.reader)
+    .await?)
+}

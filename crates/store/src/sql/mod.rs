@@ -1,0 +1,346 @@
+//! The SQL implementation of [`Store`](crate::Store) over sqlx's `Any` driver.
+//!
+//! Why one implementation for two databases: with integer times, text JSON and `$N`
+//! parameters (which sqlx accepts on SQLite too), nearly every statement is the same
+//! text, and a second copy of each would drift. What differs is kept in [`Dialect`].
+//!
+//! On SQLite, writes go through a pool of exactly one connection: SQLite allows one writer
+//! at a time anyway, and queueing writers in the pool avoids the `SQLITE_BUSY` errors
+//! that competing deferred transactions produce. Readers use their own pool (WAL lets
+//! them run beside the writer).
+
+mod automations;
+mod deliveries;
+mod items;
+mod jobs;
+mod people;
+mod review;
+mod rowmap;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+
+use crate::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The statements that differ between backends.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Dialect {
+    pub backend: Backend,
+}
+
+impl Dialect {
+    /// Lease due jobs. PostgreSQL skips rows another instance is claiming right now;
+    /// SQLite has a single writer, so a plain sub-select is already exclusive.
+    pub fn claim_jobs(&self) -> &'static str {
+        match self.backend {
+            Backend::Postgres => {
+                "UPDATE jobs SET locked_by = $1, locked_until = $2, attempts = attempts + 1
+                 WHERE id IN (SELECT id FROM jobs
+                              WHERE run_at <= $3 AND (locked_until IS NULL OR locked_until < $3)
+                              ORDER BY run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
+                 RETURNING id, workspace_id, kind, item_id, delivery_id, attempts, max_attempts"
+            }
+            Backend::Sqlite => {
+                "UPDATE jobs SET locked_by = $1, locked_until = $2, attempts = attempts + 1
+                 WHERE id IN (SELECT id FROM jobs
+                              WHERE run_at <= $3 AND (locked_until IS NULL OR locked_until < $3)
+                              ORDER BY run_at, id LIMIT $4)
+                 RETURNING id, workspace_id, kind, item_id, delivery_id, attempts, max_attempts"
+            }
+        }
+    }
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+async fn sqlite_pragmas(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
+    // FULL: an item is on disk before the 2xx reply, even across a power cut.
+    conn.execute("PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    pub(crate) writer: AnyPool,
+    pub(crate) reader: AnyPool,
+    pub(crate) dialect: Dialect,
+}
+
+impl SqlStore {
+    pub async fn connect(url: &str) -> Result<SqlStore> {
+        install_default_drivers();
+        if url.starts_with("sqlite:") {
+            Self::connect_sqlite(url).await
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::connect_postgres(url).await
+        } else {
+            Err(StoreError::UnsupportedUrl(url.to_owned()))
+        }
+    }
+
+    async fn connect_sqlite(url: &str) -> Result<SqlStore> {
+        let url = if url.contains("mode=") {
+            url.to_owned()
+        } else if url.contains('?') {
+            format!("{url}&mode=rwc")
+        } else {
+            format!("{url}?mode=rwc")
+        };
+        let writer = AnyPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(60))
+            .after_connect(|conn, _| Box::pin(sqlite_pragmas(conn)))
+            .connect(&url)
+            .await?;
+        writer.execute("PRAGMA journal_mode = WAL").await?;
+        SQLITE_MIGRATIONS.run(&writer).await?;
+        let reader = AnyPoolOptions::new()
+            .max_connections(4)
+            .after_connect(|conn, _| Box::pin(sqlite_pragmas(conn)))
+            .connect(&url)
+            .await?;
+        Ok(SqlStore {
+            writer,
+            reader,
+            dialect: Dialect {
+                backend: Backend::Sqlite,
+            },
+        })
+    }
+
+    async fn connect_postgres(url: &str) -> Result<SqlStore> {
+        let pool = AnyPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(url)
+            .await?;
+        POSTGRES_MIGRATIONS.run(&pool).await?;
+        Ok(SqlStore {
+            writer: pool.clone(),
+            reader: pool,
+            dialect: Dialect {
+                backend: Backend::Postgres,
+            },
+        })
+    }
+
+    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        match self.dialect.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    /// Close both pools, waiting for connections to be returned.
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+
+    /// Copy a consistent snapshot of a SQLite database to `path` while it stays online.
+    pub async fn backup_sqlite(&self, path: &str) -> Result<()> {
+        if self.dialect.backend != Backend::Sqlite {
+            return Err(StoreError::Conflict(
+                "online backup by VACUUM INTO is for SQLite".into(),
+            ));
+        }
+        sqlx::query("VACUUM INTO $1")
+            .bind(path)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    fn backend(&self) -> Backend {
+        self.dialect.backend
+    }
+
+    async fn readiness(&self) -> Result<()> {
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = TRUE ORDER BY version")
+                .fetch_all(&self.reader)
+                .await?;
+        let missing: Vec<i64> = self
+            .migrator()
+            .iter()
+            .map(|m| m.version)
+            .filter(|v| !applied.contains(v))
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict(format!(
+                "migrations not applied: {missing:?}"
+            )))
+        }
+    }
+
+    async fn create_workspace(&self, slug: &str, name: &str, now: Millis) -> Result<Workspace> {
+        people::create_workspace(self, slug, name, now).await
+    }
+    async fn workspace_by_slug(&self, slug: &str) -> Result<Option<Workspace>> {
+        people::workspace_by_slug(self, slug).await
+    }
+    async fn workspace(&self, id: WorkspaceId) -> Result<Workspace> {
+        people::workspace(self, id).await
+    }
+    async fn create_user(&self, ws: WorkspaceId, user: &NewUser, now: Millis) -> Result<User> {
+        people::create_user(self, ws, user, now).await
+    }
+    async fn user_credentials(&self, email: &str) -> Result<Option<(User, String)>> {
+        people::user_credentials(self, email).await
+    }
+    async fn user(&self, ws: WorkspaceId, id: UserId) -> Result<User> {
+        people::user(self, ws, id).await
+    }
+    async fn list_users(&self, ws: WorkspaceId) -> Result<Vec<User>> {
+        people::list_users(self, ws).await
+    }
+    async fn create_session(&self, session: &NewSession, now: Millis) -> Result<()> {
+        people::create_session(self, session, now).await
+    }
+    async fn session(&self, token_hash: &str, now: Millis) -> Result<Option<Session>> {
+        people::session(self, token_hash, now).await
+    }
+    async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        people::delete_session(self, token_hash).await
+    }
+    async fn create_api_token(
+        &self,
+        ws: WorkspaceId,
+        user: UserId,
+        name: &str,
+        token_hash: &str,
+        now: Millis,
+    ) -> Result<ApiToken> {
+        people::create_api_token(self, ws, user, name, token_hash, now).await
+    }
+    async fn api_token_user(&self, token_hash: &str, now: Millis) -> Result<Option<User>> {
+        people::api_token_user(self, token_hash, now).await
+    }
+
+    async fn save_version(&self, ws: WorkspaceId, new: &NewVersion, now: Millis) -> Result<SavedVersion> {
+        automations::save_version(self, ws, new, now).await
+    }
+    async fn automation_by_slug(&self, ws: WorkspaceId, slug: &str) -> Result<Option<Automation>> {
+        automations::automation_by_slug(self, ws, slug).await
+    }
+    async fn automation(&self, ws: WorkspaceId, id: AutomationId) -> Result<Automation> {
+        automations::automation(self, ws, id).await
+    }
+    async fn list_automations(&self, ws: WorkspaceId) -> Result<Vec<Automation>> {
+        automations::list_automations(self, ws).await
+    }
+    async fn version(&self, ws: WorkspaceId, id: VersionId) -> Result<Version> {
+        automations::version(self, ws, id).await
+    }
+    async fn list_versions(&self, ws: WorkspaceId, automation: AutomationId) -> Result<Vec<Version>> {
+        automations::list_versions(self, ws, automation).await
+    }
+    async fn artifacts(&self, ws: WorkspaceId, version: VersionId) -> Result<Vec<Artifact>> {
+        automations::artifacts(self, ws, version).await
+    }
+
+    async fn insert_items(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        items: &[NewItem],
+        now: Millis,
+    ) -> Result<Vec<Inserted>> {
+        items::insert_items(self, ws, automation, items, now).await
+    }
+    async fn item(&self, ws: WorkspaceId, id: ItemId) -> Result<Item> {
+        items::item(&self.reader, ws, id).await
+    }
+    async fn list_items(&self, ws: WorkspaceId, filter: &ItemFilter) -> Result<Vec<ItemSummary>> {
+        items::list_items(self, ws, filter).await
+    }
+    async fn inbox_counts(&self, ws: WorkspaceId) -> Result<InboxCounts> {
+        items::inbox_counts(self, ws).await
+    }
+    async fn item_reasons(&self, ws: WorkspaceId, id: ItemId) -> Result<Vec<String>> {
+        items::item_reasons(self, ws, id).await
+    }
+
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        limit: u32,
+        lease_until: Millis,
+        now: Millis,
+    ) -> Result<Vec<Job>> {
+        jobs::claim_jobs(self, worker, limit, lease_until, now).await
+    }
+    async fn complete_processing(&self, worker: &str, done: &[Processed], now: Millis) -> Result<Vec<JobId>> {
+        jobs::complete_processing(self, worker, done, now).await
+    }
+    async fn fail_job(
+        &self,
+        worker: &str,
+        job: JobId,
+        error: &str,
+        retry_at: Option<Millis>,
+        now: Millis,
+    ) -> Result<()> {
+        jobs::fail_job(self, worker, job, error, retry_at, now).await
+    }
+    async fn release_jobs(&self, worker: &str) -> Result<u64> {
+        jobs::release_jobs(self, worker).await
+    }
+    async fn queue_depth(&self) -> Result<i64> {
+        jobs::queue_depth(self).await
+    }
+
+    async fn record_decision(&self, ws: WorkspaceId, decision: &DecisionRecord, now: Millis) -> Result<Item> {
+        review::record_decision(self, ws, decision, now).await
+    }
+    async fn audit_events(&self, ws: WorkspaceId, item: ItemId) -> Result<Vec<AuditEvent>> {
+        review::audit_events(self, ws, item).await
+    }
+
+    async fn delivery(&self, ws: WorkspaceId, id: DeliveryId) -> Result<Delivery> {
+        deliveries::delivery(self, ws, id).await
+    }
+    async fn list_deliveries(&self, ws: WorkspaceId, filter: &DeliveryFilter) -> Result<Vec<Delivery>> {
+        deliveries::list_deliveries(self, ws, filter).await
+    }
+    async fn delivery_succeeded(
+        &self,
+        worker: &str,
+        job: JobId,
+        id: DeliveryId,
+        now: Millis,
+    ) -> Result<bool> {
+        deliveries::delivery_succeeded(self, worker, job, id, now).await
+    }
+    async fn delivery_failed(
+        &self,
+        worker: &str,
+        job: JobId,
+        id: DeliveryId,
+        error: &str,
+        retry_at: Option<Millis>,
+        now: Millis,
+    ) -> Result<()> {
+        deliveries::delivery_failed(self, worker, job, id, error, retry_at, now).await
+    }
+    async fn retry_delivery(&self, ws: WorkspaceId, id: DeliveryId, now: Millis) -> Result<Delivery> {
+        deliveries::retry_delivery(self, ws, id, now).await
+    }
+}

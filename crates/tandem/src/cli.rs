@@ -1,0 +1,142 @@
+//! The command line: one subcommand per job.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tandem",
+    version,
+    about = "Put AI automations into production so the team keeps using them."
+)]
+#[command(
+    long_about = "Tandem runs automations (field extraction, routing) with calibrated confidence, \
+sends what it is unsure of to one exception inbox, and delivers accepted results.\n\n\
+Configuration comes from defaults, then a TOML file (--config, or ./tandem.toml), then TANDEM_* \
+environment variables, then these flags. `tandem config example` prints every key."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Configuration file (TOML). Default: ./tandem.toml when it exists.
+    #[arg(long, global = true, env = "TANDEM_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Directory for the embedded database and delivered files.
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB. Default: tandem.db in the data directory.
+    #[arg(long = "database", global = true)]
+    pub database_url: Option<String>,
+    /// The workspace (team) a command acts on.
+    #[arg(long, global = true)]
+    pub workspace: Option<String>,
+    /// Log as JSON lines instead of text.
+    #[arg(long, global = true)]
+    pub json_logs: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web UI, the API and a worker.
+    Serve(ServeArgs),
+    /// Create (or reuse) a demo workspace with two automations and real sample data, then serve it.
+    Demo(DemoArgs),
+    /// Check an automation definition and its training files; exit 2 when invalid.
+    Check {
+        /// The definition file (TOML).
+        file: PathBuf,
+    },
+    /// Apply automation definitions: each changed one becomes a new version, with its models trained.
+    Apply {
+        /// Definition files (TOML).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Import items from a JSONL or CSV file; bad rows are reported by line and skipped.
+    Import(ImportArgs),
+    /// Manage people.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Configuration help.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on, e.g. 127.0.0.1:8080 or 0.0.0.0:8080.
+    #[arg(long)]
+    pub addr: Option<String>,
+    /// Do not run a worker in this process (run `tandem worker` elsewhere).
+    #[arg(long)]
+    pub no_worker: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: String,
+    /// Set up and print the login, but do not serve.
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The automation's slug.
+    #[arg(long)]
+    pub automation: String,
+    /// JSONL (one object per line) or CSV (a header row of input names).
+    pub file: PathBuf,
+    /// Only queue the items; leave processing to a running `tandem serve`.
+    #[arg(long)]
+    pub no_process: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a person to the workspace. Prints a generated password unless --password-stdin.
+    Add {
+        email: String,
+        /// admin, builder, reviewer or viewer.
+        #[arg(long, default_value = "reviewer")]
+        role: String,
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List the workspace's people.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token for a person; it is printed once.
+    Create {
+        /// The person's e-mail.
+        #[arg(long)]
+        user: String,
+        /// What the token is for.
+        #[arg(long, default_value = "api")]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print every configuration key with a one-line comment.
+    Example,
+}

@@ -1,0 +1,86 @@
+//! One module per subcommand.
+
+mod check;
+mod demo;
+mod import;
+mod serve;
+mod users;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tandem_service::{ServiceError, SystemClock, Tandem};
+
+use crate::cli::{Command, ConfigCommand};
+use crate::config::Config;
+
+pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve(args) => serve::run(config, args).await,
+        Command::Demo(args) => demo::run(config, args).await,
+        Command::Check { file } => Ok(check::run(&file)),
+        Command::Apply { files } => check::apply(config, &files).await,
+        Command::Import(args) => import::run(config, args).await,
+        Command::User(cmd) => users::user(config, cmd).await,
+        Command::Token(cmd) => users::token(config, cmd).await,
+        Command::Config(ConfigCommand::Example) => {
+            print!("{}", crate::config::EXAMPLE);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Open the database (creating the data directory for SQLite) and build the service.
+pub async fn open(config: &Config) -> anyhow::Result<Tandem> {
+    let url = config.database_url();
+    if url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
+    }
+    let store = tandem_store::open(&url)
+        .await
+        .with_context(|| format!("cannot open the database {}", redact(&url)))?;
+    Ok(Tandem::new(store, Arc::new(SystemClock), config.settings()))
+}
+
+/// A database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..scheme + 3], &creds[..c], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Print a service error the way a person at a terminal needs it: the message, then each
+/// detail on its own line.
+pub fn report(e: &ServiceError) {
+    match e {
+        ServiceError::Invalid { message, details } => {
+            eprintln!("error: {message}");
+            for d in details {
+                eprintln!("  {d}");
+            }
+        }
+        other => eprintln!("error: {other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            super::redact("postgres://tandem:s3cret@db/x"),
+            "postgres://tandem:***@db/x"
+        );
+        assert_eq!(super::redact("postgres://tandem@db/x"), "postgres://tandem@db/x");
+        assert_eq!(super::redact("sqlite://a.db"), "sqlite://a.db");
+    }
+}

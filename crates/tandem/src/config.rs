@@ -1,0 +1,179 @@
+//! Configuration: defaults, then a TOML file, then `TANDEM_*` environment variables, then
+//! command-line flags. Secrets are never printed.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use tandem_service::Settings;
+
+use crate::cli::Global;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub addr: String,
+    pub public_url: Option<String>,
+    pub workspace: String,
+    pub log: String,
+    pub log_format: LogFormat,
+    pub worker: WorkerConfig,
+    pub delivery: DeliveryConfig,
+    pub session_hours: u64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerConfig {
+    pub batch: u32,
+    pub lease_seconds: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryConfig {
+    pub timeout_seconds: u64,
+    pub backoff_base_seconds: u64,
+    pub backoff_max_seconds: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("tandem-data"),
+            database_url: None,
+            addr: "127.0.0.1:8080".into(),
+            public_url: None,
+            workspace: "default".into(),
+            log: "info".into(),
+            log_format: LogFormat::Text,
+            worker: WorkerConfig {
+                batch: 64,
+                lease_seconds: 60,
+            },
+            delivery: DeliveryConfig {
+                timeout_seconds: 10,
+                backoff_base_seconds: 2,
+                backoff_max_seconds: 3600,
+            },
+            session_hours: 12,
+        }
+    }
+}
+
+/// Every key with a one-line comment, as `tandem config example` prints it.
+pub const EXAMPLE: &str = r#"# Tandem configuration. Every key is optional; shown with its default.
+# Each can also be set as TANDEM_<KEY> (nested keys: TANDEM_WORKER__BATCH=128).
+
+# Directory for the embedded SQLite database and delivered JSONL files.
+data_dir = "tandem-data"
+# Database URL: sqlite://PATH or postgres://USER:PASSWORD@HOST/DB. Default: DATA_DIR/tandem.db.
+# database_url = "postgres://tandem@127.0.0.1/tandem"
+# Address the web UI and API listen on.
+addr = "127.0.0.1:8080"
+# The address people reach Tandem at, used in links in delivered results. Default: http://ADDR.
+# public_url = "https://tandem.example.com"
+# The workspace (team) that CLI commands act on.
+workspace = "default"
+# Log filter (tracing's EnvFilter syntax), e.g. "info" or "tandem=debug,info".
+log = "info"
+# Log format: "text" for people, "json" for log collectors.
+log_format = "text"
+# Hours a signed-in session lasts.
+session_hours = 12
+
+[worker]
+# Jobs a worker claims at once; results of one batch are stored together.
+batch = 64
+# Seconds a claimed job stays with its worker before another may take it over.
+lease_seconds = 60
+
+[delivery]
+# Seconds to wait for a webhook to answer.
+timeout_seconds = 10
+# Retries wait base * 2^attempt seconds, up to the maximum.
+backoff_base_seconds = 2
+backoff_max_seconds = 3600
+"#;
+
+impl Config {
+    pub fn load(global: &Global) -> anyhow::Result<Config> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        match &global.config {
+            Some(path) => {
+                if !path.exists() {
+                    anyhow::bail!("configuration file {} does not exist", path.display());
+                }
+                fig = fig.merge(Toml::file(path));
+            }
+            None if Path::new("tandem.toml").exists() => fig = fig.merge(Toml::file("tandem.toml")),
+            None => {}
+        }
+        fig = fig.merge(Env::prefixed("TANDEM_").split("__").ignore(&["config"]));
+        let mut config: Config = fig.extract().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+        if let Some(d) = &global.data_dir {
+            config.data_dir = d.clone();
+        }
+        if let Some(u) = &global.database_url {
+            config.database_url = Some(u.clone());
+        }
+        if let Some(w) = &global.workspace {
+            config.workspace = w.clone();
+        }
+        if global.json_logs {
+            config.log_format = LogFormat::Json;
+        }
+        Ok(config)
+    }
+
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(u) => u.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("tandem.db").display()),
+        }
+    }
+
+    pub fn settings(&self) -> Settings {
+        Settings {
+            data_dir: self.data_dir.clone(),
+            public_url: self
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", self.addr)),
+            worker_batch: self.worker.batch.max(1),
+            job_lease: Duration::from_secs(self.worker.lease_seconds.max(5)),
+            delivery_timeout: Duration::from_secs(self.delivery.timeout_seconds.max(1)),
+            delivery_backoff_base: Duration::from_secs(self.delivery.backoff_base_seconds),
+            delivery_backoff_max: Duration::from_secs(self.delivery.backoff_max_seconds),
+            session_ttl: Duration::from_secs(self.session_hours.max(1) * 3600),
+            fast_password_hashing: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_is_the_defaults_and_names_every_key() {
+        let parsed: Config = toml::from_str(EXAMPLE).expect("the example parses");
+        assert_eq!(parsed, Config::default());
+        let defaults = toml::to_string(&Config::default()).unwrap();
+        for line in defaults.lines().filter(|l| l.contains(" = ")) {
+            let key = line.split(" = ").next().unwrap();
+            assert!(EXAMPLE.contains(&format!("{key} = ")), "the example lacks {key}");
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! The real application on a fresh database and a free port.
+
+use std::sync::Arc;
+
+use tandem_domain::{Role, WorkspaceId};
+use tandem_service::worker::{Tick, Worker};
+use tandem_service::{ManualClock, Settings, SystemClock, Tandem};
+
+use crate::db::{TestBackend, TestDb};
+
+pub struct TestApp {
+    pub url: String,
+    pub tandem: Tandem,
+    pub workspace: WorkspaceId,
+    pub db: TestDb,
+    /// A browser-like client that keeps cookies.
+    pub client: reqwest::Client,
+    pub data_dir: tempfile::TempDir,
+    worker: Worker,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for TestApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestApp").field("url", &self.url).finish()
+    }
+}
+
+/// The password every test user gets.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+impl TestApp {
+    /// The app with the system clock.
+    pub async fn start(backend: TestBackend) -> TestApp {
+        Self::start_with_clock(backend, None).await
+    }
+
+    /// The app whose clock the test moves by hand.
+    pub async fn start_with_clock(backend: TestBackend, clock: Option<Arc<ManualClock>>) -> TestApp {
+        let db = TestDb::new(backend).await;
+        let store = tandem_store::open(&db.url).await.expect("open the test database");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let data_dir = tempfile::tempdir().expect("data dir");
+        let settings = Settings {
+            data_dir: data_dir.path().to_path_buf(),
+            public_url: url.clone(),
+            fast_password_hashing: true,
+            delivery_backoff_base: std::time::Duration::from_millis(0),
+            delivery_timeout: std::time::Duration::from_secs(5),
+            ..Settings::default()
+        };
+        let clock: Arc<dyn tandem_service::Clock> = match clock {
+            Some(c) => c,
+            None => Arc::new(SystemClock),
+        };
+        let tandem = Tandem::new(store, clock, settings);
+        let ws = tandem
+            .ensure_workspace("acme", "Acme")
+            .await
+            .expect("workspace")
+            .id;
+        let app = tandem_web::router(tandem.clone());
+        let server = tokio::spawn(async move {
+            let _ = tandem_web::serve(listener, app, std::future::pending()).await;
+        });
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let worker = Worker::new(tandem.clone(), "test-worker");
+        TestApp {
+            url,
+            tandem,
+            workspace: ws,
+            db,
+            client,
+            data_dir,
+            worker,
+            _server: server,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
+    /// Add a person to the test workspace, with the shared test password.
+    pub async fn user(&self, email: &str, role: Role) -> tandem_store::User {
+        self.tandem
+            .add_user(self.workspace, email, "", role, PASSWORD)
+            .await
+            .expect("add user")
+    }
+
+    /// An API token for a new person with `role`.
+    pub async fn token(&self, email: &str, role: Role) -> String {
+        let u = self.user(email, role).await;
+        self.tandem.create_token(&u, "test").await.expect("token")
+    }
+
+    /// Apply a definition given as text, with its training files.
+    pub async fn apply(&self, toml: &str, files: tandem_service::automations::TrainingFiles) {
+        self.tandem
+            .apply_definition(self.workspace, toml, files, "test.toml", None)
+            .await
+            .expect("apply definition");
+    }
+
+    /// Run the worker until nothing is due.
+    pub async fn drain(&self) -> Tick {
+        let mut total = Tick::default();
+        loop {
+            let t = self.worker.tick().await.expect("worker tick");
+            if t.total() == 0 {
+                return total;
+            }
+            total.processed += t.processed;
+            total.delivered += t.delivered;
+        }
+    }
+
+    /// Sign the shared cookie-keeping client in.
+    pub async fn login(&self, email: &str) {
+        let resp = self
+            .client
+            .post(self.url("/login"))
+            .form(&[("email", email), ("password", PASSWORD)])
+            .send()
+            .await
+            .expect("login request");
+        assert_eq!(resp.status(), 303, "login should redirect");
+    }
+
+    /// The form token of the signed-in session, read from a page.
+    pub async fn csrf(&self) -> String {
+        let html = self
+            .client
+            .get(self.url("/inbox"))
+            .send()
+            .await
+            .expect("inbox")
+            .text()
+            .await
+            .expect("body");
+        let at = html
+            .find("name=\"csrf\" value=\"")
+            .expect("a form token on the page")
+            + "name=\"csrf\" value=\"".len();
+        html[at..].split('"').next().expect("token").to_owned()
+    }
+}

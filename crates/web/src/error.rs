@@ -1,0 +1,82 @@
+//! The one mapping from a use-case error to an HTTP answer: JSON for the API, a page for
+//! the UI. A 5xx never shows internals; they go to the log.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use tandem_service::ServiceError;
+
+pub fn status_of(e: &ServiceError) -> StatusCode {
+    match e {
+        ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
+        ServiceError::Conflict(_) => StatusCode::CONFLICT,
+        ServiceError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        ServiceError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        ServiceError::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ServiceError::Forbidden { .. } => StatusCode::FORBIDDEN,
+        ServiceError::Store(_) | ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// What a person may be told: the error itself, or a generic line for a 5xx.
+pub fn public_message(e: &ServiceError) -> (String, Vec<String>) {
+    if status_of(e).is_server_error() {
+        tracing::error!(error = %e, "request failed");
+        return (
+            "something went wrong on our side; it has been logged".into(),
+            Vec::new(),
+        );
+    }
+    match e {
+        ServiceError::Invalid { message, details } => (message.clone(), details.clone()),
+        other => (other.to_string(), Vec::new()),
+    }
+}
+
+/// An error answered as JSON: `{"error": {"status", "message", "details"}}`.
+#[derive(Debug)]
+pub struct ApiError(pub ServiceError);
+
+impl<E: Into<ServiceError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = status_of(&self.0);
+        let (message, details) = public_message(&self.0);
+        let body = serde_json::json!({ "error": { "status": status.as_u16(), "message": message, "details": details } });
+        (status, Json(body)).into_response()
+    }
+}
+
+/// An error answered as a page; an unauthenticated visitor is sent to sign in.
+#[derive(Debug)]
+pub struct PageError(pub ServiceError);
+
+impl<E: Into<ServiceError>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        PageError(e.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        if matches!(self.0, ServiceError::Unauthenticated) {
+            return Redirect::to("/login").into_response();
+        }
+        let status = status_of(&self.0);
+        let (message, details) = public_message(&self.0);
+        let page = crate::pages::templates::ErrorPage {
+            status: status.as_u16(),
+            message,
+            details,
+        };
+        match askama::Template::render(&page) {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(_) => (status, "error").into_response(),
+        }
+    }
+}

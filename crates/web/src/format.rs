@@ -1,0 +1,66 @@
+//! Numbers and times as people read them.
+
+use tandem_domain::Millis;
+
+/// `2026-11-27 10:34 UTC`
+pub fn datetime(ms: Millis) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        rem / 3600,
+        (rem % 3600) / 60
+    )
+}
+
+/// `just now`, `5 min ago`, `3 h ago`, `2 days ago`
+pub fn age(ms: Millis, now: Millis) -> String {
+    let s = (now - ms).max(0) / 1000;
+    match s {
+        0..60 => "just now".into(),
+        60..3600 => format!("{} min ago", s / 60),
+        3600..86_400 => format!("{} h ago", s / 3600),
+        _ => {
+            let d = s / 86_400;
+            if d == 1 {
+                "1 day ago".into()
+            } else {
+                format!("{d} days ago")
+            }
+        }
+    }
+}
+
+pub fn percent(p: f64) -> String {
+    format!("{:.0}%", (p * 100.0).clamp(0.0, 100.0))
+}
+
+/// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_times() {
+        assert_eq!(datetime(0), "1970-01-01 00:00 UTC");
+        assert_eq!(datetime(1_795_775_640_000), "2026-11-27 10:34 UTC");
+        assert_eq!(age(0, 90_000), "1 min ago");
+        assert_eq!(age(0, 2 * 86_400_000), "2 days ago");
+        assert_eq!(percent(0.934), "93%");
+    }
+}

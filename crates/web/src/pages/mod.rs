@@ -1,0 +1,603 @@
+//! The server-rendered UI: sign-in, the exception inbox, the item page with its one-action
+//! decisions, the item list, automations and deliveries. Every page needs a session;
+//! every form carries the session's form token.
+
+pub mod templates;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use serde::Deserialize;
+use tandem_domain::{Decision, DecisionAction, DeliveryId, ItemId, ItemStatus, Role};
+use tandem_engine::pipeline::Reason;
+use tandem_service::ServiceError;
+use tandem_service::view::{ItemView, highlight};
+use tandem_store::{DeliveryFilter, DeliveryStatus, ItemFilter, ItemSummary};
+
+use self::templates::*;
+use crate::AppState;
+use crate::auth::{PageUser, SESSION_COOKIE};
+use crate::error::{PageError, public_message, status_of};
+use crate::format::{age, datetime, percent};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/inbox") }))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/inbox", get(inbox))
+        .route("/items", get(items))
+        .route("/items/{id}", get(item_page))
+        .route("/items/{id}/decide", post(decide))
+        .route("/automations", get(automations))
+        .route("/deliveries", get(deliveries))
+        .route("/deliveries/{id}/retry", post(retry_delivery))
+}
+
+fn render(t: &impl Template) -> Result<Html<String>, PageError> {
+    t.render()
+        .map(Html)
+        .map_err(|e| PageError(ServiceError::Internal(format!("template: {e}"))))
+}
+
+async fn nav(s: &AppState, user: &PageUser, section: &'static str) -> Result<Nav, PageError> {
+    let counts = s.tandem.store.inbox_counts(user.actor.workspace()).await?;
+    Ok(Nav {
+        user_name: user.actor.user.name.clone(),
+        role: user.actor.user.role.to_string(),
+        csrf: user.csrf.clone(),
+        open_count: counts.open,
+        section,
+    })
+}
+
+// --- sign in ---------------------------------------------------------------------------
+
+async fn login_page() -> Result<Html<String>, PageError> {
+    render(&LoginPage {
+        error: None,
+        email: String::new(),
+    })
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    email: String,
+    password: String,
+}
+
+async fn login(
+    State(s): State<AppState>,
+    jar: CookieJar,
+    Form(f): Form<LoginForm>,
+) -> Result<Response, PageError> {
+    match s.tandem.login(&f.email, &f.password).await {
+        Ok(grant) => {
+            let secure = s.tandem.settings.public_url.starts_with("https://");
+            let cookie = Cookie::build((SESSION_COOKIE, grant.cookie))
+                .path("/")
+                .http_only(true)
+                .secure(secure)
+                .same_site(SameSite::Lax)
+                .build();
+            Ok((jar.add(cookie), Redirect::to("/inbox")).into_response())
+        }
+        Err(ServiceError::Invalid { message, .. }) => {
+            let page = render(&LoginPage {
+                error: Some(message),
+                email: f.email,
+            })?;
+            Ok((StatusCode::UNAUTHORIZED, page).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn logout(
+    State(s): State<AppState>,
+    user: PageUser,
+    jar: CookieJar,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    user.check_csrf(&f.csrf)?;
+    if let Some(c) = jar.get(SESSION_COOKIE) {
+        s.tandem.logout(c.value()).await?;
+    }
+    Ok((
+        jar.remove(Cookie::build(SESSION_COOKIE).path("/")),
+        Redirect::to("/login"),
+    )
+        .into_response())
+}
+
+// --- inbox -------------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+struct InboxQuery {
+    automation: Option<String>,
+    reason: Option<String>,
+    order: Option<String>,
+    done: Option<i64>,
+}
+
+fn row(s: &AppState, i: &ItemSummary) -> InboxRow {
+    let now = s.tandem.now();
+    InboxRow {
+        id: i.id.0,
+        automation: i.automation_name.clone(),
+        preview: i.preview.clone(),
+        reasons: i.reasons.iter().map(|c| Reason::label(c).to_owned()).collect(),
+        confidence: i.confidence.map_or_else(|| "–".into(), percent),
+        age: age(i.created_at, now),
+        created: datetime(i.created_at),
+        status: i.status.label().to_owned(),
+    }
+}
+
+async fn inbox(
+    State(s): State<AppState>,
+    user: PageUser,
+    Query(q): Query<InboxQuery>,
+) -> Result<Html<String>, PageError> {
+    user.actor.require(Role::Viewer, "see the inbox")?;
+    let ws = user.actor.workspace();
+    let counts = s.tandem.store.inbox_counts(ws).await?;
+    let automation_slug = q.automation.clone().filter(|a| !a.is_empty());
+    let reason = q.reason.clone().filter(|r| !r.is_empty());
+    let mut filter = ItemFilter {
+        reason: reason.clone(),
+        newest_first: q.order.as_deref() == Some("newest"),
+        limit: 200,
+        ..Default::default()
+    };
+    if let Some(slug) = &automation_slug {
+        filter.automation = s.tandem.store.automation_by_slug(ws, slug).await?.map(|a| a.id);
+    }
+    let items = s.tandem.store.list_items(ws, &filter).await?;
+    let page = InboxPage {
+        nav: nav(&s, &user, "inbox").await?,
+        automations: counts
+            .by_automation
+            .iter()
+            .map(|(slug, name, n)| CountLink {
+                key: slug.clone(),
+                label: name.clone(),
+                count: *n,
+                selected: automation_slug.as_deref() == Some(slug),
+            })
+            .collect(),
+        reasons: counts
+            .by_reason
+            .iter()
+            .map(|(code, n)| CountLink {
+                key: code.clone(),
+                label: Reason::label(code).into(),
+                count: *n,
+                selected: reason.as_deref() == Some(code),
+            })
+            .collect(),
+        rows: items.iter().map(|i| row(&s, i)).collect(),
+        automation: automation_slug.unwrap_or_default(),
+        reason: reason.unwrap_or_default(),
+        newest_first: filter.newest_first,
+        oldest: counts
+            .oldest_open_at
+            .map_or_else(String::new, |t| age(t, s.tandem.now())),
+        notice: q
+            .done
+            .map(|id| format!("Item {id} decided. The inbox is clear for now.")),
+    };
+    render(&page)
+}
+
+// --- one item ---------------------------------------------------------------------------
+
+async fn next_open(s: &AppState, user: &PageUser, after: ItemId) -> Result<Option<i64>, PageError> {
+    let items = s
+        .tandem
+        .store
+        .list_items(
+            user.actor.workspace(),
+            &ItemFilter {
+                limit: 2,
+                ..Default::default()
+            },
+        )
+        .await?;
+    Ok(items.iter().map(|i| i.id).find(|id| *id != after).map(|id| id.0))
+}
+
+async fn item_page(
+    State(s): State<AppState>,
+    user: PageUser,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, PageError> {
+    let view = s.tandem.item_view(&user.actor, ItemId(id)).await?;
+    let page = build_item_page(&s, &user, view, None).await?;
+    render(&page)
+}
+
+async fn build_item_page(
+    s: &AppState,
+    user: &PageUser,
+    view: ItemView,
+    error: Option<(String, Vec<String>)>,
+) -> Result<ItemPage, PageError> {
+    let (events, deliveries) = s.tandem.item_history(&user.actor, view.id).await?;
+    let inputs = view
+        .input
+        .iter()
+        .map(|(name, text)| {
+            let spans: Vec<(usize, usize, String)> = view
+                .fields
+                .iter()
+                .flat_map(|f| {
+                    f.evidence
+                        .iter()
+                        .filter(|e| &e.input == name)
+                        .map(|e| (e.start, e.end, f.name.clone()))
+                })
+                .collect();
+            InputBlock {
+                name: name.clone(),
+                segments: highlight(text, &spans)
+                    .into_iter()
+                    .map(|seg| SegmentView {
+                        text: seg.text,
+                        fields: seg.fields.join(" "),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let show = |v: &Option<serde_json::Value>, sep: &str| match v {
+        None | Some(serde_json::Value::Null) => String::new(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Array(a)) => {
+            a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(sep)
+        }
+        Some(other) => other.to_string(),
+    };
+    let fields = view
+        .fields
+        .iter()
+        .map(|f| FieldRow {
+            name: f.name.clone(),
+            kind: f.kind.replace('_', " "),
+            value: show(&f.value, "; "),
+            edit: show(&f.value, "\n"),
+            confidence: if f.value.is_some() {
+                percent(f.confidence)
+            } else {
+                "–".into()
+            },
+            low: f.value.is_some() && f.confidence < f.threshold,
+            found: f.value.is_some(),
+            required: f.required,
+            multi: f.multi,
+            reasons: f.reasons.iter().map(|r| r.message.clone()).collect(),
+        })
+        .collect();
+    let route = view.route.as_ref().map(|r| RouteBlock {
+        label: r.label.clone().unwrap_or_default(),
+        confidence: percent(r.confidence),
+        low: r.confidence < r.threshold || r.out_of_scope,
+        top: r
+            .top
+            .iter()
+            .map(|t| RouteRow {
+                label: t.label.clone(),
+                confidence: percent(t.confidence),
+            })
+            .collect(),
+        labels: r.labels.clone(),
+        reasons: r.reasons.iter().map(|x| x.message.clone()).collect(),
+    });
+    let history = events
+        .iter()
+        .map(|e| HistoryRow {
+            when: datetime(e.created_at),
+            who: e.actor_name.clone().unwrap_or_else(|| "Tandem".into()),
+            what: e
+                .kind
+                .parse::<ItemStatus>()
+                .map_or_else(|_| e.kind.clone(), |st| st.label().to_owned()),
+            detail: describe_event(&e.detail, e.seconds),
+        })
+        .collect();
+    let deliveries = deliveries
+        .iter()
+        .map(|d| DeliveryRow {
+            destination: d.destination.clone(),
+            status: d.status.as_str().into(),
+            attempts: d.attempts,
+            error: d.last_error.clone().unwrap_or_default(),
+            key: d.delivery_key.clone(),
+        })
+        .collect();
+    let next_id = next_open(s, user, view.id).await?;
+    let (error, error_details) = match error {
+        Some((m, d)) => (Some(m), d),
+        None => (None, Vec::new()),
+    };
+    Ok(ItemPage {
+        nav: nav(s, user, "inbox").await?,
+        id: view.id.0,
+        automation: view.automation.name.clone(),
+        automation_slug: view.automation.slug.clone(),
+        status: view.status_label.to_owned(),
+        status_code: view.status.as_str().to_owned(),
+        open: view.status.is_open(),
+        can_decide: user.actor.user.role.allows(Role::Reviewer),
+        version: view.version.map_or_else(|| "–".into(), |v| format!("v{v}")),
+        created: datetime(view.created_at),
+        reasons: view.reasons.iter().map(|r| r.message.clone()).collect(),
+        inputs,
+        fields,
+        route,
+        history,
+        deliveries,
+        result: view
+            .result
+            .as_ref()
+            .and_then(|r| serde_json::to_string_pretty(r).ok())
+            .unwrap_or_default(),
+        error,
+        error_details,
+        next_id,
+    })
+}
+
+fn describe_event(detail: &str, seconds: Option<f64>) -> String {
+    let v: serde_json::Value = serde_json::from_str(detail).unwrap_or_default();
+    let mut parts = Vec::new();
+    if let Some(changes) = v["corrections"].as_array() {
+        for c in changes {
+            let show = |x: &serde_json::Value| {
+                if x.is_null() {
+                    "(empty)".to_owned()
+                } else {
+                    x.as_str().map_or_else(|| x.to_string(), String::from)
+                }
+            };
+            parts.push(format!(
+                "{}: {} → {}",
+                c["field"].as_str().unwrap_or("?"),
+                show(&c["before"]),
+                show(&c["after"])
+            ));
+        }
+    }
+    if let Some(r) = v["reason"].as_str() {
+        parts.push(format!("“{r}”"));
+    }
+    if let Some(s) = seconds {
+        parts.push(format!("{s:.0} s on the item"));
+    }
+    parts.join("; ")
+}
+
+async fn decide(
+    State(s): State<AppState>,
+    user: PageUser,
+    Path(id): Path<i64>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    user.check_csrf(get("csrf").unwrap_or(""))?;
+    let action: DecisionAction = get("action")
+        .unwrap_or("")
+        .parse()
+        .map_err(ServiceError::invalid)?;
+    let mut decision = Decision {
+        action,
+        fields: Default::default(),
+        route: None,
+        reason: get("reason").map(String::from).filter(|r| !r.trim().is_empty()),
+        seconds: get("seconds").and_then(|v| v.parse().ok()),
+    };
+    if action == DecisionAction::Correct {
+        for (k, v) in &form {
+            if let Some(name) = k.strip_prefix("field.") {
+                decision
+                    .fields
+                    .insert(name.to_owned(), serde_json::Value::String(v.clone()));
+            }
+        }
+        decision.route = get("route").map(String::from).filter(|r| !r.is_empty());
+    }
+    let item = ItemId(id);
+    match s.tandem.decide(&user.actor, item, decision).await {
+        Ok(_) => {
+            let to = match next_open(&s, &user, item).await? {
+                Some(next) => format!("/items/{next}"),
+                None => format!("/inbox?done={id}"),
+            };
+            Ok(Redirect::to(&to).into_response())
+        }
+        Err(e @ (ServiceError::Invalid { .. } | ServiceError::Conflict(_))) => {
+            let status = status_of(&e);
+            let msg = public_message(&e);
+            let view = s.tandem.item_view(&user.actor, item).await?;
+            let page = build_item_page(&s, &user, view, Some(msg)).await?;
+            Ok((status, render(&page)?).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// --- lists -----------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+struct ItemsQuery {
+    status: Option<String>,
+}
+
+async fn items(
+    State(s): State<AppState>,
+    user: PageUser,
+    Query(q): Query<ItemsQuery>,
+) -> Result<Html<String>, PageError> {
+    user.actor.require(Role::Viewer, "see items")?;
+    let status = q.status.unwrap_or_else(|| "all".into());
+    let statuses = if status == "all" {
+        Vec::new()
+    } else {
+        vec![status.parse::<ItemStatus>().map_err(ServiceError::invalid)?]
+    };
+    let filter = ItemFilter {
+        statuses,
+        newest_first: true,
+        limit: 200,
+        ..Default::default()
+    };
+    let list = s.tandem.store.list_items(user.actor.workspace(), &filter).await?;
+    let mut options = vec![("all".to_owned(), "All".to_owned())];
+    options.extend(
+        ItemStatus::ALL
+            .iter()
+            .map(|st| (st.as_str().to_owned(), st.label().to_owned())),
+    );
+    render(&ItemsPage {
+        nav: nav(&s, &user, "items").await?,
+        rows: list.iter().map(|i| row(&s, i)).collect(),
+        status,
+        statuses: options,
+    })
+}
+
+async fn automations(State(s): State<AppState>, user: PageUser) -> Result<Html<String>, PageError> {
+    user.actor.require(Role::Viewer, "see automations")?;
+    let ws = user.actor.workspace();
+    let counts = s.tandem.store.inbox_counts(ws).await?;
+    let mut rows = Vec::new();
+    for a in s.tandem.store.list_automations(ws).await? {
+        let versions = s.tandem.store.list_versions(ws, a.id).await?;
+        let Some(active) = a.active_version_id else {
+            continue;
+        };
+        let c = s.tandem.compiled(ws, active).await?;
+        rows.push(AutomationRow {
+            slug: a.slug.clone(),
+            name: a.name.clone(),
+            version: format!("v{}", c.version.number),
+            versions: versions.len(),
+            updated: datetime(c.version.created_at),
+            description: c.def.description.clone(),
+            fields: c
+                .def
+                .fields
+                .iter()
+                .map(|f| format!("{} ({})", f.name, f.kind.as_str().replace('_', " ")))
+                .collect::<Vec<_>>()
+                .join(", "),
+            routes: c.def.route_labels().join(", "),
+            destinations: c
+                .def
+                .destinations
+                .iter()
+                .map(|d| d.describe())
+                .collect::<Vec<_>>()
+                .join("; "),
+            open: counts
+                .by_automation
+                .iter()
+                .find(|(slug, _, _)| *slug == a.slug)
+                .map_or(0, |x| x.2),
+        });
+    }
+    render(&AutomationsPage {
+        nav: nav(&s, &user, "automations").await?,
+        rows,
+    })
+}
+
+#[derive(Deserialize, Default)]
+struct DeliveriesQuery {
+    status: Option<String>,
+}
+
+async fn deliveries(
+    State(s): State<AppState>,
+    user: PageUser,
+    Query(q): Query<DeliveriesQuery>,
+) -> Result<Html<String>, PageError> {
+    user.actor.require(Role::Viewer, "see deliveries")?;
+    let ws = user.actor.workspace();
+    let status = q.status.unwrap_or_else(|| "all".into());
+    let filter_status = match status.as_str() {
+        "pending" => Some(DeliveryStatus::Pending),
+        "delivered" => Some(DeliveryStatus::Delivered),
+        "failed" => Some(DeliveryStatus::Failed),
+        _ => None,
+    };
+    let list = s
+        .tandem
+        .store
+        .list_deliveries(
+            ws,
+            &DeliveryFilter {
+                status: filter_status,
+                item: None,
+                limit: 200,
+            },
+        )
+        .await?;
+    let failed = s
+        .tandem
+        .store
+        .list_deliveries(
+            ws,
+            &DeliveryFilter {
+                status: Some(DeliveryStatus::Failed),
+                item: None,
+                limit: 1000,
+            },
+        )
+        .await?;
+    let rows = list
+        .iter()
+        .map(|d| DeliveryListRow {
+            id: d.id.0,
+            item_id: d.item_id.0,
+            destination: d.destination.clone(),
+            status: d.status.as_str().to_owned(),
+            attempts: d.attempts,
+            error: d.last_error.clone().unwrap_or_default(),
+            when: datetime(d.delivered_at.unwrap_or(d.created_at)),
+            failed: d.status == DeliveryStatus::Failed,
+        })
+        .collect();
+    render(&DeliveriesPage {
+        nav: nav(&s, &user, "deliveries").await?,
+        rows,
+        status,
+        failed_count: failed.len(),
+    })
+}
+
+async fn retry_delivery(
+    State(s): State<AppState>,
+    user: PageUser,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    user.check_csrf(&f.csrf)?;
+    user.actor.require(Role::Reviewer, "retry deliveries")?;
+    s.tandem
+        .store
+        .retry_delivery(user.actor.workspace(), DeliveryId(id), s.tandem.now())
+        .await?;
+    s.tandem.work_ready.notify_waiters();
+    Ok(Redirect::to("/deliveries?status=failed").into_response())
+}

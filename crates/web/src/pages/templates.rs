@@ -1,0 +1,201 @@
+//! The pages' data, shaped for their templates: every string already formatted, so the
+//! templates only lay out and escape.
+
+use askama::Template;
+
+/// What the navigation bar shows on every signed-in page.
+#[derive(Debug, Clone)]
+pub struct Nav {
+    pub user_name: String,
+    pub role: String,
+    pub csrf: String,
+    pub open_count: i64,
+    /// Which section is current: inbox, items, automations, deliveries.
+    pub section: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    pub error: Option<String>,
+    pub email: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct CountLink {
+    pub key: String,
+    pub label: String,
+    pub count: i64,
+    pub selected: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct InboxRow {
+    pub id: i64,
+    pub automation: String,
+    pub preview: String,
+    pub reasons: Vec<String>,
+    pub confidence: String,
+    pub age: String,
+    pub created: String,
+    pub status: String,
+}
+
+#[derive(Template)]
+#[template(path = "inbox.html")]
+pub struct InboxPage {
+    pub nav: Nav,
+    pub automations: Vec<CountLink>,
+    pub reasons: Vec<CountLink>,
+    pub rows: Vec<InboxRow>,
+    pub automation: String,
+    pub reason: String,
+    pub newest_first: bool,
+    pub oldest: String,
+    pub notice: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SegmentView {
+    pub text: String,
+    /// Space-separated names of the fields whose evidence covers this piece.
+    pub fields: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct InputBlock {
+    pub name: String,
+    pub segments: Vec<SegmentView>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FieldRow {
+    pub name: String,
+    pub kind: String,
+    pub value: String,
+    /// The value as it goes into the edit box (one per line for multi-valued fields).
+    pub edit: String,
+    pub confidence: String,
+    pub low: bool,
+    pub found: bool,
+    pub required: bool,
+    pub multi: bool,
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RouteRow {
+    pub label: String,
+    pub confidence: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct RouteBlock {
+    pub label: String,
+    pub confidence: String,
+    pub low: bool,
+    pub top: Vec<RouteRow>,
+    pub labels: Vec<String>,
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct HistoryRow {
+    pub when: String,
+    pub who: String,
+    pub what: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeliveryRow {
+    pub destination: String,
+    pub status: String,
+    pub attempts: i64,
+    pub error: String,
+    pub key: String,
+}
+
+#[derive(Template)]
+#[template(path = "item.html")]
+pub struct ItemPage {
+    pub nav: Nav,
+    pub id: i64,
+    pub automation: String,
+    pub automation_slug: String,
+    pub status: String,
+    pub status_code: String,
+    pub open: bool,
+    pub can_decide: bool,
+    pub version: String,
+    pub created: String,
+    pub reasons: Vec<String>,
+    pub inputs: Vec<InputBlock>,
+    pub fields: Vec<FieldRow>,
+    pub route: Option<RouteBlock>,
+    pub history: Vec<HistoryRow>,
+    pub deliveries: Vec<DeliveryRow>,
+    pub result: String,
+    pub error: Option<String>,
+    pub error_details: Vec<String>,
+    pub next_id: Option<i64>,
+}
+
+#[derive(Template)]
+#[template(path = "items.html")]
+pub struct ItemsPage {
+    pub nav: Nav,
+    pub rows: Vec<InboxRow>,
+    pub status: String,
+    pub statuses: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AutomationRow {
+    pub slug: String,
+    pub name: String,
+    pub version: String,
+    pub versions: usize,
+    pub updated: String,
+    pub description: String,
+    pub fields: String,
+    pub routes: String,
+    pub destinations: String,
+    pub open: i64,
+}
+
+#[derive(Template)]
+#[template(path = "automations.html")]
+pub struct AutomationsPage {
+    pub nav: Nav,
+    pub rows: Vec<AutomationRow>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeliveryListRow {
+    pub id: i64,
+    pub item_id: i64,
+    pub destination: String,
+    pub status: String,
+    pub attempts: i64,
+    pub error: String,
+    pub when: String,
+    pub failed: bool,
+}
+
+#[derive(Template)]
+#[template(path = "deliveries.html")]
+pub struct DeliveriesPage {
+    pub nav: Nav,
+    pub rows: Vec<DeliveryListRow>,
+    pub status: String,
+    pub failed_count: usize,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub status: u16,
+    pub message: String,
+    pub details: Vec<String>,
+}

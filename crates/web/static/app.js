@@ -1,0 +1,94 @@
+// Tandem's keyboard-first review. No framework: plain DOM, progressive enhancement
+// (every action is a normal link or form that works without this script).
+(function () {
+  "use strict";
+  const page = document.body.dataset.page;
+  const started = Date.now();
+  const typing = (el) => el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT");
+  let pendingG = false;
+
+  // Seconds on the item go with every decision, for the audit trail and the review-time figures.
+  document.querySelectorAll("form").forEach((f) =>
+    f.addEventListener("submit", () => {
+      f.querySelectorAll("input.seconds").forEach((i) => (i.value = ((Date.now() - started) / 1000).toFixed(1)));
+    })
+  );
+
+  // Lists: j/k move, Enter/o open; a click anywhere on a row opens it.
+  const rows = Array.from(document.querySelectorAll("#inbox-list tbody tr[data-href]"));
+  let sel = rows.length ? 0 : -1;
+  const select = (i) => {
+    if (!rows.length) return;
+    sel = Math.max(0, Math.min(rows.length - 1, i));
+    rows.forEach((r, n) => r.classList.toggle("selected", n === sel));
+    rows[sel].scrollIntoView({ block: "nearest" });
+    const link = rows[sel].querySelector("a.row-link");
+    if (link && document.activeElement !== link) link.focus({ preventScroll: true });
+  };
+  rows.forEach((r, n) => r.addEventListener("click", (e) => { if (e.target.tagName !== "A") location.href = r.dataset.href; }));
+  if (rows.length) select(0);
+
+  // Item page: picking a field shows its evidence, and hovering evidence shows its field.
+  const marks = Array.from(document.querySelectorAll("mark[data-fields]"));
+  const fieldBoxes = Array.from(document.querySelectorAll(".field[data-field]"));
+  const showField = (name, on) => {
+    marks.forEach((m) => m.classList.toggle("active", on && m.dataset.fields.split(" ").includes(name)));
+    fieldBoxes.forEach((b) => b.classList.toggle("active", on && b.dataset.field === name));
+    if (on) { const m = marks.find((m) => m.dataset.fields.split(" ").includes(name)); if (m) m.scrollIntoView({ block: "nearest" }); }
+  };
+  fieldBoxes.forEach((b) => {
+    const name = b.dataset.field;
+    b.addEventListener("focusin", () => showField(name, true));
+    b.addEventListener("focusout", () => showField(name, false));
+    b.addEventListener("mouseenter", () => showField(name, true));
+    b.addEventListener("mouseleave", () => showField(name, false));
+  });
+  marks.forEach((m) => {
+    m.addEventListener("mouseenter", () => m.dataset.fields.split(" ").forEach((n) => showField(n, true)));
+    m.addEventListener("mouseleave", () => m.dataset.fields.split(" ").forEach((n) => showField(n, false)));
+  });
+
+  // Edits turn Approve off: approving would throw them away.
+  const correctForm = document.getElementById("correct-form");
+  const approve = document.getElementById("approve-button");
+  const hint = document.getElementById("edit-hint");
+  const edited = () => Array.from(correctForm ? correctForm.querySelectorAll("[data-original]") : []).some((el) => el.value !== el.dataset.original);
+  if (correctForm) {
+    correctForm.addEventListener("input", () => {
+      const changed = edited();
+      if (approve) approve.disabled = changed;
+      if (hint) hint.hidden = !changed;
+    });
+    correctForm.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); correctForm.requestSubmit(); }
+    });
+  }
+
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && typing(document.activeElement)) { document.activeElement.blur(); return; }
+    if (typing(document.activeElement) || e.ctrlKey || e.metaKey || e.altKey) return;
+    const help = document.getElementById("help");
+    if (e.key === "?") { e.preventDefault(); if (help && !help.open) help.showModal(); return; }
+    if (pendingG) { pendingG = false; if (e.key === "i") { location.href = "/inbox"; return; } }
+    if (e.key === "g") { pendingG = true; return; }
+    if (rows.length) {
+      if (e.key === "j") { e.preventDefault(); select(sel + 1); return; }
+      if (e.key === "k") { e.preventDefault(); select(sel - 1); return; }
+      if ((e.key === "Enter" || e.key === "o") && sel >= 0) { e.preventDefault(); location.href = rows[sel].dataset.href; return; }
+    }
+    if (page === "item") {
+      if (e.key === "a" && approve && !approve.disabled) { e.preventDefault(); document.getElementById("approve-form").requestSubmit(); return; }
+      if (e.key === "e" && correctForm) {
+        e.preventDefault();
+        const first = correctForm.querySelector(".field.flagged input, .field.flagged textarea, .field.flagged select") ||
+          correctForm.querySelector("input:not([type=hidden]), textarea, select");
+        if (first) { first.focus(); if (first.select) first.select(); }
+        return;
+      }
+      if (e.key === "r") { const r = document.getElementById("reason"); if (r) { e.preventDefault(); r.focus(); } return; }
+      const next = document.querySelector("link[rel=next]");
+      if (e.key === "j" && next) { e.preventDefault(); location.href = next.href; return; }
+      if (e.key === "k") { e.preventDefault(); history.back(); return; }
+    }
+  });
+})();
