@@ -117,15 +117,22 @@ pub fn render_coverage_svg(curve: &[CurvePoint], chosen_threshold: Option<f64>) 
         "precision",
     );
     if !curve.is_empty() {
+        // A curve has a point per distinct confidence (thousands); points that land on
+        // the same pixel as the last one drawn add bytes, not information.
         let mut path = String::new();
+        let mut last: Option<(f64, f64)> = None;
         for (i, p) in curve.iter().enumerate() {
-            let _ = write!(
-                path,
-                "{}{:.1},{:.1} ",
-                if i == 0 { 'M' } else { 'L' },
-                x_at(p.coverage),
-                y_at(p.precision)
-            );
+            let (x, y) = (x_at(p.coverage), y_at(p.precision));
+            let is_end = i + 1 == curve.len();
+            if let Some((lx, ly)) = last
+                && (x - lx).abs() < 1.0
+                && (y - ly).abs() < 1.0
+                && !is_end
+            {
+                continue;
+            }
+            let _ = write!(path, "{}{x:.1},{y:.1} ", if last.is_none() { 'M' } else { 'L' });
+            last = Some((x, y));
         }
         let _ = writeln!(
             s,
