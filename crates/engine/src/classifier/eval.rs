@@ -6,8 +6,9 @@
 //! timing figures are then as honest as that clock, and tests can pass a fake one.
 
 use super::io::Example;
-use super::model::{Prediction, TextClassifier, TrainError, TrainOptions};
+use super::model::{Prediction, TextClassifier};
 use super::rng::Rng;
+use super::train::{TrainError, TrainOptions};
 use crate::metrics::{
     CurvePoint, ReliabilityBin, Scored, auroc, coverage_curve, ece, reliability_bins, threshold_for_precision,
 };

@@ -17,7 +17,9 @@ mod linear;
 mod model;
 mod rng;
 pub mod svg;
+mod train;
 
 pub use artifact::LoadError;
 pub use io::{Example, ExampleFormat, ParseError, parse_examples};
-pub use model::{Prediction, TextClassifier, TrainError, TrainOptions, TrainSummary};
+pub use model::{Prediction, TextClassifier, TrainSummary};
+pub use train::{TrainError, TrainOptions};

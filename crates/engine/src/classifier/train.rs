@@ -1,0 +1,293 @@
+//! Training a [`TextClassifier`]: cross-fitted calibration, hyperparameters chosen on
+//! held-out folds, then one refit on everything.
+//!
+//! Training never looks outside the examples it is given: the regularisation strength is
+//! picked on the first fold's held-out rows, the temperature and both signal models on the
+//! held-out rows of every fold, and nothing is tuned by hand for a data set.
+
+use super::confidence::{N_SIGNALS, SignalModel, signals};
+use super::features::{Grams, SparseVec, Vocab, ngrams};
+use super::folds::{Held, plan};
+use super::io::Example;
+use super::linear::{Compact, Linear, SgdParams};
+use super::model::{TextClassifier, TrainSummary, top_route};
+use super::rng::Rng;
+use crate::calibration::fit_temperature;
+use std::collections::BTreeMap;
+use thiserror::Error;
+
+/// How to train. `Default` is what every data set should start with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainOptions {
+    /// The label that marks out-of-scope examples, if the training set has any. Such
+    /// examples teach the detector; the label is never offered as a route.
+    pub oos_label: Option<String>,
+    /// Seed for every shuffle and split: same data and seed, same model, bit for bit.
+    pub seed: u64,
+    /// Number of cross-fitting folds (at least 2).
+    pub folds: usize,
+    /// SGD passes over the data per fit.
+    pub epochs: usize,
+    /// Expected share of out-of-scope inputs in production. It sets the base rate of the
+    /// out-of-scope probability (and so the confidence); it does not change the ranking
+    /// of inputs by confidence, so thresholds chosen on validation data are unaffected.
+    pub oos_prior: f64,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        Self {
+            oos_label: Some("oos".to_string()),
+            seed: 42,
+            folds: 4,
+            epochs: 5,
+            oos_prior: 0.1,
+        }
+    }
+}
+
+/// Why a training set cannot be trained on.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum TrainError {
+    #[error("too few examples: {got}, at least {need} are needed")]
+    TooFewExamples { got: usize, need: usize },
+    #[error("only one route label ({label:?}): a router needs at least two to choose from")]
+    OneLabel { label: String },
+    #[error("no route labels: every example is labelled {oos_label:?} (out of scope)")]
+    OnlyOutOfScope { oos_label: String },
+    #[error("example {index} has empty text")]
+    EmptyText { index: usize },
+}
+
+/// The smallest training set we accept; below it no held-out estimate means anything.
+pub(crate) const MIN_EXAMPLES: usize = 4;
+/// Candidate inverse regularisation strengths: `lambda = 1 / (C * n)`. Spaced by 3x
+/// around the value that suits short texts with unit-norm TF-IDF vectors.
+const C_GRID: [f64; 3] = [20.0, 60.0, 180.0];
+/// First SGD step size; inputs have unit norm, so this is a scale-free choice.
+const ETA0: f64 = 12.0;
+/// Share of the centred weights kept in the compact model (see [`Compact`]).
+const KEEP_WEIGHTS: f64 = 0.05;
+/// Share of the class-centroid entries kept: the small ones barely move a cosine.
+const KEEP_CENTROIDS: f64 = 0.02;
+/// Held-out rows used to fit the temperature.
+const TEMPERATURE_ROWS: usize = 3000;
+
+/// One held-out row's scores, gathered across folds.
+struct HeldRow {
+    logits: Vec<f32>,
+    sims: Vec<f32>,
+    x: SparseVec,
+    label: u32,
+    kind: Held,
+}
+
+impl TextClassifier {
+    /// Train on labelled examples.
+    pub fn train(examples: &[Example], opts: &TrainOptions) -> Result<Self, TrainError> {
+        if examples.len() < MIN_EXAMPLES {
+            return Err(TrainError::TooFewExamples {
+                got: examples.len(),
+                need: MIN_EXAMPLES,
+            });
+        }
+        if let Some(index) = examples.iter().position(|e| e.text.trim().is_empty()) {
+            return Err(TrainError::EmptyText { index });
+        }
+        let mut index: BTreeMap<&str, u32> = BTreeMap::new();
+        for e in examples {
+            index.insert(e.label.as_str(), 0);
+        }
+        for (i, v) in index.values_mut().enumerate() {
+            *v = i as u32;
+        }
+        let labels: Vec<String> = index.keys().map(|s| s.to_string()).collect();
+        let oos_class = opts.oos_label.as_deref().and_then(|l| index.get(l).copied());
+        let routes = labels.len() - usize::from(oos_class.is_some());
+        match routes {
+            0 => {
+                let oos_label = opts.oos_label.clone().unwrap_or_default();
+                return Err(TrainError::OnlyOutOfScope { oos_label });
+            }
+            1 => {
+                let label = labels.iter().find(|l| Some(index[l.as_str()]) != oos_class);
+                return Err(TrainError::OneLabel {
+                    label: label.cloned().unwrap_or_default(),
+                });
+            }
+            _ => {}
+        }
+        let ys: Vec<u32> = examples.iter().map(|e| index[e.label.as_str()]).collect();
+        let grams: Vec<Grams> = examples.iter().map(|e| ngrams(&e.text)).collect();
+        let classes = labels.len();
+        let mut rng = Rng::new(opts.seed);
+        let folds = plan(&ys, classes, oos_class, opts.folds, &mut rng);
+
+        // Cross-fitting. The first fold also picks C; later folds reuse it.
+        let mut held_rows: Vec<HeldRow> = Vec::new();
+        let mut c_scores: Vec<(f64, f64)> = Vec::new();
+        let mut best_c = C_GRID[1];
+        for (f, fold) in folds.iter().enumerate() {
+            if fold.train.is_empty() || fold.held.is_empty() {
+                continue;
+            }
+            let vocab = Vocab::fit(fold.train.iter().map(|&i| &grams[i]));
+            let xs: Vec<SparseVec> = fold.train.iter().map(|&i| vocab.vectorize(&grams[i])).collect();
+            let ty: Vec<u32> = fold.train.iter().map(|&i| ys[i]).collect();
+            let held_x: Vec<SparseVec> = fold
+                .held
+                .iter()
+                .map(|&(i, _)| vocab.vectorize(&grams[i]))
+                .collect();
+            let fit = |c: f64, rng: &mut Rng| {
+                let lambda = 1.0 / (c * xs.len() as f64);
+                let params = SgdParams {
+                    lambda,
+                    epochs: opts.epochs.max(1),
+                    eta0: ETA0,
+                };
+                Compact::from_linear(
+                    &Linear::train(&xs, &ty, vocab.len(), classes, params, rng),
+                    KEEP_WEIGHTS,
+                )
+            };
+            let model = if f == 0 && !fold.held.iter().all(|h| h.1 != Held::InScope) {
+                let mut best: Option<(f64, Compact)> = None;
+                for &c in &C_GRID {
+                    let m = fit(c, &mut rng);
+                    let acc = in_scope_accuracy(&m, &held_x, fold, &ys, oos_class);
+                    c_scores.push((c, acc));
+                    // Ties go to the stronger regularisation (the earlier, smaller C).
+                    if best.as_ref().is_none_or(|(a, _)| acc > *a) {
+                        best_c = c;
+                        best = Some((acc, m));
+                    }
+                }
+                best.map(|b| b.1).unwrap_or_else(|| fit(best_c, &mut rng))
+            } else {
+                fit(best_c, &mut rng)
+            };
+            let cents = Compact::centroids(&xs, &ty, vocab.len(), classes, KEEP_CENTROIDS);
+            for (x, &(i, kind)) in held_x.into_iter().zip(&fold.held) {
+                let mut logits = vec![0.0f32; classes];
+                model.logits_into(&x, &mut logits);
+                let mut sims = vec![0.0f32; classes];
+                cents.logits_into(&x, &mut sims);
+                held_rows.push(HeldRow {
+                    logits,
+                    sims,
+                    x,
+                    label: ys[i],
+                    kind,
+                });
+            }
+        }
+
+        // Temperature on the in-scope held-out rows, then the two signal models.
+        // One scalar needs no more than a few thousand rows; an even stride keeps every
+        // fold's rows in the sample and the search cheap.
+        let in_scope: Vec<&HeldRow> = held_rows.iter().filter(|r| r.kind == Held::InScope).collect();
+        let stride = in_scope.len().div_ceil(TEMPERATURE_ROWS).max(1);
+        let (t_logits, t_labels): (Vec<Vec<f64>>, Vec<usize>) = in_scope
+            .iter()
+            .step_by(stride)
+            .map(|r| (r.logits.iter().map(|&v| f64::from(v)).collect(), r.label as usize))
+            .unzip();
+        let temperature = fit_temperature(&t_logits, &t_labels);
+        let oos_idx = oos_class.map(|c| c as usize);
+        let rows: Vec<[f64; N_SIGNALS]> = held_rows
+            .iter()
+            .map(|r| signals(&r.logits, temperature, oos_idx, &r.x, &r.sims))
+            .collect();
+        // Correctness is learned on in-scope rows only and the out-of-scope probability on
+        // all of them; confidence = P(right | in scope) * P(in scope). Keeping the two
+        // apart lets the out-of-scope base rate be set to a stated prior instead of the
+        // arbitrary share of pseudo out-of-scope rows that cross-fitting produced.
+        let in_rows: Vec<[f64; N_SIGNALS]> = rows
+            .iter()
+            .zip(&held_rows)
+            .filter(|(_, r)| r.kind == Held::InScope)
+            .map(|(s, _)| *s)
+            .collect();
+        let right: Vec<bool> = held_rows
+            .iter()
+            .filter(|r| r.kind == Held::InScope)
+            .map(|r| top_route(&r.logits, oos_idx) == r.label as usize)
+            .collect();
+        let is_oos: Vec<bool> = held_rows.iter().map(|r| r.kind != Held::InScope).collect();
+        let correct = SignalModel::fit(&in_rows, &right, &vec![1.0; in_rows.len()]);
+        let oos_share = is_oos.iter().filter(|&&o| o).count() as f64 / is_oos.len().max(1) as f64;
+        let count = |k: Held| held_rows.iter().filter(|r| r.kind == k).count();
+        let held_out = (count(Held::InScope), count(Held::PseudoOos), count(Held::RealOos));
+        // Real out-of-scope examples are the best evidence of what out of scope looks like
+        // where the router will run, but they are usually few next to the pseudo ones:
+        // together they weigh as much as all the pseudo rows.
+        let real_weight = if held_out.2 > 0 {
+            (held_out.1 as f64 / held_out.2 as f64).max(1.0)
+        } else {
+            1.0
+        };
+        let weights: Vec<f64> = held_rows
+            .iter()
+            .map(|r| if r.kind == Held::RealOos { real_weight } else { 1.0 })
+            .collect();
+        let oos = SignalModel::fit(&rows, &is_oos, &weights).with_prior(oos_share, opts.oos_prior);
+
+        // The final model sees everything.
+        let vocab = Vocab::fit(grams.iter());
+        let xs: Vec<SparseVec> = grams.iter().map(|g| vocab.vectorize(g)).collect();
+        let centroids = Compact::centroids(&xs, &ys, vocab.len(), classes, KEEP_CENTROIDS);
+        let lambda = 1.0 / (best_c * xs.len() as f64);
+        let params = SgdParams {
+            lambda,
+            epochs: opts.epochs.max(1),
+            eta0: ETA0,
+        };
+        let linear = Compact::from_linear(
+            &Linear::train(&xs, &ys, vocab.len(), classes, params, &mut rng),
+            KEEP_WEIGHTS,
+        );
+        let summary = TrainSummary {
+            examples: examples.len(),
+            routes,
+            oos_examples: oos_class.map_or(0, |c| ys.iter().filter(|&&y| y == c).count()),
+            c: best_c,
+            c_scores,
+            temperature,
+            held_out,
+            features: vocab.len(),
+            weights: linear.entries(),
+        };
+        Ok(Self {
+            labels,
+            oos_class,
+            vocab,
+            linear,
+            centroids,
+            temperature,
+            correct,
+            oos,
+            summary,
+        })
+    }
+}
+
+fn in_scope_accuracy(
+    m: &Compact,
+    held_x: &[SparseVec],
+    fold: &super::folds::Fold,
+    ys: &[u32],
+    oos: Option<u32>,
+) -> f64 {
+    let mut logits = vec![0.0f32; m.classes];
+    let (mut right, mut n) = (0usize, 0usize);
+    for (x, &(i, kind)) in held_x.iter().zip(&fold.held) {
+        if kind != Held::InScope {
+            continue;
+        }
+        m.logits_into(x, &mut logits);
+        n += 1;
+        right += usize::from(top_route(&logits, oos.map(|c| c as usize)) == ys[i] as usize);
+    }
+    right as f64 / n.max(1) as f64
+}
