@@ -277,7 +277,13 @@ pub(crate) mod tests {
     fn gibberish_is_out_of_scope_without_any_oos_examples() {
         let model = TextClassifier::train(&synthetic(40, 0, 3), &TrainOptions::default()).unwrap();
         assert_eq!(model.summary().oos_examples, 0);
-        for text in ["qzxv wpfjk trrlm", "zzzz yyyy", "xkcd blorp snarf gleep", "", "?!"] {
+        for text in [
+            "qzxv wpfjk trrlm",
+            "zzzz yyyy",
+            "xkcd blorp snarf gleep",
+            "",
+            "?!",
+        ] {
             let p = model.predict(text);
             assert!(p.out_of_scope, "{text}: {p:?}");
             assert!(p.confidence < 0.5, "{text}: {p:?}");
