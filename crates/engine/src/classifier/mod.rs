@@ -1,9 +1,9 @@
 //! The routing classifier: trained from labelled examples, it picks a route for a text
 //! with a calibrated confidence and says when the text is out of scope.
 //!
-//! Hashed word and character n-grams feed a multinomial logistic regression; cross-fitted
-//! held-out scores set its temperature, a correctness model and an out-of-scope detector
-//! (see `confidence`), so that a confidence of 0.9 is right about nine times in ten and an
+//! Hashed word and character n-grams feed a multinomial logistic regression and a set of
+//! class centroids; cross-fitted held-out scores (see `folds`) set its temperature, a
+//! correctness model and an out-of-scope detector (see `confidence`), so that a confidence of 0.9 is right about nine times in ten and an
 //! input unlike the training data goes to review whatever its top score. [`eval`] measures
 //! all of it on a test set the way `tandem model eval` reports it.
 

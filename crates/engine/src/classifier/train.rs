@@ -29,8 +29,9 @@ pub struct TrainOptions {
     /// SGD passes over the data per fit.
     pub epochs: usize,
     /// Expected share of out-of-scope inputs in production. It sets the base rate of the
-    /// out-of-scope probability (and so the confidence); it does not change the ranking
-    /// of inputs by confidence, so thresholds chosen on validation data are unaffected.
+    /// out-of-scope probability, and so how far confidence drops for inputs that look out
+    /// of scope. Cross-fitting cannot know it (its share of pseudo out-of-scope rows is an
+    /// artefact of the folds), so it is stated, not fitted.
     pub oos_prior: f64,
 }
 
@@ -55,7 +56,7 @@ pub enum TrainError {
     OneLabel { label: String },
     #[error("no route labels: every example is labelled {oos_label:?} (out of scope)")]
     OnlyOutOfScope { oos_label: String },
-    #[error("example {index} has empty text")]
+    #[error("example {index} (counting from 0) has empty text")]
     EmptyText { index: usize },
 }
 
