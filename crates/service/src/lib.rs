@@ -9,6 +9,7 @@ pub mod delivery;
 mod error;
 pub mod import;
 pub mod intake;
+pub mod measure;
 pub mod review;
 mod settings;
 mod training;

@@ -7,6 +7,9 @@ use tandem_domain::{ItemStatus, Role, WorkspaceId};
 use tandem_store::*;
 use tandem_test_support::{TestDb, backends};
 
+#[path = "contract/measure.rs"]
+mod measure;
+
 async fn each_backend<F, Fut>(test: F)
 where
     F: Fn(Arc<dyn Store>) -> Fut,

@@ -8,6 +8,7 @@ mod auth;
 mod error;
 mod format;
 mod health;
+mod measure;
 mod pages;
 
 use std::future::Future;
@@ -28,6 +29,7 @@ pub struct AppState {
 pub fn router(tandem: Tandem) -> Router {
     let state = AppState { tandem };
     Router::new()
+        .merge(measure::routes())
         .merge(api::routes())
         .merge(pages::routes())
         .merge(health::routes())
