@@ -19,6 +19,8 @@ use crate::{ServiceError, ServiceResult, Tandem, delivery};
 const IDLE_POLL: Duration = Duration::from_millis(200);
 /// How long to wait after a database error before trying again.
 const ERROR_BACKOFF: Duration = Duration::from_secs(1);
+/// How long a stopping worker lets the batch in hand finish before giving its jobs back.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Deliveries sent at the same time by one worker.
 const DELIVERY_CONCURRENCY: usize = 16;
 
@@ -84,10 +86,20 @@ impl Worker {
             if let Err(e) = self.scheduler.tick(&self.tandem, &self.id).await {
                 tracing::error!(worker = %self.id, error = %e, "scheduled work failed");
             }
+            let tick = self.tick();
+            tokio::pin!(tick);
             let outcome = tokio::select! {
                 biased;
-                () = &mut shutdown => break,
-                r = self.tick() => r,
+                r = &mut tick => r,
+                () = &mut shutdown => {
+                    // Finish the batch in hand if it ends soon; otherwise drop it and let
+                    // the release below give its jobs back (their results were not stored).
+                    match tokio::time::timeout(SHUTDOWN_GRACE, tick).await {
+                        Ok(_) => tracing::info!(worker = %self.id, "finished the batch in hand"),
+                        Err(_) => tracing::warn!(worker = %self.id, "batch still running at shutdown; its jobs are released"),
+                    }
+                    break;
+                }
             };
             match outcome.map(|t| t.total()) {
                 Ok(0) => {

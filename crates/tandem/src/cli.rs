@@ -46,6 +46,9 @@ pub struct Global {
 pub enum Command {
     /// Run the web UI, the API and a worker.
     Serve(ServeArgs),
+    /// Run a worker alone (no web server): process items and send deliveries until Ctrl-C
+    /// or SIGTERM. Run as many as you like against one PostgreSQL database.
+    Worker,
     /// Create (or reuse) a demo workspace with two automations and real sample data, then serve it.
     Demo(DemoArgs),
     /// Check an automation definition and its training files; exit 2 when invalid.

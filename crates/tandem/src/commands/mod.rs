@@ -5,6 +5,7 @@ mod demo;
 mod import;
 mod serve;
 mod users;
+mod worker;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use crate::config::Config;
 pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve(args) => serve::run(config, args).await,
+        Command::Worker => worker::run(config).await,
         Command::Demo(args) => demo::run(config, args).await,
         Command::Check { file } => Ok(check::run(&file)),
         Command::Apply { files } => check::apply(config, &files).await,
