@@ -11,6 +11,7 @@ use tandem_domain::{ItemInput, ItemStatus, Millis};
 use tandem_store::{Job, JobKind, Processed};
 
 use crate::automations::Compiled;
+use crate::schedule::Scheduler;
 use crate::{ServiceError, ServiceResult, Tandem, delivery};
 
 /// How long an idle worker waits before looking for work again (it is also woken at
@@ -40,6 +41,8 @@ impl Tick {
 pub struct Worker {
     tandem: Tandem,
     id: String,
+    /// Periodic tasks (digests, sweeps, rollups), run once per period across instances.
+    scheduler: Arc<Scheduler>,
 }
 
 impl Worker {
@@ -48,7 +51,14 @@ impl Worker {
         Self {
             tandem,
             id: id.into(),
+            scheduler: Arc::new(Scheduler::standard()),
         }
+    }
+
+    /// Drive these periodic tasks instead of the product's ([`crate::schedule::tasks`]).
+    pub fn with_scheduler(mut self, scheduler: Scheduler) -> Self {
+        self.scheduler = Arc::new(scheduler);
+        self
     }
 
     /// A worker id unique to this process.
@@ -69,6 +79,11 @@ impl Worker {
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         loop {
+            // Scheduled work first: it is rare and short, and runs between job batches so
+            // that a shutdown never interrupts a claimed period half-way.
+            if let Err(e) = self.scheduler.tick(&self.tandem, &self.id).await {
+                tracing::error!(worker = %self.id, error = %e, "scheduled work failed");
+            }
             let outcome = tokio::select! {
                 biased;
                 () = &mut shutdown => break,
