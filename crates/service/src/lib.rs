@@ -10,6 +10,7 @@ mod error;
 pub mod import;
 pub mod intake;
 pub mod review;
+pub mod schedule;
 mod settings;
 mod training;
 pub mod view;

@@ -9,12 +9,14 @@
 
 mod error;
 mod rows;
+mod schedule;
 mod sql;
 
 use async_trait::async_trait;
 
 pub use error::StoreError;
 pub use rows::*;
+pub use schedule::ScheduledRun;
 pub use sql::{Backend, SqlStore};
 
 use tandem_domain::{AutomationId, DeliveryId, ItemId, JobId, Millis, UserId, VersionId, WorkspaceId};
@@ -133,4 +135,33 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<()>;
     /// Queue a failed delivery again (a person pressed "retry").
     async fn retry_delivery(&self, ws: WorkspaceId, id: DeliveryId, now: Millis) -> Result<Delivery>;
+
+    // --- scale ---------------------------------------------------------------------
+    /// Every workspace's id (the scheduler runs periodic tasks per workspace).
+    async fn workspace_ids(&self) -> Result<Vec<WorkspaceId>>;
+    /// Claim the run of task `kind` for one period in a workspace. Exactly one caller gets
+    /// `Some` for a (workspace, kind, period key); a later caller gets it again only if the
+    /// run is unfinished and its lease (`lease_until`) has run out by `now`.
+    async fn claim_scheduled_run(
+        &self,
+        ws: WorkspaceId,
+        kind: &str,
+        period_key: &str,
+        worker: &str,
+        lease_until: Millis,
+        now: Millis,
+    ) -> Result<Option<ScheduledRun>>;
+    /// Mark a claimed run finished; false when `worker` no longer holds the claim.
+    async fn finish_scheduled_run(
+        &self,
+        ws: WorkspaceId,
+        id: i64,
+        worker: &str,
+        outcome: &str,
+        now: Millis,
+    ) -> Result<bool>;
+    /// The runs of one task in a workspace, oldest first.
+    async fn scheduled_runs(&self, ws: WorkspaceId, kind: &str) -> Result<Vec<ScheduledRun>>;
+    /// Forget finished runs created before `before`.
+    async fn prune_scheduled_runs(&self, ws: WorkspaceId, before: Millis) -> Result<u64>;
 }
