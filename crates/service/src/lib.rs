@@ -11,6 +11,7 @@ pub mod import;
 pub mod intake;
 pub mod measure;
 pub mod review;
+pub mod schedule;
 mod settings;
 mod training;
 pub mod view;

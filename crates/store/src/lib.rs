@@ -10,6 +10,7 @@
 mod error;
 mod measure_rows;
 mod rows;
+mod schedule;
 mod sql;
 
 use async_trait::async_trait;
@@ -17,6 +18,7 @@ use async_trait::async_trait;
 pub use error::StoreError;
 pub use measure_rows::*;
 pub use rows::*;
+pub use schedule::ScheduledRun;
 pub use sql::{Backend, SqlStore};
 
 use tandem_domain::{AutomationId, DeliveryId, ItemId, JobId, Millis, UserId, VersionId, WorkspaceId};
@@ -208,4 +210,32 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn share_link(&self, token_hash: &str) -> Result<Option<ShareLink>>;
     async fn list_share_links(&self, ws: WorkspaceId) -> Result<Vec<ShareLink>>;
     async fn revoke_share_link(&self, ws: WorkspaceId, id: i64, now: Millis) -> Result<()>;
+    // --- scale ---------------------------------------------------------------------
+    /// Every workspace's id (the scheduler runs periodic tasks per workspace).
+    async fn workspace_ids(&self) -> Result<Vec<WorkspaceId>>;
+    /// Claim the run of task `kind` for one period in a workspace. Exactly one caller gets
+    /// `Some` for a (workspace, kind, period key); a later caller gets it again only if the
+    /// run is unfinished and its lease (`lease_until`) has run out by `now`.
+    async fn claim_scheduled_run(
+        &self,
+        ws: WorkspaceId,
+        kind: &str,
+        period_key: &str,
+        worker: &str,
+        lease_until: Millis,
+        now: Millis,
+    ) -> Result<Option<ScheduledRun>>;
+    /// Mark a claimed run finished; false when `worker` no longer holds the claim.
+    async fn finish_scheduled_run(
+        &self,
+        ws: WorkspaceId,
+        id: i64,
+        worker: &str,
+        outcome: &str,
+        now: Millis,
+    ) -> Result<bool>;
+    /// The runs of one task in a workspace, oldest first.
+    async fn scheduled_runs(&self, ws: WorkspaceId, kind: &str) -> Result<Vec<ScheduledRun>>;
+    /// Forget finished runs created before `before`.
+    async fn prune_scheduled_runs(&self, ws: WorkspaceId, before: Millis) -> Result<u64>;
 }
