@@ -10,6 +10,7 @@ mod error;
 pub mod import;
 pub mod intake;
 pub mod review;
+pub mod rollout;
 mod settings;
 mod training;
 pub mod view;
