@@ -11,6 +11,7 @@ use tandem_domain::{ItemInput, ItemStatus, Millis, Stage};
 use tandem_store::{Job, JobKind, Processed};
 
 use crate::automations::Compiled;
+use crate::schedule::Scheduler;
 use crate::{ServiceError, ServiceResult, Tandem, delivery};
 
 /// How long an idle worker waits before looking for work again (it is also woken at
@@ -18,6 +19,8 @@ use crate::{ServiceError, ServiceResult, Tandem, delivery};
 const IDLE_POLL: Duration = Duration::from_millis(200);
 /// How long to wait after a database error before trying again.
 const ERROR_BACKOFF: Duration = Duration::from_secs(1);
+/// How long a stopping worker lets the batch in hand finish before giving its jobs back.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Deliveries sent at the same time by one worker.
 const DELIVERY_CONCURRENCY: usize = 16;
 
@@ -43,6 +46,8 @@ impl Tick {
 pub struct Worker {
     tandem: Tandem,
     id: String,
+    /// Periodic tasks (digests, sweeps, rollups), run once per period across instances.
+    scheduler: Arc<Scheduler>,
 }
 
 impl Worker {
@@ -51,7 +56,14 @@ impl Worker {
         Self {
             tandem,
             id: id.into(),
+            scheduler: Arc::new(Scheduler::standard()),
         }
+    }
+
+    /// Drive these periodic tasks instead of the product's ([`crate::schedule::tasks`]).
+    pub fn with_scheduler(mut self, scheduler: Scheduler) -> Self {
+        self.scheduler = Arc::new(scheduler);
+        self
     }
 
     /// A worker id unique to this process.
@@ -72,10 +84,25 @@ impl Worker {
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         loop {
+            // Scheduled work first: it is rare and short, and runs between job batches so
+            // that a shutdown never interrupts a claimed period half-way.
+            if let Err(e) = self.scheduler.tick(&self.tandem, &self.id).await {
+                tracing::error!(worker = %self.id, error = %e, "scheduled work failed");
+            }
+            let tick = self.tick();
+            tokio::pin!(tick);
             let outcome = tokio::select! {
                 biased;
-                () = &mut shutdown => break,
-                r = self.tick() => r,
+                r = &mut tick => r,
+                () = &mut shutdown => {
+                    // Finish the batch in hand if it ends soon; otherwise drop it and let
+                    // the release below give its jobs back (their results were not stored).
+                    match tokio::time::timeout(SHUTDOWN_GRACE, tick).await {
+                        Ok(_) => tracing::info!(worker = %self.id, "finished the batch in hand"),
+                        Err(_) => tracing::warn!(worker = %self.id, "batch still running at shutdown; its jobs are released"),
+                    }
+                    break;
+                }
             };
             match outcome.map(|t| t.total()) {
                 Ok(0) => {

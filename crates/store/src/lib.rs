@@ -10,6 +10,7 @@
 mod error;
 mod rollout_rows;
 mod rows;
+mod schedule;
 mod sql;
 
 use async_trait::async_trait;
@@ -17,6 +18,7 @@ use async_trait::async_trait;
 pub use error::StoreError;
 pub use rollout_rows::*;
 pub use rows::*;
+pub use schedule::ScheduledRun;
 pub use sql::{Backend, SqlStore};
 
 use tandem_domain::{AutomationId, DeliveryId, ItemId, JobId, Millis, Stage, UserId, VersionId, WorkspaceId};
@@ -218,4 +220,32 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         automation: AutomationId,
         version: Option<VersionId>,
     ) -> Result<Vec<EdgeCaseResult>>;
+    // --- scale ---------------------------------------------------------------------
+    /// Every workspace's id (the scheduler runs periodic tasks per workspace).
+    async fn workspace_ids(&self) -> Result<Vec<WorkspaceId>>;
+    /// Claim the run of task `kind` for one period in a workspace. Exactly one caller gets
+    /// `Some` for a (workspace, kind, period key); a later caller gets it again only if the
+    /// run is unfinished and its lease (`lease_until`) has run out by `now`.
+    async fn claim_scheduled_run(
+        &self,
+        ws: WorkspaceId,
+        kind: &str,
+        period_key: &str,
+        worker: &str,
+        lease_until: Millis,
+        now: Millis,
+    ) -> Result<Option<ScheduledRun>>;
+    /// Mark a claimed run finished; false when `worker` no longer holds the claim.
+    async fn finish_scheduled_run(
+        &self,
+        ws: WorkspaceId,
+        id: i64,
+        worker: &str,
+        outcome: &str,
+        now: Millis,
+    ) -> Result<bool>;
+    /// The runs of one task in a workspace, oldest first.
+    async fn scheduled_runs(&self, ws: WorkspaceId, kind: &str) -> Result<Vec<ScheduledRun>>;
+    /// Forget finished runs created before `before`.
+    async fn prune_scheduled_runs(&self, ws: WorkspaceId, before: Millis) -> Result<u64>;
 }

@@ -562,3 +562,6 @@ async fn a_given_up_delivery_can_be_retried_by_a_person() {
     })
     .await;
 }
+
+#[path = "contract/scale.rs"]
+mod scale;

@@ -46,6 +46,9 @@ pub struct Global {
 pub enum Command {
     /// Run the web UI, the API and a worker.
     Serve(ServeArgs),
+    /// Run a worker alone (no web server): process items and send deliveries until Ctrl-C
+    /// or SIGTERM. Run as many as you like against one PostgreSQL database.
+    Worker,
     /// Create (or reuse) a demo workspace with two automations and real sample data, then serve it.
     Demo(DemoArgs),
     /// Check an automation definition and its training files; exit 2 when invalid.
@@ -70,6 +73,12 @@ pub enum Command {
     /// Configuration help.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Routing models: evaluate the classifier on labelled files.
+    #[command(subcommand)]
+    Model(ModelCommand),
+    /// Field extraction: evaluate the learned extractor on labelled documents.
+    #[command(subcommand)]
+    Extract(ExtractCommand),
 }
 
 #[derive(Debug, Args)]
@@ -139,4 +148,68 @@ pub enum TokenCommand {
 pub enum ConfigCommand {
     /// Print every configuration key with a one-line comment.
     Example,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Train the routing classifier on one file and report on another: accuracy, the
+    /// threshold for a target precision, coverage, out-of-scope detection, calibration.
+    Eval(ModelEvalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ModelEvalArgs {
+    /// Training examples: JSONL `{"text": ..., "label": ...}` per line, or CSV with a text,label header.
+    #[arg(long)]
+    pub train: PathBuf,
+    /// Test examples, same format; only read to report.
+    #[arg(long)]
+    pub test: PathBuf,
+    /// Validation examples for choosing the threshold. Default: a held-out fifth of --train.
+    #[arg(long)]
+    pub val: Option<PathBuf>,
+    /// The threshold is the lowest at which routed validation items reach this precision.
+    #[arg(long, default_value_t = 0.99)]
+    pub target_precision: f64,
+    /// The label of out-of-scope examples.
+    #[arg(long, default_value = "oos")]
+    pub oos_label: String,
+    /// Seed for training and the held-out split.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Print exactly one JSON object instead of a table (and write no charts).
+    #[arg(long)]
+    pub json: bool,
+    /// Where the reliability diagram and coverage curve (SVG) are written.
+    #[arg(long, default_value = ".")]
+    pub out_dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExtractCommand {
+    /// Train the learned extractor for an automation's fields on one file and report on
+    /// another: per-field and overall precision, recall, F1, coverage at a target precision.
+    Eval(ExtractEvalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExtractEvalArgs {
+    /// The automation definition (TOML) whose learned fields are evaluated.
+    #[arg(long)]
+    pub automation: PathBuf,
+    /// Labelled documents: JSONL `{"id": ..., "text": ..., "fields": {...}}` per line.
+    #[arg(long)]
+    pub train: PathBuf,
+    /// Labelled test documents, same format; only read to report.
+    #[arg(long)]
+    pub test: PathBuf,
+    /// Per-field thresholds are chosen on held-out training answers for this precision.
+    #[arg(long, default_value_t = 0.99)]
+    pub target_precision: f64,
+    /// Seed for training.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Print exactly one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -17,6 +17,7 @@ mod people;
 mod review;
 mod rollout;
 mod rowmap;
+mod schedule;
 
 use std::time::Duration;
 
@@ -442,5 +443,35 @@ impl Store for SqlStore {
         version: Option<VersionId>,
     ) -> Result<Vec<EdgeCaseResult>> {
         rollout::latest_edge_case_results(self, ws, automation, version).await
+    }
+    async fn workspace_ids(&self) -> Result<Vec<WorkspaceId>> {
+        schedule::workspace_ids(self).await
+    }
+    async fn claim_scheduled_run(
+        &self,
+        ws: WorkspaceId,
+        kind: &str,
+        period_key: &str,
+        worker: &str,
+        lease_until: Millis,
+        now: Millis,
+    ) -> Result<Option<ScheduledRun>> {
+        schedule::claim_scheduled_run(self, ws, kind, period_key, worker, lease_until, now).await
+    }
+    async fn finish_scheduled_run(
+        &self,
+        ws: WorkspaceId,
+        id: i64,
+        worker: &str,
+        outcome: &str,
+        now: Millis,
+    ) -> Result<bool> {
+        schedule::finish_scheduled_run(self, ws, id, worker, outcome, now).await
+    }
+    async fn scheduled_runs(&self, ws: WorkspaceId, kind: &str) -> Result<Vec<ScheduledRun>> {
+        schedule::scheduled_runs(self, ws, kind).await
+    }
+    async fn prune_scheduled_runs(&self, ws: WorkspaceId, before: Millis) -> Result<u64> {
+        schedule::prune_scheduled_runs(self, ws, before).await
     }
 }
