@@ -17,7 +17,9 @@ use async_trait::async_trait;
 pub use error::StoreError;
 pub use rows::*;
 pub use schedule::ScheduledRun;
-pub use sql::{Backend, SqlStore};
+pub use sql::{
+    Backend, MoveProgress, MovedTable, SqlStore, move_workspace, restore_sqlite, workspace_row_counts,
+};
 
 use tandem_domain::{AutomationId, DeliveryId, ItemId, JobId, Millis, UserId, VersionId, WorkspaceId};
 
