@@ -19,7 +19,9 @@ pub use error::StoreError;
 pub use rollout_rows::*;
 pub use rows::*;
 pub use schedule::ScheduledRun;
-pub use sql::{Backend, SqlStore};
+pub use sql::{
+    Backend, MoveProgress, MovedTable, SqlStore, move_workspace, restore_sqlite, workspace_row_counts,
+};
 
 use tandem_domain::{AutomationId, DeliveryId, ItemId, JobId, Millis, Stage, UserId, VersionId, WorkspaceId};
 

@@ -18,6 +18,7 @@ mod review;
 mod rollout;
 mod rowmap;
 mod schedule;
+mod transfer;
 
 use std::time::Duration;
 
@@ -26,6 +27,8 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
 use crate::*;
+
+pub use transfer::{MoveProgress, MovedTable, move_workspace, restore_sqlite, workspace_row_counts};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -149,20 +152,6 @@ impl SqlStore {
     pub async fn close(&self) {
         self.writer.close().await;
         self.reader.close().await;
-    }
-
-    /// Copy a consistent snapshot of a SQLite database to `path` while it stays online.
-    pub async fn backup_sqlite(&self, path: &str) -> Result<()> {
-        if self.dialect.backend != Backend::Sqlite {
-            return Err(StoreError::Conflict(
-                "online backup by VACUUM INTO is for SQLite".into(),
-            ));
-        }
-        sqlx::query("VACUUM INTO $1")
-            .bind(path)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
     }
 }
 
