@@ -9,6 +9,9 @@ use tandem_test_support::{TestDb, backends};
 
 #[path = "contract/measure.rs"]
 mod measure;
+// --- rollout ---
+#[path = "contract/rollout.rs"]
+mod rollout;
 
 async fn each_backend<F, Fut>(test: F)
 where

@@ -10,6 +10,7 @@ mod format;
 mod health;
 mod measure;
 mod pages;
+mod rollout_api;
 
 use std::future::Future;
 
@@ -30,6 +31,7 @@ pub fn router(tandem: Tandem) -> Router {
     let state = AppState { tandem };
     Router::new()
         .merge(measure::routes())
+        .merge(rollout_api::routes())
         .merge(api::routes())
         .merge(pages::routes())
         .merge(health::routes())
