@@ -5,12 +5,15 @@
 //!   narrows it on a machine without PostgreSQL).
 //! - [`TestApp`]: the real application (store, service, web) on its own database,
 //!   listening on a free port.
-//! - [`Receiver`]: a local webhook receiver that records what it is sent.
+//! - [`Receiver`]: a local webhook receiver that records what it is sent (also a
+//!   Slack-compatible incoming webhook: it records any JSON POSTed to it).
+//! - [`SmtpServer`]: a local SMTP server that records each message.
 
 mod app;
 mod browser;
 mod db;
 mod receiver;
+mod smtp;
 
 pub use app::{PASSWORD, TestApp};
 
@@ -21,6 +24,7 @@ pub fn app_password() -> &'static str {
 pub use browser::Browser;
 pub use db::{TestBackend, TestDb, backends};
 pub use receiver::{Received, Receiver};
+pub use smtp::{Mail, SmtpServer};
 
 /// Wait for `check` to return `Some`, polling every few milliseconds, and panic with
 /// `what` if it does not within `timeout`. Tests wait on conditions, never on sleeps.

@@ -4,6 +4,7 @@
 //! column, so a builder fixes a file in one round.
 
 mod parse;
+mod review;
 mod walk;
 
 use serde::{Deserialize, Serialize};
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::slug::Slug;
 use tandem_engine::FieldKind;
 
+pub use review::{NotifyChannel, Priority, ReviewPolicy};
 pub use walk::DefinitionError;
 
 /// A validated automation definition. Paths (`route.examples`, `training.documents`) are
@@ -26,6 +28,9 @@ pub struct AutomationDef {
     pub training: TrainingDef,
     pub destinations: Vec<Destination>,
     pub baseline: Baseline,
+    /// Priority, SLA, escalation and notifications for this automation's exceptions.
+    #[serde(default)]
+    pub review: ReviewPolicy,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -33,6 +33,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
 
 /// Open the database (creating the data directory for SQLite) and build the service.
 pub async fn open(config: &Config) -> anyhow::Result<Tandem> {
+    config.validate()?;
     let url = config.database_url();
     if url.starts_with("sqlite:") {
         std::fs::create_dir_all(&config.data_dir)
