@@ -8,6 +8,7 @@
 //! mentions the item again while it stays open.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::future::Future;
 
 use tandem_domain::definition::NotifyChannel;
@@ -117,8 +118,7 @@ impl Tandem {
 
     async fn deliver_message(
         &self,
-        ws: WorkspaceId,
-        automation: AutomationId,
+        (ws, automation): (WorkspaceId, AutomationId),
         kind: &str,
         channels: &[NotifyChannel],
         msg: &Message,
@@ -155,9 +155,8 @@ impl Tandem {
         let overdue = self.store.overdue_items(now, 500).await?;
         let mut policies: HashMap<AutomationId, Option<ReviewPolicyRow>> = HashMap::new();
         for o in overdue {
-            if !policies.contains_key(&o.automation_id) {
-                let p = self.store.review_policy(o.workspace_id, o.automation_id).await?;
-                policies.insert(o.automation_id, p);
+            if let Entry::Vacant(slot) = policies.entry(o.automation_id) {
+                slot.insert(self.store.review_policy(o.workspace_id, o.automation_id).await?);
             }
             let Some(Some(policy)) = policies.get(&o.automation_id) else {
                 continue;
@@ -206,8 +205,7 @@ impl Tandem {
                 lines: vec![self.line_for(o.workspace_id, summary, now).await?],
             };
             self.deliver_message(
-                o.workspace_id,
-                o.automation_id,
+                (o.workspace_id, o.automation_id),
                 "escalation",
                 &notify,
                 &msg,
@@ -277,7 +275,7 @@ impl Tandem {
                 lines,
             };
             let ids: Vec<ItemId> = listed.iter().map(|s| s.id).collect();
-            self.deliver_message(ws, automation, "digest", &notify, &msg, &ids, report)
+            self.deliver_message((ws, automation), "digest", &notify, &msg, &ids, report)
                 .await?;
         }
         Ok(())

@@ -62,6 +62,12 @@ impl Dialect {
     }
 }
 
+/// Bind this for a missing `f64`. sqlx 0.8.6's Any driver hands PostgreSQL a NULL `f64`
+/// as `float4` (and a NULL `f32` as `float8`); the statement is then cached with a `float4`
+/// parameter and the next real `f64` on that connection fails ("incorrect binary data
+/// format"). A NULL `f32` arrives as the `float8` the columns are.
+pub(crate) const NULL_DOUBLE: Option<f32> = None;
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 

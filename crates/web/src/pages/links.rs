@@ -112,13 +112,25 @@ async fn page(
             problem = Some(held_message(c, s.tandem.now()));
         }
     }
-    if can_decide
-        && link.action == LinkAction::Approve
-        && view.fields.iter().all(|f| f.value.is_none())
-        && view.route.as_ref().is_none_or(|r| r.label.is_none())
-    {
-        can_decide = false;
-        problem = Some("There is no result to approve; open the item to correct or reject it.".into());
+    if can_decide && link.action == LinkAction::Approve {
+        // Say now what the decision would refuse, rather than offer a button that fails.
+        let mut missing: Vec<String> = view
+            .fields
+            .iter()
+            .filter(|f| f.required && f.value.is_none())
+            .map(|f| f.name.clone())
+            .collect();
+        if view.route.as_ref().is_some_and(|r| r.label.is_none()) {
+            missing.push("route".into());
+        }
+        if !missing.is_empty() {
+            can_decide = false;
+            let verb = if missing.len() == 1 { "is" } else { "are" };
+            problem = Some(format!(
+                "This item cannot be approved as it is: {} {verb} missing. Open the item to correct it, or reject it.",
+                missing.join(", ")
+            ));
+        }
     }
     let show = |v: &Option<serde_json::Value>| match v {
         None | Some(serde_json::Value::Null) => String::new(),
