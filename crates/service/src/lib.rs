@@ -14,6 +14,8 @@ pub mod links;
 pub mod notify;
 pub mod progress;
 pub mod review;
+pub mod rollout;
+pub mod schedule;
 mod settings;
 pub mod sweep;
 mod training;

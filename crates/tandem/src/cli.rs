@@ -46,6 +46,33 @@ pub struct Global {
 pub enum Command {
     /// Run the web UI, the API and a worker.
     Serve(ServeArgs),
+    /// Run a worker alone (no web server): process items and send deliveries until Ctrl-C
+    /// or SIGTERM. Run as many as you like against one PostgreSQL database.
+    Worker,
+    /// Back up the SQLite database online to FILE (for PostgreSQL it explains pg_dump).
+    Backup {
+        /// The backup file to create; it must not exist.
+        file: PathBuf,
+    },
+    /// Restore the SQLite database from a backup file. Stop Tandem first.
+    Restore {
+        /// A file made by `tandem backup`.
+        file: PathBuf,
+        /// Overwrite an existing database.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Move a workspace (--workspace) from SQLite to PostgreSQL, with every table's rows.
+    Migrate {
+        /// The SQLite database to move from, e.g. sqlite://tandem-data/tandem.db.
+        #[arg(long)]
+        from: String,
+        /// The PostgreSQL database to move to, e.g. postgres://tandem@127.0.0.1/tandem.
+        #[arg(long)]
+        to: String,
+    },
+    /// Measure intake and processing throughput and intake latency (not a test).
+    Bench(BenchArgs),
     /// Create (or reuse) a demo workspace with two automations and real sample data, then serve it.
     Demo(DemoArgs),
     /// Check an automation definition and its training files; exit 2 when invalid.
@@ -70,6 +97,12 @@ pub enum Command {
     /// Configuration help.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Routing models: evaluate the classifier on labelled files.
+    #[command(subcommand)]
+    Model(ModelCommand),
+    /// Field extraction: evaluate the learned extractor on labelled documents.
+    #[command(subcommand)]
+    Extract(ExtractCommand),
 }
 
 #[derive(Debug, Args)]
@@ -80,6 +113,25 @@ pub struct ServeArgs {
     /// Do not run a worker in this process (run `tandem worker` elsewhere).
     #[arg(long)]
     pub no_worker: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Tandem processes to run side by side (PostgreSQL; SQLite has one writer).
+    #[arg(long, default_value_t = 1)]
+    pub instances: usize,
+    /// Items per throughput phase.
+    #[arg(long, default_value_t = 50_000)]
+    pub items: usize,
+    /// Concurrent clients posting batches of 1,000.
+    #[arg(long, default_value_t = 4)]
+    pub clients: usize,
+    /// Single-item requests per second in the latency phase.
+    #[arg(long, default_value_t = 200)]
+    pub rate: u32,
+    /// Length of the latency phase in seconds.
+    #[arg(long, default_value_t = 20)]
+    pub seconds: u64,
 }
 
 #[derive(Debug, Args)]
@@ -139,4 +191,68 @@ pub enum TokenCommand {
 pub enum ConfigCommand {
     /// Print every configuration key with a one-line comment.
     Example,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Train the routing classifier on one file and report on another: accuracy, the
+    /// threshold for a target precision, coverage, out-of-scope detection, calibration.
+    Eval(ModelEvalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ModelEvalArgs {
+    /// Training examples: JSONL `{"text": ..., "label": ...}` per line, or CSV with a text,label header.
+    #[arg(long)]
+    pub train: PathBuf,
+    /// Test examples, same format; only read to report.
+    #[arg(long)]
+    pub test: PathBuf,
+    /// Validation examples for choosing the threshold. Default: a held-out fifth of --train.
+    #[arg(long)]
+    pub val: Option<PathBuf>,
+    /// The threshold is the lowest at which routed validation items reach this precision.
+    #[arg(long, default_value_t = 0.99)]
+    pub target_precision: f64,
+    /// The label of out-of-scope examples.
+    #[arg(long, default_value = "oos")]
+    pub oos_label: String,
+    /// Seed for training and the held-out split.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Print exactly one JSON object instead of a table (and write no charts).
+    #[arg(long)]
+    pub json: bool,
+    /// Where the reliability diagram and coverage curve (SVG) are written.
+    #[arg(long, default_value = ".")]
+    pub out_dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExtractCommand {
+    /// Train the learned extractor for an automation's fields on one file and report on
+    /// another: per-field and overall precision, recall, F1, coverage at a target precision.
+    Eval(ExtractEvalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExtractEvalArgs {
+    /// The automation definition (TOML) whose learned fields are evaluated.
+    #[arg(long)]
+    pub automation: PathBuf,
+    /// Labelled documents: JSONL `{"id": ..., "text": ..., "fields": {...}}` per line.
+    #[arg(long)]
+    pub train: PathBuf,
+    /// Labelled test documents, same format; only read to report.
+    #[arg(long)]
+    pub test: PathBuf,
+    /// Per-field thresholds are chosen on held-out training answers for this precision.
+    #[arg(long, default_value_t = 0.99)]
+    pub target_precision: f64,
+    /// Seed for training.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Print exactly one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -8,10 +8,13 @@
 //! - [`Receiver`]: a local webhook receiver that records what it is sent (also a
 //!   Slack-compatible incoming webhook: it records any JSON POSTed to it).
 //! - [`SmtpServer`]: a local SMTP server that records each message.
+//! - [`Receiver`]: a local webhook receiver that records what it is sent.
+//! - [`FakeLlm`]: a local server that speaks the OpenAI chat-completions protocol.
 
 mod app;
 mod browser;
 mod db;
+mod llm_server;
 mod receiver;
 mod smtp;
 
@@ -23,6 +26,7 @@ pub fn app_password() -> &'static str {
 }
 pub use browser::Browser;
 pub use db::{TestBackend, TestDb, backends};
+pub use llm_server::FakeLlm;
 pub use receiver::{Received, Receiver};
 pub use smtp::{Mail, SmtpServer};
 

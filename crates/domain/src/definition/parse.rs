@@ -16,6 +16,8 @@ const TOP_KEYS: &[&str] = &[
     "destinations",
     "baseline",
     "review",
+    "rollout",
+    "gate",
 ];
 const INPUT_KEYS: &[&str] = &["name", "required", "max_bytes"];
 const FIELD_KEYS: &[&str] = &[
@@ -106,6 +108,8 @@ pub(super) fn parse(source: &str) -> Result<AutomationDef, Vec<DefinitionError>>
         .unwrap_or_default();
 
     let review = super::review::parse_review(&mut w, top);
+    let rollout = super::rollout::parse_rollout(&mut w, top);
+    let gate = super::rollout::parse_gate(&mut w, top);
 
     if fields.is_empty() && route.is_none() && w.errors.is_empty() {
         w.error_at(
@@ -127,6 +131,8 @@ pub(super) fn parse(source: &str) -> Result<AutomationDef, Vec<DefinitionError>>
             destinations,
             baseline,
             review,
+            rollout,
+            gate,
         }),
         _ => {
             w.errors.sort_by_key(|e| (e.line, e.column));

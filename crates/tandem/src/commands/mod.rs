@@ -1,10 +1,14 @@
 //! One module per subcommand.
 
+mod bench;
 mod check;
 mod demo;
+mod eval;
 mod import;
 mod serve;
+mod transfer;
 mod users;
+mod worker;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -12,12 +16,17 @@ use std::sync::Arc;
 use anyhow::Context;
 use tandem_service::{ServiceError, SystemClock, Tandem};
 
-use crate::cli::{Command, ConfigCommand};
+use crate::cli::{Command, ConfigCommand, ExtractCommand, ModelCommand};
 use crate::config::Config;
 
 pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve(args) => serve::run(config, args).await,
+        Command::Worker => worker::run(config).await,
+        Command::Backup { file } => transfer::backup(config, &file).await,
+        Command::Restore { file, replace } => transfer::restore(config, &file, replace).await,
+        Command::Migrate { from, to } => transfer::migrate(config, &from, &to).await,
+        Command::Bench(args) => bench::run(config, args).await,
         Command::Demo(args) => demo::run(config, args).await,
         Command::Check { file } => Ok(check::run(&file)),
         Command::Apply { files } => check::apply(config, &files).await,
@@ -28,7 +37,16 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             print!("{}", crate::config::EXAMPLE);
             Ok(ExitCode::SUCCESS)
         }
+        // CPU-bound and database-free: run off the async threads.
+        Command::Model(ModelCommand::Eval(args)) => blocking(move || eval::model(&args)).await,
+        Command::Extract(ExtractCommand::Eval(args)) => blocking(move || eval::extract(&args)).await,
     }
+}
+
+async fn blocking(f: impl FnOnce() -> anyhow::Result<ExitCode> + Send + 'static) -> anyhow::Result<ExitCode> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .context("the command stopped")?
 }
 
 /// Open the database (creating the data directory for SQLite) and build the service.
