@@ -8,6 +8,8 @@
 //! and each backend has its own forward-only migrations folder.
 
 mod error;
+mod inbox_rows;
+mod rollout_rows;
 mod rows;
 mod schedule;
 mod sql;
@@ -15,13 +17,15 @@ mod sql;
 use async_trait::async_trait;
 
 pub use error::StoreError;
+pub use inbox_rows::*;
+pub use rollout_rows::*;
 pub use rows::*;
 pub use schedule::ScheduledRun;
 pub use sql::{
     Backend, MoveProgress, MovedTable, SqlStore, move_workspace, restore_sqlite, workspace_row_counts,
 };
 
-use tandem_domain::{AutomationId, DeliveryId, ItemId, JobId, Millis, UserId, VersionId, WorkspaceId};
+use tandem_domain::{AutomationId, DeliveryId, ItemId, JobId, Millis, Stage, UserId, VersionId, WorkspaceId};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -138,6 +142,140 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Queue a failed delivery again (a person pressed "retry").
     async fn retry_delivery(&self, ws: WorkspaceId, id: DeliveryId, now: Millis) -> Result<Delivery>;
 
+    // --- inbox ---------------------------------------------------------------------
+    /// Keep an automation's `[review]` policy (from its active version) for SQL to sort by.
+    async fn set_review_policy(&self, policy: &ReviewPolicyRow, now: Millis) -> Result<()>;
+    async fn review_policy(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+    ) -> Result<Option<ReviewPolicyRow>>;
+    /// Every workspace's policies that notify or escalate (for the scheduled sweeps).
+    async fn notifying_policies(&self) -> Result<Vec<ReviewPolicyRow>>;
+    /// Claim an open item for `user` until `until`, unless someone else's claim is live.
+    async fn claim_item(
+        &self,
+        ws: WorkspaceId,
+        item: ItemId,
+        user: UserId,
+        until: Millis,
+        now: Millis,
+    ) -> Result<ClaimOutcome>;
+    async fn release_claim(&self, ws: WorkspaceId, item: ItemId, user: UserId) -> Result<()>;
+    /// The unexpired claims on these items.
+    async fn active_claims(&self, ws: WorkspaceId, items: &[ItemId], now: Millis) -> Result<Vec<Claim>>;
+    /// Open items past their due time and not yet escalated, across workspaces.
+    async fn overdue_items(&self, now: Millis, limit: u32) -> Result<Vec<OverdueItem>>;
+    /// Record an escalation (and its audit event) once; false when it was already done.
+    async fn mark_escalated(
+        &self,
+        ws: WorkspaceId,
+        item: ItemId,
+        due_at: Millis,
+        detail: &str,
+        now: Millis,
+    ) -> Result<bool>;
+    /// Which of these items have been escalated.
+    async fn escalated_items(&self, ws: WorkspaceId, items: &[ItemId]) -> Result<Vec<ItemId>>;
+    async fn record_notification(&self, ws: WorkspaceId, n: &NewNotification, now: Millis) -> Result<()>;
+    async fn list_notifications(&self, ws: WorkspaceId, limit: u32) -> Result<Vec<NotificationRow>>;
+    async fn last_notification_at(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        kind: &str,
+    ) -> Result<Option<Millis>>;
+    /// Send an automatically accepted item back to the inbox and count it as an escaped
+    /// error, in one transaction. `Conflict` when it was not accepted automatically.
+    async fn report_wrong(&self, ws: WorkspaceId, report: &NewWrongReport, now: Millis) -> Result<Item>;
+    async fn escaped_errors(&self, ws: WorkspaceId, since: Millis) -> Result<Vec<EscapedError>>;
+    /// Every review decision since `since`, oldest first.
+    async fn decision_stats(&self, ws: WorkspaceId, since: Millis) -> Result<Vec<DecisionStat>>;
+    /// A named server secret: `candidate` is stored if none exists yet; the stored one is
+    /// returned, so every instance signs with the same key.
+    async fn server_secret(&self, name: &str, candidate: &str, now: Millis) -> Result<String>;
+    // --- rollout ---------------------------------------------------------------------
+    /// The automation's rollout row; `None` means it predates stages and runs live.
+    async fn rollout_state(&self, ws: WorkspaceId, automation: AutomationId) -> Result<Option<RolloutState>>;
+    /// Give a new automation its starting stage; an existing row is left as it is.
+    async fn start_rollout(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        stage: Stage,
+        now: Millis,
+    ) -> Result<RolloutState>;
+    /// Change stage, champion or sign-off and log the event, in one transaction.
+    async fn update_rollout(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        update: &RolloutUpdate,
+        event: &NewRolloutEvent,
+        now: Millis,
+    ) -> Result<RolloutState>;
+    /// Log an event without changing the rollout (a notification, a simulator run).
+    async fn add_rollout_event(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        event: &NewRolloutEvent,
+        now: Millis,
+    ) -> Result<()>;
+    /// The newest events first.
+    async fn rollout_events(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        limit: u32,
+    ) -> Result<Vec<RolloutEvent>>;
+    /// Make an earlier (or any) version of the automation the active one, with its event.
+    async fn activate_version(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        version: VersionId,
+        event: &NewRolloutEvent,
+        now: Millis,
+    ) -> Result<Automation>;
+    async fn decided_items(&self, ws: WorkspaceId, filter: &DecidedFilter) -> Result<Vec<DecidedItem>>;
+    /// Add an edge case; `false` when the automation already has a case for this input.
+    async fn add_edge_case(
+        &self,
+        ws: WorkspaceId,
+        case: &NewEdgeCase,
+        now: Millis,
+    ) -> Result<(EdgeCase, bool)>;
+    async fn edge_case(&self, ws: WorkspaceId, id: i64) -> Result<EdgeCase>;
+    async fn list_edge_cases(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        status: Option<EdgeCaseStatus>,
+    ) -> Result<Vec<EdgeCase>>;
+    /// Accept or decline a proposed case (or change an earlier decision).
+    async fn decide_edge_case(
+        &self,
+        ws: WorkspaceId,
+        id: i64,
+        status: EdgeCaseStatus,
+        by: UserId,
+        now: Millis,
+    ) -> Result<EdgeCase>;
+    async fn record_edge_case_results(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        results: &[NewEdgeCaseResult],
+        now: Millis,
+    ) -> Result<()>;
+    /// The latest result of each case of the automation, on `version` or on any version.
+    async fn latest_edge_case_results(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        version: Option<VersionId>,
+    ) -> Result<Vec<EdgeCaseResult>>;
     // --- scale ---------------------------------------------------------------------
     /// Every workspace's id (the scheduler runs periodic tasks per workspace).
     async fn workspace_ids(&self) -> Result<Vec<WorkspaceId>>;

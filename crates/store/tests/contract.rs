@@ -7,6 +7,10 @@ use tandem_domain::{ItemStatus, Role, WorkspaceId};
 use tandem_store::*;
 use tandem_test_support::{TestDb, backends};
 
+// --- rollout ---
+#[path = "contract/rollout.rs"]
+mod rollout;
+
 async fn each_backend<F, Fut>(test: F)
 where
     F: Fn(Arc<dyn Store>) -> Fut,
@@ -559,5 +563,8 @@ async fn a_given_up_delivery_can_be_retried_by_a_person() {
     .await;
 }
 
+// The exception inbox's methods (issue 6), in their own file.
+#[path = "inbox_contract/mod.rs"]
+mod inbox_contract;
 #[path = "contract/scale.rs"]
 mod scale;

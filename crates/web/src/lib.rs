@@ -9,6 +9,7 @@ mod error;
 mod format;
 mod health;
 mod pages;
+mod rollout_api;
 
 use std::future::Future;
 
@@ -28,8 +29,10 @@ pub struct AppState {
 pub fn router(tandem: Tandem) -> Router {
     let state = AppState { tandem };
     Router::new()
+        .merge(rollout_api::routes())
         .merge(api::routes())
         .merge(pages::routes())
+        .merge(pages::links::routes())
         .merge(health::routes())
         .merge(assets::routes())
         .layer(TraceLayer::new_for_http())

@@ -11,10 +11,12 @@
 
 mod automations;
 mod deliveries;
+mod inbox;
 mod items;
 mod jobs;
 mod people;
 mod review;
+mod rollout;
 mod rowmap;
 mod schedule;
 mod transfer;
@@ -64,6 +66,12 @@ impl Dialect {
         }
     }
 }
+
+/// Bind this for a missing `f64`. sqlx 0.8.6's Any driver hands PostgreSQL a NULL `f64`
+/// as `float4` (and a NULL `f32` as `float8`); the statement is then cached with a `float4`
+/// parameter and the next real `f64` on that connection fails ("incorrect binary data
+/// format"). A NULL `f32` arrives as the `float8` the columns are.
+pub(crate) const NULL_DOUBLE: Option<f32> = None;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -334,6 +342,175 @@ impl Store for SqlStore {
         deliveries::retry_delivery(self, ws, id, now).await
     }
 
+    async fn set_review_policy(&self, policy: &ReviewPolicyRow, now: Millis) -> Result<()> {
+        inbox::set_review_policy(self, policy, now).await
+    }
+    async fn review_policy(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+    ) -> Result<Option<ReviewPolicyRow>> {
+        inbox::review_policy(self, ws, automation).await
+    }
+    async fn notifying_policies(&self) -> Result<Vec<ReviewPolicyRow>> {
+        inbox::notifying_policies(self).await
+    }
+    async fn claim_item(
+        &self,
+        ws: WorkspaceId,
+        item: ItemId,
+        user: UserId,
+        until: Millis,
+        now: Millis,
+    ) -> Result<ClaimOutcome> {
+        inbox::claim_item(self, ws, item, user, until, now).await
+    }
+    async fn release_claim(&self, ws: WorkspaceId, item: ItemId, user: UserId) -> Result<()> {
+        inbox::release_claim(self, ws, item, user).await
+    }
+    async fn active_claims(&self, ws: WorkspaceId, items: &[ItemId], now: Millis) -> Result<Vec<Claim>> {
+        inbox::active_claims(self, ws, items, now).await
+    }
+    async fn overdue_items(&self, now: Millis, limit: u32) -> Result<Vec<OverdueItem>> {
+        inbox::overdue_items(self, now, limit).await
+    }
+    async fn mark_escalated(
+        &self,
+        ws: WorkspaceId,
+        item: ItemId,
+        due_at: Millis,
+        detail: &str,
+        now: Millis,
+    ) -> Result<bool> {
+        inbox::mark_escalated(self, ws, item, due_at, detail, now).await
+    }
+    async fn escalated_items(&self, ws: WorkspaceId, items: &[ItemId]) -> Result<Vec<ItemId>> {
+        inbox::escalated_items(self, ws, items).await
+    }
+    async fn record_notification(&self, ws: WorkspaceId, n: &NewNotification, now: Millis) -> Result<()> {
+        inbox::record_notification(self, ws, n, now).await
+    }
+    async fn list_notifications(&self, ws: WorkspaceId, limit: u32) -> Result<Vec<NotificationRow>> {
+        inbox::list_notifications(self, ws, limit).await
+    }
+    async fn last_notification_at(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        kind: &str,
+    ) -> Result<Option<Millis>> {
+        inbox::last_notification_at(self, ws, automation, kind).await
+    }
+    async fn report_wrong(&self, ws: WorkspaceId, report: &NewWrongReport, now: Millis) -> Result<Item> {
+        inbox::report_wrong(self, ws, report, now).await
+    }
+    async fn escaped_errors(&self, ws: WorkspaceId, since: Millis) -> Result<Vec<EscapedError>> {
+        inbox::escaped_errors(self, ws, since).await
+    }
+    async fn decision_stats(&self, ws: WorkspaceId, since: Millis) -> Result<Vec<DecisionStat>> {
+        inbox::decision_stats(self, ws, since).await
+    }
+    async fn server_secret(&self, name: &str, candidate: &str, now: Millis) -> Result<String> {
+        inbox::server_secret(self, name, candidate, now).await
+    }
+    async fn rollout_state(&self, ws: WorkspaceId, automation: AutomationId) -> Result<Option<RolloutState>> {
+        rollout::rollout_state(self, ws, automation).await
+    }
+    async fn start_rollout(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        stage: Stage,
+        now: Millis,
+    ) -> Result<RolloutState> {
+        rollout::start_rollout(self, ws, automation, stage, now).await
+    }
+    async fn update_rollout(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        update: &RolloutUpdate,
+        event: &NewRolloutEvent,
+        now: Millis,
+    ) -> Result<RolloutState> {
+        rollout::update_rollout(self, ws, automation, update, event, now).await
+    }
+    async fn add_rollout_event(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        event: &NewRolloutEvent,
+        now: Millis,
+    ) -> Result<()> {
+        rollout::add_rollout_event(self, ws, automation, event, now).await
+    }
+    async fn rollout_events(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        limit: u32,
+    ) -> Result<Vec<RolloutEvent>> {
+        rollout::rollout_events(self, ws, automation, limit).await
+    }
+    async fn activate_version(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        version: VersionId,
+        event: &NewRolloutEvent,
+        now: Millis,
+    ) -> Result<Automation> {
+        rollout::activate_version(self, ws, automation, version, event, now).await
+    }
+    async fn decided_items(&self, ws: WorkspaceId, filter: &DecidedFilter) -> Result<Vec<DecidedItem>> {
+        rollout::decided_items(self, ws, filter).await
+    }
+    async fn add_edge_case(
+        &self,
+        ws: WorkspaceId,
+        case: &NewEdgeCase,
+        now: Millis,
+    ) -> Result<(EdgeCase, bool)> {
+        rollout::add_edge_case(self, ws, case, now).await
+    }
+    async fn edge_case(&self, ws: WorkspaceId, id: i64) -> Result<EdgeCase> {
+        rollout::edge_case(self, ws, id).await
+    }
+    async fn list_edge_cases(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        status: Option<EdgeCaseStatus>,
+    ) -> Result<Vec<EdgeCase>> {
+        rollout::list_edge_cases(self, ws, automation, status).await
+    }
+    async fn decide_edge_case(
+        &self,
+        ws: WorkspaceId,
+        id: i64,
+        status: EdgeCaseStatus,
+        by: UserId,
+        now: Millis,
+    ) -> Result<EdgeCase> {
+        rollout::decide_edge_case(self, ws, id, status, by, now).await
+    }
+    async fn record_edge_case_results(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        results: &[NewEdgeCaseResult],
+        now: Millis,
+    ) -> Result<()> {
+        rollout::record_edge_case_results(self, ws, automation, results, now).await
+    }
+    async fn latest_edge_case_results(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        version: Option<VersionId>,
+    ) -> Result<Vec<EdgeCaseResult>> {
+        rollout::latest_edge_case_results(self, ws, automation, version).await
+    }
     async fn workspace_ids(&self) -> Result<Vec<WorkspaceId>> {
         schedule::workspace_ids(self).await
     }
