@@ -564,3 +564,152 @@ async fn the_guard_pauses_automatic_acceptance_when_corrections_pile_up() {
         assert_eq!(status, StatusCode::OK, "resuming needs no gate: {body}");
     }
 }
+
+#[tokio::test]
+async fn corrections_are_proposed_once_the_champion_curates_and_the_gate_runs_the_suite() {
+    for backend in backends() {
+        let app = TestApp::start(backend).await;
+        let receiver = Receiver::start().await;
+        let gate = "[rollout]\nstart = \"shadow\"\n[gate]\nmin_shadow_decided = 0\nmin_field_agreement = 0\nteam_hours_per_week = 40\n";
+        app.apply(
+            &definition(&receiver.url, "Order", gate),
+            TrainingFiles::default(),
+        )
+        .await;
+        let builder = app.token("builder@acme.io", Role::Builder).await;
+        let rita = app.token("rita@acme.io", Role::Reviewer).await;
+        let sam = app.token("sam@acme.io", Role::Reviewer).await;
+        call(
+            &app,
+            &builder,
+            "POST",
+            "/api/v1/automations/support/champion",
+            Some(json!({ "email": "rita@acme.io" })),
+        )
+        .await;
+
+        // The same input corrected twice is proposed once.
+        let text = "From a@x.io\nOrder: AB-1234 (or AB-1235?)";
+        let ids = submit(&app, &builder, &[text, text]).await;
+        app.drain().await;
+        for id in &ids {
+            decide(
+                &app,
+                &sam,
+                *id,
+                json!({ "action": "correct", "fields": { "order": "AB-1235" } }),
+            )
+            .await;
+        }
+        let (_, cases) = call(
+            &app,
+            &builder,
+            "GET",
+            "/api/v1/automations/support/edge-cases?status=proposed",
+            None,
+        )
+        .await;
+        let proposed = cases["edge_cases"].as_array().unwrap();
+        assert_eq!(proposed.len(), 1, "deduplicated: {cases}");
+        assert_eq!(proposed[0]["origin"], "correction");
+        assert_eq!(proposed[0]["added_by_name"], "sam");
+        let correction_case = proposed[0]["id"].as_i64().unwrap();
+
+        // "Add as edge case" from an item needs a note; a reviewer's case is a proposal.
+        let (status, body) = call(
+            &app,
+            &sam,
+            "POST",
+            &format!("/api/v1/items/{}/edge-case", ids[0]),
+            Some(json!({})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let other = submit(&app, &builder, &["From b@x.io\nOrder: CD-0001"]).await[0];
+        app.drain().await;
+        let (status, body) = call(&app, &sam, "POST", &format!("/api/v1/items/{other}/edge-case"), Some(json!({ "expected": { "fields": { "order": "CD-0001" } }, "note": "b@x always writes the order last" }))).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(body["edge_case"]["status"], "proposed");
+        let manual_case = body["edge_case"]["id"].as_i64().unwrap();
+        let (status, body) = call(
+            &app,
+            &sam,
+            "POST",
+            &format!("/api/v1/items/{other}/edge-case"),
+            Some(json!({ "expected": { "fields": { "nope": "1" } }, "note": "x" })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            body["error"]["details"][0],
+            "expected.fields.nope: there is no field of that name"
+        );
+
+        // Only the champion accepts or declines.
+        let decision = |id: i64| format!("/api/v1/edge-cases/{id}/decision");
+        let (status, _) = call(
+            &app,
+            &sam,
+            "POST",
+            &decision(manual_case),
+            Some(json!({ "accept": true })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, body) = call(
+            &app,
+            &rita,
+            "POST",
+            &decision(manual_case),
+            Some(json!({ "accept": true })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["status"], "accepted");
+        let (status, body) = call(
+            &app,
+            &rita,
+            "POST",
+            &decision(correction_case),
+            Some(json!({ "accept": true })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+
+        // The engine reads AB-1234 where people wanted AB-1235: that accepted case fails,
+        // and the gate says so.
+        let (_, report) = call(&app, &builder, "POST", "/api/v1/automations/support/test", None).await;
+        assert_eq!(report["failed"], 1, "{report}");
+        assert_eq!(report["passed"], 1, "{report}");
+        let (_, r) = call(&app, &builder, "GET", "/api/v1/automations/support/rollout", None).await;
+        let check = r["gate"]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["key"] == "edge_cases")
+            .unwrap()
+            .clone();
+        assert_eq!(check["passed"], false, "{check}");
+        assert_eq!(check["detail"], "1 of 2 pass on version 1");
+
+        // Declining the failing case makes the suite green.
+        call(
+            &app,
+            &rita,
+            "POST",
+            &decision(correction_case),
+            Some(json!({ "accept": false })),
+        )
+        .await;
+        call(&app, &builder, "POST", "/api/v1/automations/support/test", None).await;
+        let (_, r) = call(&app, &builder, "GET", "/api/v1/automations/support/rollout", None).await;
+        let check = r["gate"]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["key"] == "edge_cases")
+            .unwrap()
+            .clone();
+        assert_eq!(check["passed"], true, "{check}");
+    }
+}
