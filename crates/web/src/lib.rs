@@ -10,6 +10,7 @@ mod format;
 mod health;
 mod pages;
 mod rollout_api;
+mod rollout_pages;
 
 use std::future::Future;
 
@@ -30,6 +31,7 @@ pub fn router(tandem: Tandem) -> Router {
     let state = AppState { tandem };
     Router::new()
         .merge(rollout_api::routes())
+        .merge(rollout_pages::routes())
         .merge(api::routes())
         .merge(pages::routes())
         .merge(health::routes())
