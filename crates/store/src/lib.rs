@@ -222,6 +222,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         automation: AutomationId,
         version: Option<VersionId>,
     ) -> Result<Vec<EdgeCaseResult>>;
+    /// How many of the automation's items carry each reason code, most frequent first.
+    async fn reason_counts(&self, ws: WorkspaceId, automation: AutomationId) -> Result<Vec<(String, i64)>>;
     // --- scale ---------------------------------------------------------------------
     /// Every workspace's id (the scheduler runs periodic tasks per workspace).
     async fn workspace_ids(&self) -> Result<Vec<WorkspaceId>>;

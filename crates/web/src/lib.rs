@@ -10,6 +10,7 @@ mod format;
 mod health;
 mod pages;
 mod rollout_api;
+mod rollout_card;
 mod rollout_pages;
 
 use std::future::Future;
@@ -32,6 +33,7 @@ pub fn router(tandem: Tandem) -> Router {
     Router::new()
         .merge(rollout_api::routes())
         .merge(rollout_pages::routes())
+        .merge(rollout_card::routes())
         .merge(api::routes())
         .merge(pages::routes())
         .merge(health::routes())

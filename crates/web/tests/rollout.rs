@@ -713,3 +713,174 @@ async fn corrections_are_proposed_once_the_champion_curates_and_the_gate_runs_th
         assert_eq!(check["passed"], true, "{check}");
     }
 }
+
+#[tokio::test]
+async fn the_simulator_applies_a_threshold_as_a_new_version_and_the_card_tells_the_story() {
+    for backend in backends() {
+        let app = TestApp::start(backend).await;
+        let receiver = Receiver::start().await;
+        let card = "[card]\nwhy = \"Support spends 20 hours a week copying order numbers.\"\nasked_by = \"Maria, head of support\"\nwhen_wrong = \"Correct the order number; never guess it.\"\n";
+        app.apply(
+            &definition(&receiver.url, "Order", card),
+            TrainingFiles::default(),
+        )
+        .await;
+        let builder = app.token("builder@acme.io", Role::Builder).await;
+        let reviewer = app.token("rita@acme.io", Role::Reviewer).await;
+        call(
+            &app,
+            &builder,
+            "POST",
+            "/api/v1/automations/support/champion",
+            Some(json!({ "email": "rita@acme.io" })),
+        )
+        .await;
+        // Two e-mail addresses make the e-mail ambiguous: those go to the inbox.
+        let ids = submit(
+            &app,
+            &builder,
+            &[
+                "From a@x.io or b@x.io\nOrder: AB-0001",
+                "From c@x.io or d@x.io\nOrder: AB-0002",
+                "From e@x.io\nno order here",
+            ],
+        )
+        .await;
+        app.drain().await;
+        decide(&app, &reviewer, ids[0], json!({ "action": "approve" })).await;
+        decide(
+            &app,
+            &reviewer,
+            ids[1],
+            json!({ "action": "correct", "fields": { "email": "d@x.io" } }),
+        )
+        .await;
+        decide(
+            &app,
+            &reviewer,
+            ids[2],
+            json!({ "action": "correct", "fields": { "order": "AB-0003" } }),
+        )
+        .await;
+
+        let (status, sim) = call(
+            &app,
+            &builder,
+            "GET",
+            "/api/v1/automations/support/simulate?target=email&precision=0.5",
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{sim}");
+        assert_eq!(sim["samples"], 3, "{sim}");
+        assert_eq!(sim["current_threshold"], 0.5);
+        let curve = sim["curve"].as_array().unwrap();
+        assert!(curve.len() >= 2, "{sim}");
+        assert_eq!(
+            curve[0]["automation_rate"], 1.0,
+            "the lowest threshold takes everything"
+        );
+        assert_eq!(
+            curve.last().unwrap()["automation_rate"],
+            0.0,
+            "the highest nothing"
+        );
+        let (status, body) = call(
+            &app,
+            &builder,
+            "GET",
+            "/api/v1/automations/support/simulate?target=nope",
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+
+        let (status, body) = call(
+            &app,
+            &builder,
+            "POST",
+            "/api/v1/automations/support/thresholds",
+            Some(json!({ "target": "email", "threshold": 0.97 })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(body["version"], 2);
+        let (_, d) = call(
+            &app,
+            &builder,
+            "GET",
+            "/api/v1/automations/support/versions/1/diff/2",
+            None,
+        )
+        .await;
+        assert_eq!(
+            d["lines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|l| l["op"] != " ")
+                .map(|l| format!("{}{}", l["op"].as_str().unwrap(), l["text"].as_str().unwrap()))
+                .collect::<Vec<_>>(),
+            ["-threshold = 0.5", "+threshold = 0.97"],
+            "only the e-mail threshold changed: {d}"
+        );
+        let (status, _) = call(
+            &app,
+            &reviewer,
+            "POST",
+            "/api/v1/automations/support/thresholds",
+            Some(json!({ "target": "email", "threshold": 0.9 })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+
+        let (status, c) = call(&app, &reviewer, "GET", "/api/v1/automations/support/card", None).await;
+        assert_eq!(status, StatusCode::OK, "{c}");
+        assert_eq!(c["why"], "Support spends 20 hours a week copying order numbers.");
+        assert_eq!(c["asked_by"], "Maria, head of support");
+        assert_eq!(c["champion"]["email"], "rita@acme.io");
+        assert_eq!(c["version"], 2);
+        assert!(
+            c["reliable_range"][0]
+                .as_str()
+                .unwrap()
+                .starts_with("email is accepted on its own from 97% confidence"),
+            "{c}"
+        );
+        assert_eq!(c["corrections"], json!([["email", 1], ["order", 1]]), "{c}");
+        assert_eq!(c["decided"], 3);
+        assert_eq!(
+            c["reliability"].as_array().unwrap().len(),
+            6,
+            "two fields of three decided items"
+        );
+        assert_eq!(c["when_wrong"][0], "Correct the order number; never guess it.");
+        let reasons: Vec<&str> = c["review_reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r[0].as_str().unwrap())
+            .collect();
+        assert!(
+            reasons.contains(&"Several candidates") && reasons.contains(&"Required field missing"),
+            "{c}"
+        );
+
+        // The pages render for a signed-in member.
+        app.login("rita@acme.io").await;
+        for path in [
+            "/automations/support/card",
+            "/automations/support/simulate?target=email&precision=0.9",
+            "/automations/support/rollout",
+        ] {
+            let resp = app.client.get(app.url(path)).send().await.unwrap();
+            assert_eq!(resp.status(), StatusCode::OK, "{path}");
+            let html = resp.text().await.unwrap();
+            assert!(html.contains("Support"), "{path}");
+            if path.ends_with("/card") {
+                assert!(html.contains("<svg"), "the reliability diagram is drawn");
+                assert!(html.contains("Maria, head of support"));
+            }
+        }
+    }
+}

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::slug::Slug;
 use tandem_engine::FieldKind;
 
-pub use rollout::{GateDef, RolloutDef};
+pub use rollout::{CardDef, GateDef, RolloutDef};
 pub use walk::DefinitionError;
 
 /// A validated automation definition. Paths (`route.examples`, `training.documents`) are
@@ -32,6 +32,8 @@ pub struct AutomationDef {
     pub rollout: Option<RolloutDef>,
     /// The readiness gate's thresholds (`[gate]`, with defaults).
     pub gate: GateDef,
+    /// The automation card's words (`[card]`).
+    pub card: CardDef,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

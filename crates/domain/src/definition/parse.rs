@@ -17,6 +17,7 @@ const TOP_KEYS: &[&str] = &[
     "baseline",
     "rollout",
     "gate",
+    "card",
 ];
 const INPUT_KEYS: &[&str] = &["name", "required", "max_bytes"];
 const FIELD_KEYS: &[&str] = &[
@@ -108,6 +109,7 @@ pub(super) fn parse(source: &str) -> Result<AutomationDef, Vec<DefinitionError>>
 
     let rollout = super::rollout::parse_rollout(&mut w, top);
     let gate = super::rollout::parse_gate(&mut w, top);
+    let card = super::rollout::parse_card(&mut w, top);
 
     if fields.is_empty() && route.is_none() && w.errors.is_empty() {
         w.error_at(
@@ -130,6 +132,7 @@ pub(super) fn parse(source: &str) -> Result<AutomationDef, Vec<DefinitionError>>
             baseline,
             rollout,
             gate,
+            card,
         }),
         _ => {
             w.errors.sort_by_key(|e| (e.line, e.column));

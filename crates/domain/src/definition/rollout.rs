@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::walk::{Table, Walker};
 use crate::stage::Stage;
 
+const CARD_KEYS: &[&str] = &["why", "asked_by", "when_wrong"];
 const ROLLOUT_KEYS: &[&str] = &["start", "guard_window", "guard_correction_rate"];
 const GATE_KEYS: &[&str] = &[
     "min_shadow_decided",
@@ -70,6 +71,30 @@ impl Default for GateDef {
             edge_cases_must_pass: true,
             team_hours_per_week: None,
         }
+    }
+}
+
+/// The words on the automation card that only people can write (`[card]`); the rest of
+/// the card is computed from the data.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CardDef {
+    /// Why the automation exists (defaults to the description).
+    pub why: Option<String>,
+    /// Who asked for it.
+    pub asked_by: Option<String>,
+    /// What to do when it is wrong, beyond the usual.
+    pub when_wrong: Option<String>,
+}
+
+pub(super) fn parse_card(w: &mut Walker<'_>, top: &Table<'_>) -> CardDef {
+    let Some(t) = w.table(top, "card", "") else {
+        return CardDef::default();
+    };
+    w.check_keys(t, CARD_KEYS, "card");
+    CardDef {
+        why: w.string(t, "why", "card"),
+        asked_by: w.string(t, "asked_by", "card"),
+        when_wrong: w.string(t, "when_wrong", "card"),
     }
 }
 

@@ -6,9 +6,11 @@
 //! automation accepts and delivers without a person.
 
 pub mod agreement;
+pub mod card;
 pub mod edge_cases;
 pub mod gate;
 mod guard;
+pub mod simulate;
 pub mod versions;
 
 use serde::Serialize;

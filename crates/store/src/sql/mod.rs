@@ -433,6 +433,9 @@ impl Store for SqlStore {
     ) -> Result<Vec<EdgeCaseResult>> {
         rollout::latest_edge_case_results(self, ws, automation, version).await
     }
+    async fn reason_counts(&self, ws: WorkspaceId, automation: AutomationId) -> Result<Vec<(String, i64)>> {
+        rollout::reason_counts(self, ws, automation).await
+    }
     async fn workspace_ids(&self) -> Result<Vec<WorkspaceId>> {
         schedule::workspace_ids(self).await
     }
