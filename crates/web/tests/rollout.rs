@@ -884,3 +884,114 @@ async fn the_simulator_applies_a_threshold_as_a_new_version_and_the_card_tells_t
         }
     }
 }
+
+#[tokio::test]
+async fn a_review_session_samples_by_stratum_and_links_its_decisions_to_a_version() {
+    for backend in backends() {
+        let app = TestApp::start(backend).await;
+        let receiver = Receiver::start().await;
+        app.apply(&definition(&receiver.url, "Order", ""), TrainingFiles::default())
+            .await;
+        let builder = app.token("builder@acme.io", Role::Builder).await;
+        let rita = app.token("rita@acme.io", Role::Reviewer).await;
+        let ids = submit(
+            &app,
+            &builder,
+            &[
+                "From a@x.io\nOrder: AB-0001",
+                "From b@x.io\nOrder: AB-0002",
+                "From c@x.io or d@x.io\nOrder: AB-0003",
+                "From e@x.io\nnothing",
+            ],
+        )
+        .await;
+        app.drain().await;
+        decide(
+            &app,
+            &rita,
+            ids[3],
+            json!({ "action": "correct", "fields": { "order": "AB-0004" } }),
+        )
+        .await;
+
+        let (status, s) = call(
+            &app,
+            &rita,
+            "POST",
+            "/api/v1/automations/support/review-sessions",
+            Some(json!({ "title": "Friday review" })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{s}");
+        assert_eq!(s["title"], "Friday review");
+        let sampled: Vec<(i64, String)> = s["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                (
+                    i["item_id"].as_i64().unwrap(),
+                    i["stratum"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert!(sampled.contains(&(ids[3], "disagreement".to_owned())), "{s}");
+        assert!(sampled.iter().any(|(_, st)| st == "high_confidence"), "{s}");
+        let mut unique: Vec<i64> = sampled.iter().map(|x| x.0).collect();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), sampled.len(), "no item twice");
+        let id = s["id"].as_i64().unwrap();
+
+        let notes_path = format!("/api/v1/review-sessions/{id}/notes");
+        let note = |body: Value| call(&app, &rita, "POST", &notes_path, Some(body));
+        let (status, v) = note(json!({ "kind": "vote", "item_id": ids[3], "choice": "disagree", "body": "the order is on the last line" })).await;
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+        let (status, e) = note(json!({ "kind": "vote", "item_id": ids[3], "choice": "maybe" })).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+        let outsider = submit(&app, &builder, &["From z@x.io\nOrder: ZZ-0000"]).await[0];
+        let (status, _) =
+            note(json!({ "kind": "vote", "item_id": outsider + 1000, "choice": "agree" })).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "only sampled items take votes");
+        let (status, d) = note(
+            json!({ "kind": "decision", "choice": "threshold", "body": "raise the e-mail threshold to 0.9" }),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{d}");
+        let decision = d["id"].as_i64().unwrap();
+
+        // The decision is carried out by version 2, and linked to it.
+        let (status, _) = call(
+            &app,
+            &builder,
+            "POST",
+            "/api/v1/automations/support/thresholds",
+            Some(json!({ "target": "email", "threshold": 0.9 })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (status, _) = call(
+            &app,
+            &rita,
+            "POST",
+            &format!("/api/v1/automations/support/review-decisions/{decision}/version"),
+            Some(json!({ "version": 2 })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "builders link decisions");
+        let (status, l) = call(
+            &app,
+            &builder,
+            "POST",
+            &format!("/api/v1/automations/support/review-decisions/{decision}/version"),
+            Some(json!({ "version": 2 })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{l}");
+        let (_, view) = call(&app, &rita, "GET", &format!("/api/v1/review-sessions/{id}"), None).await;
+        assert_eq!(view["notes"].as_array().unwrap().len(), 2, "{view}");
+        assert_eq!(view["notes"][0]["user_name"], "rita");
+        assert_eq!(view["decisions"][0][0]["action"], "threshold");
+        assert_eq!(view["decisions"][0][1], 2, "linked to version 2: {view}");
+    }
+}

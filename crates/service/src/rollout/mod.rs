@@ -10,6 +10,7 @@ pub mod card;
 pub mod edge_cases;
 pub mod gate;
 mod guard;
+pub mod sessions;
 pub mod simulate;
 pub mod versions;
 
