@@ -36,6 +36,7 @@ pub fn router(tandem: Tandem) -> Router {
         .merge(rollout_card::routes())
         .merge(api::routes())
         .merge(pages::routes())
+        .merge(pages::links::routes())
         .merge(health::routes())
         .merge(assets::routes())
         .layer(TraceLayer::new_for_http())

@@ -83,6 +83,7 @@ impl Tandem {
             newest_first: true,
             limit: POOL,
             offset: 0,
+            ..ItemFilter::default()
         };
         let decided_or_open = vec![
             ItemStatus::NeedsReview,

@@ -152,8 +152,10 @@ impl SqlBuilder {
 
 pub(super) async fn list_items(s: &SqlStore, ws: WorkspaceId, f: &ItemFilter) -> Result<Vec<ItemSummary>> {
     let mut b = SqlBuilder::new(
-        "SELECT i.id, i.automation_id, a.slug, a.name, i.status, i.confidence, i.created_at, i.preview
+        "SELECT i.id, i.automation_id, a.slug, a.name, i.status, i.confidence, i.created_at, i.preview,
+                COALESCE(p.priority, 1) AS priority, i.created_at + p.sla_ms AS due_at
          FROM items i JOIN automations a ON a.id = i.automation_id AND a.workspace_id = i.workspace_id
+         LEFT JOIN review_policies p ON p.automation_id = i.automation_id AND p.workspace_id = i.workspace_id
          WHERE i.workspace_id = ",
     );
     b.int(ws.0);
@@ -177,8 +179,20 @@ pub(super) async fn list_items(s: &SqlStore, ws: WorkspaceId, f: &ItemFilter) ->
             .text(code)
             .push(")");
     }
+    if let Some(t) = f.processed_after {
+        b.push(" AND i.processed_at > ").int(t);
+    }
+    if let Some(t) = f.due_before {
+        b.push(" AND i.created_at + p.sla_ms <= ").int(t);
+    }
     let dir = if f.newest_first { "DESC" } else { "ASC" };
-    b.push(&format!(" ORDER BY i.created_at {dir}, i.id {dir} LIMIT "))
+    // Items without a due time sort after those with one, on both backends.
+    let first = match f.sort {
+        ItemSort::Age => String::new(),
+        ItemSort::Priority => "COALESCE(p.priority, 1) DESC, ".into(),
+        ItemSort::Due => "CASE WHEN p.sla_ms IS NULL THEN 1 ELSE 0 END, i.created_at + p.sla_ms, ".into(),
+    };
+    b.push(&format!(" ORDER BY {first}i.created_at {dir}, i.id {dir} LIMIT "))
         .int(i64::from(f.limit.clamp(1, 1000)))
         .push(" OFFSET ")
         .int(i64::from(f.offset));
@@ -196,6 +210,8 @@ pub(super) async fn list_items(s: &SqlStore, ws: WorkspaceId, f: &ItemFilter) ->
             created_at: row.try_get("created_at")?,
             preview: row.try_get("preview")?,
             reasons: Vec::new(),
+            priority: row.try_get("priority")?,
+            due_at: row.try_get("due_at")?,
         });
     }
     if !out.is_empty() {
