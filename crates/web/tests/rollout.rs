@@ -506,9 +506,13 @@ async fn the_guard_pauses_automatic_acceptance_when_corrections_pile_up() {
     for backend in backends() {
         let app = TestApp::start(backend).await;
         let receiver = Receiver::start().await;
-        let guard = "[rollout]\nstart = \"live\"\nguard_window = 4\nguard_correction_rate = 0.5\n";
+        let slack = Receiver::start().await;
+        let guard = format!(
+            "[rollout]\nstart = \"live\"\nguard_window = 4\nguard_correction_rate = 0.5\n\n[[review.notify]]\ntype = \"slack\"\nurl = \"{}\"\n",
+            slack.url
+        );
         app.apply(
-            &definition(&receiver.url, "Order", guard),
+            &definition(&receiver.url, "Order", &guard),
             TrainingFiles::default(),
         )
         .await;
@@ -528,10 +532,23 @@ async fn the_guard_pauses_automatic_acceptance_when_corrections_pile_up() {
             let expected = if n < 3 { "live" } else { "paused" };
             assert_eq!(r["stage"], expected, "after {} decisions: {r}", n + 1);
         }
-        let (_, r) = call(&app, &builder, "GET", "/api/v1/automations/support/rollout", None).await;
-        assert_eq!(r["events"][0]["kind"], "guard_paused");
+        // The team is told in its channel, with a link to the rollout page.
+        let told = slack.all();
+        assert_eq!(told.len(), 1, "one message to the Slack webhook");
+        let text = told[0].body["text"].as_str().unwrap();
         assert!(
-            r["events"][0]["detail"]
+            text.starts_with("*Support: automatic acceptance paused*"),
+            "{text}"
+        );
+        assert!(
+            text.contains("/automations/support/rollout|Open the rollout page>"),
+            "{text}"
+        );
+        let (_, r) = call(&app, &builder, "GET", "/api/v1/automations/support/rollout", None).await;
+        assert_eq!(r["events"][0]["kind"], "notified", "{r}");
+        assert_eq!(r["events"][1]["kind"], "guard_paused");
+        assert!(
+            r["events"][1]["detail"]
                 .as_str()
                 .unwrap()
                 .contains("3 of the last 4 reviewed items"),
