@@ -1012,3 +1012,80 @@ async fn a_review_session_samples_by_stratum_and_links_its_decisions_to_a_versio
         assert_eq!(view["decisions"][0][1], 2, "linked to version 2: {view}");
     }
 }
+
+#[tokio::test]
+async fn fields_step_from_shadow_to_suggest_to_automatic() {
+    for backend in backends() {
+        let app = TestApp::start(backend).await;
+        let receiver = Receiver::start().await;
+        let modes = "[rollout]\nstart = \"live\"\n[rollout.modes]\nemail = \"suggest\"\norder = \"shadow\"\n";
+        app.apply(
+            &definition(&receiver.url, "Order", modes),
+            TrainingFiles::default(),
+        )
+        .await;
+        let builder = app.token("builder@acme.io", Role::Builder).await;
+        let rita = app.token("rita@acme.io", Role::Reviewer).await;
+        let id = submit(&app, &builder, &["From a@x.io\nOrder: AB-1234"]).await[0];
+        app.drain().await;
+        let v = item(&app, &builder, id).await;
+        assert_eq!(
+            v["status"], "needs_review",
+            "a live automation holds fields short of automatic: {v}"
+        );
+        let codes: Vec<&str> = v["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["code"].as_str().unwrap())
+            .collect();
+        assert!(
+            codes.contains(&"field_shadow") && codes.contains(&"field_suggest"),
+            "{v}"
+        );
+        assert_eq!(v["fields"][0]["value"], "a@x.io", "suggest pre-fills");
+        assert_eq!(v["fields"][1]["value"], Value::Null, "shadow does not: {v}");
+        assert_eq!(v["fields"][1]["evidence"], json!([]), "nor hints at it");
+
+        // Approving cannot accept the hidden value; the reviewer fills it in.
+        let (status, body) = call(
+            &app,
+            &rita,
+            "POST",
+            &format!("/api/v1/items/{id}/decision"),
+            Some(json!({ "action": "approve" })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        decide(
+            &app,
+            &rita,
+            id,
+            json!({ "action": "correct", "fields": { "order": "AB-1234" } }),
+        )
+        .await;
+        app.drain().await;
+        assert_eq!(
+            receiver.delivered_items(),
+            [id],
+            "live: the decided result is delivered"
+        );
+        let v = item(&app, &builder, id).await;
+        assert_eq!(
+            v["fields"][1]["value"], "AB-1234",
+            "decided items show the automation's value again"
+        );
+
+        // Both fields automatic: the same input is accepted on its own.
+        let auto =
+            "[rollout]\nstart = \"live\"\n[rollout.modes]\nemail = \"automatic\"\norder = \"automatic\"\n";
+        app.apply(
+            &definition(&receiver.url, "Order", auto),
+            TrainingFiles::default(),
+        )
+        .await;
+        let next = submit(&app, &builder, &["From b@x.io\nOrder: AB-5678"]).await[0];
+        app.drain().await;
+        assert_eq!(item(&app, &builder, next).await["status"], "auto_accepted");
+    }
+}

@@ -109,7 +109,11 @@ pub(super) fn parse(source: &str) -> Result<AutomationDef, Vec<DefinitionError>>
         .unwrap_or_default();
 
     let review = super::review::parse_review(&mut w, top);
-    let rollout = super::rollout::parse_rollout(&mut w, top);
+    let mut mode_targets: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+    if route.is_some() {
+        mode_targets.push("route");
+    }
+    let rollout = super::rollout::parse_rollout(&mut w, top, &mode_targets);
     let gate = super::rollout::parse_gate(&mut w, top);
     let card = super::rollout::parse_card(&mut w, top);
 
