@@ -129,7 +129,11 @@ impl Tandem {
         Ok(())
     }
 
-    async fn escalate_overdue(&self, only: Option<WorkspaceId>, report: &mut SweepReport) -> ServiceResult<()> {
+    async fn escalate_overdue(
+        &self,
+        only: Option<WorkspaceId>,
+        report: &mut SweepReport,
+    ) -> ServiceResult<()> {
         let now = self.now();
         let mut overdue = self.store.overdue_items(now, 500).await?;
         overdue.retain(|o| only.is_none_or(|ws| ws == o.workspace_id));
@@ -295,7 +299,10 @@ impl PeriodicTask for InboxEscalations {
     async fn run(&self, tandem: &Tandem, run: &TaskRun) -> ServiceResult<String> {
         let mut r = SweepReport::default();
         tandem.escalate_overdue(Some(run.workspace), &mut r).await?;
-        Ok(format!("{} escalated; {} sent, {} failed", r.escalated, r.sent, r.failed))
+        Ok(format!(
+            "{} escalated; {} sent, {} failed",
+            r.escalated, r.sent, r.failed
+        ))
     }
 }
 
