@@ -8,6 +8,7 @@ mod auth;
 mod error;
 mod format;
 mod health;
+mod inbox_api;
 mod measure;
 mod pages;
 mod rollout_api;
@@ -39,6 +40,8 @@ pub fn router(tandem: Tandem) -> Router {
         .merge(api::routes())
         .merge(pages::routes())
         .merge(pages::links::routes())
+        .merge(pages::review::routes())
+        .merge(inbox_api::routes())
         .merge(health::routes())
         .merge(assets::routes())
         .layer(TraceLayer::new_for_http())
