@@ -21,6 +21,8 @@ const IDLE_POLL: Duration = Duration::from_millis(200);
 const ERROR_BACKOFF: Duration = Duration::from_secs(1);
 /// How long a stopping worker lets the batch in hand finish before giving its jobs back.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// Items read at the same time while preparing a batch.
+const PREPARE_CONCURRENCY: usize = 8;
 /// Deliveries sent at the same time by one worker.
 const DELIVERY_CONCURRENCY: usize = 16;
 
@@ -157,8 +159,21 @@ impl Worker {
     async fn process(&self, jobs: Vec<Job>) -> ServiceResult<()> {
         let t = &self.tandem;
         let mut work: Vec<(Job, tandem_store::Item, Arc<Compiled>, Target)> = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            match self.prepare(&job).await {
+        // Reading each job's item is a round trip to the database; on PostgreSQL those
+        // add up to most of a batch's time when done one after another, so overlap them.
+        let prepared: Vec<_> = {
+            use futures::StreamExt;
+            futures::stream::iter(jobs)
+                .map(|job| async move {
+                    let r = self.prepare(&job).await;
+                    (job, r)
+                })
+                .buffered(PREPARE_CONCURRENCY)
+                .collect()
+                .await
+        };
+        for (job, r) in prepared {
+            match r {
                 Ok((item, compiled, slug)) => work.push((job, item, compiled, slug)),
                 Err(e) => self.failed(&job, &e.to_string()).await,
             }
