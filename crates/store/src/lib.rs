@@ -9,6 +9,7 @@
 
 mod error;
 mod inbox_rows;
+mod measure_rows;
 mod rollout_rows;
 mod rows;
 mod schedule;
@@ -18,6 +19,7 @@ use async_trait::async_trait;
 
 pub use error::StoreError;
 pub use inbox_rows::*;
+pub use measure_rows::*;
 pub use rollout_rows::*;
 pub use rows::*;
 pub use schedule::ScheduledRun;
@@ -142,6 +144,78 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Queue a failed delivery again (a person pressed "retry").
     async fn retry_delivery(&self, ws: WorkspaceId, id: DeliveryId, now: Millis) -> Result<Delivery>;
 
+    // --- measure ---------------------------------------------------------------------
+    /// What happened in `[from, to)` for one automation, or every one when `None`.
+    async fn week_facts(
+        &self,
+        ws: WorkspaceId,
+        automation: Option<AutomationId>,
+        from: Millis,
+        to: Millis,
+    ) -> Result<WeekFacts>;
+    /// When the first item arrived.
+    async fn first_item_at(
+        &self,
+        ws: WorkspaceId,
+        automation: Option<AutomationId>,
+    ) -> Result<Option<Millis>>;
+    /// Keep a closed week's figures (JSON). A week already kept is left as it is.
+    async fn save_rollup(
+        &self,
+        ws: WorkspaceId,
+        automation: Option<AutomationId>,
+        week_start: Millis,
+        figures: &str,
+        now: Millis,
+    ) -> Result<()>;
+    /// The kept weeks starting in `[from, to)`, oldest first: (week start, figures JSON).
+    async fn rollups(
+        &self,
+        ws: WorkspaceId,
+        automation: Option<AutomationId>,
+        from: Millis,
+        to: Millis,
+    ) -> Result<Vec<(Millis, String)>>;
+    /// Record work done by hand; once per item and kind.
+    async fn record_hand_work(&self, ws: WorkspaceId, new: &NewHandWork, now: Millis) -> Result<HandWork>;
+    async fn list_hand_work(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        kind: HandWorkKind,
+    ) -> Result<Vec<HandWork>>;
+    /// Report an automatically accepted item as wrong (an escaped error); once per item.
+    async fn record_escaped_error(
+        &self,
+        ws: WorkspaceId,
+        item: ItemId,
+        actor: UserId,
+        note: &str,
+        now: Millis,
+    ) -> Result<()>;
+    /// Add a note on a week; `None` when an automatic note with the same key exists.
+    async fn add_note(&self, ws: WorkspaceId, new: &NewNote, now: Millis) -> Result<Option<Note>>;
+    /// Notes on weeks starting in `[from, to)`: an automation's and the workspace's own.
+    async fn notes(
+        &self,
+        ws: WorkspaceId,
+        automation: Option<AutomationId>,
+        from: Millis,
+        to: Millis,
+    ) -> Result<Vec<Note>>;
+    async fn create_share_link(
+        &self,
+        ws: WorkspaceId,
+        automation: Option<AutomationId>,
+        token_hash: &str,
+        label: &str,
+        by: Option<UserId>,
+        now: Millis,
+    ) -> Result<ShareLink>;
+    /// The unrevoked link with this token hash.
+    async fn share_link(&self, token_hash: &str) -> Result<Option<ShareLink>>;
+    async fn list_share_links(&self, ws: WorkspaceId) -> Result<Vec<ShareLink>>;
+    async fn revoke_share_link(&self, ws: WorkspaceId, id: i64, now: Millis) -> Result<()>;
     // --- inbox ---------------------------------------------------------------------
     /// Keep an automation's `[review]` policy (from its active version) for SQL to sort by.
     async fn set_review_policy(&self, policy: &ReviewPolicyRow, now: Millis) -> Result<()>;
@@ -276,6 +350,35 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         automation: AutomationId,
         version: Option<VersionId>,
     ) -> Result<Vec<EdgeCaseResult>>;
+    /// How many of the automation's items carry each reason code, most frequent first.
+    async fn reason_counts(&self, ws: WorkspaceId, automation: AutomationId) -> Result<Vec<(String, i64)>>;
+    async fn create_review_session(
+        &self,
+        ws: WorkspaceId,
+        new: &NewReviewSession,
+        now: Millis,
+    ) -> Result<ReviewSession>;
+    async fn review_session(&self, ws: WorkspaceId, id: i64) -> Result<ReviewSession>;
+    async fn list_review_sessions(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+    ) -> Result<Vec<ReviewSession>>;
+    async fn add_session_note(
+        &self,
+        ws: WorkspaceId,
+        session: i64,
+        note: &NewSessionNote,
+        now: Millis,
+    ) -> Result<SessionNote>;
+    async fn session_notes(&self, ws: WorkspaceId, session: i64) -> Result<Vec<SessionNote>>;
+    /// Link a session's decision to the version of its automation that carries it out.
+    async fn link_session_decision(
+        &self,
+        ws: WorkspaceId,
+        note: i64,
+        version: VersionId,
+    ) -> Result<SessionNote>;
     // --- scale ---------------------------------------------------------------------
     /// Every workspace's id (the scheduler runs periodic tasks per workspace).
     async fn workspace_ids(&self) -> Result<Vec<WorkspaceId>>;

@@ -14,9 +14,11 @@ mod deliveries;
 mod inbox;
 mod items;
 mod jobs;
+mod measure;
 mod people;
 mod review;
 mod rollout;
+mod rollout_sessions;
 mod rowmap;
 mod schedule;
 mod transfer;
@@ -365,6 +367,94 @@ impl Store for SqlStore {
         deliveries::retry_delivery(self, ws, id, now).await
     }
 
+    async fn week_facts(
+        &self,
+        ws: WorkspaceId,
+        automation: Option<AutomationId>,
+        from: Millis,
+        to: Millis,
+    ) -> Result<WeekFacts> {
+        measure::week_facts(self, ws, automation, from, to).await
+    }
+    async fn first_item_at(
+        &self,
+        ws: WorkspaceId,
+        automation: Option<AutomationId>,
+    ) -> Result<Option<Millis>> {
+        measure::first_item_at(self, ws, automation).await
+    }
+    async fn save_rollup(
+        &self,
+        ws: WorkspaceId,
+        automation: Option<AutomationId>,
+        week_start: Millis,
+        figures: &str,
+        now: Millis,
+    ) -> Result<()> {
+        measure::save_rollup(self, ws, automation, week_start, figures, now).await
+    }
+    async fn rollups(
+        &self,
+        ws: WorkspaceId,
+        automation: Option<AutomationId>,
+        from: Millis,
+        to: Millis,
+    ) -> Result<Vec<(Millis, String)>> {
+        measure::rollups(self, ws, automation, from, to).await
+    }
+    async fn record_hand_work(&self, ws: WorkspaceId, new: &NewHandWork, now: Millis) -> Result<HandWork> {
+        measure::record_hand_work(self, ws, new, now).await
+    }
+    async fn list_hand_work(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        kind: HandWorkKind,
+    ) -> Result<Vec<HandWork>> {
+        measure::list_hand_work(self, ws, automation, kind).await
+    }
+    async fn record_escaped_error(
+        &self,
+        ws: WorkspaceId,
+        item: ItemId,
+        actor: UserId,
+        note: &str,
+        now: Millis,
+    ) -> Result<()> {
+        measure::record_escaped_error(self, ws, item, actor, note, now).await
+    }
+    async fn add_note(&self, ws: WorkspaceId, new: &NewNote, now: Millis) -> Result<Option<Note>> {
+        measure::add_note(self, ws, new, now).await
+    }
+    async fn notes(
+        &self,
+        ws: WorkspaceId,
+        automation: Option<AutomationId>,
+        from: Millis,
+        to: Millis,
+    ) -> Result<Vec<Note>> {
+        measure::notes(self, ws, automation, from, to).await
+    }
+    async fn create_share_link(
+        &self,
+        ws: WorkspaceId,
+        automation: Option<AutomationId>,
+        token_hash: &str,
+        label: &str,
+        by: Option<UserId>,
+        now: Millis,
+    ) -> Result<ShareLink> {
+        measure::create_share_link(self, ws, automation, token_hash, label, by, now).await
+    }
+    async fn share_link(&self, token_hash: &str) -> Result<Option<ShareLink>> {
+        measure::share_link(self, token_hash).await
+    }
+    async fn list_share_links(&self, ws: WorkspaceId) -> Result<Vec<ShareLink>> {
+        measure::list_share_links(self, ws).await
+    }
+    async fn revoke_share_link(&self, ws: WorkspaceId, id: i64, now: Millis) -> Result<()> {
+        measure::revoke_share_link(self, ws, id, now).await
+    }
     async fn set_review_policy(&self, policy: &ReviewPolicyRow, now: Millis) -> Result<()> {
         inbox::set_review_policy(self, policy, now).await
     }
@@ -533,6 +623,47 @@ impl Store for SqlStore {
         version: Option<VersionId>,
     ) -> Result<Vec<EdgeCaseResult>> {
         rollout::latest_edge_case_results(self, ws, automation, version).await
+    }
+    async fn reason_counts(&self, ws: WorkspaceId, automation: AutomationId) -> Result<Vec<(String, i64)>> {
+        rollout::reason_counts(self, ws, automation).await
+    }
+    async fn create_review_session(
+        &self,
+        ws: WorkspaceId,
+        new: &NewReviewSession,
+        now: Millis,
+    ) -> Result<ReviewSession> {
+        rollout_sessions::create_review_session(self, ws, new, now).await
+    }
+    async fn review_session(&self, ws: WorkspaceId, id: i64) -> Result<ReviewSession> {
+        rollout_sessions::review_session(self, ws, id).await
+    }
+    async fn list_review_sessions(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+    ) -> Result<Vec<ReviewSession>> {
+        rollout_sessions::list_review_sessions(self, ws, automation).await
+    }
+    async fn add_session_note(
+        &self,
+        ws: WorkspaceId,
+        session: i64,
+        note: &NewSessionNote,
+        now: Millis,
+    ) -> Result<SessionNote> {
+        rollout_sessions::add_session_note(self, ws, session, note, now).await
+    }
+    async fn session_notes(&self, ws: WorkspaceId, session: i64) -> Result<Vec<SessionNote>> {
+        rollout_sessions::session_notes(self, ws, session).await
+    }
+    async fn link_session_decision(
+        &self,
+        ws: WorkspaceId,
+        note: i64,
+        version: VersionId,
+    ) -> Result<SessionNote> {
+        rollout_sessions::link_session_decision(self, ws, note, version).await
     }
     async fn workspace_ids(&self) -> Result<Vec<WorkspaceId>> {
         schedule::workspace_ids(self).await
