@@ -304,16 +304,22 @@ pub(super) async fn record_hand_work(
             ));
         }
     }
-    let row = sqlx::query(&format!(
+    let sql = format!(
         "INSERT INTO hand_work (workspace_id, automation_id, item_id, user_id, kind, seconds, note, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {HAND_WORK_COLUMNS}"
-    ))
-    .bind(ws.0)
-    .bind(new.automation_id.0)
-    .bind(new.item_id.map(|i| i.0))
-    .bind(new.user_id.map(|u| u.0))
-    .bind(new.kind.as_str())
-    .bind(new.seconds)
+    );
+    let row = sqlx::query(&sql)
+        .bind(ws.0)
+        .bind(new.automation_id.0)
+        .bind(new.item_id.map(|i| i.0))
+        .bind(new.user_id.map(|u| u.0))
+        .bind(new.kind.as_str());
+    // See `super::NULL_DOUBLE`: a NULL f64 would cache the statement with a float4
+    // parameter, and the next real number on that connection would fail on PostgreSQL.
+    let row = match new.seconds {
+        Some(s) => row.bind(s),
+        None => row.bind(super::NULL_DOUBLE),
+    }
     .bind(&new.note)
     .bind(now)
     .fetch_one(&mut *tx)
