@@ -17,6 +17,8 @@ use crate::{ServiceError, ServiceResult, Tandem, delivery};
 /// How long an idle worker waits before looking for work again (it is also woken at
 /// once by intake in the same process).
 const IDLE_POLL: Duration = Duration::from_millis(200);
+/// How long a worker that found only a few jobs waits for more before the next batch.
+const GATHER: Duration = Duration::from_millis(50);
 /// How long to wait after a database error before trying again.
 const ERROR_BACKOFF: Duration = Duration::from_secs(1);
 /// How long a stopping worker lets the batch in hand finish before giving its jobs back.
@@ -112,6 +114,16 @@ impl Worker {
                         () = &mut shutdown => break,
                         () = self.tandem.work_ready.notified() => {}
                         () = tokio::time::sleep(IDLE_POLL) => {}
+                    }
+                }
+                Ok(n) if n < self.tandem.settings.worker_batch as usize / 2 => {
+                    // A part-filled batch means work trickles in. Claiming and finishing are
+                    // write transactions, each synced to disk; one pair per arriving item
+                    // would keep SQLite's single writer busy and make intake wait behind
+                    // it. Gather a little instead (a full batch goes again at once).
+                    tokio::select! {
+                        () = &mut shutdown => break,
+                        () = tokio::time::sleep(GATHER) => {}
                     }
                 }
                 Ok(_) => {}
