@@ -9,6 +9,7 @@ pub mod delivery;
 mod error;
 pub mod import;
 pub mod intake;
+pub mod retrain;
 pub mod review;
 pub mod schedule;
 mod settings;

@@ -34,6 +34,7 @@ impl Tandem {
             .map_or_else(|| empty_result(def), Outcome::result);
 
         let mut detail = serde_json::json!({ "action": decision.action.as_str() });
+        let mut training_examples = Vec::new();
         let (status, final_result) = match decision.action {
             DecisionAction::Approve => {
                 if outcome.is_none() {
@@ -48,6 +49,8 @@ impl Tandem {
                 let (after, changes) = apply_corrections(def, &before, &decision)?;
                 check_complete(def, &after, "accept")?;
                 detail["corrections"] = Value::Array(changes.clone());
+                training_examples =
+                    crate::retrain::examples_from_correction(def, &item, &after, &changes, actor.user.id);
                 let status = if changes.is_empty() {
                     ItemStatus::Approved
                 } else {
@@ -100,6 +103,7 @@ impl Tandem {
             detail: detail.to_string(),
             seconds,
             deliveries,
+            training_examples,
         };
         let decided = self.store.record_decision(ws, &record, self.now()).await?;
         if !record.deliveries.is_empty() {

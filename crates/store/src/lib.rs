@@ -11,6 +11,7 @@ mod error;
 mod rows;
 mod schedule;
 mod sql;
+mod training;
 
 use async_trait::async_trait;
 
@@ -18,6 +19,7 @@ pub use error::StoreError;
 pub use rows::*;
 pub use schedule::ScheduledRun;
 pub use sql::{Backend, SqlStore};
+pub use training::*;
 
 use tandem_domain::{AutomationId, DeliveryId, ItemId, JobId, Millis, UserId, VersionId, WorkspaceId};
 
@@ -164,4 +166,42 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn scheduled_runs(&self, ws: WorkspaceId, kind: &str) -> Result<Vec<ScheduledRun>>;
     /// Forget finished runs created before `before`.
     async fn prune_scheduled_runs(&self, ws: WorkspaceId, before: Millis) -> Result<u64>;
+
+    // --- training ------------------------------------------------------------------
+    /// Keep training examples (a review decision stores its corrections through
+    /// [`DecisionRecord::training_examples`] instead, in the same commit).
+    async fn add_training_examples(
+        &self,
+        ws: WorkspaceId,
+        examples: &[NewTrainingExample],
+        now: Millis,
+    ) -> Result<()>;
+    /// An automation's training examples, oldest first; `kind` filters (`route`, `document`).
+    async fn training_examples(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        kind: Option<&str>,
+    ) -> Result<Vec<TrainingExample>>;
+    /// Store a retrained version with its models and evaluation, without activating it.
+    async fn save_candidate_version(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        new: &NewCandidate,
+        now: Millis,
+    ) -> Result<Version>;
+    /// The evaluation stored with a retrained version, if it has one.
+    async fn version_evaluation(
+        &self,
+        ws: WorkspaceId,
+        version: VersionId,
+    ) -> Result<Option<VersionEvaluation>>;
+    /// Make one of the automation's versions the active one.
+    async fn activate_version(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        version: VersionId,
+    ) -> Result<Automation>;
 }

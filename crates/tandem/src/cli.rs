@@ -76,6 +76,28 @@ pub enum Command {
     /// Field extraction: evaluate the learned extractor on labelled documents.
     #[command(subcommand)]
     Extract(ExtractCommand),
+    /// Train a candidate version from the definition's data plus the corrections made in
+    /// the inbox, and show it beside the active version on the same held-out corrections.
+    Retrain(RetrainArgs),
+    /// Make a version of an automation the active one.
+    Activate {
+        /// The automation's slug.
+        slug: String,
+        /// The version number (as `tandem retrain` or the training page shows it).
+        version: i64,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RetrainArgs {
+    /// The automation's slug.
+    pub slug: String,
+    /// Activate the candidate straight away.
+    #[arg(long)]
+    pub activate: bool,
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -61,6 +61,7 @@ pub(super) async fn record_decision(
     if d.final_result.is_some() {
         enqueue_deliveries(&mut tx, ws, d.item_id, revision, &d.deliveries, now).await?;
     }
+    super::training::insert_examples(&mut tx, ws, &d.training_examples, now).await?;
     let item = items::item(&mut *tx, ws, d.item_id).await?;
     tx.commit().await?;
     Ok(item)

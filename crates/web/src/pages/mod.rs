@@ -3,6 +3,7 @@
 //! every form carries the session's form token.
 
 pub mod templates;
+mod training;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -37,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/automations", get(automations))
         .route("/deliveries", get(deliveries))
         .route("/deliveries/{id}/retry", post(retry_delivery))
+        .merge(training::routes())
 }
 
 fn render(t: &impl Template) -> Result<Html<String>, PageError> {
