@@ -11,6 +11,7 @@ pub mod import;
 pub mod intake;
 pub mod retrain;
 pub mod review;
+pub mod rollout;
 pub mod schedule;
 mod settings;
 mod training;

@@ -19,7 +19,7 @@ use tandem_domain::{AutomationDef, Role, UserId, WorkspaceId};
 use tandem_engine::classifier::Example;
 use tandem_engine::extractor::{LabelledDoc, collapse_whitespace};
 use tandem_engine::pipeline::{FieldModel, Models, Router, Spec};
-use tandem_store::{Automation, Item, NewCandidate, NewTrainingExample, Version};
+use tandem_store::{Automation, Item, NewCandidate, NewRolloutEvent, NewTrainingExample, Version};
 
 use crate::auth::Actor;
 use crate::automations::TrainingFiles;
@@ -199,6 +199,15 @@ impl Corrections {
 
     fn held(&self) -> usize {
         self.held_routes.len() + self.held_docs.len()
+    }
+}
+
+/// The rollout log's record of an activation.
+fn activation_event(by: Option<UserId>, from: i64, to: i64) -> NewRolloutEvent {
+    NewRolloutEvent {
+        actor: by,
+        kind: "activate".into(),
+        detail: serde_json::json!({ "from": from, "to": to }).to_string(),
     }
 }
 
@@ -398,7 +407,13 @@ impl Tandem {
         );
         let automation = if activate {
             self.store
-                .activate_version(ws, automation.id, candidate.id)
+                .activate_version(
+                    ws,
+                    automation.id,
+                    candidate.id,
+                    &activation_event(by, current.number, candidate.number),
+                    self.now(),
+                )
                 .await?
         } else {
             automation
@@ -413,7 +428,9 @@ impl Tandem {
     }
 
     /// Make version `number` of `slug` the active one (a retrained candidate, or an earlier
-    /// version to roll back to).
+    /// version to roll back to), from the command line: the operator at the machine acts,
+    /// so no person is named. People use the rollout's `activate_version`, which checks
+    /// their role.
     pub async fn activate(
         &self,
         ws: WorkspaceId,
@@ -426,23 +443,22 @@ impl Tandem {
             .await?
             .ok_or(ServiceError::NotFound("automation"))?;
         let versions = self.store.list_versions(ws, a.id).await?;
+        let from = versions
+            .iter()
+            .find(|v| Some(v.id) == a.active_version_id)
+            .map_or(0, |v| v.number);
         let v = versions
             .into_iter()
             .find(|v| v.number == number)
             .ok_or_else(|| ServiceError::invalid(format!("{slug} has no version {number}")))?;
-        let a = self.store.activate_version(ws, a.id, v.id).await?;
+        // Load (and check) the models before switching to them.
+        self.compiled(ws, v.id).await?;
+        let a = self
+            .store
+            .activate_version(ws, a.id, v.id, &activation_event(None, from, number), self.now())
+            .await?;
         tracing::info!(automation = slug, version = number, "version activated");
         Ok((a, v))
-    }
-
-    pub async fn activate_as(
-        &self,
-        actor: &Actor,
-        slug: &str,
-        number: i64,
-    ) -> ServiceResult<(Automation, Version)> {
-        actor.require(Role::Builder, "activate versions")?;
-        self.activate(actor.workspace(), slug, number).await
     }
 
     /// The stored comparison of a retrained version, if it has one.

@@ -7,7 +7,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tandem_domain::{ItemInput, ItemStatus, Millis};
+use tandem_domain::{ItemInput, ItemStatus, Millis, Stage};
 use tandem_store::{Job, JobKind, Processed};
 
 use crate::automations::Compiled;
@@ -19,8 +19,13 @@ use crate::{ServiceError, ServiceResult, Tandem, delivery};
 const IDLE_POLL: Duration = Duration::from_millis(200);
 /// How long to wait after a database error before trying again.
 const ERROR_BACKOFF: Duration = Duration::from_secs(1);
+/// How long a stopping worker lets the batch in hand finish before giving its jobs back.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Deliveries sent at the same time by one worker.
 const DELIVERY_CONCURRENCY: usize = 16;
+
+/// The automation an item belongs to: its slug (for payloads) and its stage now.
+type Target = (String, Stage);
 
 /// What one cycle of a worker did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -84,10 +89,20 @@ impl Worker {
             if let Err(e) = self.scheduler.tick(&self.tandem, &self.id).await {
                 tracing::error!(worker = %self.id, error = %e, "scheduled work failed");
             }
+            let tick = self.tick();
+            tokio::pin!(tick);
             let outcome = tokio::select! {
                 biased;
-                () = &mut shutdown => break,
-                r = self.tick() => r,
+                r = &mut tick => r,
+                () = &mut shutdown => {
+                    // Finish the batch in hand if it ends soon; otherwise drop it and let
+                    // the release below give its jobs back (their results were not stored).
+                    match tokio::time::timeout(SHUTDOWN_GRACE, tick).await {
+                        Ok(_) => tracing::info!(worker = %self.id, "finished the batch in hand"),
+                        Err(_) => tracing::warn!(worker = %self.id, "batch still running at shutdown; its jobs are released"),
+                    }
+                    break;
+                }
             };
             match outcome.map(|t| t.total()) {
                 Ok(0) => {
@@ -141,7 +156,7 @@ impl Worker {
 
     async fn process(&self, jobs: Vec<Job>) -> ServiceResult<()> {
         let t = &self.tandem;
-        let mut work: Vec<(Job, tandem_store::Item, Arc<Compiled>, String)> = Vec::with_capacity(jobs.len());
+        let mut work: Vec<(Job, tandem_store::Item, Arc<Compiled>, Target)> = Vec::with_capacity(jobs.len());
         for job in jobs {
             match self.prepare(&job).await {
                 Ok((item, compiled, slug)) => work.push((job, item, compiled, slug)),
@@ -184,7 +199,7 @@ impl Worker {
         Ok(())
     }
 
-    async fn prepare(&self, job: &Job) -> ServiceResult<(tandem_store::Item, Arc<Compiled>, String)> {
+    async fn prepare(&self, job: &Job) -> ServiceResult<(tandem_store::Item, Arc<Compiled>, Target)> {
         let t = &self.tandem;
         let item_id = job
             .item_id
@@ -195,7 +210,10 @@ impl Worker {
             .active_version_id
             .ok_or(ServiceError::Conflict("the automation has no version".into()))?;
         let compiled = t.compiled(job.workspace_id, version).await?;
-        Ok((item, compiled, automation.slug))
+        // Only a live automation accepts on its own; read its stage per batch, so a pause
+        // (by a person or by the correction-rate guard) holds from the next batch on.
+        let stage = t.stage_of(job.workspace_id, automation.id).await?;
+        Ok((item, compiled, (automation.slug, stage)))
     }
 
     /// Record a failed attempt: retry later with backoff, or give up after the last one.
@@ -282,13 +300,17 @@ fn run_engine(
     job: &Job,
     item: &tandem_store::Item,
     c: &Compiled,
-    slug: &str,
+    (slug, stage): &(String, Stage),
 ) -> Result<Processed, String> {
     let fields: std::collections::BTreeMap<String, String> =
         serde_json::from_str(&item.input).map_err(|e| format!("stored input is not readable: {e}"))?;
     let input = ItemInput::from_stored(fields);
     let outcome = tandem_engine::pipeline::run(&c.spec, &c.models, input.fields());
-    let needs_review = outcome.needs_review();
+    let mut reason_codes = outcome.reason_codes();
+    if let Some(code) = stage.reason_code() {
+        reason_codes.push(code.to_owned());
+    }
+    let needs_review = outcome.needs_review() || !stage.accepts_automatically();
     let status = if needs_review {
         ItemStatus::NeedsReview
     } else {
@@ -312,7 +334,7 @@ fn run_engine(
         status,
         outcome: serde_json::to_string(&outcome).map_err(|e| e.to_string())?,
         confidence: outcome.min_confidence(),
-        reason_codes: outcome.reason_codes(),
+        reason_codes,
         final_result,
         deliveries,
     })

@@ -7,6 +7,10 @@ use tandem_domain::{ItemStatus, Role, WorkspaceId};
 use tandem_store::*;
 use tandem_test_support::{TestDb, backends};
 
+// --- rollout ---
+#[path = "contract/rollout.rs"]
+mod rollout;
+
 async fn each_backend<F, Fut>(test: F)
 where
     F: Fn(Arc<dyn Store>) -> Fut,
@@ -655,20 +659,16 @@ async fn training_examples_candidates_and_activation() {
         );
         assert!(store.version_evaluation(other, v2.id).await.unwrap().is_none());
 
-        // Activation: only a version of this automation, in this workspace.
-        assert!(matches!(
-            store.activate_version(other, a, v2.id).await,
-            Err(StoreError::NotFound(_))
-        ));
-        let s2 = store.save_version(ws, &new_version("s", "h2"), 8).await.unwrap();
-        assert!(matches!(
-            store.activate_version(ws, a, s2.version.id).await,
-            Err(StoreError::Conflict(_))
-        ));
-        let activated = store.activate_version(ws, a, v2.id).await.unwrap();
+        // Activating the candidate (the rollout's activation, with its event).
+        let event = NewRolloutEvent {
+            actor: None,
+            kind: "activate".into(),
+            detail: "{}".into(),
+        };
+        let activated = store.activate_version(ws, a, v2.id, &event, 9).await.unwrap();
         assert_eq!(activated.active_version_id, Some(v2.id));
         // Re-applying the same definition after activation is "unchanged", not a new version.
-        let again = store.save_version(ws, &new_version("r", "h1"), 9).await.unwrap();
+        let again = store.save_version(ws, &new_version("r", "h1"), 10).await.unwrap();
         assert!(!again.created);
         assert_eq!(again.version.id, v2.id);
     })

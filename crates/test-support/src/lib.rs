@@ -6,10 +6,12 @@
 //! - [`TestApp`]: the real application (store, service, web) on its own database,
 //!   listening on a free port.
 //! - [`Receiver`]: a local webhook receiver that records what it is sent.
+//! - [`FakeLlm`]: a local server that speaks the OpenAI chat-completions protocol.
 
 mod app;
 mod browser;
 mod db;
+mod llm_server;
 mod receiver;
 
 pub use app::{PASSWORD, TestApp};
@@ -20,6 +22,7 @@ pub fn app_password() -> &'static str {
 }
 pub use browser::Browser;
 pub use db::{TestBackend, TestDb, backends};
+pub use llm_server::FakeLlm;
 pub use receiver::{Received, Receiver};
 
 /// Wait for `check` to return `Some`, polling every few milliseconds, and panic with

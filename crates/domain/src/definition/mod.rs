@@ -4,6 +4,7 @@
 //! column, so a builder fixes a file in one round.
 
 mod parse;
+mod rollout;
 mod walk;
 
 use serde::{Deserialize, Serialize};
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::slug::Slug;
 use tandem_engine::FieldKind;
 
+pub use rollout::{GateDef, RolloutDef};
 pub use walk::DefinitionError;
 
 /// A validated automation definition. Paths (`route.examples`, `training.documents`) are
@@ -26,6 +28,10 @@ pub struct AutomationDef {
     pub training: TrainingDef,
     pub destinations: Vec<Destination>,
     pub baseline: Baseline,
+    /// How the automation is rolled out; `None` (no `[rollout]`) means it starts live.
+    pub rollout: Option<RolloutDef>,
+    /// The readiness gate's thresholds (`[gate]`, with defaults).
+    pub gate: GateDef,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -167,6 +173,14 @@ impl AutomationDef {
     /// Parse and validate a definition, collecting every error.
     pub fn parse(source: &str) -> Result<AutomationDef, Vec<DefinitionError>> {
         parse::parse(source)
+    }
+
+    /// The stage a newly created automation starts in: live when the definition has no
+    /// `[rollout]` section (automations written before stages keep working as they did).
+    pub fn start_stage(&self) -> crate::stage::Stage {
+        self.rollout
+            .as_ref()
+            .map_or(crate::stage::Stage::Live, |r| r.start)
     }
 
     pub fn field(&self, name: &str) -> Option<&FieldDef> {

@@ -15,6 +15,8 @@ const TOP_KEYS: &[&str] = &[
     "training",
     "destinations",
     "baseline",
+    "rollout",
+    "gate",
 ];
 const INPUT_KEYS: &[&str] = &["name", "required", "max_bytes"];
 const FIELD_KEYS: &[&str] = &[
@@ -104,6 +106,9 @@ pub(super) fn parse(source: &str) -> Result<AutomationDef, Vec<DefinitionError>>
         })
         .unwrap_or_default();
 
+    let rollout = super::rollout::parse_rollout(&mut w, top);
+    let gate = super::rollout::parse_gate(&mut w, top);
+
     if fields.is_empty() && route.is_none() && w.errors.is_empty() {
         w.error_at(
             0,
@@ -123,6 +128,8 @@ pub(super) fn parse(source: &str) -> Result<AutomationDef, Vec<DefinitionError>>
             training,
             destinations,
             baseline,
+            rollout,
+            gate,
         }),
         _ => {
             w.errors.sort_by_key(|e| (e.line, e.column));

@@ -341,8 +341,8 @@ mod small_data_tests {
                     seed,
                     ..TrainOptions::default()
                 };
-                let model = TextClassifier::train(set, &opts)
-                    .unwrap_or_else(|e| panic!("set {s}, seed {seed}: {e}"));
+                let model =
+                    TextClassifier::train(set, &opts).unwrap_or_else(|e| panic!("set {s}, seed {seed}: {e}"));
                 for e in set {
                     let p = model.predict(&e.text);
                     assert!(!p.ranked.is_empty(), "set {s}, seed {seed}");
@@ -350,7 +350,11 @@ mod small_data_tests {
                         p.confidence.is_finite() && (0.0..=1.0).contains(&p.confidence),
                         "set {s}, seed {seed}: {p:?}"
                     );
-                    assert!(p.ranked.iter().all(|r| r.1.is_finite() && (0.0..=1.0).contains(&r.1)));
+                    assert!(
+                        p.ranked
+                            .iter()
+                            .all(|r| r.1.is_finite() && (0.0..=1.0).contains(&r.1))
+                    );
                     assert_ne!(p.ranked[0].0, "oos", "the out-of-scope label is never a route");
                 }
             }
@@ -362,6 +366,9 @@ mod small_data_tests {
         let set = &sets()[0];
         let model = TextClassifier::train(set, &TrainOptions::default()).unwrap();
         assert_eq!(model.predict("please reset the password").ranked[0].0, "it");
-        assert_eq!(model.predict("wrong charge on the invoice").ranked[0].0, "billing");
+        assert_eq!(
+            model.predict("wrong charge on the invoice").ranked[0].0,
+            "billing"
+        );
     }
 }

@@ -106,6 +106,9 @@ pub async fn import_rows(
                     }
                 }
             }
+            Err(ServiceError::NotFound(what)) => {
+                anyhow::bail!("{what} {slug:?} not found in this workspace (tandem apply FILE creates it)")
+            }
             Err(e) => return Err(anyhow::anyhow!("{e}")),
         }
         bar.inc(chunk.len() as u64);

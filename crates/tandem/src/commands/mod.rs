@@ -1,12 +1,15 @@
 //! One module per subcommand.
 
+mod bench;
 mod check;
 mod demo;
 mod eval;
 mod import;
 mod retrain;
 mod serve;
+mod transfer;
 mod users;
+mod worker;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -20,6 +23,11 @@ use crate::config::Config;
 pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve(args) => serve::run(config, args).await,
+        Command::Worker => worker::run(config).await,
+        Command::Backup { file } => transfer::backup(config, &file).await,
+        Command::Restore { file, replace } => transfer::restore(config, &file, replace).await,
+        Command::Migrate { from, to } => transfer::migrate(config, &from, &to).await,
+        Command::Bench(args) => bench::run(config, args).await,
         Command::Demo(args) => demo::run(config, args).await,
         Command::Check { file } => Ok(check::run(&file)),
         Command::Apply { files } => check::apply(config, &files).await,

@@ -47,7 +47,8 @@ pub async fn serve(tandem: Tandem, addr: &str, with_worker: bool) -> anyhow::Res
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Ctrl-C or SIGTERM.
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

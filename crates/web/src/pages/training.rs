@@ -227,6 +227,13 @@ async fn activate(
     Form(f): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
     user.check_csrf(&f.csrf)?;
-    s.tandem.activate_as(&user.actor, &slug, number).await?;
+    s.tandem
+        .activate_version(
+            &user.actor,
+            &slug,
+            number,
+            Some("activated from the training page"),
+        )
+        .await?;
     Ok(Redirect::to(&format!("/automations/{slug}/training")).into_response())
 }

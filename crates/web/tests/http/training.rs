@@ -264,7 +264,7 @@ async fn corrections_teach_a_candidate_that_is_activated_only_when_asked() {
             Some(v1)
         );
         let resp = form(&app, "/automations/requests/versions/99/activate", &csrf).await;
-        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     }
 }
 

@@ -1,0 +1,249 @@
+//! The adapter against a local server that speaks the chat-completions protocol.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tandem_llm::{FieldRequest, LlmClient, LlmConfig, LlmError, ScoreSource};
+use tandem_test_support::FakeLlm;
+
+fn fields() -> Vec<FieldRequest> {
+    vec![
+        FieldRequest {
+            name: "company".into(),
+            kind: "text".into(),
+            multi: false,
+        },
+        FieldRequest {
+            name: "total".into(),
+            kind: "money".into(),
+            multi: false,
+        },
+    ]
+}
+
+fn config(base_url: &str) -> LlmConfig {
+    LlmConfig {
+        timeout: Duration::from_secs(5),
+        backoff: Duration::from_millis(1),
+        ..LlmConfig::new(base_url, "test-model")
+    }
+}
+
+const RECEIPT: &str = "ACME TRADING\nTOTAL 9.00";
+const ANSWER: &str = r#"{"company": "ACME TRADING", "total": "9.00"}"#;
+
+#[tokio::test]
+async fn asks_through_a_json_schema_and_scores_values_by_their_token_logprobs() {
+    let llm = FakeLlm::start().await;
+    llm.answer(ANSWER).logprobs(true).doubt("9.00", -0.5);
+    let client = LlmClient::new(config(&llm.base_url)).unwrap();
+    let out = client.extract(RECEIPT, &fields()).await.unwrap();
+
+    let req = &llm.requests()[0];
+    assert_eq!(req["model"], "test-model");
+    assert_eq!(req["logprobs"], true);
+    assert_eq!(req["response_format"]["type"], "json_schema");
+    assert_eq!(
+        req["response_format"]["json_schema"]["schema"]["required"],
+        json!(["company", "total"])
+    );
+    assert_eq!(req["messages"][1]["content"], RECEIPT);
+
+    assert_eq!(out.fields[0].value, json!("ACME TRADING"));
+    assert_eq!(out.fields[0].source, ScoreSource::Logprobs);
+    assert!(out.fields[0].score > 0.95, "{:?}", out.fields[0]);
+    // "9.00" with its quotes spans three 3-character tokens of the fake's tokenizer, all
+    // doubted: e^(-0.5 * 3) (the doubted tokens' logprobs add up).
+    let total = &out.fields[1];
+    assert_eq!(total.value, json!("9.00"));
+    assert!(total.score < 0.5 && total.score > 0.1, "{total:?}");
+    assert_eq!(out.requests, 1);
+    assert!(
+        out.usage.prompt_tokens > 0 && out.usage.completion_tokens > 0,
+        "{:?}",
+        out.usage
+    );
+}
+
+#[tokio::test]
+async fn without_logprobs_the_score_is_agreement_across_samples() {
+    let llm = FakeLlm::start().await;
+    llm.then(&[
+        ANSWER,
+        r#"{"company": "acme  trading", "total": "9.00"}"#,
+        r#"{"company": "ACME TRADING", "total": "19.00"}"#,
+    ]);
+    let client = LlmClient::new(LlmConfig {
+        samples: 3,
+        ..config(&llm.base_url)
+    })
+    .unwrap();
+    let out = client.extract(RECEIPT, &fields()).await.unwrap();
+    assert_eq!(out.fields[0].score, 1.0, "case and spacing do not disagree");
+    assert_eq!(out.fields[0].source, ScoreSource::Agreement { samples: 3 });
+    assert!((out.fields[1].score - 2.0 / 3.0).abs() < 1e-9);
+    assert_eq!(out.fields[1].value, json!("9.00"));
+    let reqs = llm.requests();
+    assert_eq!(reqs.len(), 2, "the extra samples come from one request with n");
+    assert_eq!(reqs[1]["n"], 2);
+}
+
+#[tokio::test]
+async fn servers_that_ignore_n_are_asked_again() {
+    let llm = FakeLlm::start().await;
+    llm.ignore_n(true)
+        .then(&[ANSWER, ANSWER, r#"{"company": null, "total": "9.00"}"#]);
+    let client = LlmClient::new(config(&llm.base_url)).unwrap();
+    let out = client.extract(RECEIPT, &fields()).await.unwrap();
+    assert_eq!(llm.requests().len(), 3);
+    assert_eq!(out.requests, 3);
+    assert!((out.fields[0].score - 2.0 / 3.0).abs() < 1e-9);
+    assert_eq!(out.fields[1].score, 1.0);
+}
+
+#[tokio::test]
+async fn falls_back_to_json_object_when_the_server_refuses_json_schema() {
+    let llm = FakeLlm::start().await;
+    llm.answer(ANSWER).logprobs(true).reject_json_schema(true);
+    let client = LlmClient::new(config(&llm.base_url)).unwrap();
+    let out = client.extract(RECEIPT, &fields()).await.unwrap();
+    assert_eq!(out.fields[1].value, json!("9.00"));
+    client.extract(RECEIPT, &fields()).await.unwrap();
+    let formats: Vec<String> = llm
+        .requests()
+        .iter()
+        .map(|r| r["response_format"]["type"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        formats,
+        ["json_schema", "json_object", "json_object"],
+        "the refusal is remembered"
+    );
+    let system = llm.requests()[1]["messages"][0]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        system.contains("\"required\""),
+        "the schema goes in the prompt instead: {system}"
+    );
+}
+
+#[tokio::test]
+async fn retries_failures_that_may_pass_and_gives_up_on_the_others() {
+    let llm = FakeLlm::start().await;
+    llm.answer(ANSWER).logprobs(true).fail_next(&[503, 429]);
+    let client = LlmClient::new(config(&llm.base_url)).unwrap();
+    let out = client.extract(RECEIPT, &fields()).await.unwrap();
+    assert_eq!(out.requests, 3, "two failures, then the answer");
+
+    llm.fail_next(&[500, 502, 503]);
+    let err = client.extract(RECEIPT, &fields()).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            LlmError::Status {
+                status: 503,
+                attempts: 3,
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    llm.fail_next(&[401]);
+    let err = client.extract(RECEIPT, &fields()).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            LlmError::Status {
+                status: 401,
+                attempts: 1,
+                ..
+            }
+        ),
+        "a 401 will not pass by retrying: {err}"
+    );
+    assert!(err.to_string().contains(&llm.base_url), "{err}");
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_named_in_the_error() {
+    // A port that was just free: bind, read the port, close.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/v1");
+    let client = LlmClient::new(LlmConfig {
+        retries: 1,
+        ..config(&url)
+    })
+    .unwrap();
+    let err = client.extract(RECEIPT, &fields()).await.unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, LlmError::Unreachable { attempts: 2, .. }), "{msg}");
+    assert!(
+        msg.contains(&format!("http://127.0.0.1:{port}/v1/chat/completions")),
+        "{msg}"
+    );
+    assert!(msg.contains("unreachable"), "{msg}");
+}
+
+#[tokio::test]
+async fn a_slow_server_times_out() {
+    let llm = FakeLlm::start().await;
+    llm.answer(ANSWER).delay(Duration::from_secs(10));
+    let client = LlmClient::new(LlmConfig {
+        timeout: Duration::from_millis(100),
+        retries: 1,
+        ..config(&llm.base_url)
+    })
+    .unwrap();
+    let err = client.extract(RECEIPT, &fields()).await.unwrap_err();
+    assert!(matches!(err, LlmError::Timeout { attempts: 2, .. }), "{err}");
+    assert!(err.to_string().contains("did not answer within"), "{err}");
+}
+
+#[tokio::test]
+async fn requests_in_flight_stay_under_the_limit() {
+    let llm = FakeLlm::start().await;
+    llm.answer(ANSWER).logprobs(true).delay(Duration::from_millis(20));
+    let client = std::sync::Arc::new(
+        LlmClient::new(LlmConfig {
+            max_concurrency: 2,
+            ..config(&llm.base_url)
+        })
+        .unwrap(),
+    );
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let c = client.clone();
+        tasks.push(tokio::spawn(async move { c.extract(RECEIPT, &fields()).await }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(llm.requests().len(), 8);
+    assert!(llm.max_in_flight() <= 2, "{}", llm.max_in_flight());
+}
+
+#[tokio::test]
+async fn an_answer_that_is_not_json_is_a_clear_error() {
+    let llm = FakeLlm::start().await;
+    llm.answer("The total is 9.00").logprobs(true);
+    let client = LlmClient::new(config(&llm.base_url)).unwrap();
+    let err = client.extract(RECEIPT, &fields()).await.unwrap_err();
+    assert!(matches!(err, LlmError::BadAnswer { .. }), "{err}");
+    assert!(err.to_string().contains("not a JSON object"), "{err}");
+}
+
+#[test]
+fn a_bad_base_url_is_refused() {
+    let err = LlmClient::new(LlmConfig::new("localhost:8080", "m")).unwrap_err();
+    assert!(
+        err.to_string().contains("not an http:// or https:// URL"),
+        "{err}"
+    );
+}

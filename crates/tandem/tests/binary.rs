@@ -1,0 +1,9 @@
+//! Tests of the real `tandem` binary: several processes on one database, killed with
+//! SIGKILL or stopped with SIGTERM, backups and migrations between backends.
+
+#[path = "binary/instance.rs"]
+mod instance;
+#[path = "binary/kill.rs"]
+mod kill;
+#[path = "binary/transfer.rs"]
+mod transfer;
