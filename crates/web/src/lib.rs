@@ -32,6 +32,7 @@ pub fn router(tandem: Tandem) -> Router {
         .merge(rollout_api::routes())
         .merge(api::routes())
         .merge(pages::routes())
+        .merge(pages::links::routes())
         .merge(health::routes())
         .merge(assets::routes())
         .layer(TraceLayer::new_for_http())

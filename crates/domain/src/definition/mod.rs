@@ -4,6 +4,7 @@
 //! column, so a builder fixes a file in one round.
 
 mod parse;
+mod review;
 mod rollout;
 mod walk;
 
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::slug::Slug;
 use tandem_engine::FieldKind;
 
+pub use review::{NotifyChannel, Priority, ReviewPolicy};
 pub use rollout::{GateDef, RolloutDef};
 pub use walk::DefinitionError;
 
@@ -28,6 +30,9 @@ pub struct AutomationDef {
     pub training: TrainingDef,
     pub destinations: Vec<Destination>,
     pub baseline: Baseline,
+    /// Priority, SLA, escalation and notifications for this automation's exceptions.
+    #[serde(default)]
+    pub review: ReviewPolicy,
     /// How the automation is rolled out; `None` (no `[rollout]`) means it starts live.
     pub rollout: Option<RolloutDef>,
     /// The readiness gate's thresholds (`[gate]`, with defaults).

@@ -15,6 +15,7 @@ const TOP_KEYS: &[&str] = &[
     "training",
     "destinations",
     "baseline",
+    "review",
     "rollout",
     "gate",
 ];
@@ -106,6 +107,7 @@ pub(super) fn parse(source: &str) -> Result<AutomationDef, Vec<DefinitionError>>
         })
         .unwrap_or_default();
 
+    let review = super::review::parse_review(&mut w, top);
     let rollout = super::rollout::parse_rollout(&mut w, top);
     let gate = super::rollout::parse_gate(&mut w, top);
 
@@ -128,6 +130,7 @@ pub(super) fn parse(source: &str) -> Result<AutomationDef, Vec<DefinitionError>>
             training,
             destinations,
             baseline,
+            review,
             rollout,
             gate,
         }),

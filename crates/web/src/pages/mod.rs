@@ -2,6 +2,7 @@
 //! decisions, the item list, automations and deliveries. Every page needs a session;
 //! every form carries the session's form token.
 
+pub mod links;
 pub mod templates;
 mod training;
 
@@ -60,10 +61,27 @@ async fn nav(s: &AppState, user: &PageUser, section: &'static str) -> Result<Nav
 
 // --- sign in ---------------------------------------------------------------------------
 
-async fn login_page() -> Result<Html<String>, PageError> {
+#[derive(Deserialize, Default)]
+struct LoginQuery {
+    next: Option<String>,
+}
+
+/// Where to go after signing in: only a path on this site (never `//host` or a URL), so a
+/// crafted link cannot send someone elsewhere.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n.len() < 500 => {
+            n.to_owned()
+        }
+        _ => "/inbox".to_owned(),
+    }
+}
+
+async fn login_page(Query(q): Query<LoginQuery>) -> Result<Html<String>, PageError> {
     render(&LoginPage {
         error: None,
         email: String::new(),
+        next: safe_next(q.next.as_deref()),
     })
 }
 
@@ -71,6 +89,7 @@ async fn login_page() -> Result<Html<String>, PageError> {
 struct LoginForm {
     email: String,
     password: String,
+    next: Option<String>,
 }
 
 async fn login(
@@ -87,11 +106,12 @@ async fn login(
                 .secure(secure)
                 .same_site(SameSite::Lax)
                 .build();
-            Ok((jar.add(cookie), Redirect::to("/inbox")).into_response())
+            Ok((jar.add(cookie), Redirect::to(&safe_next(f.next.as_deref()))).into_response())
         }
         Err(ServiceError::Invalid { message, .. }) => {
             let page = render(&LoginPage {
                 error: Some(message),
+                next: safe_next(f.next.as_deref()),
                 email: f.email,
             })?;
             Ok((StatusCode::UNAUTHORIZED, page).into_response())
