@@ -11,6 +11,7 @@ pub mod import;
 pub mod inbox;
 pub mod intake;
 pub mod links;
+pub mod measure;
 pub mod notify;
 pub mod progress;
 pub mod retrain;
