@@ -245,6 +245,10 @@ pub struct ModelEvalArgs {
     /// Print exactly one JSON object instead of a table (and write no charts).
     #[arg(long)]
     pub json: bool,
+    /// Time training and prediction in this thread's CPU seconds instead of wall-clock
+    /// seconds (Linux), for figures that hold on a shared, busy machine.
+    #[arg(long)]
+    pub cpu_time: bool,
     /// Where the reliability diagram and coverage curve (SVG) are written.
     #[arg(long, default_value = ".")]
     pub out_dir: PathBuf,
@@ -277,4 +281,8 @@ pub struct ExtractEvalArgs {
     /// Print exactly one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Time training and extraction in this thread's CPU seconds instead of wall-clock
+    /// seconds (Linux), for figures that hold on a shared, busy machine.
+    #[arg(long)]
+    pub cpu_time: bool,
 }

@@ -194,6 +194,7 @@ fn extract_eval_json_has_the_documented_shape() {
             "--test",
             test.to_str().unwrap(),
             "--json",
+            "--cpu-time",
         ],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
