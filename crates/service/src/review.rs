@@ -106,9 +106,11 @@ impl Tandem {
             detail: detail.to_string(),
             seconds,
             deliveries,
-            training_examples,
         };
-        let decided = self.store.record_decision(ws, &record, self.now()).await?;
+        let decided = self
+            .store
+            .record_correction(ws, &record, &training_examples, self.now())
+            .await?;
         self.after_decision(&decided).await;
         if !record.deliveries.is_empty() {
             self.work_ready.notify_waiters();

@@ -382,8 +382,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn prune_scheduled_runs(&self, ws: WorkspaceId, before: Millis) -> Result<u64>;
 
     // --- training ------------------------------------------------------------------
-    /// Keep training examples (a review decision stores its corrections through
-    /// [`DecisionRecord::training_examples`] instead, in the same commit).
+    /// [`Store::record_decision`] plus the training examples the correction teaches, in
+    /// the same transaction: a correction is never recorded without what it teaches.
+    async fn record_correction(
+        &self,
+        ws: WorkspaceId,
+        decision: &DecisionRecord,
+        examples: &[NewTrainingExample],
+        now: Millis,
+    ) -> Result<Item>;
+    /// Keep training examples that come from elsewhere than a review decision.
     async fn add_training_examples(
         &self,
         ws: WorkspaceId,

@@ -309,8 +309,6 @@ pub struct DecisionRecord {
     pub detail: String,
     pub seconds: Option<f64>,
     pub deliveries: Vec<NewDelivery>,
-    /// What a correction teaches, stored in the same commit as the decision.
-    pub training_examples: Vec<crate::NewTrainingExample>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -475,26 +475,30 @@ async fn a_decision_is_first_come_and_audited() {
                 destination: "jsonl".into(),
                 payload: "{}".into(),
             }],
-            training_examples: vec![NewTrainingExample {
-                automation_id: saved.automation.id,
-                item_id: Some(item),
-                kind: "document".into(),
-                example: "{\"text\":\"a\",\"fields\":{\"total\":\"9.00\"}}".into(),
-                created_by: Some(user.id),
-            }],
         };
+        let taught = [NewTrainingExample {
+            automation_id: saved.automation.id,
+            item_id: Some(item),
+            kind: "document".into(),
+            example: "{\"text\":\"a\",\"fields\":{\"total\":\"9.00\"}}".into(),
+            created_by: Some(user.id),
+        }];
         let other = workspace(&store, "other").await;
         assert!(matches!(
             store.record_decision(other, &record, 20).await,
             Err(StoreError::NotFound(_))
         ));
-        let decided = store.record_decision(ws, &record, 20).await.unwrap();
+        let decided = store.record_correction(ws, &record, &taught, 20).await.unwrap();
         assert_eq!(
             (decided.status, decided.revision, decided.decided_by),
             (ItemStatus::Corrected, 1, Some(user.id))
         );
         assert!(matches!(
             store.record_decision(ws, &record, 21).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(matches!(
+            store.record_correction(ws, &record, &taught, 21).await,
             Err(StoreError::Conflict(_))
         ));
         // The correction's training example committed with the decision, once.

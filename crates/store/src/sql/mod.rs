@@ -632,6 +632,15 @@ impl Store for SqlStore {
         schedule::prune_scheduled_runs(self, ws, before).await
     }
 
+    async fn record_correction(
+        &self,
+        ws: WorkspaceId,
+        decision: &DecisionRecord,
+        examples: &[NewTrainingExample],
+        now: Millis,
+    ) -> Result<Item> {
+        review::record_decision_teaching(self, ws, decision, examples, now).await
+    }
     async fn add_training_examples(
         &self,
         ws: WorkspaceId,

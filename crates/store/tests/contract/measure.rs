@@ -80,7 +80,6 @@ async fn week_facts_count_by_time_and_stay_in_their_workspace() {
                     detail: "{}".into(),
                     seconds: Some(12.5),
                     deliveries: vec![],
-                    training_examples: vec![],
                 },
                 700,
             )

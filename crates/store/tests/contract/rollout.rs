@@ -226,7 +226,6 @@ async fn decided_items_filter_by_version_reason_and_stage() {
                         detail: "{}".into(),
                         seconds: Some(10.0 + n as f64),
                         deliveries: Vec::new(),
-                        training_examples: Vec::new(),
                     },
                     20 + n as i64,
                 )
