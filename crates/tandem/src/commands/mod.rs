@@ -6,6 +6,7 @@ mod demo;
 mod eval;
 mod import;
 mod retrain;
+mod rollout;
 mod serve;
 mod transfer;
 mod users;
@@ -43,6 +44,8 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Extract(ExtractCommand::Eval(args)) => blocking(move || eval::extract(&args)).await,
         Command::Retrain(args) => retrain::retrain(config, args).await,
         Command::Activate { slug, version } => retrain::activate(config, &slug, version).await,
+        Command::Test(args) => rollout::test(config, args).await,
+        Command::EdgeCase(cmd) => rollout::edge_case(config, cmd).await,
     }
 }
 

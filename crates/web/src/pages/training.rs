@@ -24,7 +24,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/automations/{slug}/training", get(training_page))
         .route("/automations/{slug}/retrain", post(retrain))
-        .route("/automations/{slug}/versions/{number}/activate", post(activate))
+        .route("/automations/{slug}/training/activate/{number}", post(activate))
 }
 
 /// One row of a comparison table: what is measured, then the current and candidate figures.
