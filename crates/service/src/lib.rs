@@ -9,6 +9,7 @@ pub mod delivery;
 mod error;
 pub mod import;
 pub mod intake;
+pub mod llm;
 pub mod review;
 pub mod schedule;
 mod settings;
@@ -31,6 +32,8 @@ pub struct Tandem {
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<Settings>,
     pipelines: Arc<automations::PipelineCache>,
+    /// One LLM client per automation version (its concurrency limit is per process).
+    llm_clients: Arc<llm::LlmClients>,
     /// Wakes the worker when new work is queued in this process.
     pub work_ready: Arc<tokio::sync::Notify>,
     http: reqwest::Client,
@@ -48,6 +51,7 @@ impl Tandem {
             clock,
             settings: Arc::new(settings),
             pipelines: Arc::default(),
+            llm_clients: Arc::default(),
             work_ready: Arc::default(),
             http,
         }

@@ -8,6 +8,7 @@
 //! and each backend has its own forward-only migrations folder.
 
 mod error;
+mod llm;
 mod rows;
 mod schedule;
 mod sql;
@@ -15,6 +16,7 @@ mod sql;
 use async_trait::async_trait;
 
 pub use error::StoreError;
+pub use llm::{FieldRole, FieldRun, LlmCalibration, LlmRun, NewExtractorRuns, ReviewedFieldRun};
 pub use rows::*;
 pub use schedule::ScheduledRun;
 pub use sql::{Backend, SqlStore};
@@ -164,4 +166,34 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn scheduled_runs(&self, ws: WorkspaceId, kind: &str) -> Result<Vec<ScheduledRun>>;
     /// Forget finished runs created before `before`.
     async fn prune_scheduled_runs(&self, ws: WorkspaceId, before: Millis) -> Result<u64>;
+
+    // --- llm -------------------------------------------------------------------------
+    /// Replace an item's LLM run and field runs (primary and shadow answers) with these.
+    async fn record_extractor_runs(
+        &self,
+        ws: WorkspaceId,
+        runs: &NewExtractorRuns,
+        now: Millis,
+    ) -> Result<()>;
+    /// What the LLM step cost on an item's latest processing.
+    async fn llm_run(&self, ws: WorkspaceId, item: ItemId) -> Result<Option<LlmRun>>;
+    async fn field_runs(&self, ws: WorkspaceId, item: ItemId) -> Result<Vec<FieldRun>>;
+    /// Field runs of the automation's approved and corrected items, with their accepted result.
+    async fn reviewed_field_runs(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+    ) -> Result<Vec<ReviewedFieldRun>>;
+    /// Store fitted calibrators, replacing each field's previous one.
+    async fn save_llm_calibrations(
+        &self,
+        ws: WorkspaceId,
+        fits: &[LlmCalibration],
+        now: Millis,
+    ) -> Result<()>;
+    async fn llm_calibrations(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+    ) -> Result<Vec<LlmCalibration>>;
 }

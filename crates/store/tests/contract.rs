@@ -561,3 +561,6 @@ async fn a_given_up_delivery_can_be_retried_by_a_person() {
 
 #[path = "contract/scale.rs"]
 mod scale;
+
+#[path = "contract/llm.rs"]
+mod llm;

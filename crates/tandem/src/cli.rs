@@ -79,6 +79,9 @@ pub enum Command {
     /// Field extraction: evaluate the learned extractor on labelled documents.
     #[command(subcommand)]
     Extract(ExtractCommand),
+    /// The LLM step: refit its calibration, compare extractors run side by side, keep the better.
+    #[command(subcommand)]
+    Llm(LlmCommand),
 }
 
 #[derive(Debug, Args)]
@@ -212,4 +215,31 @@ pub struct ExtractEvalArgs {
     /// Print exactly one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LlmCommand {
+    /// Fit the calibration of each LLM field on the automation's reviewed items.
+    Refit {
+        /// The automation's slug.
+        slug: String,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Per field with a shadow_extractor: how often each extractor agreed with the reviewers.
+    Compare {
+        /// The automation's slug.
+        slug: String,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make the extractor that agreed more often the field's primary (a new version).
+    Keep {
+        /// The automation's slug.
+        slug: String,
+        /// The field to switch.
+        field: String,
+    },
 }

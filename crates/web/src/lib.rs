@@ -30,6 +30,7 @@ pub fn router(tandem: Tandem) -> Router {
     Router::new()
         .merge(api::routes())
         .merge(pages::routes())
+        .merge(pages::llm::routes())
         .merge(health::routes())
         .merge(assets::routes())
         .layer(TraceLayer::new_for_http())

@@ -542,3 +542,6 @@ async fn health_and_readiness() {
         );
     }
 }
+
+#[path = "http/llm.rs"]
+mod llm;

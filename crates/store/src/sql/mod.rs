@@ -13,6 +13,7 @@ mod automations;
 mod deliveries;
 mod items;
 mod jobs;
+mod llm;
 mod people;
 mod review;
 mod rowmap;
@@ -374,5 +375,41 @@ impl Store for SqlStore {
     }
     async fn prune_scheduled_runs(&self, ws: WorkspaceId, before: Millis) -> Result<u64> {
         schedule::prune_scheduled_runs(self, ws, before).await
+    }
+    async fn record_extractor_runs(
+        &self,
+        ws: WorkspaceId,
+        runs: &NewExtractorRuns,
+        now: Millis,
+    ) -> Result<()> {
+        llm::record_extractor_runs(self, ws, runs, now).await
+    }
+    async fn llm_run(&self, ws: WorkspaceId, item: ItemId) -> Result<Option<LlmRun>> {
+        llm::llm_run(self, ws, item).await
+    }
+    async fn field_runs(&self, ws: WorkspaceId, item: ItemId) -> Result<Vec<FieldRun>> {
+        llm::field_runs(self, ws, item).await
+    }
+    async fn reviewed_field_runs(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+    ) -> Result<Vec<ReviewedFieldRun>> {
+        llm::reviewed_field_runs(self, ws, automation).await
+    }
+    async fn save_llm_calibrations(
+        &self,
+        ws: WorkspaceId,
+        fits: &[LlmCalibration],
+        now: Millis,
+    ) -> Result<()> {
+        llm::save_llm_calibrations(self, ws, fits, now).await
+    }
+    async fn llm_calibrations(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+    ) -> Result<Vec<LlmCalibration>> {
+        llm::llm_calibrations(self, ws, automation).await
     }
 }

@@ -4,6 +4,7 @@ mod check;
 mod demo;
 mod eval;
 mod import;
+mod llm;
 mod serve;
 mod users;
 mod worker;
@@ -25,6 +26,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Check { file } => Ok(check::run(&file)),
         Command::Apply { files } => check::apply(config, &files).await,
         Command::Import(args) => import::run(config, args).await,
+        Command::Llm(cmd) => llm::run(config, cmd).await,
         Command::User(cmd) => users::user(config, cmd).await,
         Command::Token(cmd) => users::token(config, cmd).await,
         Command::Config(ConfigCommand::Example) => {

@@ -2,6 +2,7 @@
 //! decisions, the item list, automations and deliveries. Every page needs a session;
 //! every form carries the session's form token.
 
+pub mod llm;
 pub mod templates;
 
 use askama::Template;
@@ -326,6 +327,7 @@ async fn build_item_page(
         })
         .collect();
     let next_id = next_open(s, user, view.id).await?;
+    let llm = llm::item_block(s, user, view.id).await?;
     let (error, error_details) = match error {
         Some((m, d)) => (Some(m), d),
         None => (None, Vec::new()),
@@ -355,6 +357,7 @@ async fn build_item_page(
         error,
         error_details,
         next_id,
+        llm,
     })
 }
 

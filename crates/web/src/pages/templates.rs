@@ -139,6 +139,8 @@ pub struct ItemPage {
     pub error: Option<String>,
     pub error_details: Vec<String>,
     pub next_id: Option<i64>,
+    /// The LLM's cost and the shadow extractors' answers, when the automation has them.
+    pub llm: Option<super::llm::ItemLlmBlock>,
 }
 
 #[derive(Template)]
