@@ -8,6 +8,7 @@ pub mod ids;
 pub mod input;
 pub mod role;
 pub mod slug;
+pub mod stage;
 pub mod status;
 
 pub use decision::{Decision, DecisionAction};
@@ -16,6 +17,7 @@ pub use ids::{AutomationId, DeliveryId, ItemId, JobId, UserId, VersionId, Worksp
 pub use input::{InputError, ItemInput};
 pub use role::Role;
 pub use slug::Slug;
+pub use stage::Stage;
 pub use status::ItemStatus;
 pub use tandem_engine::{FieldKind, Span};
 

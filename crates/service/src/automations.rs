@@ -191,6 +191,10 @@ impl Tandem {
             )
             .await?;
         tracing::info!(automation = %def.slug, version = saved.version.number, created = saved.created, "definition applied");
+        if saved.created {
+            self.after_new_version(&saved.automation, &saved.version, def.start_stage())
+                .await?;
+        }
         Ok(Applied {
             automation: saved.automation,
             version: saved.version,

@@ -11,6 +11,7 @@ pub mod import;
 pub mod intake;
 pub mod llm;
 pub mod review;
+pub mod rollout;
 pub mod schedule;
 mod settings;
 mod training;

@@ -86,6 +86,8 @@ impl Tandem {
             }
             None => Vec::new(),
         };
+        // A shadow (or draft) item's decision is evidence, not work to send on.
+        let deliveries = self.held_back(&item, deliveries).await?;
         let seconds = decision
             .seconds
             .filter(|s| s.is_finite() && *s >= 0.0)
@@ -102,6 +104,7 @@ impl Tandem {
             deliveries,
         };
         let decided = self.store.record_decision(ws, &record, self.now()).await?;
+        self.after_decision(&decided).await;
         if !record.deliveries.is_empty() {
             self.work_ready.notify_waiters();
         }

@@ -196,6 +196,17 @@ impl Tandem {
                 });
             }
         }
+        for code in self.store.item_reasons(ws, item.id).await? {
+            if let Some(message) = crate::rollout::stage_reason_message(&code) {
+                reasons.insert(
+                    0,
+                    ReasonView {
+                        code,
+                        message: message.to_owned(),
+                    },
+                );
+            }
+        }
         if let Some(e) = &error {
             reasons.push(ReasonView {
                 code: "engine_error".into(),

@@ -7,7 +7,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tandem_domain::{ItemInput, ItemStatus, Millis};
+use tandem_domain::{ItemInput, ItemStatus, Millis, Stage};
 use tandem_store::{Job, JobKind, Processed};
 
 use crate::automations::Compiled;
@@ -23,6 +23,9 @@ const ERROR_BACKOFF: Duration = Duration::from_secs(1);
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Deliveries sent at the same time by one worker.
 const DELIVERY_CONCURRENCY: usize = 16;
+
+/// The automation an item belongs to: its slug (for payloads) and its stage now.
+type Target = (String, Stage);
 
 /// What one cycle of a worker did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -153,7 +156,7 @@ impl Worker {
 
     async fn process(&self, jobs: Vec<Job>) -> ServiceResult<()> {
         let t = &self.tandem;
-        let mut work: Vec<(Job, tandem_store::Item, Arc<Compiled>, String)> = Vec::with_capacity(jobs.len());
+        let mut work: Vec<(Job, tandem_store::Item, Arc<Compiled>, Target)> = Vec::with_capacity(jobs.len());
         for job in jobs {
             match self.prepare(&job).await {
                 Ok((item, compiled, slug)) => work.push((job, item, compiled, slug)),
@@ -213,7 +216,7 @@ impl Worker {
         Ok(())
     }
 
-    async fn prepare(&self, job: &Job) -> ServiceResult<(tandem_store::Item, Arc<Compiled>, String)> {
+    async fn prepare(&self, job: &Job) -> ServiceResult<(tandem_store::Item, Arc<Compiled>, Target)> {
         let t = &self.tandem;
         let item_id = job
             .item_id
@@ -224,7 +227,10 @@ impl Worker {
             .active_version_id
             .ok_or(ServiceError::Conflict("the automation has no version".into()))?;
         let compiled = t.compiled(job.workspace_id, version).await?;
-        Ok((item, compiled, automation.slug))
+        // Only a live automation accepts on its own; read its stage per batch, so a pause
+        // (by a person or by the correction-rate guard) holds from the next batch on.
+        let stage = t.stage_of(job.workspace_id, automation.id).await?;
+        Ok((item, compiled, (automation.slug, stage)))
     }
 
     /// Record a failed attempt: retry later with backoff, or give up after the last one.
@@ -311,14 +317,18 @@ fn run_engine(
     job: &Job,
     item: &tandem_store::Item,
     c: &Compiled,
-    slug: &str,
+    (slug, stage): &(String, Stage),
     llm: Option<&tandem_engine::pipeline::LlmAnswers>,
 ) -> Result<Processed, String> {
     let fields: std::collections::BTreeMap<String, String> =
         serde_json::from_str(&item.input).map_err(|e| format!("stored input is not readable: {e}"))?;
     let input = ItemInput::from_stored(fields);
     let outcome = tandem_engine::pipeline::run_with(&c.spec, &c.models, input.fields(), llm);
-    let needs_review = outcome.needs_review();
+    let mut reason_codes = outcome.reason_codes();
+    if let Some(code) = stage.reason_code() {
+        reason_codes.push(code.to_owned());
+    }
+    let needs_review = outcome.needs_review() || !stage.accepts_automatically();
     let status = if needs_review {
         ItemStatus::NeedsReview
     } else {
@@ -342,7 +352,7 @@ fn run_engine(
         status,
         outcome: serde_json::to_string(&outcome).map_err(|e| e.to_string())?,
         confidence: outcome.min_confidence(),
-        reason_codes: outcome.reason_codes(),
+        reason_codes,
         final_result,
         deliveries,
     })

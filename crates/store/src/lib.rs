@@ -9,6 +9,7 @@
 
 mod error;
 mod llm;
+mod rollout_rows;
 mod rows;
 mod schedule;
 mod sql;
@@ -17,11 +18,14 @@ use async_trait::async_trait;
 
 pub use error::StoreError;
 pub use llm::{FieldRole, FieldRun, LlmCalibration, LlmRun, NewExtractorRuns, ReviewedFieldRun};
+pub use rollout_rows::*;
 pub use rows::*;
 pub use schedule::ScheduledRun;
-pub use sql::{Backend, SqlStore};
+pub use sql::{
+    Backend, MoveProgress, MovedTable, SqlStore, move_workspace, restore_sqlite, workspace_row_counts,
+};
 
-use tandem_domain::{AutomationId, DeliveryId, ItemId, JobId, Millis, UserId, VersionId, WorkspaceId};
+use tandem_domain::{AutomationId, DeliveryId, ItemId, JobId, Millis, Stage, UserId, VersionId, WorkspaceId};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -138,6 +142,88 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Queue a failed delivery again (a person pressed "retry").
     async fn retry_delivery(&self, ws: WorkspaceId, id: DeliveryId, now: Millis) -> Result<Delivery>;
 
+    // --- rollout ---------------------------------------------------------------------
+    /// The automation's rollout row; `None` means it predates stages and runs live.
+    async fn rollout_state(&self, ws: WorkspaceId, automation: AutomationId) -> Result<Option<RolloutState>>;
+    /// Give a new automation its starting stage; an existing row is left as it is.
+    async fn start_rollout(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        stage: Stage,
+        now: Millis,
+    ) -> Result<RolloutState>;
+    /// Change stage, champion or sign-off and log the event, in one transaction.
+    async fn update_rollout(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        update: &RolloutUpdate,
+        event: &NewRolloutEvent,
+        now: Millis,
+    ) -> Result<RolloutState>;
+    /// Log an event without changing the rollout (a notification, a simulator run).
+    async fn add_rollout_event(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        event: &NewRolloutEvent,
+        now: Millis,
+    ) -> Result<()>;
+    /// The newest events first.
+    async fn rollout_events(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        limit: u32,
+    ) -> Result<Vec<RolloutEvent>>;
+    /// Make an earlier (or any) version of the automation the active one, with its event.
+    async fn activate_version(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        version: VersionId,
+        event: &NewRolloutEvent,
+        now: Millis,
+    ) -> Result<Automation>;
+    async fn decided_items(&self, ws: WorkspaceId, filter: &DecidedFilter) -> Result<Vec<DecidedItem>>;
+    /// Add an edge case; `false` when the automation already has a case for this input.
+    async fn add_edge_case(
+        &self,
+        ws: WorkspaceId,
+        case: &NewEdgeCase,
+        now: Millis,
+    ) -> Result<(EdgeCase, bool)>;
+    async fn edge_case(&self, ws: WorkspaceId, id: i64) -> Result<EdgeCase>;
+    async fn list_edge_cases(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        status: Option<EdgeCaseStatus>,
+    ) -> Result<Vec<EdgeCase>>;
+    /// Accept or decline a proposed case (or change an earlier decision).
+    async fn decide_edge_case(
+        &self,
+        ws: WorkspaceId,
+        id: i64,
+        status: EdgeCaseStatus,
+        by: UserId,
+        now: Millis,
+    ) -> Result<EdgeCase>;
+    async fn record_edge_case_results(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        results: &[NewEdgeCaseResult],
+        now: Millis,
+    ) -> Result<()>;
+    /// The latest result of each case of the automation, on `version` or on any version.
+    async fn latest_edge_case_results(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        version: Option<VersionId>,
+    ) -> Result<Vec<EdgeCaseResult>>;
     // --- scale ---------------------------------------------------------------------
     /// Every workspace's id (the scheduler runs periodic tasks per workspace).
     async fn workspace_ids(&self) -> Result<Vec<WorkspaceId>>;

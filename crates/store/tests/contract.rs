@@ -7,6 +7,10 @@ use tandem_domain::{ItemStatus, Role, WorkspaceId};
 use tandem_store::*;
 use tandem_test_support::{TestDb, backends};
 
+// --- rollout ---
+#[path = "contract/rollout.rs"]
+mod rollout;
+
 async fn each_backend<F, Fut>(test: F)
 where
     F: Fn(Arc<dyn Store>) -> Fut,

@@ -49,6 +49,30 @@ pub enum Command {
     /// Run a worker alone (no web server): process items and send deliveries until Ctrl-C
     /// or SIGTERM. Run as many as you like against one PostgreSQL database.
     Worker,
+    /// Back up the SQLite database online to FILE (for PostgreSQL it explains pg_dump).
+    Backup {
+        /// The backup file to create; it must not exist.
+        file: PathBuf,
+    },
+    /// Restore the SQLite database from a backup file. Stop Tandem first.
+    Restore {
+        /// A file made by `tandem backup`.
+        file: PathBuf,
+        /// Overwrite an existing database.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Move a workspace (--workspace) from SQLite to PostgreSQL, with every table's rows.
+    Migrate {
+        /// The SQLite database to move from, e.g. sqlite://tandem-data/tandem.db.
+        #[arg(long)]
+        from: String,
+        /// The PostgreSQL database to move to, e.g. postgres://tandem@127.0.0.1/tandem.
+        #[arg(long)]
+        to: String,
+    },
+    /// Measure intake and processing throughput and intake latency (not a test).
+    Bench(BenchArgs),
     /// Create (or reuse) a demo workspace with two automations and real sample data, then serve it.
     Demo(DemoArgs),
     /// Check an automation definition and its training files; exit 2 when invalid.
@@ -92,6 +116,25 @@ pub struct ServeArgs {
     /// Do not run a worker in this process (run `tandem worker` elsewhere).
     #[arg(long)]
     pub no_worker: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Tandem processes to run side by side (PostgreSQL; SQLite has one writer).
+    #[arg(long, default_value_t = 1)]
+    pub instances: usize,
+    /// Items per throughput phase.
+    #[arg(long, default_value_t = 50_000)]
+    pub items: usize,
+    /// Concurrent clients posting batches of 1,000.
+    #[arg(long, default_value_t = 4)]
+    pub clients: usize,
+    /// Single-item requests per second in the latency phase.
+    #[arg(long, default_value_t = 200)]
+    pub rate: u32,
+    /// Length of the latency phase in seconds.
+    #[arg(long, default_value_t = 20)]
+    pub seconds: u64,
 }
 
 #[derive(Debug, Args)]

@@ -5,3 +5,5 @@
 mod instance;
 #[path = "binary/kill.rs"]
 mod kill;
+#[path = "binary/transfer.rs"]
+mod transfer;

@@ -9,6 +9,7 @@ mod error;
 mod format;
 mod health;
 mod pages;
+mod rollout_api;
 
 use std::future::Future;
 
@@ -28,6 +29,7 @@ pub struct AppState {
 pub fn router(tandem: Tandem) -> Router {
     let state = AppState { tandem };
     Router::new()
+        .merge(rollout_api::routes())
         .merge(api::routes())
         .merge(pages::routes())
         .merge(pages::llm::routes())

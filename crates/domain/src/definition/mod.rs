@@ -5,6 +5,7 @@
 
 mod llm;
 mod parse;
+mod rollout;
 mod walk;
 
 use serde::{Deserialize, Serialize};
@@ -13,6 +14,7 @@ use crate::slug::Slug;
 use tandem_engine::FieldKind;
 
 pub use llm::LlmDef;
+pub use rollout::{GateDef, RolloutDef};
 pub use walk::DefinitionError;
 
 /// A validated automation definition. Paths (`route.examples`, `training.documents`) are
@@ -31,6 +33,10 @@ pub struct AutomationDef {
     /// The LLM server for fields with `extractor` or `shadow_extractor` = "llm".
     #[serde(default)]
     pub llm: Option<LlmDef>,
+    /// How the automation is rolled out; `None` (no `[rollout]`) means it starts live.
+    pub rollout: Option<RolloutDef>,
+    /// The readiness gate's thresholds (`[gate]`, with defaults).
+    pub gate: GateDef,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -176,6 +182,14 @@ impl AutomationDef {
     /// Parse and validate a definition, collecting every error.
     pub fn parse(source: &str) -> Result<AutomationDef, Vec<DefinitionError>> {
         parse::parse(source)
+    }
+
+    /// The stage a newly created automation starts in: live when the definition has no
+    /// `[rollout]` section (automations written before stages keep working as they did).
+    pub fn start_stage(&self) -> crate::stage::Stage {
+        self.rollout
+            .as_ref()
+            .map_or(crate::stage::Stage::Live, |r| r.start)
     }
 
     pub fn field(&self, name: &str) -> Option<&FieldDef> {

@@ -16,6 +16,8 @@ const TOP_KEYS: &[&str] = &[
     "destinations",
     "baseline",
     "llm",
+    "rollout",
+    "gate",
 ];
 const INPUT_KEYS: &[&str] = &["name", "required", "max_bytes"];
 const FIELD_KEYS: &[&str] = &[
@@ -125,6 +127,9 @@ pub(super) fn parse(source: &str) -> Result<AutomationDef, Vec<DefinitionError>>
         })
         .unwrap_or_default();
 
+    let rollout = super::rollout::parse_rollout(&mut w, top);
+    let gate = super::rollout::parse_gate(&mut w, top);
+
     if fields.is_empty() && route.is_none() && w.errors.is_empty() {
         w.error_at(
             0,
@@ -145,6 +150,8 @@ pub(super) fn parse(source: &str) -> Result<AutomationDef, Vec<DefinitionError>>
             destinations,
             baseline,
             llm,
+            rollout,
+            gate,
         }),
         _ => {
             w.errors.sort_by_key(|e| (e.line, e.column));

@@ -91,6 +91,9 @@ impl Reason {
             "source_missing" => "Input empty",
             "step_unavailable" => "Step unavailable",
             "engine_error" => "Processing failed",
+            "shadow_mode" => "Shadow mode",
+            "draft_mode" => "Draft: not live yet",
+            "paused" => "Automatic acceptance paused",
             _ => "Other",
         }
     }

@@ -16,8 +16,10 @@ mod jobs;
 mod llm;
 mod people;
 mod review;
+mod rollout;
 mod rowmap;
 mod schedule;
+mod transfer;
 
 use std::time::Duration;
 
@@ -26,6 +28,8 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
 use crate::*;
+
+pub use transfer::{MoveProgress, MovedTable, move_workspace, restore_sqlite, workspace_row_counts};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -149,20 +153,6 @@ impl SqlStore {
     pub async fn close(&self) {
         self.writer.close().await;
         self.reader.close().await;
-    }
-
-    /// Copy a consistent snapshot of a SQLite database to `path` while it stays online.
-    pub async fn backup_sqlite(&self, path: &str) -> Result<()> {
-        if self.dialect.backend != Backend::Sqlite {
-            return Err(StoreError::Conflict(
-                "online backup by VACUUM INTO is for SQLite".into(),
-            ));
-        }
-        sqlx::query("VACUUM INTO $1")
-            .bind(path)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
     }
 }
 
@@ -346,6 +336,104 @@ impl Store for SqlStore {
         deliveries::retry_delivery(self, ws, id, now).await
     }
 
+    async fn rollout_state(&self, ws: WorkspaceId, automation: AutomationId) -> Result<Option<RolloutState>> {
+        rollout::rollout_state(self, ws, automation).await
+    }
+    async fn start_rollout(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        stage: Stage,
+        now: Millis,
+    ) -> Result<RolloutState> {
+        rollout::start_rollout(self, ws, automation, stage, now).await
+    }
+    async fn update_rollout(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        update: &RolloutUpdate,
+        event: &NewRolloutEvent,
+        now: Millis,
+    ) -> Result<RolloutState> {
+        rollout::update_rollout(self, ws, automation, update, event, now).await
+    }
+    async fn add_rollout_event(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        event: &NewRolloutEvent,
+        now: Millis,
+    ) -> Result<()> {
+        rollout::add_rollout_event(self, ws, automation, event, now).await
+    }
+    async fn rollout_events(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        limit: u32,
+    ) -> Result<Vec<RolloutEvent>> {
+        rollout::rollout_events(self, ws, automation, limit).await
+    }
+    async fn activate_version(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        version: VersionId,
+        event: &NewRolloutEvent,
+        now: Millis,
+    ) -> Result<Automation> {
+        rollout::activate_version(self, ws, automation, version, event, now).await
+    }
+    async fn decided_items(&self, ws: WorkspaceId, filter: &DecidedFilter) -> Result<Vec<DecidedItem>> {
+        rollout::decided_items(self, ws, filter).await
+    }
+    async fn add_edge_case(
+        &self,
+        ws: WorkspaceId,
+        case: &NewEdgeCase,
+        now: Millis,
+    ) -> Result<(EdgeCase, bool)> {
+        rollout::add_edge_case(self, ws, case, now).await
+    }
+    async fn edge_case(&self, ws: WorkspaceId, id: i64) -> Result<EdgeCase> {
+        rollout::edge_case(self, ws, id).await
+    }
+    async fn list_edge_cases(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        status: Option<EdgeCaseStatus>,
+    ) -> Result<Vec<EdgeCase>> {
+        rollout::list_edge_cases(self, ws, automation, status).await
+    }
+    async fn decide_edge_case(
+        &self,
+        ws: WorkspaceId,
+        id: i64,
+        status: EdgeCaseStatus,
+        by: UserId,
+        now: Millis,
+    ) -> Result<EdgeCase> {
+        rollout::decide_edge_case(self, ws, id, status, by, now).await
+    }
+    async fn record_edge_case_results(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        results: &[NewEdgeCaseResult],
+        now: Millis,
+    ) -> Result<()> {
+        rollout::record_edge_case_results(self, ws, automation, results, now).await
+    }
+    async fn latest_edge_case_results(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        version: Option<VersionId>,
+    ) -> Result<Vec<EdgeCaseResult>> {
+        rollout::latest_edge_case_results(self, ws, automation, version).await
+    }
     async fn workspace_ids(&self) -> Result<Vec<WorkspaceId>> {
         schedule::workspace_ids(self).await
     }

@@ -1,11 +1,13 @@
 //! One module per subcommand.
 
+mod bench;
 mod check;
 mod demo;
 mod eval;
 mod import;
 mod llm;
 mod serve;
+mod transfer;
 mod users;
 mod worker;
 
@@ -22,6 +24,10 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve(args) => serve::run(config, args).await,
         Command::Worker => worker::run(config).await,
+        Command::Backup { file } => transfer::backup(config, &file).await,
+        Command::Restore { file, replace } => transfer::restore(config, &file, replace).await,
+        Command::Migrate { from, to } => transfer::migrate(config, &from, &to).await,
+        Command::Bench(args) => bench::run(config, args).await,
         Command::Demo(args) => demo::run(config, args).await,
         Command::Check { file } => Ok(check::run(&file)),
         Command::Apply { files } => check::apply(config, &files).await,

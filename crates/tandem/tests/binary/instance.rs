@@ -152,9 +152,9 @@ impl Drop for Instance {
     }
 }
 
-/// The binary with a test configuration: short leases so a dead instance's jobs are taken
-/// over within seconds, immediate delivery retries, quiet logs.
-fn command(db_url: &str, dir: &Path) -> Command {
+/// The binary, run in `dir`, with a test configuration: short leases so a dead instance's
+/// jobs are taken over within seconds, immediate delivery retries, quiet logs.
+pub fn tandem(dir: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_tandem"));
     // The test runner's own TANDEM_TEST_* variables would be unknown configuration keys.
     for (key, _) in std::env::vars() {
@@ -163,14 +163,20 @@ fn command(db_url: &str, dir: &Path) -> Command {
         }
     }
     c.current_dir(dir)
-        .args(["--database", db_url, "--data-dir"])
-        .arg(dir)
-        .args(["--workspace", "default"])
         .env("TANDEM_WORKER__LEASE_SECONDS", "5")
         .env("TANDEM_WORKER__BATCH", "16")
         .env("TANDEM_DELIVERY__BACKOFF_BASE_SECONDS", "0")
         .env("TANDEM_LOG", "warn")
-        .stdin(Stdio::null())
+        .stdin(Stdio::null());
+    c
+}
+
+/// `tandem --database DB --data-dir DIR --workspace default`, output not kept.
+fn command(db_url: &str, dir: &Path) -> Command {
+    let mut c = tandem(dir);
+    c.args(["--database", db_url, "--data-dir"])
+        .arg(dir)
+        .args(["--workspace", "default"])
         .stdout(Stdio::null());
     c
 }
