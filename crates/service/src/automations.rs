@@ -163,6 +163,7 @@ impl Tandem {
         {
             let v = self.store.version(ws, active).await?;
             if v.content_hash == hash {
+                self.sync_review_policy(ws, a.id, &def).await?;
                 return Ok(Applied {
                     automation: a,
                     version: v,
@@ -190,6 +191,7 @@ impl Tandem {
                 self.now(),
             )
             .await?;
+        self.sync_review_policy(ws, saved.automation.id, &def).await?;
         tracing::info!(automation = %def.slug, version = saved.version.number, created = saved.created, "definition applied");
         if saved.created {
             self.after_new_version(&saved.automation, &saved.version, def.start_stage())

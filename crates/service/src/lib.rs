@@ -8,12 +8,17 @@ mod clock;
 pub mod delivery;
 mod error;
 pub mod import;
+pub mod inbox;
 pub mod intake;
 pub mod llm;
+pub mod links;
+pub mod notify;
+pub mod progress;
 pub mod review;
 pub mod rollout;
 pub mod schedule;
 mod settings;
+pub mod sweep;
 mod training;
 pub mod view;
 pub mod worker;
@@ -38,6 +43,8 @@ pub struct Tandem {
     /// Wakes the worker when new work is queued in this process.
     pub work_ready: Arc<tokio::sync::Notify>,
     http: reqwest::Client,
+    /// The key that signs decision links, read once from settings or the database.
+    link_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
 }
 
 impl Tandem {
@@ -55,6 +62,7 @@ impl Tandem {
             llm_clients: Arc::default(),
             work_ready: Arc::default(),
             http,
+            link_key: Arc::default(),
         }
     }
 

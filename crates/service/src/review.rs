@@ -21,6 +21,7 @@ impl Tandem {
                 item.status.label()
             )));
         }
+        self.check_claim(actor, id).await?;
         let automation = self.store.automation(ws, item.automation_id).await?;
         let version = item
             .version_id

@@ -21,6 +21,8 @@ pub struct Settings {
     pub session_ttl: Duration,
     /// Use cheap password hashing (tests only; never in production).
     pub fast_password_hashing: bool,
+    /// The exception inbox: claims, signed links, notifications.
+    pub inbox: crate::notify::InboxSettings,
 }
 
 impl Default for Settings {
@@ -35,6 +37,7 @@ impl Default for Settings {
             delivery_backoff_max: Duration::from_secs(3600),
             session_ttl: Duration::from_secs(12 * 3600),
             fast_password_hashing: false,
+            inbox: crate::notify::InboxSettings::default(),
         }
     }
 }

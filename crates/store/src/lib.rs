@@ -9,6 +9,7 @@
 
 mod error;
 mod llm;
+mod inbox_rows;
 mod rollout_rows;
 mod rows;
 mod schedule;
@@ -18,6 +19,7 @@ use async_trait::async_trait;
 
 pub use error::StoreError;
 pub use llm::{FieldRole, FieldRun, LlmCalibration, LlmRun, NewExtractorRuns, ReviewedFieldRun};
+pub use inbox_rows::*;
 pub use rollout_rows::*;
 pub use rows::*;
 pub use schedule::ScheduledRun;
@@ -142,6 +144,58 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Queue a failed delivery again (a person pressed "retry").
     async fn retry_delivery(&self, ws: WorkspaceId, id: DeliveryId, now: Millis) -> Result<Delivery>;
 
+    // --- inbox ---------------------------------------------------------------------
+    /// Keep an automation's `[review]` policy (from its active version) for SQL to sort by.
+    async fn set_review_policy(&self, policy: &ReviewPolicyRow, now: Millis) -> Result<()>;
+    async fn review_policy(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+    ) -> Result<Option<ReviewPolicyRow>>;
+    /// Every workspace's policies that notify or escalate (for the scheduled sweeps).
+    async fn notifying_policies(&self) -> Result<Vec<ReviewPolicyRow>>;
+    /// Claim an open item for `user` until `until`, unless someone else's claim is live.
+    async fn claim_item(
+        &self,
+        ws: WorkspaceId,
+        item: ItemId,
+        user: UserId,
+        until: Millis,
+        now: Millis,
+    ) -> Result<ClaimOutcome>;
+    async fn release_claim(&self, ws: WorkspaceId, item: ItemId, user: UserId) -> Result<()>;
+    /// The unexpired claims on these items.
+    async fn active_claims(&self, ws: WorkspaceId, items: &[ItemId], now: Millis) -> Result<Vec<Claim>>;
+    /// Open items past their due time and not yet escalated, across workspaces.
+    async fn overdue_items(&self, now: Millis, limit: u32) -> Result<Vec<OverdueItem>>;
+    /// Record an escalation (and its audit event) once; false when it was already done.
+    async fn mark_escalated(
+        &self,
+        ws: WorkspaceId,
+        item: ItemId,
+        due_at: Millis,
+        detail: &str,
+        now: Millis,
+    ) -> Result<bool>;
+    /// Which of these items have been escalated.
+    async fn escalated_items(&self, ws: WorkspaceId, items: &[ItemId]) -> Result<Vec<ItemId>>;
+    async fn record_notification(&self, ws: WorkspaceId, n: &NewNotification, now: Millis) -> Result<()>;
+    async fn list_notifications(&self, ws: WorkspaceId, limit: u32) -> Result<Vec<NotificationRow>>;
+    async fn last_notification_at(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        kind: &str,
+    ) -> Result<Option<Millis>>;
+    /// Send an automatically accepted item back to the inbox and count it as an escaped
+    /// error, in one transaction. `Conflict` when it was not accepted automatically.
+    async fn report_wrong(&self, ws: WorkspaceId, report: &NewWrongReport, now: Millis) -> Result<Item>;
+    async fn escaped_errors(&self, ws: WorkspaceId, since: Millis) -> Result<Vec<EscapedError>>;
+    /// Every review decision since `since`, oldest first.
+    async fn decision_stats(&self, ws: WorkspaceId, since: Millis) -> Result<Vec<DecisionStat>>;
+    /// A named server secret: `candidate` is stored if none exists yet; the stored one is
+    /// returned, so every instance signs with the same key.
+    async fn server_secret(&self, name: &str, candidate: &str, now: Millis) -> Result<String>;
     // --- rollout ---------------------------------------------------------------------
     /// The automation's rollout row; `None` means it predates stages and runs live.
     async fn rollout_state(&self, ws: WorkspaceId, automation: AutomationId) -> Result<Option<RolloutState>>;

@@ -159,8 +159,45 @@ pub struct ItemFilter {
     pub automation: Option<AutomationId>,
     pub reason: Option<String>,
     pub newest_first: bool,
+    /// The inbox's order: by age (the default), priority or due time.
+    pub sort: ItemSort,
+    /// Only items due at or before this time (the "overdue" filter).
+    pub due_before: Option<Millis>,
+    /// Only items the engine finished after this time (new arrivals, for digests).
+    pub processed_after: Option<Millis>,
     pub limit: u32,
     pub offset: u32,
+}
+
+/// How the inbox is ordered. Ties fall back to age, oldest first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemSort {
+    #[default]
+    Age,
+    /// Most urgent automation first.
+    Priority,
+    /// Earliest due time first; items without a due time last.
+    Due,
+}
+
+impl ItemSort {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemSort::Age => "age",
+            ItemSort::Priority => "priority",
+            ItemSort::Due => "due",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ItemSort> {
+        match s {
+            "age" | "" => Some(ItemSort::Age),
+            "priority" => Some(ItemSort::Priority),
+            "due" => Some(ItemSort::Due),
+            _ => None,
+        }
+    }
 }
 
 impl Default for ItemFilter {
@@ -170,6 +207,9 @@ impl Default for ItemFilter {
             automation: None,
             reason: None,
             newest_first: false,
+            sort: ItemSort::Age,
+            due_before: None,
+            processed_after: None,
             limit: 50,
             offset: 0,
         }
@@ -188,6 +228,10 @@ pub struct ItemSummary {
     /// The first 200 characters of the input, for the list.
     pub preview: String,
     pub reasons: Vec<String>,
+    /// The automation's priority rank (0 low … 3 urgent; 1 when it sets none).
+    pub priority: i64,
+    /// When a person should have decided it, if the automation has an SLA.
+    pub due_at: Option<Millis>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

@@ -563,6 +563,9 @@ async fn a_given_up_delivery_can_be_retried_by_a_person() {
     .await;
 }
 
+// The exception inbox's methods (issue 6), in their own file.
+#[path = "inbox_contract/mod.rs"]
+mod inbox_contract;
 #[path = "contract/scale.rs"]
 mod scale;
 

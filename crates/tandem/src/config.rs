@@ -24,6 +24,69 @@ pub struct Config {
     pub worker: WorkerConfig,
     pub delivery: DeliveryConfig,
     pub session_hours: u64,
+    pub inbox: InboxConfig,
+}
+
+/// The exception inbox: claims, decision links, digests and the SMTP relay for e-mail.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct InboxConfig {
+    pub claim_minutes: u64,
+    pub link_hours: u64,
+    pub link_secret: Option<String>,
+    pub digest_minutes: u64,
+    pub sweep_seconds: u64,
+    pub smtp_host: Option<String>,
+    pub smtp_port: u16,
+    pub smtp_from: String,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<String>,
+    pub smtp_security: String,
+}
+
+impl Default for InboxConfig {
+    fn default() -> Self {
+        Self {
+            claim_minutes: 5,
+            link_hours: 72,
+            link_secret: None,
+            digest_minutes: 60,
+            sweep_seconds: 60,
+            smtp_host: None,
+            smtp_port: 587,
+            smtp_from: "Tandem <tandem@localhost>".into(),
+            smtp_username: None,
+            smtp_password: None,
+            smtp_security: "starttls".into(),
+        }
+    }
+}
+
+impl InboxConfig {
+    fn settings(&self) -> anyhow::Result<tandem_service::notify::InboxSettings> {
+        use tandem_service::notify::{InboxSettings, SmtpSecurity, SmtpSettings};
+        let security = SmtpSecurity::parse(&self.smtp_security).ok_or_else(|| {
+            anyhow::anyhow!(
+                "configuration: inbox.smtp_security is {:?}; expected none, starttls or tls",
+                self.smtp_security
+            )
+        })?;
+        Ok(InboxSettings {
+            smtp: self.smtp_host.as_ref().map(|host| SmtpSettings {
+                host: host.clone(),
+                port: self.smtp_port,
+                from: self.smtp_from.clone(),
+                username: self.smtp_username.clone(),
+                password: self.smtp_password.clone(),
+                security,
+            }),
+            claim_ttl: Duration::from_secs(self.claim_minutes.max(1) * 60),
+            link_ttl: Duration::from_secs(self.link_hours.max(1) * 3600),
+            link_secret: self.link_secret.clone().filter(|s| !s.is_empty()),
+            digest_every: Duration::from_secs(self.digest_minutes.max(1) * 60),
+            sweep_every: Duration::from_secs(self.sweep_seconds.max(5)),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -68,6 +131,7 @@ impl Default for Config {
                 backoff_max_seconds: 3600,
             },
             session_hours: 12,
+            inbox: InboxConfig::default(),
         }
     }
 }
@@ -105,6 +169,26 @@ timeout_seconds = 10
 # Retries wait base * 2^attempt seconds, up to the maximum.
 backoff_base_seconds = 2
 backoff_max_seconds = 3600
+
+[inbox]
+# Minutes an opened item stays held for its reviewer (others see who holds it).
+claim_minutes = 5
+# Hours a decision link in a notification stays valid.
+link_hours = 72
+# Key for signing decision links; by default one is generated and kept in the database.
+# link_secret = "a long random string"
+# Minutes between each automation's digest of new and overdue exceptions.
+digest_minutes = 60
+# Seconds between inbox sweeps (escalating overdue items, sending digests).
+sweep_seconds = 60
+# SMTP relay for e-mail notifications; without smtp_host, e-mail channels are not sent.
+# smtp_host = "smtp.example.com"
+smtp_port = 587
+smtp_from = "Tandem <tandem@localhost>"
+# smtp_username = "tandem"
+# smtp_password = "…"
+# none, starttls or tls.
+smtp_security = "starttls"
 "#;
 
 impl Config {
@@ -158,7 +242,13 @@ impl Config {
             delivery_backoff_max: Duration::from_secs(self.delivery.backoff_max_seconds),
             session_ttl: Duration::from_secs(self.session_hours.max(1) * 3600),
             fast_password_hashing: false,
+            inbox: self.inbox.settings().unwrap_or_default(),
         }
+    }
+
+    /// Check what `settings` cannot report (it has no error path).
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.inbox.settings().map(|_| ())
     }
 }
 

@@ -37,12 +37,21 @@ impl TestApp {
 
     /// The app whose clock the test moves by hand.
     pub async fn start_with_clock(backend: TestBackend, clock: Option<Arc<ManualClock>>) -> TestApp {
+        Self::start_with_settings(backend, clock, |_| {}).await
+    }
+
+    /// The app with settings adjusted by `configure` (after the test defaults).
+    pub async fn start_with_settings(
+        backend: TestBackend,
+        clock: Option<Arc<ManualClock>>,
+        configure: impl FnOnce(&mut Settings),
+    ) -> TestApp {
         let db = TestDb::new(backend).await;
         let store = tandem_store::open(&db.url).await.expect("open the test database");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("address"));
         let data_dir = tempfile::tempdir().expect("data dir");
-        let settings = Settings {
+        let mut settings = Settings {
             data_dir: data_dir.path().to_path_buf(),
             public_url: url.clone(),
             fast_password_hashing: true,
@@ -50,6 +59,7 @@ impl TestApp {
             delivery_timeout: std::time::Duration::from_secs(5),
             ..Settings::default()
         };
+        configure(&mut settings);
         let clock: Arc<dyn tandem_service::Clock> = match clock {
             Some(c) => c,
             None => Arc::new(SystemClock),

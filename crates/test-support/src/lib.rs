@@ -5,6 +5,9 @@
 //!   narrows it on a machine without PostgreSQL).
 //! - [`TestApp`]: the real application (store, service, web) on its own database,
 //!   listening on a free port.
+//! - [`Receiver`]: a local webhook receiver that records what it is sent (also a
+//!   Slack-compatible incoming webhook: it records any JSON POSTed to it).
+//! - [`SmtpServer`]: a local SMTP server that records each message.
 //! - [`Receiver`]: a local webhook receiver that records what it is sent.
 //! - [`FakeLlm`]: a local server that speaks the OpenAI chat-completions protocol.
 
@@ -13,6 +16,7 @@ mod browser;
 mod db;
 mod llm_server;
 mod receiver;
+mod smtp;
 
 pub use app::{PASSWORD, TestApp};
 
@@ -24,6 +28,7 @@ pub use browser::Browser;
 pub use db::{TestBackend, TestDb, backends};
 pub use llm_server::FakeLlm;
 pub use receiver::{Received, Receiver};
+pub use smtp::{Mail, SmtpServer};
 
 /// Wait for `check` to return `Some`, polling every few milliseconds, and panic with
 /// `what` if it does not within `timeout`. Tests wait on conditions, never on sleeps.

@@ -167,6 +167,11 @@ struct ListQuery {
     reason: Option<String>,
     #[serde(default)]
     newest_first: bool,
+    /// age (default), priority or due.
+    sort: Option<String>,
+    /// Only items past their due time.
+    #[serde(default)]
+    overdue: bool,
     limit: Option<u32>,
     offset: Option<u32>,
 }
@@ -202,6 +207,14 @@ async fn list_items(
         filter.automation = Some(a.id);
     }
     filter.reason = q.reason.clone();
+    if let Some(sort) = q.sort.as_deref() {
+        filter.sort = tandem_store::ItemSort::parse(sort).ok_or_else(|| {
+            ServiceError::invalid(format!("sort: {sort:?} is not one of age, priority, due"))
+        })?;
+    }
+    if q.overdue {
+        filter.due_before = Some(s.tandem.now());
+    }
     filter.limit = q.limit.unwrap_or(50).clamp(1, 1000);
     filter.offset = q.offset.unwrap_or(0);
     let items = s.tandem.store.list_items(ws, &filter).await?;

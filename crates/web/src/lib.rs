@@ -33,6 +33,7 @@ pub fn router(tandem: Tandem) -> Router {
         .merge(api::routes())
         .merge(pages::routes())
         .merge(pages::llm::routes())
+        .merge(pages::links::routes())
         .merge(health::routes())
         .merge(assets::routes())
         .layer(TraceLayer::new_for_http())

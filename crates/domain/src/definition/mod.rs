@@ -5,6 +5,7 @@
 
 mod llm;
 mod parse;
+mod review;
 mod rollout;
 mod walk;
 
@@ -14,6 +15,7 @@ use crate::slug::Slug;
 use tandem_engine::FieldKind;
 
 pub use llm::LlmDef;
+pub use review::{NotifyChannel, Priority, ReviewPolicy};
 pub use rollout::{GateDef, RolloutDef};
 pub use walk::DefinitionError;
 
@@ -33,6 +35,9 @@ pub struct AutomationDef {
     /// The LLM server for fields with `extractor` or `shadow_extractor` = "llm".
     #[serde(default)]
     pub llm: Option<LlmDef>,
+    /// Priority, SLA, escalation and notifications for this automation's exceptions.
+    #[serde(default)]
+    pub review: ReviewPolicy,
     /// How the automation is rolled out; `None` (no `[rollout]`) means it starts live.
     pub rollout: Option<RolloutDef>,
     /// The readiness gate's thresholds (`[gate]`, with defaults).

@@ -16,6 +16,7 @@ const TOP_KEYS: &[&str] = &[
     "destinations",
     "baseline",
     "llm",
+    "review",
     "rollout",
     "gate",
 ];
@@ -127,6 +128,7 @@ pub(super) fn parse(source: &str) -> Result<AutomationDef, Vec<DefinitionError>>
         })
         .unwrap_or_default();
 
+    let review = super::review::parse_review(&mut w, top);
     let rollout = super::rollout::parse_rollout(&mut w, top);
     let gate = super::rollout::parse_gate(&mut w, top);
 
@@ -150,6 +152,7 @@ pub(super) fn parse(source: &str) -> Result<AutomationDef, Vec<DefinitionError>>
             destinations,
             baseline,
             llm,
+            review,
             rollout,
             gate,
         }),

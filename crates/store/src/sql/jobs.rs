@@ -122,7 +122,7 @@ pub(super) async fn complete_processing(
             continue;
         }
         let bump = i64::from(p.final_result.is_some());
-        let revision: Option<i64> = sqlx::query_scalar(
+        let revision = sqlx::query_scalar::<_, i64>(
             "UPDATE items SET status = $1, version_id = $2, outcome = $3, confidence = $4, final_result = $5,
                               revision = revision + $6, processed_at = $7
              WHERE workspace_id = $8 AND id = $9 AND status IN ('queued', 'failed')
@@ -130,15 +130,21 @@ pub(super) async fn complete_processing(
         )
         .bind(p.status.as_str())
         .bind(p.version_id.0)
-        .bind(&p.outcome)
-        .bind(p.confidence)
-        .bind(p.final_result.as_deref())
-        .bind(bump)
-        .bind(now)
-        .bind(p.workspace_id.0)
-        .bind(p.item_id.0)
-        .fetch_optional(&mut *tx)
-        .await?;
+        .bind(&p.outcome);
+        // See `super::NULL_DOUBLE`: a missing confidence is bound as a NULL that
+        // PostgreSQL reads as a double.
+        let revision = match p.confidence {
+            Some(c) => revision.bind(c),
+            None => revision.bind(super::NULL_DOUBLE),
+        };
+        let revision: Option<i64> = revision
+            .bind(p.final_result.as_deref())
+            .bind(bump)
+            .bind(now)
+            .bind(p.workspace_id.0)
+            .bind(p.item_id.0)
+            .fetch_optional(&mut *tx)
+            .await?;
         if let Some(revision) = revision {
             replace_reasons(&mut tx, p.workspace_id, p.item_id, &p.reason_codes).await?;
             if p.final_result.is_some() {

@@ -11,6 +11,7 @@
 
 mod automations;
 mod deliveries;
+mod inbox;
 mod items;
 mod jobs;
 mod llm;
@@ -66,6 +67,12 @@ impl Dialect {
         }
     }
 }
+
+/// Bind this for a missing `f64`. sqlx 0.8.6's Any driver hands PostgreSQL a NULL `f64`
+/// as `float4` (and a NULL `f32` as `float8`); the statement is then cached with a `float4`
+/// parameter and the next real `f64` on that connection fails ("incorrect binary data
+/// format"). A NULL `f32` arrives as the `float8` the columns are.
+pub(crate) const NULL_DOUBLE: Option<f32> = None;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -336,6 +343,77 @@ impl Store for SqlStore {
         deliveries::retry_delivery(self, ws, id, now).await
     }
 
+    async fn set_review_policy(&self, policy: &ReviewPolicyRow, now: Millis) -> Result<()> {
+        inbox::set_review_policy(self, policy, now).await
+    }
+    async fn review_policy(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+    ) -> Result<Option<ReviewPolicyRow>> {
+        inbox::review_policy(self, ws, automation).await
+    }
+    async fn notifying_policies(&self) -> Result<Vec<ReviewPolicyRow>> {
+        inbox::notifying_policies(self).await
+    }
+    async fn claim_item(
+        &self,
+        ws: WorkspaceId,
+        item: ItemId,
+        user: UserId,
+        until: Millis,
+        now: Millis,
+    ) -> Result<ClaimOutcome> {
+        inbox::claim_item(self, ws, item, user, until, now).await
+    }
+    async fn release_claim(&self, ws: WorkspaceId, item: ItemId, user: UserId) -> Result<()> {
+        inbox::release_claim(self, ws, item, user).await
+    }
+    async fn active_claims(&self, ws: WorkspaceId, items: &[ItemId], now: Millis) -> Result<Vec<Claim>> {
+        inbox::active_claims(self, ws, items, now).await
+    }
+    async fn overdue_items(&self, now: Millis, limit: u32) -> Result<Vec<OverdueItem>> {
+        inbox::overdue_items(self, now, limit).await
+    }
+    async fn mark_escalated(
+        &self,
+        ws: WorkspaceId,
+        item: ItemId,
+        due_at: Millis,
+        detail: &str,
+        now: Millis,
+    ) -> Result<bool> {
+        inbox::mark_escalated(self, ws, item, due_at, detail, now).await
+    }
+    async fn escalated_items(&self, ws: WorkspaceId, items: &[ItemId]) -> Result<Vec<ItemId>> {
+        inbox::escalated_items(self, ws, items).await
+    }
+    async fn record_notification(&self, ws: WorkspaceId, n: &NewNotification, now: Millis) -> Result<()> {
+        inbox::record_notification(self, ws, n, now).await
+    }
+    async fn list_notifications(&self, ws: WorkspaceId, limit: u32) -> Result<Vec<NotificationRow>> {
+        inbox::list_notifications(self, ws, limit).await
+    }
+    async fn last_notification_at(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        kind: &str,
+    ) -> Result<Option<Millis>> {
+        inbox::last_notification_at(self, ws, automation, kind).await
+    }
+    async fn report_wrong(&self, ws: WorkspaceId, report: &NewWrongReport, now: Millis) -> Result<Item> {
+        inbox::report_wrong(self, ws, report, now).await
+    }
+    async fn escaped_errors(&self, ws: WorkspaceId, since: Millis) -> Result<Vec<EscapedError>> {
+        inbox::escaped_errors(self, ws, since).await
+    }
+    async fn decision_stats(&self, ws: WorkspaceId, since: Millis) -> Result<Vec<DecisionStat>> {
+        inbox::decision_stats(self, ws, since).await
+    }
+    async fn server_secret(&self, name: &str, candidate: &str, now: Millis) -> Result<String> {
+        inbox::server_secret(self, name, candidate, now).await
+    }
     async fn rollout_state(&self, ws: WorkspaceId, automation: AutomationId) -> Result<Option<RolloutState>> {
         rollout::rollout_state(self, ws, automation).await
     }

@@ -43,7 +43,7 @@ pub(super) async fn record_decision(
             Some(_) => StoreError::Conflict("this item has already been decided".into()),
         });
     };
-    sqlx::query(
+    let event = sqlx::query(
         "INSERT INTO audit_events (workspace_id, item_id, actor_id, kind, before_value, after_value, detail, seconds, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
@@ -53,11 +53,13 @@ pub(super) async fn record_decision(
     .bind(d.status.as_str())
     .bind(d.before.as_deref())
     .bind(d.after.as_deref())
-    .bind(&d.detail)
-    .bind(d.seconds)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
+    .bind(&d.detail);
+    // A decision from a link reports no time; see `super::NULL_DOUBLE`.
+    let event = match d.seconds {
+        Some(sec) => event.bind(sec),
+        None => event.bind(super::NULL_DOUBLE),
+    };
+    event.bind(now).execute(&mut *tx).await?;
     if d.final_result.is_some() {
         enqueue_deliveries(&mut tx, ws, d.item_id, revision, &d.deliveries, now).await?;
     }

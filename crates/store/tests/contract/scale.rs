@@ -190,3 +190,56 @@ async fn racing_workers_claim_each_job_once() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_large_batch_answers_in_input_order_with_repeats_found() {
+    each_backend(|store| async move {
+        let ws = workspace(&store, "acme").await;
+        let a = store
+            .save_version(ws, &new_version("r", "h"), 1)
+            .await
+            .unwrap()
+            .automation;
+        store
+            .insert_items(ws, a.id, &[new_item("before", Some("k-0"))], 5)
+            .await
+            .unwrap();
+        // 1,200 items cross the statement chunks; every third has a key, k-0 was seen
+        // before, and k-3 appears twice in the batch.
+        let keys: Vec<Option<String>> = (0..1200)
+            .map(|i| (i % 3 == 0).then(|| format!("k-{}", if i == 600 { 3 } else { i })))
+            .collect();
+        let batch: Vec<NewItem> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| new_item(&format!("item {i}"), k.as_deref()))
+            .collect();
+        let out = store.insert_items(ws, a.id, &batch, 10).await.unwrap();
+        assert_eq!(out.len(), 1200);
+        for (i, got) in out.iter().enumerate() {
+            let repeat = i == 0 || i == 600;
+            assert_eq!(got.created, !repeat, "item {i}");
+            if !repeat {
+                assert_eq!(got.item.input, batch[i].input, "item {i} answered in input order");
+                assert_eq!(got.item.idempotency_key, keys[i]);
+            }
+        }
+        assert_eq!(
+            out[0].item.input,
+            new_item("before", None).input,
+            "k-0 is the earlier item"
+        );
+        assert_eq!(
+            out[600].item.id, out[3].item.id,
+            "k-3 repeated in the batch is one item"
+        );
+        assert_eq!(
+            store.queue_depth().await.unwrap(),
+            1 + 1198,
+            "one job per new item"
+        );
+        let ids: HashSet<_> = out.iter().map(|o| o.item.id).collect();
+        assert_eq!(ids.len(), 1199);
+    })
+    .await;
+}

@@ -56,6 +56,7 @@ pub async fn run(config: Config, args: BenchArgs) -> anyhow::Result<ExitCode> {
         None => format!("sqlite://{}", tmp.path().join("bench.db").display()),
     };
     let instances = args.instances.max(1);
+    let load_before = load_average();
     let (token, slug) = prepare(&url).await?;
     println!(
         "tandem bench: {} with {instances} instance(s), {} items, {} clients, {} cores",
@@ -115,7 +116,15 @@ pub async fn run(config: Config, args: BenchArgs) -> anyhow::Result<ExitCode> {
     );
     wait_empty(&*store).await?;
     stop(servers);
+    println!("  load average before/after: {load_before} / {}", load_average());
     Ok(ExitCode::SUCCESS)
+}
+
+/// The machine's 1/5/15-minute load, printed so figures from a busy machine say so.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 fn report(what: &str, items: usize, took: Duration) {

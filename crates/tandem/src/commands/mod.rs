@@ -53,6 +53,7 @@ async fn blocking(f: impl FnOnce() -> anyhow::Result<ExitCode> + Send + 'static)
 
 /// Open the database (creating the data directory for SQLite) and build the service.
 pub async fn open(config: &Config) -> anyhow::Result<Tandem> {
+    config.validate()?;
     let url = config.database_url();
     if url.starts_with("sqlite:") {
         std::fs::create_dir_all(&config.data_dir)

@@ -3,6 +3,7 @@
 //! every form carries the session's form token.
 
 pub mod llm;
+pub mod links;
 pub mod templates;
 
 use askama::Template;
@@ -59,10 +60,27 @@ async fn nav(s: &AppState, user: &PageUser, section: &'static str) -> Result<Nav
 
 // --- sign in ---------------------------------------------------------------------------
 
-async fn login_page() -> Result<Html<String>, PageError> {
+#[derive(Deserialize, Default)]
+struct LoginQuery {
+    next: Option<String>,
+}
+
+/// Where to go after signing in: only a path on this site (never `//host` or a URL), so a
+/// crafted link cannot send someone elsewhere.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n.len() < 500 => {
+            n.to_owned()
+        }
+        _ => "/inbox".to_owned(),
+    }
+}
+
+async fn login_page(Query(q): Query<LoginQuery>) -> Result<Html<String>, PageError> {
     render(&LoginPage {
         error: None,
         email: String::new(),
+        next: safe_next(q.next.as_deref()),
     })
 }
 
@@ -70,6 +88,7 @@ async fn login_page() -> Result<Html<String>, PageError> {
 struct LoginForm {
     email: String,
     password: String,
+    next: Option<String>,
 }
 
 async fn login(
@@ -86,11 +105,12 @@ async fn login(
                 .secure(secure)
                 .same_site(SameSite::Lax)
                 .build();
-            Ok((jar.add(cookie), Redirect::to("/inbox")).into_response())
+            Ok((jar.add(cookie), Redirect::to(&safe_next(f.next.as_deref()))).into_response())
         }
         Err(ServiceError::Invalid { message, .. }) => {
             let page = render(&LoginPage {
                 error: Some(message),
+                next: safe_next(f.next.as_deref()),
                 email: f.email,
             })?;
             Ok((StatusCode::UNAUTHORIZED, page).into_response())

@@ -19,6 +19,8 @@ pub struct Nav {
 pub struct LoginPage {
     pub error: Option<String>,
     pub email: String,
+    /// Where to go after signing in (a path on this site).
+    pub next: String,
 }
 
 #[derive(Debug, Clone)]

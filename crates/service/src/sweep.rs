@@ -1,0 +1,295 @@
+//! The inbox's periodic sweep: escalate items past their due time (once each, to the
+//! named people and the automation's channels), and send each automation's digest of new
+//! and overdue exceptions, every item with signed links to approve or reject it.
+//!
+//! Escalation is recorded before it is announced, under a primary key, so two instances
+//! sweeping at once escalate an item once. A failed send is logged in `notifications`
+//! with its error (visible to people) and not retried by the sweep: the next digest
+//! mentions the item again while it stays open.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::future::Future;
+
+use tandem_domain::definition::NotifyChannel;
+use tandem_domain::{AutomationId, ItemId, ItemStatus, Millis, WorkspaceId};
+use tandem_store::{ItemFilter, ItemSort, ItemSummary, NewNotification, ReviewPolicyRow};
+
+use crate::inbox::reason_label;
+use crate::links::LinkAction;
+use crate::notify::{Line, Message};
+use crate::{ServiceResult, Tandem};
+
+/// What one sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    pub escalated: usize,
+    /// Messages sent (one per channel).
+    pub sent: usize,
+    pub failed: usize,
+}
+
+/// How many items one message lists at most; the rest are counted.
+const MAX_LINES: u32 = 25;
+
+fn channels(policy: &ReviewPolicyRow) -> (Vec<String>, Vec<NotifyChannel>) {
+    let escalate_to: Vec<String> = serde_json::from_str(&policy.escalate_to).unwrap_or_default();
+    let notify: Vec<NotifyChannel> = serde_json::from_str(&policy.notify).unwrap_or_default();
+    (escalate_to, notify)
+}
+
+/// "in 35 min", "2 h ago" — relative times read at a glance in a chat.
+fn relative(at: Millis, now: Millis) -> String {
+    let d = (at - now).abs() / 60_000;
+    let amount = if d < 120 {
+        format!("{d} min")
+    } else if d < 48 * 60 {
+        format!("{} h", d / 60)
+    } else {
+        format!("{} days", d / 1440)
+    };
+    if at >= now {
+        format!("in {amount}")
+    } else {
+        format!("{amount} ago")
+    }
+}
+
+impl Tandem {
+    /// Run one sweep now.
+    pub async fn sweep_inbox(&self) -> ServiceResult<SweepReport> {
+        let mut report = SweepReport::default();
+        self.escalate_overdue(&mut report).await?;
+        self.send_digests(&mut report).await?;
+        Ok(report)
+    }
+
+    /// Sweep every `settings.inbox.sweep_every` until `shutdown`.
+    pub async fn run_sweeps(self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            match self.sweep_inbox().await {
+                Ok(r) if r != SweepReport::default() => tracing::info!(
+                    escalated = r.escalated,
+                    sent = r.sent,
+                    failed = r.failed,
+                    "inbox sweep"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "inbox sweep failed"),
+            }
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = tokio::time::sleep(self.settings.inbox.sweep_every) => {}
+            }
+        }
+    }
+
+    async fn line_for(&self, ws: WorkspaceId, s: &ItemSummary, now: Millis) -> ServiceResult<Line> {
+        let base = self.settings.public_url.trim_end_matches('/');
+        let reasons: Vec<&str> = s.reasons.iter().map(|c| reason_label(c)).collect();
+        let preview: String = s.preview.chars().take(120).collect();
+        let preview = preview.split_whitespace().collect::<Vec<_>>().join(" ");
+        let mut text = format!("#{} {}", s.id, s.automation_name);
+        if !reasons.is_empty() {
+            text.push_str(&format!(" — {}", reasons.join(", ")));
+        }
+        if let Some(due) = s.due_at {
+            text.push_str(&if due <= now {
+                format!(" — overdue (due {})", relative(due, now))
+            } else {
+                format!(" — due {}", relative(due, now))
+            });
+        }
+        text.push_str(&format!(": “{preview}”"));
+        let mut links = vec![("Open".to_owned(), format!("{base}/items/{}", s.id))];
+        if s.status == ItemStatus::NeedsReview {
+            links.push((
+                "Approve".into(),
+                self.decision_link(ws, s.id, LinkAction::Approve).await?,
+            ));
+        }
+        links.push((
+            "Reject".into(),
+            self.decision_link(ws, s.id, LinkAction::Reject).await?,
+        ));
+        Ok(Line { text, links })
+    }
+
+    async fn deliver_message(
+        &self,
+        (ws, automation): (WorkspaceId, AutomationId),
+        kind: &str,
+        channels: &[NotifyChannel],
+        msg: &Message,
+        items: &[ItemId],
+        report: &mut SweepReport,
+    ) -> ServiceResult<()> {
+        for ch in channels {
+            let outcome = self.notify(ch, msg).await;
+            if let Err(e) = &outcome {
+                tracing::warn!(channel = %ch.describe(), error = %e, kind, "notification not sent");
+                report.failed += 1;
+            } else {
+                report.sent += 1;
+            }
+            self.store
+                .record_notification(
+                    ws,
+                    &NewNotification {
+                        automation_id: Some(automation),
+                        kind: kind.to_owned(),
+                        channel: ch.describe(),
+                        item_ids: items.to_vec(),
+                        error: outcome.err().map(|e| e.to_string()),
+                    },
+                    self.now(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn escalate_overdue(&self, report: &mut SweepReport) -> ServiceResult<()> {
+        let now = self.now();
+        let overdue = self.store.overdue_items(now, 500).await?;
+        let mut policies: HashMap<AutomationId, Option<ReviewPolicyRow>> = HashMap::new();
+        for o in overdue {
+            if let Entry::Vacant(slot) = policies.entry(o.automation_id) {
+                slot.insert(self.store.review_policy(o.workspace_id, o.automation_id).await?);
+            }
+            let Some(Some(policy)) = policies.get(&o.automation_id) else {
+                continue;
+            };
+            let (escalate_to, mut notify) = channels(policy);
+            let detail = serde_json::json!({ "due_at": o.due_at, "escalate_to": escalate_to }).to_string();
+            if !self
+                .store
+                .mark_escalated(o.workspace_id, o.item_id, o.due_at, &detail, now)
+                .await?
+            {
+                continue;
+            }
+            report.escalated += 1;
+            if !escalate_to.is_empty() {
+                notify.push(NotifyChannel::Email { to: escalate_to });
+            }
+            if notify.is_empty() {
+                continue;
+            }
+            // The item as the inbox lists it (reasons, due time, preview).
+            let list = self
+                .store
+                .list_items(
+                    o.workspace_id,
+                    &ItemFilter {
+                        automation: Some(o.automation_id),
+                        due_before: Some(o.due_at),
+                        sort: ItemSort::Due,
+                        limit: 1000,
+                        ..ItemFilter::default()
+                    },
+                )
+                .await?;
+            let Some(summary) = list.iter().find(|s| s.id == o.item_id) else {
+                continue;
+            };
+            let msg = Message {
+                subject: format!(
+                    "Overdue: item #{} in {} was due {}",
+                    o.item_id,
+                    summary.automation_name,
+                    relative(o.due_at, now)
+                ),
+                intro: "This exception passed its due time without a decision.".into(),
+                lines: vec![self.line_for(o.workspace_id, summary, now).await?],
+            };
+            self.deliver_message(
+                (o.workspace_id, o.automation_id),
+                "escalation",
+                &notify,
+                &msg,
+                &[o.item_id],
+                report,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn send_digests(&self, report: &mut SweepReport) -> ServiceResult<()> {
+        let now = self.now();
+        let every = i64::try_from(self.settings.inbox.digest_every.as_millis()).unwrap_or(3_600_000);
+        for policy in self.store.notifying_policies().await? {
+            let (_, notify) = channels(&policy);
+            if notify.is_empty() {
+                continue;
+            }
+            let (ws, automation) = (policy.workspace_id, policy.automation_id);
+            let last = self.store.last_notification_at(ws, automation, "digest").await?;
+            if last.is_some_and(|l| now - l < every) {
+                continue;
+            }
+            let since = last.unwrap_or(now - every);
+            let base = ItemFilter {
+                automation: Some(automation),
+                limit: MAX_LINES,
+                ..ItemFilter::default()
+            };
+            let new = self
+                .store
+                .list_items(
+                    ws,
+                    &ItemFilter {
+                        processed_after: Some(since),
+                        ..base.clone()
+                    },
+                )
+                .await?;
+            let overdue = self
+                .store
+                .list_items(
+                    ws,
+                    &ItemFilter {
+                        due_before: Some(now),
+                        sort: ItemSort::Due,
+                        ..base
+                    },
+                )
+                .await?;
+            let mut listed: Vec<&ItemSummary> = overdue.iter().collect();
+            listed.extend(new.iter().filter(|n| !overdue.iter().any(|o| o.id == n.id)));
+            if listed.is_empty() {
+                continue;
+            }
+            let name = listed[0].automation_name.clone();
+            let mut lines = Vec::with_capacity(listed.len());
+            for s in &listed {
+                lines.push(self.line_for(ws, s, now).await?);
+            }
+            let n_new = new.len();
+            let n_overdue = overdue.len();
+            let msg = Message {
+                subject: format!("{name}: {n_new} new and {n_overdue} overdue exceptions"),
+                intro: "Approve or reject from a link (each opens a page that shows exactly what will be decided), or open the item to correct it.".into(),
+                lines,
+            };
+            let ids: Vec<ItemId> = listed.iter().map(|s| s.id).collect();
+            self.deliver_message((ws, automation), "digest", &notify, &msg, &ids, report)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relative;
+
+    #[test]
+    fn relative_times() {
+        assert_eq!(relative(0, 35 * 60_000), "35 min ago");
+        assert_eq!(relative(3 * 3_600_000, 0), "in 3 h");
+        assert_eq!(relative(0, 3 * 86_400_000), "3 days ago");
+    }
+}

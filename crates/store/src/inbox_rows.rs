@@ -1,0 +1,102 @@
+//! What the exception inbox's store methods take and give: review policies, claims,
+//! escalations, notifications, reports of wrong results and reviewer statistics.
+
+use serde::Serialize;
+use tandem_domain::{AutomationId, ItemId, Millis, UserId, WorkspaceId};
+
+/// An automation's `[review]` section as the store keeps it (JSON lists stay text).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReviewPolicyRow {
+    pub workspace_id: WorkspaceId,
+    pub automation_id: AutomationId,
+    /// `Priority::rank`: 0 low … 3 urgent.
+    pub priority: i64,
+    pub sla_ms: Option<i64>,
+    /// JSON list of e-mail addresses.
+    pub escalate_to: String,
+    /// JSON list of notification channels.
+    pub notify: String,
+}
+
+/// Who holds an item, until when.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Claim {
+    pub item_id: ItemId,
+    pub user_id: UserId,
+    pub user_name: String,
+    pub claimed_at: Millis,
+    pub expires_at: Millis,
+}
+
+/// The answer to "let me work on this item".
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum ClaimOutcome {
+    /// The caller holds it now (a new claim, or their own renewed).
+    Claimed(Claim),
+    /// Someone else holds it.
+    HeldBy(Claim),
+    /// The item is not open any more; nothing to claim.
+    NotOpen,
+}
+
+/// An open item past its due time that has not been escalated yet.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OverdueItem {
+    pub workspace_id: WorkspaceId,
+    pub item_id: ItemId,
+    pub automation_id: AutomationId,
+    pub due_at: Millis,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewNotification {
+    pub automation_id: Option<AutomationId>,
+    /// `digest` or `escalation`.
+    pub kind: String,
+    /// A description of the channel for people (never a secret URL).
+    pub channel: String,
+    pub item_ids: Vec<ItemId>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NotificationRow {
+    pub id: i64,
+    pub automation_id: Option<AutomationId>,
+    pub kind: String,
+    pub channel: String,
+    pub item_ids: Vec<ItemId>,
+    pub error: Option<String>,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewWrongReport {
+    pub item_id: ItemId,
+    pub reporter_id: Option<UserId>,
+    /// A person's name, or "API"/"link" for a system.
+    pub reporter: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EscapedError {
+    pub id: i64,
+    pub item_id: ItemId,
+    pub automation_id: AutomationId,
+    pub reporter_id: Option<UserId>,
+    pub reporter: String,
+    pub reason: String,
+    pub created_at: Millis,
+}
+
+/// One review decision, for reviewer statistics.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DecisionStat {
+    pub actor_id: UserId,
+    pub actor_name: String,
+    /// approved, corrected, rejected.
+    pub kind: String,
+    pub seconds: Option<f64>,
+    pub created_at: Millis,
+}
