@@ -8,8 +8,8 @@
 //! and each backend has its own forward-only migrations folder.
 
 mod error;
-mod llm;
 mod inbox_rows;
+mod llm;
 mod rollout_rows;
 mod rows;
 mod schedule;
@@ -18,8 +18,8 @@ mod sql;
 use async_trait::async_trait;
 
 pub use error::StoreError;
-pub use llm::{FieldRole, FieldRun, LlmCalibration, LlmRun, NewExtractorRuns, ReviewedFieldRun};
 pub use inbox_rows::*;
+pub use llm::{FieldRole, FieldRun, LlmCalibration, LlmRun, NewExtractorRuns, ReviewedFieldRun};
 pub use rollout_rows::*;
 pub use rows::*;
 pub use schedule::ScheduledRun;

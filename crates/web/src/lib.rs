@@ -3,6 +3,7 @@
 //! no SQL and no business rule here, and one mapping from error to status in [`error`].
 
 mod api;
+mod api_llm;
 mod assets;
 mod auth;
 mod error;
@@ -33,6 +34,7 @@ pub fn router(tandem: Tandem) -> Router {
         .merge(api::routes())
         .merge(pages::routes())
         .merge(pages::llm::routes())
+        .merge(api_llm::routes())
         .merge(pages::links::routes())
         .merge(health::routes())
         .merge(assets::routes())

@@ -238,3 +238,6 @@ async fn a_reviewer_clears_the_inbox_by_keyboard_alone() {
         "the page reports the time spent"
     );
 }
+
+#[path = "browser/llm.rs"]
+mod llm;

@@ -83,7 +83,10 @@ impl LlmClients {
 
 /// Run the LLM step for every item of a batch that needs it, concurrently (the client's
 /// semaphore bounds requests in flight). The result lines up with `work`.
-pub(crate) async fn run_steps<T>(t: &Tandem, work: &[(Job, Item, Arc<Compiled>, T)]) -> Vec<Option<LlmOutcome>> {
+pub(crate) async fn run_steps<T>(
+    t: &Tandem,
+    work: &[(Job, Item, Arc<Compiled>, T)],
+) -> Vec<Option<LlmOutcome>> {
     let steps = work.iter().map(|(job, item, c, _)| step(t, job, item, c));
     futures::future::join_all(steps).await
 }

@@ -2,8 +2,8 @@
 //! decisions, the item list, automations and deliveries. Every page needs a session;
 //! every form carries the session's form token.
 
-pub mod llm;
 pub mod links;
+pub mod llm;
 pub mod templates;
 
 use askama::Template;

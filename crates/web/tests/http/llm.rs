@@ -153,6 +153,12 @@ async fn the_llm_step_runs_beside_a_shadow_and_the_better_extractor_is_kept() {
             .unwrap();
         assert_eq!(primary_company.value.as_deref(), Some("\"42 Main Street\""));
 
+        // So does the API.
+        let (status, api) = get_json(&app, &token, &format!("/api/v1/items/{}/extractors", ids[2])).await;
+        assert_eq!(status, StatusCode::OK, "{api}");
+        assert_eq!(api["llm"]["model"], "test-model");
+        assert_eq!(api["fields"].as_array().unwrap().len(), 4, "{api}");
+
         // The item page shows them.
         app.user("ada@acme.io", Role::Builder).await;
         app.login("ada@acme.io").await;
@@ -199,6 +205,9 @@ async fn the_llm_step_runs_beside_a_shadow_and_the_better_extractor_is_kept() {
         // The money pattern wants a currency, which these receipts do not print.
         assert_eq!(scores, [("llm", 2, 3), ("pattern", 0, 3)]);
         assert_eq!(total.switch_to, None, "the primary is already the better one");
+        let (status, api) = get_json(&app, &token, "/api/v1/automations/receipts-llm/extractors").await;
+        assert_eq!(status, StatusCode::OK, "{api}");
+        assert_eq!(api["fields"][0]["switch_to"], "llm", "{api}");
         let html = app
             .client
             .get(app.url("/automations/receipts-llm/extractors"))
