@@ -12,6 +12,7 @@ pub mod inbox;
 pub mod intake;
 pub mod links;
 pub mod llm;
+pub mod measure;
 pub mod notify;
 pub mod progress;
 pub mod review;

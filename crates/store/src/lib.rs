@@ -10,6 +10,7 @@
 mod error;
 mod inbox_rows;
 mod llm;
+mod measure_rows;
 mod rollout_rows;
 mod rows;
 mod schedule;
@@ -20,6 +21,7 @@ use async_trait::async_trait;
 pub use error::StoreError;
 pub use inbox_rows::*;
 pub use llm::{FieldRole, FieldRun, LlmCalibration, LlmRun, NewExtractorRuns, ReviewedFieldRun};
+pub use measure_rows::*;
 pub use rollout_rows::*;
 pub use rows::*;
 pub use schedule::ScheduledRun;
@@ -144,6 +146,78 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Queue a failed delivery again (a person pressed "retry").
     async fn retry_delivery(&self, ws: WorkspaceId, id: DeliveryId, now: Millis) -> Result<Delivery>;
 
+    // --- measure ---------------------------------------------------------------------
+    /// What happened in `[from, to)` for one automation, or every one when `None`.
+    async fn week_facts(
+        &self,
+        ws: WorkspaceId,
+        automation: Option<AutomationId>,
+        from: Millis,
+        to: Millis,
+    ) -> Result<WeekFacts>;
+    /// When the first item arrived.
+    async fn first_item_at(
+        &self,
+        ws: WorkspaceId,
+        automation: Option<AutomationId>,
+    ) -> Result<Option<Millis>>;
+    /// Keep a closed week's figures (JSON). A week already kept is left as it is.
+    async fn save_rollup(
+        &self,
+        ws: WorkspaceId,
+        automation: Option<AutomationId>,
+        week_start: Millis,
+        figures: &str,
+        now: Millis,
+    ) -> Result<()>;
+    /// The kept weeks starting in `[from, to)`, oldest first: (week start, figures JSON).
+    async fn rollups(
+        &self,
+        ws: WorkspaceId,
+        automation: Option<AutomationId>,
+        from: Millis,
+        to: Millis,
+    ) -> Result<Vec<(Millis, String)>>;
+    /// Record work done by hand; once per item and kind.
+    async fn record_hand_work(&self, ws: WorkspaceId, new: &NewHandWork, now: Millis) -> Result<HandWork>;
+    async fn list_hand_work(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        kind: HandWorkKind,
+    ) -> Result<Vec<HandWork>>;
+    /// Report an automatically accepted item as wrong (an escaped error); once per item.
+    async fn record_escaped_error(
+        &self,
+        ws: WorkspaceId,
+        item: ItemId,
+        actor: UserId,
+        note: &str,
+        now: Millis,
+    ) -> Result<()>;
+    /// Add a note on a week; `None` when an automatic note with the same key exists.
+    async fn add_note(&self, ws: WorkspaceId, new: &NewNote, now: Millis) -> Result<Option<Note>>;
+    /// Notes on weeks starting in `[from, to)`: an automation's and the workspace's own.
+    async fn notes(
+        &self,
+        ws: WorkspaceId,
+        automation: Option<AutomationId>,
+        from: Millis,
+        to: Millis,
+    ) -> Result<Vec<Note>>;
+    async fn create_share_link(
+        &self,
+        ws: WorkspaceId,
+        automation: Option<AutomationId>,
+        token_hash: &str,
+        label: &str,
+        by: Option<UserId>,
+        now: Millis,
+    ) -> Result<ShareLink>;
+    /// The unrevoked link with this token hash.
+    async fn share_link(&self, token_hash: &str) -> Result<Option<ShareLink>>;
+    async fn list_share_links(&self, ws: WorkspaceId) -> Result<Vec<ShareLink>>;
+    async fn revoke_share_link(&self, ws: WorkspaceId, id: i64, now: Millis) -> Result<()>;
     // --- inbox ---------------------------------------------------------------------
     /// Keep an automation's `[review]` policy (from its active version) for SQL to sort by.
     async fn set_review_policy(&self, policy: &ReviewPolicyRow, now: Millis) -> Result<()>;

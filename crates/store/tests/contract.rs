@@ -7,6 +7,8 @@ use tandem_domain::{ItemStatus, Role, WorkspaceId};
 use tandem_store::*;
 use tandem_test_support::{TestDb, backends};
 
+#[path = "contract/measure.rs"]
+mod measure;
 // --- rollout ---
 #[path = "contract/rollout.rs"]
 mod rollout;

@@ -9,6 +9,7 @@ mod auth;
 mod error;
 mod format;
 mod health;
+mod measure;
 mod pages;
 mod rollout_api;
 
@@ -30,6 +31,7 @@ pub struct AppState {
 pub fn router(tandem: Tandem) -> Router {
     let state = AppState { tandem };
     Router::new()
+        .merge(measure::routes())
         .merge(rollout_api::routes())
         .merge(api::routes())
         .merge(pages::routes())

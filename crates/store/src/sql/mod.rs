@@ -15,6 +15,7 @@ mod inbox;
 mod items;
 mod jobs;
 mod llm;
+mod measure;
 mod people;
 mod review;
 mod rollout;
@@ -343,6 +344,94 @@ impl Store for SqlStore {
         deliveries::retry_delivery(self, ws, id, now).await
     }
 
+    async fn week_facts(
+        &self,
+        ws: WorkspaceId,
+        automation: Option<AutomationId>,
+        from: Millis,
+        to: Millis,
+    ) -> Result<WeekFacts> {
+        measure::week_facts(self, ws, automation, from, to).await
+    }
+    async fn first_item_at(
+        &self,
+        ws: WorkspaceId,
+        automation: Option<AutomationId>,
+    ) -> Result<Option<Millis>> {
+        measure::first_item_at(self, ws, automation).await
+    }
+    async fn save_rollup(
+        &self,
+        ws: WorkspaceId,
+        automation: Option<AutomationId>,
+        week_start: Millis,
+        figures: &str,
+        now: Millis,
+    ) -> Result<()> {
+        measure::save_rollup(self, ws, automation, week_start, figures, now).await
+    }
+    async fn rollups(
+        &self,
+        ws: WorkspaceId,
+        automation: Option<AutomationId>,
+        from: Millis,
+        to: Millis,
+    ) -> Result<Vec<(Millis, String)>> {
+        measure::rollups(self, ws, automation, from, to).await
+    }
+    async fn record_hand_work(&self, ws: WorkspaceId, new: &NewHandWork, now: Millis) -> Result<HandWork> {
+        measure::record_hand_work(self, ws, new, now).await
+    }
+    async fn list_hand_work(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        kind: HandWorkKind,
+    ) -> Result<Vec<HandWork>> {
+        measure::list_hand_work(self, ws, automation, kind).await
+    }
+    async fn record_escaped_error(
+        &self,
+        ws: WorkspaceId,
+        item: ItemId,
+        actor: UserId,
+        note: &str,
+        now: Millis,
+    ) -> Result<()> {
+        measure::record_escaped_error(self, ws, item, actor, note, now).await
+    }
+    async fn add_note(&self, ws: WorkspaceId, new: &NewNote, now: Millis) -> Result<Option<Note>> {
+        measure::add_note(self, ws, new, now).await
+    }
+    async fn notes(
+        &self,
+        ws: WorkspaceId,
+        automation: Option<AutomationId>,
+        from: Millis,
+        to: Millis,
+    ) -> Result<Vec<Note>> {
+        measure::notes(self, ws, automation, from, to).await
+    }
+    async fn create_share_link(
+        &self,
+        ws: WorkspaceId,
+        automation: Option<AutomationId>,
+        token_hash: &str,
+        label: &str,
+        by: Option<UserId>,
+        now: Millis,
+    ) -> Result<ShareLink> {
+        measure::create_share_link(self, ws, automation, token_hash, label, by, now).await
+    }
+    async fn share_link(&self, token_hash: &str) -> Result<Option<ShareLink>> {
+        measure::share_link(self, token_hash).await
+    }
+    async fn list_share_links(&self, ws: WorkspaceId) -> Result<Vec<ShareLink>> {
+        measure::list_share_links(self, ws).await
+    }
+    async fn revoke_share_link(&self, ws: WorkspaceId, id: i64, now: Millis) -> Result<()> {
+        measure::revoke_share_link(self, ws, id, now).await
+    }
     async fn set_review_policy(&self, policy: &ReviewPolicyRow, now: Millis) -> Result<()> {
         inbox::set_review_policy(self, policy, now).await
     }

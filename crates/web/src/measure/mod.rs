@@ -1,0 +1,12 @@
+//! Measured adoption over HTTP: the weekly figures and check-in, work done by hand,
+//! escaped errors, notes, share links and the Prometheus metrics.
+
+mod api;
+
+use axum::Router;
+
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().merge(api::routes())
+}

@@ -1,0 +1,512 @@
+//! Measured adoption, end to end on each backend: weeks of items pushed through the real
+//! engine on a manual clock, decided through the real review API, and the weekly figures
+//! checked against values computed by hand (the arithmetic is written out beside each).
+
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tandem_domain::Role;
+use tandem_service::ManualClock;
+use tandem_service::automations::TrainingFiles;
+use tandem_test_support::{TestApp, backends};
+
+/// Monday 2026-01-05 00:00 UTC.
+const WEEK1: i64 = 1_767_571_200_000;
+const HOUR: i64 = 3_600_000;
+const DAY: i64 = 24 * HOUR;
+const WEEK: i64 = 7 * DAY;
+
+const DEFINITION: &str = r#"
+name = "Support"
+slug = "support"
+
+[[fields]]
+name = "email"
+type = "email"
+required = true
+threshold = 0.5
+
+[[fields]]
+name = "order"
+type = "identifier"
+labels = ["Order", "Order number"]
+threshold = 0.5
+[fields.validate]
+pattern = "[A-Z]{2}-\\d{4}"
+
+[[destinations]]
+type = "jsonl"
+path = "out/support.jsonl"
+
+[baseline]
+minutes_per_item = 6
+weekly_volume = 20
+target_hours_per_week = 1
+"#;
+
+struct Ctx {
+    app: TestApp,
+    clock: Arc<ManualClock>,
+    builder: String,
+    reviewer: String,
+}
+
+async fn post(app: &TestApp, token: &str, path: &str, body: &Value) -> (StatusCode, Value) {
+    let resp = app
+        .client
+        .post(app.url(path))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .expect("request");
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn get(app: &TestApp, token: &str, path: &str) -> (StatusCode, Value) {
+    let resp = app
+        .client
+        .get(app.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request");
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+impl Ctx {
+    async fn start(backend: tandem_test_support::TestBackend) -> Ctx {
+        let clock = Arc::new(ManualClock::new(WEEK1));
+        let app = TestApp::start_with_clock(backend, Some(clock.clone())).await;
+        app.apply(DEFINITION, TrainingFiles::default()).await;
+        let builder = app.token("builder@acme.io", Role::Builder).await;
+        let reviewer = app.token("rita@acme.io", Role::Reviewer).await;
+        Ctx {
+            app,
+            clock,
+            builder,
+            reviewer,
+        }
+    }
+
+    /// Submit texts at the clock's time and let the engine process them.
+    async fn submit(&self, texts: &[String]) -> Vec<i64> {
+        let batch =
+            json!({ "items": texts.iter().map(|t| json!({ "input": { "text": t } })).collect::<Vec<_>>() });
+        let (s, body) = post(
+            &self.app,
+            &self.builder,
+            "/api/v1/automations/support/items/batch",
+            &batch,
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+        self.app.drain().await;
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_i64().unwrap())
+            .collect()
+    }
+
+    async fn decide(&self, at: i64, id: i64, decision: Value) {
+        self.clock.set(at);
+        let (s, body) = post(
+            &self.app,
+            &self.reviewer,
+            &format!("/api/v1/items/{id}/decision"),
+            &decision,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+    }
+
+    async fn status(&self, id: i64) -> String {
+        let (_, item) = get(&self.app, &self.builder, &format!("/api/v1/items/{id}")).await;
+        item["status"].as_str().unwrap().to_owned()
+    }
+
+    async fn weekly(&self, query: &str) -> Value {
+        let (s, body) = get(&self.app, &self.builder, &format!("/api/v1/checkin?{query}")).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        body
+    }
+}
+
+fn single(n: usize) -> String {
+    format!("Hi, this is user{n}@example.com\nOrder: AB-{:04}", 1000 + n)
+}
+fn ambiguous(n: usize) -> String {
+    format!(
+        "Either a{n}@x.io or b{n}@y.io can answer.\nOrder number: EF-{:04}",
+        9000 + n
+    )
+}
+fn missing(n: usize) -> String {
+    format!("No address here.\nOrder: CD-{:04}", 5600 + n)
+}
+
+fn close(actual: &Value, expected: f64, what: &str) {
+    let a = actual
+        .as_f64()
+        .unwrap_or_else(|| panic!("{what}: {actual} is not a number"));
+    assert!((a - expected).abs() < 1e-6, "{what}: {a} != {expected}");
+}
+
+/// Two weeks, by hand:
+///
+/// Week 1 (baseline 6 min/item, target 1 h, designed for 20 items):
+/// 10 items in at Mon 09:00: 6 with one address (accepted automatically), 2 with two
+/// (ambiguous), 2 with none (missing). Decisions: ambiguous #1 approved after 40 s at Mon
+/// 10:00; missing #1 corrected after 80 s at Tue 09:00; ambiguous #2 approved after 2 s at
+/// Wed 09:00 (a rubber stamp); missing #2 left open.
+///   avoided = 6 × (6 auto + 2 approved + 1 corrected) = 54 min
+///   review  = (40 + 80 + 2) s = 122 s = 2.0333 min; rework 0
+///   net     = 51.9667 min = 0.866111 h, under the 1 h target
+///   median review 40 s; first touches 1 h, 24 h, 48 h → median 86,400 s;
+///   open at the end: 1, arrived Mon 09:00 → 159 h old at the week's end.
+///
+/// Week 2: 5 single items and 1 ambiguous at Mon 09:00. Missing #2 rejected after 20 s at
+/// Mon 10:00 (first touch 7 d 1 h = 608,400 s after it arrived); the ambiguous one approved
+/// with no time sent at Mon 11:00 (first touch 2 h); one of week 1's automatic acceptances
+/// reported wrong on Tue; one item done by hand outside Tandem on Tue.
+///   avoided = 6 × (5 auto + 1 approved) = 36 min
+///   review  = 20 s + 1 untimed × the week's median (20 s) = 40 s = 0.6667 min
+///   rework  = 6 × (1 escaped + 1 by hand) = 12 min
+///   net     = 23.3333 min = 0.388889 h; cumulative 1.255 h
+#[tokio::test]
+async fn weekly_figures_match_a_hand_computation() {
+    for backend in backends() {
+        let c = Ctx::start(backend).await;
+        c.clock.set(WEEK1 + 9 * HOUR);
+        let mut texts: Vec<String> = (0..6).map(single).collect();
+        texts.extend((0..2).map(ambiguous));
+        texts.extend((0..2).map(missing));
+        let w1 = c.submit(&texts).await;
+        for id in &w1[..6] {
+            assert_eq!(c.status(*id).await, "auto_accepted");
+        }
+        for id in &w1[6..] {
+            assert_eq!(c.status(*id).await, "needs_review");
+        }
+        c.decide(
+            WEEK1 + 10 * HOUR,
+            w1[6],
+            json!({ "action": "approve", "seconds": 40 }),
+        )
+        .await;
+        c.decide(
+            WEEK1 + DAY + 9 * HOUR,
+            w1[8],
+            json!({ "action": "correct", "fields": { "email": "fix@example.com" }, "seconds": 80 }),
+        )
+        .await;
+        c.decide(
+            WEEK1 + 2 * DAY + 9 * HOUR,
+            w1[7],
+            json!({ "action": "approve", "seconds": 2 }),
+        )
+        .await;
+
+        // Mid-week 1, the figures so far are live.
+        let live = c.weekly("automation=support&weeks=4").await;
+        let weeks = live["weeks"].as_array().unwrap();
+        assert_eq!(weeks.len(), 1, "only the weeks since the first item");
+        assert_eq!(weeks[0]["closed"], false);
+        assert_eq!(weeks[0]["items_in"], 10);
+
+        // Week 2.
+        c.clock.set(WEEK1 + WEEK + 9 * HOUR);
+        let mut texts: Vec<String> = (10..15).map(single).collect();
+        texts.push(ambiguous(10));
+        let w2 = c.submit(&texts).await;
+        c.decide(
+            WEEK1 + WEEK + 10 * HOUR,
+            w1[9],
+            json!({ "action": "reject", "reason": "not ours", "seconds": 20 }),
+        )
+        .await;
+        c.decide(WEEK1 + WEEK + 11 * HOUR, w2[5], json!({ "action": "approve" }))
+            .await;
+        c.clock.set(WEEK1 + WEEK + DAY + 9 * HOUR);
+        let (s, body) = post(
+            &c.app,
+            &c.reviewer,
+            &format!("/api/v1/items/{}/escaped", w1[0]),
+            &json!({ "note": "wrong address" }),
+        )
+        .await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{body}");
+        let (s, body) = post(
+            &c.app,
+            &c.reviewer,
+            "/api/v1/automations/support/by-hand",
+            &json!({ "mode": "outside", "note": "customer phoned" }),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+
+        // Week 3: both earlier weeks are closed and kept.
+        c.clock.set(WEEK1 + 2 * WEEK + 2 * DAY);
+        let body = c.weekly("automation=support&weeks=12").await;
+        let weeks = body["weeks"].as_array().unwrap();
+        assert_eq!(weeks.len(), 3);
+        let (a, b) = (&weeks[0], &weeks[1]);
+        assert_eq!(body["baseline"]["source"], "typed");
+        assert_eq!(a["week_start"], WEEK1);
+        assert_eq!(a["closed"], true);
+        assert_eq!(a["items_in"], 10);
+        assert_eq!(a["designed_volume"], 20);
+        close(&a["volume_share"], 0.5, "volume share");
+        assert_eq!(a["processed"], 10);
+        assert_eq!(a["auto_accepted"], 6);
+        close(&a["share_automatic"], 0.6, "share automatic");
+        assert_eq!(
+            (
+                a["approved"].clone(),
+                a["corrected"].clone(),
+                a["rejected"].clone()
+            ),
+            (json!(2), json!(1), json!(0))
+        );
+        assert_eq!(a["reviewed"], 3);
+        assert_eq!(a["escaped"], 0);
+        close(&a["median_review_seconds"], 40.0, "median review");
+        close(&a["median_first_touch_seconds"], 86_400.0, "first touch");
+        assert_eq!(a["open_at_end"], 1);
+        assert_eq!(a["oldest_open_at"], WEEK1 + 9 * HOUR);
+        close(&a["oldest_open_age_hours"], 159.0, "oldest open age");
+        assert_eq!(a["rubber_stamps"], 1);
+        close(&a["rubber_stamp_rate"], 0.5, "rubber stamps");
+        close(&a["override_rate"], 1.0 / 3.0, "override");
+        close(&a["minutes"]["avoided"], 54.0, "avoided");
+        close(&a["minutes"]["review"], 122.0 / 60.0, "review minutes");
+        close(&a["minutes"]["rework"], 0.0, "rework");
+        close(&a["net_hours"], (54.0 - 122.0 / 60.0) / 60.0, "net hours");
+        assert_eq!(a["target_met"], false);
+        assert_eq!(a["net_hours_low"], Value::Null, "no range for a typed baseline");
+
+        assert_eq!(b["items_in"], 6);
+        assert_eq!(b["auto_accepted"], 5);
+        assert_eq!(
+            (b["approved"].clone(), b["rejected"].clone()),
+            (json!(1), json!(1))
+        );
+        assert_eq!(b["untimed_decisions"], 1);
+        assert_eq!(b["escaped"], 1);
+        assert_eq!(b["hand_outside"], 1);
+        close(
+            &b["median_first_touch_seconds"],
+            (608_400.0 + 7_200.0) / 2.0,
+            "first touch",
+        );
+        assert_eq!(b["open_at_end"], 0);
+        assert_eq!(b["oldest_open_at"], Value::Null);
+        close(
+            &b["minutes"]["review"],
+            40.0 / 60.0,
+            "review with the untimed one",
+        );
+        close(&b["minutes"]["rework"], 12.0, "rework");
+        let net2 = (36.0 - 40.0 / 60.0 - 12.0) / 60.0;
+        close(&b["net_hours"], net2, "net hours");
+        close(
+            &b["cumulative_hours"],
+            (54.0 - 122.0 / 60.0) / 60.0 + net2,
+            "cumulative",
+        );
+        assert_eq!(weeks[2]["closed"], false);
+        assert_eq!(weeks[2]["items_in"], 0);
+
+        // The closed weeks are kept: two for the automation.
+        let ws = c.app.workspace;
+        let a_id = c
+            .app
+            .tandem
+            .store
+            .automation_by_slug(ws, "support")
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        let kept = c
+            .app
+            .tandem
+            .store
+            .rollups(ws, Some(a_id), 0, i64::MAX)
+            .await
+            .unwrap();
+        assert_eq!(
+            kept.iter().map(|k| k.0).collect::<Vec<_>>(),
+            vec![WEEK1, WEEK1 + WEEK]
+        );
+
+        // The workspace: the same counts, the same hours (one automation).
+        let all = c.weekly("weeks=12").await;
+        let aw = &all["weeks"][0];
+        assert_eq!(aw["items_in"], 10);
+        close(
+            &aw["net_hours"],
+            (54.0 - 122.0 / 60.0) / 60.0,
+            "workspace net hours",
+        );
+        close(
+            &all["weeks"][1]["cumulative_hours"],
+            (54.0 - 122.0 / 60.0) / 60.0 + net2,
+            "workspace cumulative",
+        );
+
+        // A measured baseline: five timed items by hand, 4 to 10 minutes. The median
+        // (6 min) replaces the typed one; the quartiles (5 and 7 min) give a range.
+        for s in [240.0, 300.0, 360.0, 420.0, 600.0] {
+            let (st, body) = post(
+                &c.app,
+                &c.reviewer,
+                "/api/v1/automations/support/by-hand",
+                &json!({ "mode": "measured", "seconds": s }),
+            )
+            .await;
+            assert_eq!(st, StatusCode::CREATED, "{body}");
+        }
+        let body = c.weekly("automation=support&weeks=12").await;
+        assert_eq!(body["baseline"]["source"], "measured");
+        assert_eq!(body["baseline"]["measured"]["count"], 5);
+        close(&body["baseline"]["minutes_per_item"], 6.0, "measured median");
+        let a = &body["weeks"][0];
+        close(
+            &a["net_hours_low"],
+            (45.0 - 122.0 / 60.0) / 60.0,
+            "week 1 at 5 min",
+        );
+        close(
+            &a["net_hours_high"],
+            (63.0 - 122.0 / 60.0) / 60.0,
+            "week 1 at 7 min",
+        );
+        let b = &body["weeks"][1];
+        close(
+            &b["net_hours_low"],
+            (30.0 - 40.0 / 60.0 - 10.0) / 60.0,
+            "week 2 at 5 min",
+        );
+        close(
+            &b["net_hours_high"],
+            (42.0 - 40.0 / 60.0 - 14.0) / 60.0,
+            "week 2 at 7 min",
+        );
+    }
+}
+
+#[tokio::test]
+async fn measurement_refuses_bad_input_and_other_workspaces() {
+    for backend in backends() {
+        let c = Ctx::start(backend).await;
+        let ids = c.submit(&[single(1), missing(1)]).await;
+        let (s, _) = get(&c.app, &c.builder, "/api/v1/checkin?weeks=0").await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        let (s, _) = get(&c.app, &c.builder, "/api/v1/checkin?automation=nope").await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let (s, body) = post(
+            &c.app,
+            &c.reviewer,
+            "/api/v1/automations/support/by-hand",
+            &json!({ "mode": "sometimes" }),
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains("mode"),
+            "{body}"
+        );
+        let (s, _) = post(
+            &c.app,
+            &c.reviewer,
+            "/api/v1/automations/support/by-hand",
+            &json!({ "mode": "measured" }),
+        )
+        .await;
+        assert_eq!(
+            s,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "a measurement needs its time"
+        );
+        let (s, _) = post(
+            &c.app,
+            &c.reviewer,
+            "/api/v1/automations/support/by-hand",
+            &json!({ "mode": "measured", "seconds": -3 }),
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        // Only an automatic acceptance can escape; and only once.
+        let (s, _) = post(
+            &c.app,
+            &c.reviewer,
+            &format!("/api/v1/items/{}/escaped", ids[1]),
+            &json!({}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CONFLICT);
+        let (s, _) = post(
+            &c.app,
+            &c.reviewer,
+            &format!("/api/v1/items/{}/escaped", ids[0]),
+            &json!({}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        let (s, _) = post(
+            &c.app,
+            &c.reviewer,
+            &format!("/api/v1/items/{}/escaped", ids[0]),
+            &json!({}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CONFLICT);
+        // A viewer may read the figures but not record work.
+        let viewer = c.app.token("vic@acme.io", Role::Viewer).await;
+        let (s, _) = get(&c.app, &viewer, "/api/v1/checkin").await;
+        assert_eq!(s, StatusCode::OK);
+        let (s, _) = post(
+            &c.app,
+            &viewer,
+            "/api/v1/automations/support/by-hand",
+            &json!({ "mode": "outside" }),
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+
+        // Another workspace sees none of it.
+        let other = c.app.tandem.ensure_workspace("other", "Other").await.unwrap();
+        let u = c
+            .app
+            .tandem
+            .add_user(
+                other.id,
+                "eve@other.io",
+                "",
+                Role::Admin,
+                tandem_test_support::PASSWORD,
+            )
+            .await
+            .unwrap();
+        let eve = c.app.tandem.create_token(&u, "t").await.unwrap();
+        let (s, _) = get(&c.app, &eve, "/api/v1/checkin?automation=support").await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let (s, body) = get(&c.app, &eve, "/api/v1/checkin").await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(body["weeks"][0]["items_in"], 0, "{body}");
+        let (s, _) = post(
+            &c.app,
+            &eve,
+            &format!("/api/v1/items/{}/escaped", ids[0]),
+            &json!({}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+    }
+}
