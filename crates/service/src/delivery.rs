@@ -34,7 +34,11 @@ pub(crate) fn payload(
         "version": version,
         "status": status,
         "result": result,
-        "links": { "item": format!("{base}/items/{}", item.id) },
+        // "This looks wrong": a person who sees a bad result opens this to send it back.
+        "links": {
+            "item": format!("{base}/items/{}", item.id),
+            "report_wrong": format!("{base}/items/{}/wrong", item.id),
+        },
     })
 }
 

@@ -64,8 +64,6 @@ pub struct InboxSettings {
     pub link_secret: Option<String>,
     /// How often each automation's digest of new and overdue exceptions goes out.
     pub digest_every: Duration,
-    /// How often the inbox sweep (escalations, digests) runs in `serve`.
-    pub sweep_every: Duration,
 }
 
 impl Default for InboxSettings {
@@ -76,7 +74,6 @@ impl Default for InboxSettings {
             link_ttl: Duration::from_secs(72 * 3600),
             link_secret: None,
             digest_every: Duration::from_secs(3600),
-            sweep_every: Duration::from_secs(60),
         }
     }
 }

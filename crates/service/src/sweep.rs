@@ -9,7 +9,6 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::future::Future;
 
 use tandem_domain::definition::NotifyChannel;
 use tandem_domain::{AutomationId, ItemId, ItemStatus, Millis, WorkspaceId};
@@ -18,6 +17,7 @@ use tandem_store::{ItemFilter, ItemSort, ItemSummary, NewNotification, ReviewPol
 use crate::inbox::reason_label;
 use crate::links::LinkAction;
 use crate::notify::{Line, Message};
+use crate::schedule::{Period, PeriodicTask, TaskRun};
 use crate::{ServiceResult, Tandem};
 
 /// What one sweep did.
@@ -56,33 +56,12 @@ fn relative(at: Millis, now: Millis) -> String {
 }
 
 impl Tandem {
-    /// Run one sweep now.
+    /// Run one sweep now, over every workspace (tests, and `tandem` without a worker).
     pub async fn sweep_inbox(&self) -> ServiceResult<SweepReport> {
         let mut report = SweepReport::default();
-        self.escalate_overdue(&mut report).await?;
-        self.send_digests(&mut report).await?;
+        self.escalate_overdue(None, &mut report).await?;
+        self.send_digests(None, &mut report).await?;
         Ok(report)
-    }
-
-    /// Sweep every `settings.inbox.sweep_every` until `shutdown`.
-    pub async fn run_sweeps(self, shutdown: impl Future<Output = ()>) {
-        tokio::pin!(shutdown);
-        loop {
-            match self.sweep_inbox().await {
-                Ok(r) if r != SweepReport::default() => tracing::info!(
-                    escalated = r.escalated,
-                    sent = r.sent,
-                    failed = r.failed,
-                    "inbox sweep"
-                ),
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "inbox sweep failed"),
-            }
-            tokio::select! {
-                () = &mut shutdown => break,
-                () = tokio::time::sleep(self.settings.inbox.sweep_every) => {}
-            }
-        }
     }
 
     async fn line_for(&self, ws: WorkspaceId, s: &ItemSummary, now: Millis) -> ServiceResult<Line> {
@@ -150,9 +129,14 @@ impl Tandem {
         Ok(())
     }
 
-    async fn escalate_overdue(&self, report: &mut SweepReport) -> ServiceResult<()> {
+    async fn escalate_overdue(
+        &self,
+        only: Option<WorkspaceId>,
+        report: &mut SweepReport,
+    ) -> ServiceResult<()> {
         let now = self.now();
-        let overdue = self.store.overdue_items(now, 500).await?;
+        let mut overdue = self.store.overdue_items(now, 500).await?;
+        overdue.retain(|o| only.is_none_or(|ws| ws == o.workspace_id));
         let mut policies: HashMap<AutomationId, Option<ReviewPolicyRow>> = HashMap::new();
         for o in overdue {
             if let Entry::Vacant(slot) = policies.entry(o.automation_id) {
@@ -217,10 +201,12 @@ impl Tandem {
         Ok(())
     }
 
-    async fn send_digests(&self, report: &mut SweepReport) -> ServiceResult<()> {
+    async fn send_digests(&self, only: Option<WorkspaceId>, report: &mut SweepReport) -> ServiceResult<()> {
         let now = self.now();
         let every = i64::try_from(self.settings.inbox.digest_every.as_millis()).unwrap_or(3_600_000);
-        for policy in self.store.notifying_policies().await? {
+        let mut policies = self.store.notifying_policies().await?;
+        policies.retain(|p| only.is_none_or(|ws| ws == p.workspace_id));
+        for policy in policies {
             let (_, notify) = channels(&policy);
             if notify.is_empty() {
                 continue;
@@ -291,5 +277,51 @@ mod tests {
         assert_eq!(relative(0, 35 * 60_000), "35 min ago");
         assert_eq!(relative(3 * 3_600_000, 0), "in 3 h");
         assert_eq!(relative(0, 3 * 86_400_000), "3 days ago");
+    }
+}
+
+/// Escalate overdue items, once a minute per workspace, once across instances (the
+/// scheduler picks one runner; `mark_escalated` makes a re-run harmless).
+#[derive(Debug)]
+pub struct InboxEscalations;
+
+#[async_trait::async_trait]
+impl PeriodicTask for InboxEscalations {
+    fn kind(&self) -> &'static str {
+        "inbox_escalations"
+    }
+    fn period(&self) -> Period {
+        Period::every(std::time::Duration::from_secs(60))
+    }
+    fn lease(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(120)
+    }
+    async fn run(&self, tandem: &Tandem, run: &TaskRun) -> ServiceResult<String> {
+        let mut r = SweepReport::default();
+        tandem.escalate_overdue(Some(run.workspace), &mut r).await?;
+        Ok(format!(
+            "{} escalated; {} sent, {} failed",
+            r.escalated, r.sent, r.failed
+        ))
+    }
+}
+
+/// Each automation's digest of new and overdue exceptions, checked hourly per workspace
+/// (an automation's digest still waits `inbox.digest_minutes` after its last one).
+#[derive(Debug)]
+pub struct InboxDigests;
+
+#[async_trait::async_trait]
+impl PeriodicTask for InboxDigests {
+    fn kind(&self) -> &'static str {
+        "inbox_digests"
+    }
+    fn period(&self) -> Period {
+        Period::hourly()
+    }
+    async fn run(&self, tandem: &Tandem, run: &TaskRun) -> ServiceResult<String> {
+        let mut r = SweepReport::default();
+        tandem.send_digests(Some(run.workspace), &mut r).await?;
+        Ok(format!("{} digests sent, {} failed", r.sent, r.failed))
     }
 }

@@ -106,6 +106,34 @@ pub enum Command {
     /// The LLM step: refit its calibration, compare extractors run side by side, keep the better.
     #[command(subcommand)]
     Llm(LlmCommand),
+    /// Run an automation's accepted edge cases; exit 1 when any fails (a regression).
+    Test(TestArgs),
+    /// Edge cases: the inputs the team says must keep working.
+    #[command(subcommand)]
+    EdgeCase(EdgeCaseCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// The automation's slug.
+    pub slug: String,
+    /// Run on this version number instead of the active one.
+    #[arg(long)]
+    pub version: Option<i64>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EdgeCaseCommand {
+    /// Add cases from JSONL: {"input": {...}, "expected": {"fields": {...}, "route": ...}, "note": "..."}.
+    Import {
+        /// The automation's slug.
+        #[arg(long)]
+        automation: String,
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]

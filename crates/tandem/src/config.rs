@@ -35,7 +35,6 @@ pub struct InboxConfig {
     pub link_hours: u64,
     pub link_secret: Option<String>,
     pub digest_minutes: u64,
-    pub sweep_seconds: u64,
     pub smtp_host: Option<String>,
     pub smtp_port: u16,
     pub smtp_from: String,
@@ -51,7 +50,6 @@ impl Default for InboxConfig {
             link_hours: 72,
             link_secret: None,
             digest_minutes: 60,
-            sweep_seconds: 60,
             smtp_host: None,
             smtp_port: 587,
             smtp_from: "Tandem <tandem@localhost>".into(),
@@ -84,7 +82,6 @@ impl InboxConfig {
             link_ttl: Duration::from_secs(self.link_hours.max(1) * 3600),
             link_secret: self.link_secret.clone().filter(|s| !s.is_empty()),
             digest_every: Duration::from_secs(self.digest_minutes.max(1) * 60),
-            sweep_every: Duration::from_secs(self.sweep_seconds.max(5)),
         })
     }
 }
@@ -177,10 +174,9 @@ claim_minutes = 5
 link_hours = 72
 # Key for signing decision links; by default one is generated and kept in the database.
 # link_secret = "a long random string"
-# Minutes between each automation's digest of new and overdue exceptions.
+# Minutes between each automation's digest of new and overdue exceptions (checked hourly;
+# overdue items escalate within a minute, both run by the worker's scheduler).
 digest_minutes = 60
-# Seconds between inbox sweeps (escalating overdue items, sending digests).
-sweep_seconds = 60
 # SMTP relay for e-mail notifications; without smtp_host, e-mail channels are not sent.
 # smtp_host = "smtp.example.com"
 smtp_port = 587

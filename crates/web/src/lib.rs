@@ -9,9 +9,12 @@ mod auth;
 mod error;
 mod format;
 mod health;
+mod inbox_api;
 mod measure;
 mod pages;
 mod rollout_api;
+mod rollout_card;
+mod rollout_pages;
 
 use std::future::Future;
 
@@ -33,11 +36,15 @@ pub fn router(tandem: Tandem) -> Router {
     Router::new()
         .merge(measure::routes())
         .merge(rollout_api::routes())
+        .merge(rollout_pages::routes())
+        .merge(rollout_card::routes())
         .merge(api::routes())
         .merge(pages::routes())
         .merge(pages::llm::routes())
         .merge(api_llm::routes())
         .merge(pages::links::routes())
+        .merge(pages::review::routes())
+        .merge(inbox_api::routes())
         .merge(health::routes())
         .merge(assets::routes())
         .layer(TraceLayer::new_for_http())

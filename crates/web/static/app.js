@@ -25,7 +25,7 @@
     const link = rows[sel].querySelector("a.row-link");
     if (link && document.activeElement !== link) link.focus({ preventScroll: true });
   };
-  rows.forEach((r, n) => r.addEventListener("click", (e) => { if (e.target.tagName !== "A") location.href = r.dataset.href; }));
+  rows.forEach((r, n) => r.addEventListener("click", (e) => { if (!["A", "INPUT", "LABEL"].includes(e.target.tagName)) location.href = r.dataset.href; }));
   if (rows.length) select(0);
 
   // Item page: picking a field shows its evidence, and hovering evidence shows its field.
@@ -47,6 +47,23 @@
     m.addEventListener("mouseenter", () => m.dataset.fields.split(" ").forEach((n) => showField(n, true)));
     m.addEventListener("mouseleave", () => m.dataset.fields.split(" ").forEach((n) => showField(n, false)));
   });
+
+  // Selecting text in the input fills the field last picked (or the first flagged one).
+  let lastField = null;
+  document.querySelectorAll("#correct-form input[name^='field.'], #correct-form textarea[name^='field.']").forEach((el) =>
+    el.addEventListener("focus", () => (lastField = el))
+  );
+  document.querySelectorAll(".input-text").forEach((pre) =>
+    pre.addEventListener("mouseup", () => {
+      const text = String(window.getSelection() || "").trim();
+      if (!text) return;
+      const target = lastField || document.querySelector("#correct-form .field.flagged input, #correct-form .field.flagged textarea");
+      if (!target) return;
+      target.value = text;
+      target.dispatchEvent(new Event("input", { bubbles: true }));
+      target.focus();
+    })
+  );
 
   // Edits turn Approve off: approving would throw them away.
   const correctForm = document.getElementById("correct-form");
@@ -74,6 +91,7 @@
     if (rows.length) {
       if (e.key === "j") { e.preventDefault(); select(sel + 1); return; }
       if (e.key === "k") { e.preventDefault(); select(sel - 1); return; }
+      if (e.key === "x" && sel >= 0) { const c = rows[sel].querySelector("input[type=checkbox]"); if (c && !c.disabled) { e.preventDefault(); c.checked = !c.checked; } return; }
       if ((e.key === "Enter" || e.key === "o") && sel >= 0) { e.preventDefault(); location.href = rows[sel].dataset.href; return; }
     }
     if (page === "item") {

@@ -470,3 +470,434 @@ async fn get(app: &TestApp, path: &str) -> (StatusCode, Value) {
     let status = resp.status();
     (status, resp.json().await.unwrap_or(Value::Null))
 }
+
+#[tokio::test]
+async fn two_reviewers_never_decide_the_same_item_and_claims_expire() {
+    for backend in backends() {
+        let Setup {
+            app, clock, items, ..
+        } = setup(backend).await;
+        app.user("rita@acme.io", Role::Reviewer).await;
+        app.user("sam@acme.io", Role::Reviewer).await;
+        let rita = signed_in(&app, "rita@acme.io").await;
+        let sam = signed_in(&app, "sam@acme.io").await;
+        let item = format!("/items/{}", items[1]);
+
+        // Rita opens the item: it is hers for five minutes.
+        let html = rita
+            .get(app.url(&item))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("id=\"approve-button\""), "Rita can decide");
+        // Sam sees who holds it, gets no buttons, and a forced POST is refused.
+        let html = sam
+            .get(app.url(&item))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("rita is working on this item"), "{html}");
+        assert!(!html.contains("id=\"approve-button\""));
+        let inbox = sam
+            .get(app.url("/inbox"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(inbox.contains("rita is on it"), "the inbox shows the claim");
+        let csrf = csrf_of(&sam, &app).await;
+        let resp = sam
+            .post(app.url(&format!("{item}/decide")))
+            .form(&[("csrf", csrf.as_str()), ("action", "approve")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::CONFLICT);
+        assert!(
+            resp.text()
+                .await
+                .unwrap()
+                .contains("rita is working on this item")
+        );
+        assert_eq!(
+            app.tandem
+                .store
+                .item(app.workspace, items[1])
+                .await
+                .unwrap()
+                .status,
+            ItemStatus::NeedsReview
+        );
+        // The API is held to the same claim.
+        let sam_user = app
+            .tandem
+            .store
+            .user_credentials("sam@acme.io")
+            .await
+            .unwrap()
+            .unwrap()
+            .0;
+        let token = app.tandem.create_token(&sam_user, "t").await.unwrap();
+        let resp = app
+            .client
+            .post(app.url(&format!("/api/v1/items/{}/decision", items[1])))
+            .bearer_auth(&token)
+            .json(&json!({ "action": "approve" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::CONFLICT);
+
+        // Claims expire: after five minutes Sam takes it over and decides.
+        clock.advance(5 * MINUTE + 1);
+        let html = sam
+            .get(app.url(&item))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("id=\"approve-button\""), "the claim expired");
+        let resp = sam
+            .post(app.url(&format!("{item}/decide")))
+            .form(&[("csrf", csrf.as_str()), ("action", "approve")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let decided = app.tandem.store.item(app.workspace, items[1]).await.unwrap();
+        assert_eq!(
+            (decided.status, decided.decided_by),
+            (ItemStatus::Approved, Some(sam_user.id))
+        );
+        // Rita, late, gets a clear conflict.
+        let csrf = csrf_of(&rita, &app).await;
+        let resp = rita
+            .post(app.url(&format!("{item}/decide")))
+            .form(&[("csrf", csrf.as_str()), ("action", "approve")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::CONFLICT);
+    }
+}
+
+#[tokio::test]
+async fn the_inbox_sorts_filters_and_bulk_approves_after_a_confirmation() {
+    for backend in backends() {
+        let Setup {
+            app, clock, items, ..
+        } = setup(backend).await;
+        app.user("rita@acme.io", Role::Reviewer).await;
+        let rita = signed_in(&app, "rita@acme.io").await;
+        let html = rita
+            .get(app.url("/inbox?order=due"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("due in 30 min"), "{html}");
+        assert!(html.contains("prio-high"), "the automation's priority shows");
+        let html = rita
+            .get(app.url("/inbox?overdue=1"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            html.contains("Nothing waits for review with these filters"),
+            "nothing overdue yet"
+        );
+        clock.advance(31 * MINUTE);
+        let html = rita
+            .get(app.url("/inbox?overdue=1"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("overdue by 1 min"), "{html}");
+        let resp = rita.get(app.url("/inbox?order=sideways")).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+        // Bulk: the confirmation lists what will be approved and leaves out what cannot be.
+        let csrf = csrf_of(&rita, &app).await;
+        let form = [
+            ("csrf", csrf.clone()),
+            ("item", items[0].0.to_string()),
+            ("item", items[1].0.to_string()),
+            ("item", items[2].0.to_string()),
+        ];
+        let resp = rita
+            .post(app.url("/inbox/bulk"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let html = resp.text().await.unwrap();
+        assert!(html.contains("Approve 1 item?"), "{html}");
+        assert!(
+            html.contains("<dd>a@x.io</dd>"),
+            "the values to be approved are shown: {html}"
+        );
+        assert!(
+            html.contains("there is no result to approve"),
+            "why item 0 is left out: {html}"
+        );
+        assert!(html.contains("already decided"), "why item 2 is left out");
+        for id in &items {
+            let st = app.tandem.store.item(app.workspace, *id).await.unwrap().status;
+            assert_ne!(st, ItemStatus::Approved, "the confirmation page decided nothing");
+        }
+        let resp = rita
+            .post(app.url("/inbox/bulk/approve"))
+            .form(&[("csrf", csrf.clone()), ("item", items[1].0.to_string())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        assert!(
+            resp.headers()["location"]
+                .to_str()
+                .unwrap()
+                .contains("Approved%201%20item")
+        );
+        assert_eq!(
+            app.tandem
+                .store
+                .item(app.workspace, items[1])
+                .await
+                .unwrap()
+                .status,
+            ItemStatus::Approved
+        );
+        let resp = rita
+            .post(app.url("/inbox/bulk"))
+            .form(&[("csrf", csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "nothing selected"
+        );
+    }
+}
+
+#[tokio::test]
+async fn this_looks_wrong_sends_an_automatic_result_back_from_the_page_the_link_and_the_api() {
+    for backend in backends() {
+        let Setup { app, items, .. } = setup(backend).await;
+        // Every delivered result carries the link.
+        let line = std::fs::read_to_string(app.data_dir.path().join("out/support.jsonl")).unwrap();
+        let delivered: Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
+        assert_eq!(delivered["item_id"], json!(items[2]));
+        let link = delivered["links"]["report_wrong"].as_str().unwrap().to_owned();
+        assert_eq!(link, app.url(&format!("/items/{}/wrong", items[2])));
+
+        app.user("rita@acme.io", Role::Reviewer).await;
+        let rita = signed_in(&app, "rita@acme.io").await;
+        let html = rita.get(&link).send().await.unwrap().text().await.unwrap();
+        assert!(
+            html.contains("<td>c@z.io</td>"),
+            "the page shows the delivered result: {html}"
+        );
+        assert_eq!(
+            app.tandem
+                .store
+                .item(app.workspace, items[2])
+                .await
+                .unwrap()
+                .status,
+            ItemStatus::AutoAccepted,
+            "opening the link changes nothing"
+        );
+        let csrf = csrf_of(&rita, &app).await;
+        let resp = rita
+            .post(&link)
+            .form(&[("csrf", csrf.as_str()), ("reason", " ")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "a reason is required"
+        );
+        let resp = rita
+            .post(&link)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("reason", "the order number is from the signature"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let item = app.tandem.store.item(app.workspace, items[2]).await.unwrap();
+        assert_eq!(item.status, ItemStatus::NeedsReview);
+        let escaped = app.tandem.store.escaped_errors(app.workspace, 0).await.unwrap();
+        assert_eq!(escaped.len(), 1);
+        assert_eq!(
+            escaped[0].reporter_id,
+            Some(
+                app.tandem
+                    .store
+                    .user_credentials("rita@acme.io")
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .0
+                    .id
+            )
+        );
+        assert_eq!(escaped[0].reason, "the order number is from the signature");
+        let inbox = rita
+            .get(app.url("/inbox?reason=reported_wrong"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(inbox.contains("Reported wrong"), "{inbox}");
+        assert!(inbox.contains(&format!("#{}", items[2])));
+        // Again: a clear conflict, counted once.
+        let resp = rita
+            .post(&link)
+            .form(&[("csrf", csrf.as_str()), ("reason", "again")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::CONFLICT);
+
+        // By API, on another automatic result: approve item 2 again by hand? No: a fresh one.
+        let admin = app
+            .tandem
+            .store
+            .user_credentials("ada@acme.io")
+            .await
+            .unwrap()
+            .unwrap()
+            .0;
+        let token = app.tandem.create_token(&admin, "t").await.unwrap();
+        let sub = tandem_service::intake::Submission {
+            input: json!({ "text": "From d@q.io about Order: GH-3456" }),
+            idempotency_key: None,
+        };
+        let id = app
+            .tandem
+            .submit(
+                &tandem_service::auth::Actor { user: admin.clone() },
+                "support",
+                vec![sub],
+            )
+            .await
+            .unwrap()[0]
+            .item
+            .id;
+        app.drain().await;
+        let resp = app
+            .client
+            .post(app.url(&format!("/api/v1/items/{id}/wrong")))
+            .bearer_auth(&token)
+            .json(&json!({ "reason": "wrong customer" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["status"], "needs_review");
+        let resp = app
+            .client
+            .post(app.url(&format!("/api/v1/items/{id}/wrong")))
+            .bearer_auth(&token)
+            .json(&json!({ "why": "x" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let resp = app
+            .client
+            .get(app.url("/api/v1/escaped-errors"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["escaped_errors"].as_array().unwrap().len(), 2, "{body}");
+        assert_eq!(body["escaped_errors"][1]["reason"], "wrong customer");
+    }
+}
+
+#[tokio::test]
+async fn reviewer_progress_counts_decisions_and_warns_of_rubber_stamping() {
+    let backend = backends()[0];
+    let Setup { app, .. } = setup(backend).await;
+    let admin = app
+        .tandem
+        .store
+        .user_credentials("ada@acme.io")
+        .await
+        .unwrap()
+        .unwrap()
+        .0;
+    let actor = tandem_service::auth::Actor { user: admin.clone() };
+    let subs = (0..6)
+        .map(|i| tandem_service::intake::Submission {
+            input: json!({ "text": format!("Write to a{i}@x.io or b{i}@y.io. Order: AB-{:04}", 1000 + i) }),
+            idempotency_key: None,
+        })
+        .collect();
+    let ids: Vec<ItemId> = app
+        .tandem
+        .submit(&actor, "support", subs)
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| i.item.id)
+        .collect();
+    app.drain().await;
+    for id in ids {
+        let d = tandem_domain::Decision {
+            action: tandem_domain::DecisionAction::Approve,
+            fields: Default::default(),
+            route: None,
+            reason: None,
+            seconds: Some(0.7),
+        };
+        app.tandem.decide(&actor, id, d).await.unwrap();
+    }
+    app.login("ada@acme.io").await;
+    let html = app
+        .client
+        .get(app.url("/progress"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Rubber-stamp warning: 6 approvals in under 2 s each"),
+        "{html}"
+    );
+    assert!(html.contains("0.7 s"), "median time");
+    assert!(html.contains("100%"), "agreement");
+}

@@ -45,7 +45,11 @@ pub use period::Period;
 
 /// Every periodic task the product runs. One line per task; keep it sorted by module.
 pub fn tasks() -> Vec<Arc<dyn PeriodicTask>> {
-    vec![Arc::new(prune::PruneScheduledRuns)]
+    vec![
+        Arc::new(prune::PruneScheduledRuns),
+        Arc::new(crate::sweep::InboxDigests),
+        Arc::new(crate::sweep::InboxEscalations),
+    ]
 }
 
 /// How often a worker looks for due periodic work (by the service clock).

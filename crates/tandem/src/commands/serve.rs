@@ -34,7 +34,6 @@ pub async fn serve(tandem: Tandem, addr: &str, with_worker: bool) -> anyhow::Res
         tracing::info!(worker = w.id(), "worker started");
         tokio::spawn(w.run(stopped(stop_rx.clone())))
     });
-    let sweeps = tokio::spawn(tandem.clone().run_sweeps(stopped(stop_rx.clone())));
     tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!("shutting down");
@@ -45,7 +44,6 @@ pub async fn serve(tandem: Tandem, addr: &str, with_worker: bool) -> anyhow::Res
     if let Some(w) = worker {
         let _ = w.await;
     }
-    let _ = sweeps.await;
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 
 pub mod links;
 pub mod llm;
+pub mod review;
 pub mod templates;
 
 use askama::Template;
@@ -15,11 +16,13 @@ use axum::{Form, Router};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use serde::Deserialize;
+use tandem_domain::definition::Priority;
 use tandem_domain::{Decision, DecisionAction, DeliveryId, ItemId, ItemStatus, Role};
-use tandem_engine::pipeline::Reason;
+use tandem_domain::{Millis, UserId};
 use tandem_service::ServiceError;
+use tandem_service::inbox::{held_message, reason_label};
 use tandem_service::view::{ItemView, highlight};
-use tandem_store::{DeliveryFilter, DeliveryStatus, ItemFilter, ItemSummary};
+use tandem_store::{Claim, DeliveryFilter, DeliveryStatus, ItemFilter, ItemSort, ItemSummary};
 
 use self::templates::*;
 use crate::AppState;
@@ -147,21 +150,48 @@ async fn logout(
 struct InboxQuery {
     automation: Option<String>,
     reason: Option<String>,
+    /// oldest (default), newest, priority, due.
     order: Option<String>,
+    /// "1": only items past their due time.
+    overdue: Option<String>,
     done: Option<i64>,
+    notice: Option<String>,
 }
 
-fn row(s: &AppState, i: &ItemSummary) -> InboxRow {
+fn row(s: &AppState, i: &ItemSummary, claims: &[Claim], me: UserId) -> InboxRow {
     let now = s.tandem.now();
+    let held = claims.iter().find(|c| c.item_id == i.id);
     InboxRow {
         id: i.id.0,
         automation: i.automation_name.clone(),
         preview: i.preview.clone(),
-        reasons: i.reasons.iter().map(|c| Reason::label(c).to_owned()).collect(),
+        reasons: i.reasons.iter().map(|c| reason_label(c).to_owned()).collect(),
         confidence: i.confidence.map_or_else(|| "–".into(), percent),
         age: age(i.created_at, now),
         created: datetime(i.created_at),
         status: i.status.label().to_owned(),
+        priority: Priority::from_rank(i.priority).as_str().to_owned(),
+        due: i.due_at.map_or_else(String::new, |d| due_in(d, now)),
+        overdue: i.due_at.is_some_and(|d| d <= now),
+        held_by: held.filter(|c| c.user_id != me).map(|c| c.user_name.clone()),
+        mine: held.is_some_and(|c| c.user_id == me),
+    }
+}
+
+/// "due in 25 min", "overdue by 2 h".
+fn due_in(due: Millis, now: Millis) -> String {
+    let d = (due - now).abs() / 60_000;
+    let amount = if d < 120 {
+        format!("{d} min")
+    } else if d < 48 * 60 {
+        format!("{} h", d / 60)
+    } else {
+        format!("{} days", d / 1440)
+    };
+    if due > now {
+        format!("due in {amount}")
+    } else {
+        format!("overdue by {amount}")
     }
 }
 
@@ -175,9 +205,21 @@ async fn inbox(
     let counts = s.tandem.store.inbox_counts(ws).await?;
     let automation_slug = q.automation.clone().filter(|a| !a.is_empty());
     let reason = q.reason.clone().filter(|r| !r.is_empty());
+    let order = q.order.clone().unwrap_or_else(|| "oldest".into());
+    let sort = match order.as_str() {
+        "oldest" | "newest" => ItemSort::Age,
+        other => ItemSort::parse(other).ok_or_else(|| {
+            ServiceError::invalid(format!(
+                "order: {other:?} is not one of oldest, newest, priority, due"
+            ))
+        })?,
+    };
+    let overdue = q.overdue.as_deref() == Some("1");
     let mut filter = ItemFilter {
         reason: reason.clone(),
-        newest_first: q.order.as_deref() == Some("newest"),
+        newest_first: order == "newest",
+        sort,
+        due_before: overdue.then(|| s.tandem.now()),
         limit: 200,
         ..Default::default()
     };
@@ -185,6 +227,24 @@ async fn inbox(
         filter.automation = s.tandem.store.automation_by_slug(ws, slug).await?.map(|a| a.id);
     }
     let items = s.tandem.store.list_items(ws, &filter).await?;
+    let ids: Vec<ItemId> = items.iter().map(|i| i.id).collect();
+    let claims = s.tandem.claims(ws, &ids).await?;
+    let overdue_count = if overdue {
+        items.len()
+    } else {
+        s.tandem
+            .store
+            .list_items(
+                ws,
+                &ItemFilter {
+                    due_before: Some(s.tandem.now()),
+                    limit: 1000,
+                    ..Default::default()
+                },
+            )
+            .await?
+            .len()
+    };
     let page = InboxPage {
         nav: nav(&s, &user, "inbox").await?,
         automations: counts
@@ -202,21 +262,28 @@ async fn inbox(
             .iter()
             .map(|(code, n)| CountLink {
                 key: code.clone(),
-                label: Reason::label(code).into(),
+                label: reason_label(code).into(),
                 count: *n,
                 selected: reason.as_deref() == Some(code),
             })
             .collect(),
-        rows: items.iter().map(|i| row(&s, i)).collect(),
+        rows: items
+            .iter()
+            .map(|i| row(&s, i, &claims, user.actor.user.id))
+            .collect(),
         automation: automation_slug.unwrap_or_default(),
         reason: reason.unwrap_or_default(),
-        newest_first: filter.newest_first,
+        order,
+        overdue,
+        overdue_count,
+        can_decide: user.actor.user.role.allows(Role::Reviewer),
         oldest: counts
             .oldest_open_at
             .map_or_else(String::new, |t| age(t, s.tandem.now())),
-        notice: q
-            .done
-            .map(|id| format!("Item {id} decided. The inbox is clear for now.")),
+        notice: q.notice.or_else(|| {
+            q.done
+                .map(|id| format!("Item {id} decided. The inbox is clear for now."))
+        }),
     };
     render(&page)
 }
@@ -230,12 +297,20 @@ async fn next_open(s: &AppState, user: &PageUser, after: ItemId) -> Result<Optio
         .list_items(
             user.actor.workspace(),
             &ItemFilter {
-                limit: 2,
+                limit: 50,
                 ..Default::default()
             },
         )
         .await?;
-    Ok(items.iter().map(|i| i.id).find(|id| *id != after).map(|id| id.0))
+    // The next item nobody else is working on.
+    let ids: Vec<ItemId> = items.iter().map(|i| i.id).collect();
+    let claims = s.tandem.claims(user.actor.workspace(), &ids).await?;
+    let me = user.actor.user.id;
+    Ok(ids
+        .into_iter()
+        .filter(|id| *id != after)
+        .find(|id| !claims.iter().any(|c| c.item_id == *id && c.user_id != me))
+        .map(|id| id.0))
 }
 
 async fn item_page(
@@ -244,6 +319,8 @@ async fn item_page(
     Path(id): Path<i64>,
 ) -> Result<Html<String>, PageError> {
     let view = s.tandem.item_view(&user.actor, ItemId(id)).await?;
+    // Opening an item claims it for a few minutes, so two reviewers never work on it at once.
+    s.tandem.open_item(&user.actor, view.id).await?;
     let page = build_item_page(&s, &user, view, None).await?;
     render(&page)
 }
@@ -348,6 +425,14 @@ async fn build_item_page(
         .collect();
     let next_id = next_open(s, user, view.id).await?;
     let llm = llm::item_block(s, user, view.id).await?;
+    let now = s.tandem.now();
+    let held = s
+        .tandem
+        .claims(user.actor.workspace(), &[view.id])
+        .await?
+        .into_iter()
+        .find(|c| c.user_id != user.actor.user.id)
+        .map(|c| held_message(&c, now));
     let (error, error_details) = match error {
         Some((m, d)) => (Some(m), d),
         None => (None, Vec::new()),
@@ -360,7 +445,9 @@ async fn build_item_page(
         status: view.status_label.to_owned(),
         status_code: view.status.as_str().to_owned(),
         open: view.status.is_open(),
-        can_decide: user.actor.user.role.allows(Role::Reviewer),
+        can_decide: user.actor.user.role.allows(Role::Reviewer) && held.is_none(),
+        can_report: view.status == ItemStatus::AutoAccepted,
+        held,
         version: view.version.map_or_else(|| "–".into(), |v| format!("v{v}")),
         created: datetime(view.created_at),
         reasons: view.reasons.iter().map(|r| r.message.clone()).collect(),
@@ -493,7 +580,7 @@ async fn items(
     );
     render(&ItemsPage {
         nav: nav(&s, &user, "items").await?,
-        rows: list.iter().map(|i| row(&s, i)).collect(),
+        rows: list.iter().map(|i| row(&s, i, &[], user.actor.user.id)).collect(),
         status,
         statuses: options,
     })

@@ -41,6 +41,14 @@ pub struct InboxRow {
     pub age: String,
     pub created: String,
     pub status: String,
+    pub priority: String,
+    /// "due in 25 min" / "overdue by 2 h"; empty without an SLA.
+    pub due: String,
+    pub overdue: bool,
+    /// Who else is working on it right now.
+    pub held_by: Option<String>,
+    /// The viewer holds it.
+    pub mine: bool,
 }
 
 #[derive(Template)]
@@ -52,7 +60,11 @@ pub struct InboxPage {
     pub rows: Vec<InboxRow>,
     pub automation: String,
     pub reason: String,
-    pub newest_first: bool,
+    /// oldest, newest, priority or due.
+    pub order: String,
+    pub overdue: bool,
+    pub overdue_count: usize,
+    pub can_decide: bool,
     pub oldest: String,
     pub notice: Option<String>,
 }
@@ -129,6 +141,10 @@ pub struct ItemPage {
     pub status_code: String,
     pub open: bool,
     pub can_decide: bool,
+    /// Accepted automatically: "this looks wrong" can send it back.
+    pub can_report: bool,
+    /// Someone else is working on it (a sentence for people).
+    pub held: Option<String>,
     pub version: String,
     pub created: String,
     pub reasons: Vec<String>,

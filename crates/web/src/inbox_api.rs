@@ -1,0 +1,69 @@
+//! The inbox's API: "this looks wrong" for systems that consume results, reviewer
+//! progress, and escaped errors. Bearer token; scoped to the token's workspace.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use tandem_domain::{ItemId, Role};
+use tandem_service::ServiceError;
+
+use crate::AppState;
+use crate::auth::ApiUser;
+use crate::error::ApiError;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/items/{id}/wrong", post(report_wrong))
+        .route("/api/v1/reviewers/progress", get(progress))
+        .route("/api/v1/escaped-errors", get(escaped_errors))
+}
+
+#[derive(Deserialize)]
+struct WrongBody {
+    reason: String,
+}
+
+async fn report_wrong(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<i64>,
+    body: Result<Json<WrongBody>, JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let Json(body) = body.map_err(|e| {
+        ServiceError::invalid(format!(
+            "the request body is not valid: {} (send {{\"reason\": \"what looks wrong\"}})",
+            e.body_text()
+        ))
+    })?;
+    s.tandem.report_wrong(&actor, ItemId(id), &body.reason).await?;
+    Ok(Json(s.tandem.item_view(&actor, ItemId(id)).await?))
+}
+
+async fn progress(State(s): State<AppState>, ApiUser(actor): ApiUser) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(
+        serde_json::json!({ "reviewers": s.tandem.reviewer_progress(&actor).await? }),
+    ))
+}
+
+#[derive(Deserialize)]
+struct SinceQuery {
+    /// Milliseconds since the epoch; default: everything.
+    since: Option<i64>,
+}
+
+async fn escaped_errors(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Query(q): Query<SinceQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    actor.require(Role::Viewer, "see escaped errors")?;
+    let list = s
+        .tandem
+        .store
+        .escaped_errors(actor.workspace(), q.since.unwrap_or(0))
+        .await?;
+    Ok(Json(serde_json::json!({ "escaped_errors": list })))
+}

@@ -1,0 +1,350 @@
+//! The inbox's other pages: "this looks wrong" on an automatically accepted result, bulk
+//! approve behind a confirmation that lists exactly what will be approved, and reviewer
+//! progress.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use tandem_domain::{Decision, DecisionAction, ItemId, ItemStatus, Role};
+use tandem_service::ServiceError;
+use tandem_service::inbox::held_message;
+use tandem_service::view::ItemView;
+
+use super::templates::Nav;
+use super::{nav, render};
+use crate::AppState;
+use crate::auth::PageUser;
+use crate::error::{PageError, public_message, status_of};
+use crate::format::percent;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/items/{id}/wrong", get(wrong_page).post(report_wrong))
+        .route("/inbox/bulk", post(bulk_confirm))
+        .route("/inbox/bulk/approve", post(bulk_approve))
+        .route("/progress", get(progress))
+}
+
+/// The bulk form sends at most this many items; a bigger selection is refused.
+const MAX_BULK: usize = 200;
+
+fn show(v: &Option<serde_json::Value>) -> String {
+    match v {
+        None | Some(serde_json::Value::Null) => String::new(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Array(a)) => {
+            a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join("; ")
+        }
+        Some(other) => other.to_string(),
+    }
+}
+
+/// (field, value) pairs of a view, the route last.
+fn values(view: &ItemView) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = view
+        .fields
+        .iter()
+        .map(|f| (f.name.clone(), show(&f.value)))
+        .collect();
+    if let Some(r) = &view.route {
+        out.push(("route".into(), r.label.clone().unwrap_or_default()));
+    }
+    out
+}
+
+// --- this looks wrong ------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "report_wrong.html")]
+pub struct WrongPage {
+    pub nav: Nav,
+    pub id: i64,
+    pub automation: String,
+    pub status: String,
+    pub fields: Vec<(String, String)>,
+    pub can_report: bool,
+    pub error: Option<String>,
+}
+
+async fn wrong_view(
+    s: &AppState,
+    user: &PageUser,
+    id: ItemId,
+    error: Option<String>,
+) -> Result<WrongPage, PageError> {
+    let view = s.tandem.item_view(&user.actor, id).await?;
+    let can_report = view.status == ItemStatus::AutoAccepted;
+    let error = error.or_else(|| {
+        (!can_report).then(|| match view.status {
+            ItemStatus::NeedsReview | ItemStatus::Failed => "This item is already in the inbox.".to_owned(),
+            _ => {
+                "Only a result accepted automatically can be sent back; a person decided this one.".to_owned()
+            }
+        })
+    });
+    Ok(WrongPage {
+        nav: nav(s, user, "inbox").await?,
+        id: view.id.0,
+        automation: view.automation.name.clone(),
+        status: view.status_label.to_owned(),
+        fields: view
+            .result
+            .as_ref()
+            .and_then(|r| r["fields"].as_object())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), show(&Some(v.clone()))))
+                    .collect()
+            })
+            .unwrap_or_else(|| values(&view)),
+        can_report,
+        error,
+    })
+}
+
+async fn wrong_page(
+    State(s): State<AppState>,
+    user: PageUser,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, PageError> {
+    render(&wrong_view(&s, &user, ItemId(id), None).await?)
+}
+
+#[derive(Deserialize)]
+struct WrongForm {
+    csrf: String,
+    reason: String,
+}
+
+async fn report_wrong(
+    State(s): State<AppState>,
+    user: PageUser,
+    Path(id): Path<i64>,
+    Form(f): Form<WrongForm>,
+) -> Result<Response, PageError> {
+    user.check_csrf(&f.csrf)?;
+    match s.tandem.report_wrong(&user.actor, ItemId(id), &f.reason).await {
+        Ok(_) => Ok(Redirect::to(&format!("/items/{id}")).into_response()),
+        Err(e @ (ServiceError::Invalid { .. } | ServiceError::Conflict(_))) => {
+            let status = status_of(&e);
+            let page = wrong_view(&s, &user, ItemId(id), Some(public_message(&e).0)).await?;
+            Ok((status, render(&page)?).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// --- bulk approve ------------------------------------------------------------------------
+
+#[derive(Debug)]
+pub struct BulkRow {
+    pub id: i64,
+    pub automation: String,
+    pub fields: Vec<(String, String)>,
+    pub reasons: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "bulk_confirm.html")]
+pub struct BulkPage {
+    pub nav: Nav,
+    pub ready: Vec<BulkRow>,
+    /// (item, why it is not included)
+    pub skipped: Vec<(i64, String)>,
+}
+
+fn picked(form: &[(String, String)]) -> Result<Vec<ItemId>, PageError> {
+    let mut ids: Vec<ItemId> = Vec::new();
+    for (k, v) in form {
+        if k == "item" {
+            let id = v
+                .parse::<i64>()
+                .map_err(|_| ServiceError::invalid(format!("item: {v:?} is not an item number")))?;
+            if !ids.contains(&ItemId(id)) {
+                ids.push(ItemId(id));
+            }
+        }
+    }
+    if ids.is_empty() {
+        return Err(ServiceError::invalid("select at least one item to approve").into());
+    }
+    if ids.len() > MAX_BULK {
+        return Err(ServiceError::invalid(format!("select at most {MAX_BULK} items at once")).into());
+    }
+    Ok(ids)
+}
+
+/// Why an item cannot be approved as it is, if it cannot.
+fn blocker(view: &ItemView, held: Option<String>) -> Option<String> {
+    if !view.status.is_open() {
+        return Some(format!("already decided ({})", view.status_label));
+    }
+    if let Some(h) = held {
+        return Some(h);
+    }
+    let missing: Vec<&str> = view
+        .fields
+        .iter()
+        .filter(|f| f.required && f.value.is_none())
+        .map(|f| f.name.as_str())
+        .chain(view.route.as_ref().filter(|r| r.label.is_none()).map(|_| "route"))
+        .collect();
+    if view.status == ItemStatus::Failed
+        || (view.fields.iter().all(|f| f.value.is_none()) && view.route.is_none())
+    {
+        return Some("there is no result to approve; open it to correct or reject it".into());
+    }
+    (!missing.is_empty()).then(|| format!("{} missing; open it to correct it", missing.join(", ")))
+}
+
+async fn bulk_confirm(
+    State(s): State<AppState>,
+    user: PageUser,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let csrf = form
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map_or("", |(_, v)| v.as_str());
+    user.check_csrf(csrf)?;
+    user.actor.require(Role::Reviewer, "approve items")?;
+    let ids = picked(&form)?;
+    let now = s.tandem.now();
+    let claims = s.tandem.claims(user.actor.workspace(), &ids).await?;
+    let mut ready = Vec::new();
+    let mut skipped = Vec::new();
+    for id in ids {
+        let view = match s.tandem.item_view(&user.actor, id).await {
+            Ok(v) => v,
+            Err(ServiceError::NotFound(_)) => {
+                skipped.push((id.0, "not found".to_owned()));
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let held = claims
+            .iter()
+            .find(|c| c.item_id == id && c.user_id != user.actor.user.id)
+            .map(|c| held_message(c, now));
+        match blocker(&view, held) {
+            Some(why) => skipped.push((id.0, why)),
+            None => ready.push(BulkRow {
+                id: id.0,
+                automation: view.automation.name.clone(),
+                fields: values(&view),
+                reasons: view.reasons.iter().map(|r| r.message.clone()).collect(),
+            }),
+        }
+    }
+    let page = BulkPage {
+        nav: nav(&s, &user, "inbox").await?,
+        ready,
+        skipped,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+async fn bulk_approve(
+    State(s): State<AppState>,
+    user: PageUser,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let csrf = form
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map_or("", |(_, v)| v.as_str());
+    user.check_csrf(csrf)?;
+    user.actor.require(Role::Reviewer, "approve items")?;
+    let ids = picked(&form)?;
+    let mut approved = 0;
+    let mut failed: Vec<String> = Vec::new();
+    for id in ids {
+        let decision = Decision {
+            action: DecisionAction::Approve,
+            fields: Default::default(),
+            route: None,
+            reason: Some("bulk approve".into()),
+            seconds: None,
+        };
+        match s.tandem.decide(&user.actor, id, decision).await {
+            Ok(_) => approved += 1,
+            Err(
+                e @ (ServiceError::Invalid { .. } | ServiceError::Conflict(_) | ServiceError::NotFound(_)),
+            ) => {
+                failed.push(format!("#{id}: {}", public_message(&e).0));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let mut notice = format!(
+        "Approved {approved} item{}.",
+        if approved == 1 { "" } else { "s" }
+    );
+    if !failed.is_empty() {
+        notice.push_str(&format!(" Not approved: {}", failed.join("; ")));
+    }
+    let q: String = url_encode(&notice);
+    Ok((
+        StatusCode::SEE_OTHER,
+        [("location", format!("/inbox?notice={q}"))],
+    )
+        .into_response())
+}
+
+/// Percent-encode a query value (everything but unreserved characters).
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+// --- reviewer progress -----------------------------------------------------------------------
+
+#[derive(Debug)]
+pub struct ProgressRow {
+    pub name: String,
+    pub today: usize,
+    pub week: usize,
+    pub median: String,
+    pub agreement: String,
+    pub quick: usize,
+    pub rubber_stamping: bool,
+}
+
+#[derive(Template)]
+#[template(path = "progress.html")]
+pub struct ProgressPage {
+    pub nav: Nav,
+    pub rows: Vec<ProgressRow>,
+}
+
+async fn progress(State(s): State<AppState>, user: PageUser) -> Result<Html<String>, PageError> {
+    let rows = s
+        .tandem
+        .reviewer_progress(&user.actor)
+        .await?
+        .into_iter()
+        .map(|p| ProgressRow {
+            name: p.name,
+            today: p.today,
+            week: p.week,
+            median: p
+                .median_seconds
+                .map_or_else(|| "–".into(), |m| format!("{m:.1} s")),
+            agreement: p.agreement.map_or_else(|| "–".into(), percent),
+            quick: p.quick_approvals,
+            rubber_stamping: p.rubber_stamping,
+        })
+        .collect();
+    render(&ProgressPage {
+        nav: nav(&s, &user, "progress").await?,
+        rows,
+    })
+}
