@@ -159,7 +159,15 @@ async fn the_llm_step_runs_beside_a_shadow_and_the_better_extractor_is_kept() {
         assert_eq!(api["llm"]["model"], "test-model");
         assert_eq!(api["fields"].as_array().unwrap().len(), 4, "{api}");
 
-        // The item page shows them.
+        // Reviewers accept the right values.
+        for (id, (_, company, total)) in ids.iter().zip(RECEIPTS) {
+            let decision = json!({ "action": "correct", "fields": { "company": company, "total": total } });
+            let (status, body) =
+                post_json(&app, &token, &format!("/api/v1/items/{id}/decision"), &decision).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+
+        // The item page shows them (viewed after the decisions: viewing claims an item).
         app.user("ada@acme.io", Role::Builder).await;
         app.login("ada@acme.io").await;
         let html = app
@@ -176,14 +184,6 @@ async fn the_llm_step_runs_beside_a_shadow_and_the_better_extractor_is_kept() {
             html.contains("Shadow extractors") && html.contains("Initech"),
             "{html}"
         );
-
-        // Reviewers accept the right values.
-        for (id, (_, company, total)) in ids.iter().zip(RECEIPTS) {
-            let decision = json!({ "action": "correct", "fields": { "company": company, "total": total } });
-            let (status, body) =
-                post_json(&app, &token, &format!("/api/v1/items/{id}/decision"), &decision).await;
-            assert_eq!(status, StatusCode::OK, "{body}");
-        }
 
         // Compared with the reviewers: the LLM agreed on every company, the label on two;
         // the pattern on every total, the LLM on two.
