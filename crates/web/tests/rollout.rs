@@ -1089,3 +1089,101 @@ async fn fields_step_from_shadow_to_suggest_to_automatic() {
         assert_eq!(item(&app, &builder, next).await["status"], "auto_accepted");
     }
 }
+
+#[tokio::test]
+async fn a_team_runs_a_review_session_from_the_pages() {
+    for backend in backends() {
+        let app = TestApp::start(backend).await;
+        let receiver = Receiver::start().await;
+        app.apply(&definition(&receiver.url, "Order", ""), TrainingFiles::default())
+            .await;
+        let builder = app.token("builder@acme.io", Role::Builder).await;
+        let ids = submit(
+            &app,
+            &builder,
+            &["From a@x.io\nOrder: AB-0001", "From <b>b@x.io</b>\nnothing"],
+        )
+        .await;
+        app.drain().await;
+        app.user("rita@acme.io", Role::Reviewer).await;
+        app.login("rita@acme.io").await;
+        let csrf = app.csrf().await;
+        let resp = app
+            .client
+            .post(app.url("/automations/support/review-sessions"))
+            .form(&[("csrf", csrf.as_str()), ("title", "Monday review")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let page = resp.headers()["location"].to_str().unwrap().to_owned();
+        assert!(page.starts_with("/review-sessions/"), "{page}");
+        let notes = format!("{page}/notes");
+        let item = ids[1].to_string();
+        let resp = app
+            .client
+            .post(app.url(&notes))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("kind", "vote"),
+                ("item_id", item.as_str()),
+                ("choice", "disagree"),
+                ("body", "no order at all"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let resp = app
+            .client
+            .post(app.url(&notes))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("kind", "decision"),
+                ("choice", "rule"),
+                ("body", ""),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "a decision says what was decided"
+        );
+        assert!(
+            resp.text()
+                .await
+                .unwrap()
+                .contains("decision: say what was decided")
+        );
+        let html = app
+            .client
+            .get(app.url(&page))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("Monday review"));
+        assert!(html.contains("rita: disagree (no order at all)"), "{html}");
+        assert!(
+            html.contains("b@x.io") && !html.contains("<b>b@x.io</b>"),
+            "item text is escaped"
+        );
+        let rollout = app
+            .client
+            .get(app.url("/automations/support/rollout"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            rollout.contains("Monday review"),
+            "the rollout page lists the session"
+        );
+    }
+}

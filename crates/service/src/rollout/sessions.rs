@@ -100,7 +100,7 @@ impl Tandem {
         };
         let low = by_conf(
             self.store
-                .list_items(ws, &list(decided_or_open.clone(), Some("low_confidence")))
+                .list_items(ws, &list(decided_or_open.clone(), None))
                 .await?,
             true,
         );
@@ -127,6 +127,7 @@ impl Tandem {
             .into_iter()
             .map(|i| i.id)
             .collect();
+        // "Low confidence" is every item the engine sent to a person, least sure first.
         // Size to the team's pace: the median time on a decided item, else the baseline.
         let decided = self
             .store
@@ -150,11 +151,13 @@ impl Tandem {
             .max(1.0);
         let size = ((SESSION_MINUTES / minutes).floor() as usize).clamp(4, 30);
         let items = stratified(
+            // The rarer strata first, so an item that is both a disagreement and low
+            // confidence is shown as the disagreement it is.
             &[
+                (STRATA[3], disagreement),
+                (STRATA[2], new_kind),
                 (STRATA[0], low),
                 (STRATA[1], high),
-                (STRATA[2], new_kind),
-                (STRATA[3], disagreement),
             ],
             size,
         );
