@@ -15,6 +15,7 @@ pub mod llm;
 pub mod measure;
 pub mod notify;
 pub mod progress;
+pub mod retrain;
 pub mod review;
 pub mod rollout;
 pub mod schedule;
