@@ -405,10 +405,13 @@ async fn build_item_page(
         .map(|e| HistoryRow {
             when: datetime(e.created_at),
             who: e.actor_name.clone().unwrap_or_else(|| "Tandem".into()),
-            what: e
-                .kind
-                .parse::<ItemStatus>()
-                .map_or_else(|_| e.kind.clone(), |st| st.label().to_owned()),
+            what: match e.kind.as_str() {
+                "reported_wrong" => "Reported wrong (sent back to the inbox)".to_owned(),
+                "escalated" => "Escalated: past its due time".to_owned(),
+                other => other
+                    .parse::<ItemStatus>()
+                    .map_or_else(|_| other.to_owned(), |st| st.label().to_owned()),
+            },
             detail: describe_event(&e.detail, e.seconds),
         })
         .collect();
