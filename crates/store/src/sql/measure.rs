@@ -304,20 +304,22 @@ pub(super) async fn record_hand_work(
             ));
         }
     }
-    let row = sqlx::query(&format!(
+    let sql = format!(
         "INSERT INTO hand_work (workspace_id, automation_id, item_id, user_id, kind, seconds, note, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {HAND_WORK_COLUMNS}"
-    ))
-    .bind(ws.0)
-    .bind(new.automation_id.0)
-    .bind(new.item_id.map(|i| i.0))
-    .bind(new.user_id.map(|u| u.0))
-    .bind(new.kind.as_str())
-    .bind(new.seconds)
-    .bind(&new.note)
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?;
+    );
+    let row = sqlx::query(&sql)
+        .bind(ws.0)
+        .bind(new.automation_id.0)
+        .bind(new.item_id.map(|i| i.0))
+        .bind(new.user_id.map(|u| u.0))
+        .bind(new.kind.as_str());
+    // See `super::NULL_DOUBLE`: a NULL f64 would poison the cached statement on PostgreSQL.
+    let row = match new.seconds {
+        Some(sec) => row.bind(sec),
+        None => row.bind(super::NULL_DOUBLE),
+    };
+    let row = row.bind(&new.note).bind(now).fetch_one(&mut *tx).await?;
     let out = hand_work_row(&row)?;
     tx.commit().await?;
     Ok(out)

@@ -51,13 +51,18 @@ fn render(t: &impl Template) -> Result<Html<String>, PageError> {
 
 async fn nav(s: &AppState, user: &PageUser, section: &'static str) -> Result<Nav, PageError> {
     let counts = s.tandem.store.inbox_counts(user.actor.workspace()).await?;
-    Ok(Nav {
+    Ok(nav_with(user, section, counts.open))
+}
+
+/// The navigation when the open count is already known (the inbox counted it).
+fn nav_with(user: &PageUser, section: &'static str, open_count: i64) -> Nav {
+    Nav {
         user_name: user.actor.user.name.clone(),
         role: user.actor.user.role.to_string(),
         csrf: user.csrf.clone(),
-        open_count: counts.open,
+        open_count,
         section,
-    })
+    }
 }
 
 // --- sign in ---------------------------------------------------------------------------
@@ -228,24 +233,9 @@ async fn inbox(
     let items = s.tandem.store.list_items(ws, &filter).await?;
     let ids: Vec<ItemId> = items.iter().map(|i| i.id).collect();
     let claims = s.tandem.claims(ws, &ids).await?;
-    let overdue_count = if overdue {
-        items.len()
-    } else {
-        s.tandem
-            .store
-            .list_items(
-                ws,
-                &ItemFilter {
-                    due_before: Some(s.tandem.now()),
-                    limit: 1000,
-                    ..Default::default()
-                },
-            )
-            .await?
-            .len()
-    };
+    let overdue_count = s.tandem.store.overdue_count(ws, s.tandem.now()).await?;
     let page = InboxPage {
-        nav: nav(&s, &user, "inbox").await?,
+        nav: nav_with(&user, "inbox", counts.open),
         automations: counts
             .by_automation
             .iter()
