@@ -33,6 +33,7 @@ impl Tandem {
         let before = outcome
             .as_ref()
             .map_or_else(|| empty_result(def), Outcome::result);
+        let before = crate::rollout::hide_shadowed(def, before);
 
         let mut detail = serde_json::json!({ "action": decision.action.as_str() });
         let (status, final_result) = match decision.action {

@@ -122,6 +122,8 @@ impl Tandem {
         if let (Some(c), Some(o)) = (&compiled, &outcome) {
             for f in &o.fields {
                 let def = c.def.field(&f.name);
+                let hidden = item.status.is_open()
+                    && c.def.field_mode(&f.name) == tandem_domain::definition::FieldMode::Shadow;
                 let rs: Vec<ReasonView> = f.reasons.iter().map(|r| reason_view(r, &f.name)).collect();
                 reasons.extend(rs.iter().cloned());
                 fields.push(FieldView {
@@ -130,11 +132,13 @@ impl Tandem {
                     required: def.is_some_and(|d| d.required),
                     multi: def.is_some_and(|d| d.multi),
                     threshold: def.map_or(0.0, |d| d.threshold),
-                    value: f.value.clone(),
+                    // A field in shadow is filled in by the reviewer without a hint.
+                    value: f.value.clone().filter(|_| !hidden),
                     confidence: f.confidence,
                     evidence: f
                         .evidence
                         .iter()
+                        .filter(|_| !hidden)
                         .map(|e| EvidenceView {
                             input: e.input.clone(),
                             start: e.span.start,
@@ -153,7 +157,10 @@ impl Tandem {
                 let rs: Vec<ReasonView> = r.reasons.iter().map(|x| reason_view(x, "the route")).collect();
                 reasons.extend(rs.iter().cloned());
                 route = Some(RouteView {
-                    label: r.label.clone(),
+                    label: r.label.clone().filter(|_| {
+                        !(item.status.is_open()
+                            && c.def.field_mode("route") == tandem_domain::definition::FieldMode::Shadow)
+                    }),
                     confidence: r.confidence,
                     threshold: c.def.route.as_ref().map_or(0.0, |d| d.threshold),
                     top: r

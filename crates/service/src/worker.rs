@@ -310,7 +310,10 @@ fn run_engine(
     if let Some(code) = stage.reason_code() {
         reason_codes.push(code.to_owned());
     }
-    let needs_review = outcome.needs_review() || !stage.accepts_automatically();
+    // Fields not yet trusted on their own ([rollout.modes]) hold every item for a person.
+    let held = c.def.mode_reason_codes();
+    reason_codes.extend(held.iter().map(|c| (*c).to_owned()));
+    let needs_review = outcome.needs_review() || !stage.accepts_automatically() || !held.is_empty();
     let status = if needs_review {
         ItemStatus::NeedsReview
     } else {

@@ -352,6 +352,35 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         automation: AutomationId,
         version: Option<VersionId>,
     ) -> Result<Vec<EdgeCaseResult>>;
+    /// How many of the automation's items carry each reason code, most frequent first.
+    async fn reason_counts(&self, ws: WorkspaceId, automation: AutomationId) -> Result<Vec<(String, i64)>>;
+    async fn create_review_session(
+        &self,
+        ws: WorkspaceId,
+        new: &NewReviewSession,
+        now: Millis,
+    ) -> Result<ReviewSession>;
+    async fn review_session(&self, ws: WorkspaceId, id: i64) -> Result<ReviewSession>;
+    async fn list_review_sessions(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+    ) -> Result<Vec<ReviewSession>>;
+    async fn add_session_note(
+        &self,
+        ws: WorkspaceId,
+        session: i64,
+        note: &NewSessionNote,
+        now: Millis,
+    ) -> Result<SessionNote>;
+    async fn session_notes(&self, ws: WorkspaceId, session: i64) -> Result<Vec<SessionNote>>;
+    /// Link a session's decision to the version of its automation that carries it out.
+    async fn link_session_decision(
+        &self,
+        ws: WorkspaceId,
+        note: i64,
+        version: VersionId,
+    ) -> Result<SessionNote>;
     // --- scale ---------------------------------------------------------------------
     /// Every workspace's id (the scheduler runs periodic tasks per workspace).
     async fn workspace_ids(&self) -> Result<Vec<WorkspaceId>>;

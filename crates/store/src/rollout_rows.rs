@@ -158,3 +158,59 @@ pub struct EdgeCaseResult {
     pub output: String,
     pub created_at: Millis,
 }
+
+/// A review session's sampled item and why it was picked.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SessionItem {
+    pub item_id: ItemId,
+    /// `low_confidence`, `high_confidence`, `new_kind` or `disagreement`.
+    pub stratum: String,
+    pub position: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewReviewSession {
+    pub automation_id: AutomationId,
+    pub title: String,
+    pub created_by: Option<UserId>,
+    pub items: Vec<(ItemId, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReviewSession {
+    pub id: i64,
+    pub automation_id: AutomationId,
+    pub title: String,
+    pub created_by: Option<UserId>,
+    pub created_at: Millis,
+    pub items: Vec<SessionItem>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSessionNote {
+    pub item_id: Option<ItemId>,
+    pub user_id: UserId,
+    /// `vote`, `comment` or `decision`.
+    pub kind: String,
+    /// For a vote: `agree` or `disagree` (with the automation's output).
+    pub vote: Option<String>,
+    /// For a decision: `threshold`, `edge_case`, `rule` or `other`.
+    pub action: Option<String>,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SessionNote {
+    pub id: i64,
+    pub session_id: i64,
+    pub item_id: Option<ItemId>,
+    pub user_id: Option<UserId>,
+    pub user_name: Option<String>,
+    pub kind: String,
+    pub vote: Option<String>,
+    pub action: Option<String>,
+    pub body: String,
+    /// For a decision: the version that carries it out, once there is one.
+    pub version_id: Option<VersionId>,
+    pub created_at: Millis,
+}

@@ -105,6 +105,34 @@ pub enum Command {
     /// Field extraction: evaluate the learned extractor on labelled documents.
     #[command(subcommand)]
     Extract(ExtractCommand),
+    /// Run an automation's accepted edge cases; exit 1 when any fails (a regression).
+    Test(TestArgs),
+    /// Edge cases: the inputs the team says must keep working.
+    #[command(subcommand)]
+    EdgeCase(EdgeCaseCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// The automation's slug.
+    pub slug: String,
+    /// Run on this version number instead of the active one.
+    #[arg(long)]
+    pub version: Option<i64>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EdgeCaseCommand {
+    /// Add cases from JSONL: {"input": {...}, "expected": {"fields": {...}, "route": ...}, "note": "..."}.
+    Import {
+        /// The automation's slug.
+        #[arg(long)]
+        automation: String,
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,8 @@ mod inbox_api;
 mod measure;
 mod pages;
 mod rollout_api;
+mod rollout_card;
+mod rollout_pages;
 
 use std::future::Future;
 
@@ -33,6 +35,8 @@ pub fn router(tandem: Tandem) -> Router {
     Router::new()
         .merge(measure::routes())
         .merge(rollout_api::routes())
+        .merge(rollout_pages::routes())
+        .merge(rollout_card::routes())
         .merge(api::routes())
         .merge(pages::routes())
         .merge(pages::links::routes())

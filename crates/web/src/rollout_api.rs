@@ -43,6 +43,13 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/automations/{slug}/test", post(run_suite))
         .route("/api/v1/items/{id}/edge-case", post(add_edge_case))
         .route("/api/v1/edge-cases/{id}/decision", post(decide_edge_case))
+        .route("/api/v1/automations/{slug}/review-sessions", post(start_session))
+        .route("/api/v1/review-sessions/{id}", get(get_session))
+        .route("/api/v1/review-sessions/{id}/notes", post(add_note))
+        .route(
+            "/api/v1/automations/{slug}/review-decisions/{note}/version",
+            post(link_decision),
+        )
 }
 
 fn body<T>(r: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
@@ -246,4 +253,81 @@ async fn decide_edge_case(
 ) -> Result<impl IntoResponse, ApiError> {
     let b = body(b)?;
     Ok(Json(s.tandem.decide_edge_case(&actor, id, b.accept).await?))
+}
+
+#[derive(Deserialize, Default)]
+struct SessionBody {
+    #[serde(default)]
+    title: String,
+}
+
+async fn start_session(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(slug): Path<String>,
+    b: Option<Json<SessionBody>>,
+) -> Result<impl IntoResponse, ApiError> {
+    let title = b.map(|Json(b)| b.title).unwrap_or_default();
+    let session = s.tandem.start_review_session(&actor, &slug, &title).await?;
+    Ok((StatusCode::CREATED, Json(session)))
+}
+
+async fn get_session(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<i64>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(s.tandem.review_session(&actor, id).await?))
+}
+
+#[derive(Deserialize)]
+struct NoteBodyIn {
+    kind: String,
+    #[serde(default)]
+    item_id: Option<i64>,
+    /// The vote (`agree`/`disagree`) or the decision's action.
+    #[serde(default)]
+    choice: Option<String>,
+    #[serde(default)]
+    body: String,
+}
+
+async fn add_note(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<i64>,
+    b: Result<Json<NoteBodyIn>, JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let b = body(b)?;
+    let note = s
+        .tandem
+        .add_session_note(
+            &actor,
+            id,
+            b.item_id.map(ItemId),
+            &b.kind,
+            b.choice.as_deref(),
+            &b.body,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(note)))
+}
+
+#[derive(Deserialize)]
+struct LinkBody {
+    version: i64,
+}
+
+async fn link_decision(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path((slug, note)): Path<(String, i64)>,
+    b: Result<Json<LinkBody>, JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let b = body(b)?;
+    Ok(Json(
+        s.tandem
+            .link_session_decision(&actor, &slug, note, b.version)
+            .await?,
+    ))
 }

@@ -12,6 +12,10 @@ use tandem_domain::{ItemId, ItemStatus, Role};
 use tandem_service::automations::TrainingFiles;
 use tandem_test_support::{Browser, TestApp, backends, eventually};
 
+// --- rollout ---
+#[path = "browser/rollout.rs"]
+mod rollout;
+
 const DEFINITION: &str = r#"
 name = "Support"
 slug = "support"

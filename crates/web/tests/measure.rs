@@ -3,6 +3,7 @@
 //! checked against values computed by hand (the arithmetic is written out beside each).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -508,5 +509,329 @@ async fn measurement_refuses_bad_input_and_other_workspaces() {
         )
         .await;
         assert_eq!(s, StatusCode::NOT_FOUND);
+    }
+}
+
+/// Ten items a week for three weeks, then thirty: the fourth week is a volume spike.
+async fn spike(c: &Ctx) {
+    for week in 0..4 {
+        c.clock.set(WEEK1 + week * WEEK + 9 * HOUR);
+        let n = if week == 3 { 30 } else { 10 };
+        let texts: Vec<String> = (0..n).map(|i| single(week as usize * 100 + i)).collect();
+        c.submit(&texts).await;
+    }
+    c.clock.set(WEEK1 + 3 * WEEK + 2 * DAY);
+}
+
+#[tokio::test]
+async fn the_checkin_explains_a_hard_week_exports_and_shares() {
+    for backend in backends() {
+        let c = Ctx::start(backend).await;
+        spike(&c).await;
+        let (s, body) = post(
+            &c.app,
+            &c.reviewer,
+            "/api/v1/checkin/notes",
+            &json!({ "automation": "support", "date": "2026-01-27", "body": "<script>alert(1)</script> month-end rush" }),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+        assert_eq!(body["week_start"], WEEK1 + 3 * WEEK);
+        let (s, _) = post(
+            &c.app,
+            &c.reviewer,
+            "/api/v1/checkin/notes",
+            &json!({ "date": "27/01/2026", "body": "x" }),
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+
+        // The page: the spike explained, the champion's note escaped, four charts.
+        c.app.user("bob@acme.io", Role::Builder).await;
+        c.app.login("bob@acme.io").await;
+        let html = c
+            .app
+            .client
+            .get(c.app.url("/checkin?automation=support"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            html.contains("Volume spike: 30 items in, 3.0× the recent median of 10."),
+            "{html}"
+        );
+        assert!(
+            html.contains("month-end rush") && html.contains("alert(1)"),
+            "{html}"
+        );
+        assert!(!html.contains("<script>alert(1)"));
+        assert_eq!(html.matches("<svg").count(), 4);
+        // Week 1: 10 automatic × 6 min = 1 h recovered, target 1 h: met.
+        assert!(html.contains("target met, 1.0 h recovered against 1 h"), "{html}");
+        // Reading it again does not add the automatic note twice.
+        let again = c.weekly("automation=support").await;
+        assert_eq!(again["weeks"].as_array().unwrap().len(), 4);
+        let html2 = c
+            .app
+            .client
+            .get(c.app.url("/checkin?automation=support"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(html2.matches("Volume spike: 30").count(), 1);
+
+        // CSV: a header and a row per week, the notes on their week.
+        let csv = c
+            .app
+            .client
+            .get(c.app.url("/checkin.csv?automation=support"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 5, "{csv}");
+        assert!(lines[0].starts_with("week_start,closed,items_in,designed_volume"));
+        assert!(
+            lines[1].starts_with("2026-01-05,true,10,20,10,10,1.0000,"),
+            "{}",
+            lines[1]
+        );
+        assert!(lines[4].starts_with("2026-01-26,false,30,20,"), "{}", lines[4]);
+        assert!(lines[4].contains("Volume spike") && lines[4].contains("month-end rush"));
+
+        // A share link opens a read-only page until it is revoked.
+        let csrf = c.app.csrf().await;
+        let resp = c
+            .app
+            .client
+            .post(c.app.url("/checkin/share"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("automation", "support"),
+                ("label", "Finance"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 303);
+        let to = resp.headers()["location"].to_str().unwrap().to_owned();
+        let token = to.split("shared=").nth(1).unwrap().to_owned();
+        assert!(token.len() >= 32, "unguessable: {token}");
+        let anonymous = reqwest::Client::new();
+        let shared = anonymous
+            .get(c.app.url(&format!("/shared/checkin/{token}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(shared.status(), 200);
+        let shared = shared.text().await.unwrap();
+        assert!(shared.contains("Check-in: Support"));
+        assert!(shared.contains("Volume spike"));
+        assert!(!shared.contains("csrf"), "no forms on a shared page");
+        let links = c
+            .app
+            .tandem
+            .store
+            .list_share_links(c.app.workspace)
+            .await
+            .unwrap();
+        assert_eq!(links.len(), 1);
+        let resp = c
+            .app
+            .client
+            .post(c.app.url(&format!("/checkin/share/{}/revoke", links[0].id)))
+            .form(&[("csrf", csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 303);
+        let gone = anonymous
+            .get(c.app.url(&format!("/shared/checkin/{token}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(gone.status(), 404);
+        let guessed = anonymous
+            .get(c.app.url("/shared/checkin/tck_guess"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(guessed.status(), 404);
+    }
+}
+
+async fn wait_for(b: &tandem_test_support::Browser, css: &str) -> fantoccini::elements::Element {
+    b.client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(fantoccini::Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
+}
+
+#[tokio::test]
+async fn the_checkin_page_in_a_browser() {
+    use fantoccini::Locator;
+    use tandem_test_support::Browser;
+
+    let Some(backend) = backends().first().copied() else {
+        return;
+    };
+    let c = Ctx::start(backend).await;
+    spike(&c).await;
+    c.app.user("bob@acme.io", Role::Builder).await;
+    let b = Browser::start(1280, 900).await;
+    b.client.goto(&c.app.url("/login")).await.unwrap();
+    b.client
+        .find(Locator::Css("#email"))
+        .await
+        .unwrap()
+        .send_keys("bob@acme.io")
+        .await
+        .unwrap();
+    b.client
+        .find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys(tandem_test_support::app_password())
+        .await
+        .unwrap();
+    b.client
+        .find(Locator::Css("form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&b, "#open-count").await;
+    b.client
+        .goto(&c.app.url("/checkin?automation=support"))
+        .await
+        .unwrap();
+    let headline = b
+        .client
+        .find(Locator::Css("#headline"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(headline.contains("target met"), "{headline}");
+    let charts = b.client.find_all(Locator::Css("figure.chart svg")).await.unwrap();
+    assert_eq!(charts.len(), 4);
+    let notes = b
+        .client
+        .find(Locator::Css("#notes"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(notes.contains("Volume spike: 30 items in"), "{notes}");
+
+    // The champion adds a note from the page; it appears in the list and on the charts.
+    let body = b
+        .client
+        .find(Locator::Css("#note-form input[name=body]"))
+        .await
+        .unwrap();
+    body.send_keys("Month-end rush").await.unwrap();
+    b.client
+        .find(Locator::Css("#note-form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let notes = b
+        .client
+        .find(Locator::Css("#notes"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(notes.contains("Month-end rush"), "{notes}");
+    let svg = b
+        .client
+        .find(Locator::Css("figure.chart"))
+        .await
+        .unwrap()
+        .html(false)
+        .await
+        .unwrap();
+    assert!(
+        svg.contains("Volume spike") && svg.contains(">Note<"),
+        "markers on the chart: {svg}"
+    );
+
+    // Share, then open the link as a stranger would: no navigation, no forms.
+    b.client
+        .find(Locator::Css("#share-form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let url = b
+        .client
+        .find(Locator::Css("#share-url a"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    b.client.goto(&url).await.unwrap();
+    wait_for(&b, "h1").await;
+    assert!(
+        b.client
+            .find_all(Locator::Css("header.top, form"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let title = b
+        .client
+        .find(Locator::Css("h1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(title.starts_with("Check-in: Support"), "{title}");
+
+    // The printable page carries the same report without the navigation.
+    b.client
+        .goto(&c.app.url("/checkin?automation=support&print=1"))
+        .await
+        .unwrap();
+    assert!(
+        b.client
+            .find_all(Locator::Css("header.top"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        b.client
+            .find_all(Locator::Css("figure.chart svg"))
+            .await
+            .unwrap()
+            .len(),
+        4
+    );
+    if let Ok(dir) = std::env::var("TANDEM_SCREENSHOTS") {
+        let png = b.client.screenshot().await.unwrap();
+        std::fs::write(std::path::Path::new(&dir).join("checkin.png"), png).unwrap();
     }
 }

@@ -506,9 +506,13 @@ async fn the_guard_pauses_automatic_acceptance_when_corrections_pile_up() {
     for backend in backends() {
         let app = TestApp::start(backend).await;
         let receiver = Receiver::start().await;
-        let guard = "[rollout]\nstart = \"live\"\nguard_window = 4\nguard_correction_rate = 0.5\n";
+        let slack = Receiver::start().await;
+        let guard = format!(
+            "[rollout]\nstart = \"live\"\nguard_window = 4\nguard_correction_rate = 0.5\n\n[[review.notify]]\ntype = \"slack\"\nurl = \"{}\"\n",
+            slack.url
+        );
         app.apply(
-            &definition(&receiver.url, "Order", guard),
+            &definition(&receiver.url, "Order", &guard),
             TrainingFiles::default(),
         )
         .await;
@@ -528,10 +532,23 @@ async fn the_guard_pauses_automatic_acceptance_when_corrections_pile_up() {
             let expected = if n < 3 { "live" } else { "paused" };
             assert_eq!(r["stage"], expected, "after {} decisions: {r}", n + 1);
         }
-        let (_, r) = call(&app, &builder, "GET", "/api/v1/automations/support/rollout", None).await;
-        assert_eq!(r["events"][0]["kind"], "guard_paused");
+        // The team is told in its channel, with a link to the rollout page.
+        let told = slack.all();
+        assert_eq!(told.len(), 1, "one message to the Slack webhook");
+        let text = told[0].body["text"].as_str().unwrap();
         assert!(
-            r["events"][0]["detail"]
+            text.starts_with("*Support: automatic acceptance paused*"),
+            "{text}"
+        );
+        assert!(
+            text.contains("/automations/support/rollout|Open the rollout page>"),
+            "{text}"
+        );
+        let (_, r) = call(&app, &builder, "GET", "/api/v1/automations/support/rollout", None).await;
+        assert_eq!(r["events"][0]["kind"], "notified", "{r}");
+        assert_eq!(r["events"][1]["kind"], "guard_paused");
+        assert!(
+            r["events"][1]["detail"]
                 .as_str()
                 .unwrap()
                 .contains("3 of the last 4 reviewed items"),
@@ -562,5 +579,611 @@ async fn the_guard_pauses_automatic_acceptance_when_corrections_pile_up() {
         )
         .await;
         assert_eq!(status, StatusCode::OK, "resuming needs no gate: {body}");
+    }
+}
+
+#[tokio::test]
+async fn corrections_are_proposed_once_the_champion_curates_and_the_gate_runs_the_suite() {
+    for backend in backends() {
+        let app = TestApp::start(backend).await;
+        let receiver = Receiver::start().await;
+        let gate = "[rollout]\nstart = \"shadow\"\n[gate]\nmin_shadow_decided = 0\nmin_field_agreement = 0\nteam_hours_per_week = 40\n";
+        app.apply(
+            &definition(&receiver.url, "Order", gate),
+            TrainingFiles::default(),
+        )
+        .await;
+        let builder = app.token("builder@acme.io", Role::Builder).await;
+        let rita = app.token("rita@acme.io", Role::Reviewer).await;
+        let sam = app.token("sam@acme.io", Role::Reviewer).await;
+        call(
+            &app,
+            &builder,
+            "POST",
+            "/api/v1/automations/support/champion",
+            Some(json!({ "email": "rita@acme.io" })),
+        )
+        .await;
+
+        // The same input corrected twice is proposed once.
+        let text = "From a@x.io\nOrder: AB-1234 (or AB-1235?)";
+        let ids = submit(&app, &builder, &[text, text]).await;
+        app.drain().await;
+        for id in &ids {
+            decide(
+                &app,
+                &sam,
+                *id,
+                json!({ "action": "correct", "fields": { "order": "AB-1235" } }),
+            )
+            .await;
+        }
+        let (_, cases) = call(
+            &app,
+            &builder,
+            "GET",
+            "/api/v1/automations/support/edge-cases?status=proposed",
+            None,
+        )
+        .await;
+        let proposed = cases["edge_cases"].as_array().unwrap();
+        assert_eq!(proposed.len(), 1, "deduplicated: {cases}");
+        assert_eq!(proposed[0]["origin"], "correction");
+        assert_eq!(proposed[0]["added_by_name"], "sam");
+        let correction_case = proposed[0]["id"].as_i64().unwrap();
+
+        // "Add as edge case" from an item needs a note; a reviewer's case is a proposal.
+        let (status, body) = call(
+            &app,
+            &sam,
+            "POST",
+            &format!("/api/v1/items/{}/edge-case", ids[0]),
+            Some(json!({})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let other = submit(&app, &builder, &["From b@x.io\nOrder: CD-0001"]).await[0];
+        app.drain().await;
+        let (status, body) = call(&app, &sam, "POST", &format!("/api/v1/items/{other}/edge-case"), Some(json!({ "expected": { "fields": { "order": "CD-0001" } }, "note": "b@x always writes the order last" }))).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(body["edge_case"]["status"], "proposed");
+        let manual_case = body["edge_case"]["id"].as_i64().unwrap();
+        let (status, body) = call(
+            &app,
+            &sam,
+            "POST",
+            &format!("/api/v1/items/{other}/edge-case"),
+            Some(json!({ "expected": { "fields": { "nope": "1" } }, "note": "x" })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            body["error"]["details"][0],
+            "expected.fields.nope: there is no field of that name"
+        );
+
+        // Only the champion accepts or declines.
+        let decision = |id: i64| format!("/api/v1/edge-cases/{id}/decision");
+        let (status, _) = call(
+            &app,
+            &sam,
+            "POST",
+            &decision(manual_case),
+            Some(json!({ "accept": true })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, body) = call(
+            &app,
+            &rita,
+            "POST",
+            &decision(manual_case),
+            Some(json!({ "accept": true })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["status"], "accepted");
+        let (status, body) = call(
+            &app,
+            &rita,
+            "POST",
+            &decision(correction_case),
+            Some(json!({ "accept": true })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+
+        // The engine reads AB-1234 where people wanted AB-1235: that accepted case fails,
+        // and the gate says so.
+        let (_, report) = call(&app, &builder, "POST", "/api/v1/automations/support/test", None).await;
+        assert_eq!(report["failed"], 1, "{report}");
+        assert_eq!(report["passed"], 1, "{report}");
+        let (_, r) = call(&app, &builder, "GET", "/api/v1/automations/support/rollout", None).await;
+        let check = r["gate"]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["key"] == "edge_cases")
+            .unwrap()
+            .clone();
+        assert_eq!(check["passed"], false, "{check}");
+        assert_eq!(check["detail"], "1 of 2 pass on version 1");
+
+        // Declining the failing case makes the suite green.
+        call(
+            &app,
+            &rita,
+            "POST",
+            &decision(correction_case),
+            Some(json!({ "accept": false })),
+        )
+        .await;
+        call(&app, &builder, "POST", "/api/v1/automations/support/test", None).await;
+        let (_, r) = call(&app, &builder, "GET", "/api/v1/automations/support/rollout", None).await;
+        let check = r["gate"]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["key"] == "edge_cases")
+            .unwrap()
+            .clone();
+        assert_eq!(check["passed"], true, "{check}");
+    }
+}
+
+#[tokio::test]
+async fn the_simulator_applies_a_threshold_as_a_new_version_and_the_card_tells_the_story() {
+    for backend in backends() {
+        let app = TestApp::start(backend).await;
+        let receiver = Receiver::start().await;
+        let card = "[card]\nwhy = \"Support spends 20 hours a week copying order numbers.\"\nasked_by = \"Maria, head of support\"\nwhen_wrong = \"Correct the order number; never guess it.\"\n";
+        app.apply(
+            &definition(&receiver.url, "Order", card),
+            TrainingFiles::default(),
+        )
+        .await;
+        let builder = app.token("builder@acme.io", Role::Builder).await;
+        let reviewer = app.token("rita@acme.io", Role::Reviewer).await;
+        call(
+            &app,
+            &builder,
+            "POST",
+            "/api/v1/automations/support/champion",
+            Some(json!({ "email": "rita@acme.io" })),
+        )
+        .await;
+        // Two e-mail addresses make the e-mail ambiguous: those go to the inbox.
+        let ids = submit(
+            &app,
+            &builder,
+            &[
+                "From a@x.io or b@x.io\nOrder: AB-0001",
+                "From c@x.io or d@x.io\nOrder: AB-0002",
+                "From e@x.io\nno order here",
+            ],
+        )
+        .await;
+        app.drain().await;
+        decide(&app, &reviewer, ids[0], json!({ "action": "approve" })).await;
+        decide(
+            &app,
+            &reviewer,
+            ids[1],
+            json!({ "action": "correct", "fields": { "email": "d@x.io" } }),
+        )
+        .await;
+        decide(
+            &app,
+            &reviewer,
+            ids[2],
+            json!({ "action": "correct", "fields": { "order": "AB-0003" } }),
+        )
+        .await;
+
+        let (status, sim) = call(
+            &app,
+            &builder,
+            "GET",
+            "/api/v1/automations/support/simulate?target=email&precision=0.5",
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{sim}");
+        assert_eq!(sim["samples"], 3, "{sim}");
+        assert_eq!(sim["current_threshold"], 0.5);
+        let curve = sim["curve"].as_array().unwrap();
+        assert!(curve.len() >= 2, "{sim}");
+        assert_eq!(
+            curve[0]["automation_rate"], 1.0,
+            "the lowest threshold takes everything"
+        );
+        assert_eq!(
+            curve.last().unwrap()["automation_rate"],
+            0.0,
+            "the highest nothing"
+        );
+        let (status, body) = call(
+            &app,
+            &builder,
+            "GET",
+            "/api/v1/automations/support/simulate?target=nope",
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+
+        let (status, body) = call(
+            &app,
+            &builder,
+            "POST",
+            "/api/v1/automations/support/thresholds",
+            Some(json!({ "target": "email", "threshold": 0.97 })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(body["version"], 2);
+        let (_, d) = call(
+            &app,
+            &builder,
+            "GET",
+            "/api/v1/automations/support/versions/1/diff/2",
+            None,
+        )
+        .await;
+        assert_eq!(
+            d["lines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|l| l["op"] != " ")
+                .map(|l| format!("{}{}", l["op"].as_str().unwrap(), l["text"].as_str().unwrap()))
+                .collect::<Vec<_>>(),
+            ["-threshold = 0.5", "+threshold = 0.97"],
+            "only the e-mail threshold changed: {d}"
+        );
+        let (status, _) = call(
+            &app,
+            &reviewer,
+            "POST",
+            "/api/v1/automations/support/thresholds",
+            Some(json!({ "target": "email", "threshold": 0.9 })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+
+        let (status, c) = call(&app, &reviewer, "GET", "/api/v1/automations/support/card", None).await;
+        assert_eq!(status, StatusCode::OK, "{c}");
+        assert_eq!(c["why"], "Support spends 20 hours a week copying order numbers.");
+        assert_eq!(c["asked_by"], "Maria, head of support");
+        assert_eq!(c["champion"]["email"], "rita@acme.io");
+        assert_eq!(c["version"], 2);
+        assert!(
+            c["reliable_range"][0]
+                .as_str()
+                .unwrap()
+                .starts_with("email is accepted on its own from 97% confidence"),
+            "{c}"
+        );
+        assert_eq!(c["corrections"], json!([["email", 1], ["order", 1]]), "{c}");
+        assert_eq!(c["decided"], 3);
+        assert_eq!(
+            c["reliability"].as_array().unwrap().len(),
+            6,
+            "two fields of three decided items"
+        );
+        assert_eq!(c["when_wrong"][0], "Correct the order number; never guess it.");
+        let reasons: Vec<&str> = c["review_reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r[0].as_str().unwrap())
+            .collect();
+        assert!(
+            reasons.contains(&"Several candidates") && reasons.contains(&"Required field missing"),
+            "{c}"
+        );
+
+        // The pages render for a signed-in member.
+        app.login("rita@acme.io").await;
+        for path in [
+            "/automations/support/card",
+            "/automations/support/simulate?target=email&precision=0.9",
+            "/automations/support/rollout",
+        ] {
+            let resp = app.client.get(app.url(path)).send().await.unwrap();
+            assert_eq!(resp.status(), StatusCode::OK, "{path}");
+            let html = resp.text().await.unwrap();
+            assert!(html.contains("Support"), "{path}");
+            if path.ends_with("/card") {
+                assert!(html.contains("<svg"), "the reliability diagram is drawn");
+                assert!(html.contains("Maria, head of support"));
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_review_session_samples_by_stratum_and_links_its_decisions_to_a_version() {
+    for backend in backends() {
+        let app = TestApp::start(backend).await;
+        let receiver = Receiver::start().await;
+        app.apply(&definition(&receiver.url, "Order", ""), TrainingFiles::default())
+            .await;
+        let builder = app.token("builder@acme.io", Role::Builder).await;
+        let rita = app.token("rita@acme.io", Role::Reviewer).await;
+        let ids = submit(
+            &app,
+            &builder,
+            &[
+                "From a@x.io\nOrder: AB-0001",
+                "From b@x.io\nOrder: AB-0002",
+                "From c@x.io or d@x.io\nOrder: AB-0003",
+                "From e@x.io\nnothing",
+            ],
+        )
+        .await;
+        app.drain().await;
+        decide(
+            &app,
+            &rita,
+            ids[3],
+            json!({ "action": "correct", "fields": { "order": "AB-0004" } }),
+        )
+        .await;
+
+        let (status, s) = call(
+            &app,
+            &rita,
+            "POST",
+            "/api/v1/automations/support/review-sessions",
+            Some(json!({ "title": "Friday review" })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{s}");
+        assert_eq!(s["title"], "Friday review");
+        let sampled: Vec<(i64, String)> = s["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                (
+                    i["item_id"].as_i64().unwrap(),
+                    i["stratum"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert!(sampled.contains(&(ids[3], "disagreement".to_owned())), "{s}");
+        assert!(sampled.iter().any(|(_, st)| st == "high_confidence"), "{s}");
+        let mut unique: Vec<i64> = sampled.iter().map(|x| x.0).collect();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), sampled.len(), "no item twice");
+        let id = s["id"].as_i64().unwrap();
+
+        let notes_path = format!("/api/v1/review-sessions/{id}/notes");
+        let note = |body: Value| call(&app, &rita, "POST", &notes_path, Some(body));
+        let (status, v) = note(json!({ "kind": "vote", "item_id": ids[3], "choice": "disagree", "body": "the order is on the last line" })).await;
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+        let (status, e) = note(json!({ "kind": "vote", "item_id": ids[3], "choice": "maybe" })).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+        let outsider = submit(&app, &builder, &["From z@x.io\nOrder: ZZ-0000"]).await[0];
+        let (status, _) =
+            note(json!({ "kind": "vote", "item_id": outsider + 1000, "choice": "agree" })).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "only sampled items take votes");
+        let (status, d) = note(
+            json!({ "kind": "decision", "choice": "threshold", "body": "raise the e-mail threshold to 0.9" }),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{d}");
+        let decision = d["id"].as_i64().unwrap();
+
+        // The decision is carried out by version 2, and linked to it.
+        let (status, _) = call(
+            &app,
+            &builder,
+            "POST",
+            "/api/v1/automations/support/thresholds",
+            Some(json!({ "target": "email", "threshold": 0.9 })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (status, _) = call(
+            &app,
+            &rita,
+            "POST",
+            &format!("/api/v1/automations/support/review-decisions/{decision}/version"),
+            Some(json!({ "version": 2 })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "builders link decisions");
+        let (status, l) = call(
+            &app,
+            &builder,
+            "POST",
+            &format!("/api/v1/automations/support/review-decisions/{decision}/version"),
+            Some(json!({ "version": 2 })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{l}");
+        let (_, view) = call(&app, &rita, "GET", &format!("/api/v1/review-sessions/{id}"), None).await;
+        assert_eq!(view["notes"].as_array().unwrap().len(), 2, "{view}");
+        assert_eq!(view["notes"][0]["user_name"], "rita");
+        assert_eq!(view["decisions"][0][0]["action"], "threshold");
+        assert_eq!(view["decisions"][0][1], 2, "linked to version 2: {view}");
+    }
+}
+
+#[tokio::test]
+async fn fields_step_from_shadow_to_suggest_to_automatic() {
+    for backend in backends() {
+        let app = TestApp::start(backend).await;
+        let receiver = Receiver::start().await;
+        let modes = "[rollout]\nstart = \"live\"\n[rollout.modes]\nemail = \"suggest\"\norder = \"shadow\"\n";
+        app.apply(
+            &definition(&receiver.url, "Order", modes),
+            TrainingFiles::default(),
+        )
+        .await;
+        let builder = app.token("builder@acme.io", Role::Builder).await;
+        let rita = app.token("rita@acme.io", Role::Reviewer).await;
+        let id = submit(&app, &builder, &["From a@x.io\nOrder: AB-1234"]).await[0];
+        app.drain().await;
+        let v = item(&app, &builder, id).await;
+        assert_eq!(
+            v["status"], "needs_review",
+            "a live automation holds fields short of automatic: {v}"
+        );
+        let codes: Vec<&str> = v["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["code"].as_str().unwrap())
+            .collect();
+        assert!(
+            codes.contains(&"field_shadow") && codes.contains(&"field_suggest"),
+            "{v}"
+        );
+        assert_eq!(v["fields"][0]["value"], "a@x.io", "suggest pre-fills");
+        assert_eq!(v["fields"][1]["value"], Value::Null, "shadow does not: {v}");
+        assert_eq!(v["fields"][1]["evidence"], json!([]), "nor hints at it");
+
+        // Approving cannot accept the hidden value; the reviewer fills it in.
+        let (status, body) = call(
+            &app,
+            &rita,
+            "POST",
+            &format!("/api/v1/items/{id}/decision"),
+            Some(json!({ "action": "approve" })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        decide(
+            &app,
+            &rita,
+            id,
+            json!({ "action": "correct", "fields": { "order": "AB-1234" } }),
+        )
+        .await;
+        app.drain().await;
+        assert_eq!(
+            receiver.delivered_items(),
+            [id],
+            "live: the decided result is delivered"
+        );
+        let v = item(&app, &builder, id).await;
+        assert_eq!(
+            v["fields"][1]["value"], "AB-1234",
+            "decided items show the automation's value again"
+        );
+
+        // Both fields automatic: the same input is accepted on its own.
+        let auto =
+            "[rollout]\nstart = \"live\"\n[rollout.modes]\nemail = \"automatic\"\norder = \"automatic\"\n";
+        app.apply(
+            &definition(&receiver.url, "Order", auto),
+            TrainingFiles::default(),
+        )
+        .await;
+        let next = submit(&app, &builder, &["From b@x.io\nOrder: AB-5678"]).await[0];
+        app.drain().await;
+        assert_eq!(item(&app, &builder, next).await["status"], "auto_accepted");
+    }
+}
+
+#[tokio::test]
+async fn a_team_runs_a_review_session_from_the_pages() {
+    for backend in backends() {
+        let app = TestApp::start(backend).await;
+        let receiver = Receiver::start().await;
+        app.apply(&definition(&receiver.url, "Order", ""), TrainingFiles::default())
+            .await;
+        let builder = app.token("builder@acme.io", Role::Builder).await;
+        let ids = submit(
+            &app,
+            &builder,
+            &["From a@x.io\nOrder: AB-0001", "From <b>b@x.io</b>\nnothing"],
+        )
+        .await;
+        app.drain().await;
+        app.user("rita@acme.io", Role::Reviewer).await;
+        app.login("rita@acme.io").await;
+        let csrf = app.csrf().await;
+        let resp = app
+            .client
+            .post(app.url("/automations/support/review-sessions"))
+            .form(&[("csrf", csrf.as_str()), ("title", "Monday review")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let page = resp.headers()["location"].to_str().unwrap().to_owned();
+        assert!(page.starts_with("/review-sessions/"), "{page}");
+        let notes = format!("{page}/notes");
+        let item = ids[1].to_string();
+        let resp = app
+            .client
+            .post(app.url(&notes))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("kind", "vote"),
+                ("item_id", item.as_str()),
+                ("choice", "disagree"),
+                ("body", "no order at all"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let resp = app
+            .client
+            .post(app.url(&notes))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("kind", "decision"),
+                ("choice", "rule"),
+                ("body", ""),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "a decision says what was decided"
+        );
+        assert!(
+            resp.text()
+                .await
+                .unwrap()
+                .contains("decision: say what was decided")
+        );
+        let html = app
+            .client
+            .get(app.url(&page))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("Monday review"));
+        assert!(html.contains("rita: disagree (no order at all)"), "{html}");
+        assert!(
+            html.contains("b@x.io") && !html.contains("<b>b@x.io</b>"),
+            "item text is escaped"
+        );
+        let rollout = app
+            .client
+            .get(app.url("/automations/support/rollout"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            rollout.contains("Monday review"),
+            "the rollout page lists the session"
+        );
     }
 }

@@ -14,7 +14,7 @@ use crate::slug::Slug;
 use tandem_engine::FieldKind;
 
 pub use review::{NotifyChannel, Priority, ReviewPolicy};
-pub use rollout::{GateDef, RolloutDef};
+pub use rollout::{CardDef, FieldMode, GateDef, RolloutDef};
 pub use walk::DefinitionError;
 
 /// A validated automation definition. Paths (`route.examples`, `training.documents`) are
@@ -37,6 +37,8 @@ pub struct AutomationDef {
     pub rollout: Option<RolloutDef>,
     /// The readiness gate's thresholds (`[gate]`, with defaults).
     pub gate: GateDef,
+    /// The automation card's words (`[card]`).
+    pub card: CardDef,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -186,6 +188,27 @@ impl AutomationDef {
         self.rollout
             .as_ref()
             .map_or(crate::stage::Stage::Live, |r| r.start)
+    }
+
+    /// How far a field (or `route`) is trusted; automatic unless `[rollout.modes]` says.
+    pub fn field_mode(&self, name: &str) -> FieldMode {
+        self.rollout
+            .as_ref()
+            .and_then(|r| r.modes.get(name).copied())
+            .unwrap_or(FieldMode::Automatic)
+    }
+
+    /// The reason codes for fields held back from automatic acceptance, once each.
+    pub fn mode_reason_codes(&self) -> Vec<&'static str> {
+        let mut codes: Vec<&'static str> = self
+            .rollout
+            .iter()
+            .flat_map(|r| r.modes.values())
+            .filter_map(|m| m.reason_code())
+            .collect();
+        codes.sort_unstable();
+        codes.dedup();
+        codes
     }
 
     pub fn field(&self, name: &str) -> Option<&FieldDef> {

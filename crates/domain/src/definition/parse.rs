@@ -18,6 +18,7 @@ const TOP_KEYS: &[&str] = &[
     "review",
     "rollout",
     "gate",
+    "card",
 ];
 const INPUT_KEYS: &[&str] = &["name", "required", "max_bytes"];
 const FIELD_KEYS: &[&str] = &[
@@ -108,8 +109,13 @@ pub(super) fn parse(source: &str) -> Result<AutomationDef, Vec<DefinitionError>>
         .unwrap_or_default();
 
     let review = super::review::parse_review(&mut w, top);
-    let rollout = super::rollout::parse_rollout(&mut w, top);
+    let mut mode_targets: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+    if route.is_some() {
+        mode_targets.push("route");
+    }
+    let rollout = super::rollout::parse_rollout(&mut w, top, &mode_targets);
     let gate = super::rollout::parse_gate(&mut w, top);
+    let card = super::rollout::parse_card(&mut w, top);
 
     if fields.is_empty() && route.is_none() && w.errors.is_empty() {
         w.error_at(
@@ -133,6 +139,7 @@ pub(super) fn parse(source: &str) -> Result<AutomationDef, Vec<DefinitionError>>
             review,
             rollout,
             gate,
+            card,
         }),
         _ => {
             w.errors.sort_by_key(|e| (e.line, e.column));

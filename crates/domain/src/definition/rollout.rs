@@ -20,7 +20,8 @@ use serde::{Deserialize, Serialize};
 use super::walk::{Table, Walker};
 use crate::stage::Stage;
 
-const ROLLOUT_KEYS: &[&str] = &["start", "guard_window", "guard_correction_rate"];
+const CARD_KEYS: &[&str] = &["why", "asked_by", "when_wrong"];
+const ROLLOUT_KEYS: &[&str] = &["start", "guard_window", "guard_correction_rate", "modes"];
 const GATE_KEYS: &[&str] = &[
     "min_shadow_decided",
     "min_field_agreement",
@@ -35,6 +36,40 @@ pub struct RolloutDef {
     pub start: Stage,
     pub guard_window: u32,
     pub guard_correction_rate: f64,
+    /// Per field (or `route`): how far it is trusted while the automation is live.
+    pub modes: std::collections::BTreeMap<String, FieldMode>,
+}
+
+/// How far one field (or the route) is trusted, step by step: in `shadow` the reviewer
+/// fills it in without seeing the automation's value (which is still measured); in
+/// `suggest` the value is pre-filled for the reviewer; `automatic` accepts it on its own
+/// inside the reliable range. A field short of automatic sends every item to a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldMode {
+    Shadow,
+    Suggest,
+    Automatic,
+}
+
+impl FieldMode {
+    pub fn parse(s: &str) -> Option<FieldMode> {
+        match s {
+            "shadow" => Some(FieldMode::Shadow),
+            "suggest" => Some(FieldMode::Suggest),
+            "automatic" => Some(FieldMode::Automatic),
+            _ => None,
+        }
+    }
+
+    /// The reason code an item carries when this mode holds it for a person.
+    pub fn reason_code(self) -> Option<&'static str> {
+        match self {
+            FieldMode::Shadow => Some("field_shadow"),
+            FieldMode::Suggest => Some("field_suggest"),
+            FieldMode::Automatic => None,
+        }
+    }
 }
 
 pub const DEFAULT_GUARD_WINDOW: u32 = 50;
@@ -46,6 +81,7 @@ impl Default for RolloutDef {
             start: Stage::Draft,
             guard_window: DEFAULT_GUARD_WINDOW,
             guard_correction_rate: DEFAULT_GUARD_CORRECTION_RATE,
+            modes: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -73,7 +109,31 @@ impl Default for GateDef {
     }
 }
 
-pub(super) fn parse_rollout(w: &mut Walker<'_>, top: &Table<'_>) -> Option<RolloutDef> {
+/// The words on the automation card that only people can write (`[card]`); the rest of
+/// the card is computed from the data.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CardDef {
+    /// Why the automation exists (defaults to the description).
+    pub why: Option<String>,
+    /// Who asked for it.
+    pub asked_by: Option<String>,
+    /// What to do when it is wrong, beyond the usual.
+    pub when_wrong: Option<String>,
+}
+
+pub(super) fn parse_card(w: &mut Walker<'_>, top: &Table<'_>) -> CardDef {
+    let Some(t) = w.table(top, "card", "") else {
+        return CardDef::default();
+    };
+    w.check_keys(t, CARD_KEYS, "card");
+    CardDef {
+        why: w.string(t, "why", "card"),
+        asked_by: w.string(t, "asked_by", "card"),
+        when_wrong: w.string(t, "when_wrong", "card"),
+    }
+}
+
+pub(super) fn parse_rollout(w: &mut Walker<'_>, top: &Table<'_>, targets: &[&str]) -> Option<RolloutDef> {
     let t = w.table(top, "rollout", "")?;
     w.check_keys(t, ROLLOUT_KEYS, "rollout");
     let start = match w.string(t, "start", "rollout") {
@@ -91,7 +151,42 @@ pub(super) fn parse_rollout(w: &mut Walker<'_>, top: &Table<'_>) -> Option<Rollo
             }
         },
     };
+    let mut modes = std::collections::BTreeMap::new();
+    if let Some(m) = w.table(t, "modes", "rollout") {
+        for key in m.keys() {
+            let name: &str = key.get_ref();
+            let path = format!("rollout.modes.{name}");
+            if !targets.contains(&name) {
+                w.error_at(
+                    key.span().start,
+                    &path,
+                    format!(
+                        "not a field of this automation; expected one of: {}",
+                        targets.join(", ")
+                    ),
+                );
+                continue;
+            }
+            let at = Walker::offset_of(m, name).unwrap_or(0);
+            match w
+                .string(m, name, "rollout.modes")
+                .as_deref()
+                .map(|v| (v, FieldMode::parse(v)))
+            {
+                Some((_, Some(mode))) => {
+                    modes.insert(name.to_owned(), mode);
+                }
+                Some((v, None)) => w.error_at(
+                    at,
+                    &path,
+                    format!("{v:?} is not a mode; expected shadow, suggest or automatic"),
+                ),
+                None => {}
+            }
+        }
+    }
     Some(RolloutDef {
+        modes,
         start,
         guard_window: w
             .number(t, "guard_window", "rollout", 1.0, 100_000.0)
@@ -152,6 +247,28 @@ mod tests {
         assert_eq!(def.rollout.as_ref().unwrap().guard_window, 20);
         assert_eq!(def.gate.min_shadow_decided, 10);
         assert_eq!(def.gate.team_hours_per_week, Some(4.0));
+
+        let modes = format!("{BASE}[rollout]\n[rollout.modes]\ne = \"suggest\"\n");
+        let def = AutomationDef::parse(&modes).unwrap();
+        assert_eq!(def.field_mode("e"), super::FieldMode::Suggest);
+        assert_eq!(def.field_mode("route"), super::FieldMode::Automatic);
+        let errs: Vec<String> =
+            AutomationDef::parse(&format!("{BASE}[rollout.modes]\ne = \"later\"\nx = \"shadow\"\n"))
+                .unwrap_err()
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+        assert_eq!(errs.len(), 2, "{errs:#?}");
+        assert!(
+            errs[0].contains("rollout.modes.e: \"later\" is not a mode"),
+            "{}",
+            errs[0]
+        );
+        assert!(
+            errs[1].contains("rollout.modes.x: not a field of this automation; expected one of: e"),
+            "{}",
+            errs[1]
+        );
 
         let bad = format!(
             "{BASE}[rollout]\nstart = \"paused\"\n[gate]\nmin_field_agreement = 1.5\nmin_shadow = 3\n"

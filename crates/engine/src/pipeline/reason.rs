@@ -94,6 +94,8 @@ impl Reason {
             "shadow_mode" => "Shadow mode",
             "draft_mode" => "Draft: not live yet",
             "paused" => "Automatic acceptance paused",
+            "field_shadow" => "A field in shadow",
+            "field_suggest" => "Suggested, not automatic",
             _ => "Other",
         }
     }

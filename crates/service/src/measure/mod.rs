@@ -7,11 +7,14 @@
 //! of check-ins reads 52 small rows plus the current week, which is computed live.
 
 mod baseline;
+mod checkin;
 mod figures;
 mod hand;
+mod notes;
 mod weekly;
 
 pub use baseline::{BaselineView, MeasuredBaseline};
+pub use checkin::{Checkin, EdgeCaseLine, checkin_csv};
 pub use figures::{NetMinutes, RUBBER_STAMP_SECONDS, WeekActivity, WeekFigures, Weekly};
 pub use weekly::MAX_WEEKS;
 
@@ -28,6 +31,52 @@ pub const CLOSE_GRACE_MS: i64 = 5 * 60_000;
 /// The Monday 00:00 UTC that starts the week holding `t`.
 pub fn week_start(t: Millis) -> Millis {
     (t - FIRST_MONDAY).div_euclid(WEEK_MS) * WEEK_MS + FIRST_MONDAY
+}
+
+/// `2026-01-05` for a time (UTC).
+pub fn date_label(t: Millis) -> String {
+    let (y, m, d) = civil_from_days(t.div_euclid(DAY_MS));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Midnight UTC of a `YYYY-MM-DD` date.
+pub fn parse_date(s: &str) -> Result<Millis, String> {
+    let bad = || format!("date: {s:?} is not a date written YYYY-MM-DD");
+    let mut parts = s.trim().splitn(3, '-');
+    let mut next = || parts.next().and_then(|p| p.parse::<i64>().ok()).ok_or_else(bad);
+    let (y, m, d) = (next()?, next()?, next()?);
+    if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return Err(bad());
+    }
+    let days = days_from_civil(y, m, d);
+    if civil_from_days(days) != (y, m, d) {
+        return Err(bad());
+    }
+    Ok(days * DAY_MS)
+}
+
+/// Days since 1970-01-01 to a civil date, and back (Howard Hinnant's algorithms).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// The median of `values` (the mean of the middle two for an even count).
@@ -64,6 +113,14 @@ mod tests {
         assert_eq!(week_start(monday + WEEK_MS - 1), monday);
         assert_eq!(week_start(monday - 1), monday - WEEK_MS);
         assert_eq!(week_start(monday + 3 * DAY_MS + 5), monday);
+    }
+
+    #[test]
+    fn dates_round_trip() {
+        assert_eq!(date_label(1_767_571_200_000), "2026-01-05");
+        assert_eq!(parse_date("2026-01-05"), Ok(1_767_571_200_000));
+        assert!(parse_date("2026-02-30").is_err());
+        assert!(parse_date("5 Jan").is_err());
     }
 
     #[test]

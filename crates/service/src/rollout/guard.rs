@@ -111,11 +111,60 @@ impl Tandem {
         match paused {
             Ok(_) => {
                 tracing::warn!(automation = %automation.slug, corrected = reading.corrected, reviewed = reading.reviewed, "correction-rate guard paused automatic acceptance");
+                let message = detail["message"].as_str().unwrap_or_default().to_owned();
+                self.tell_team(&automation, &compiled.def, &message).await;
                 Ok(())
             }
             // Someone moved it meanwhile: nothing to pause.
             Err(tandem_store::StoreError::Conflict(_)) => Ok(()),
             Err(e) => Err(e.into()),
+        }
+    }
+}
+
+impl Tandem {
+    /// Tell the team through the automation's notification channels (`[[review.notify]]`),
+    /// and log each attempt, so a pause is never silent even when a channel fails.
+    async fn tell_team(
+        &self,
+        automation: &tandem_store::Automation,
+        def: &tandem_domain::AutomationDef,
+        message: &str,
+    ) {
+        let url = format!(
+            "{}/automations/{}/rollout",
+            self.settings.public_url.trim_end_matches('/'),
+            automation.slug
+        );
+        let msg = crate::notify::Message {
+            subject: format!("{}: automatic acceptance paused", automation.name),
+            intro: message.to_owned(),
+            lines: vec![crate::notify::Line {
+                text: "Every item now goes to the inbox. Look at the recent corrections, then resume on the rollout page.".into(),
+                links: vec![("Open the rollout page".into(), url)],
+            }],
+        };
+        for channel in &def.review.notify {
+            let sent = self.notify(channel, &msg).await;
+            if let Err(e) = &sent {
+                tracing::warn!(automation = %automation.slug, channel = %channel.describe(), error = %e, "could not tell the team about the pause");
+            }
+            let event = NewRolloutEvent {
+                actor: None,
+                kind: if sent.is_ok() { "notified" } else { "notify_failed" }.into(),
+                detail: serde_json::json!({
+                    "channel": channel.describe(),
+                    "error": sent.err().map(|e| e.to_string()),
+                })
+                .to_string(),
+            };
+            if let Err(e) = self
+                .store
+                .add_rollout_event(automation.workspace_id, automation.id, &event, self.now())
+                .await
+            {
+                tracing::warn!(automation = %automation.slug, error = %e, "could not log a notification");
+            }
         }
     }
 }

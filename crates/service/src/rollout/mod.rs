@@ -6,9 +6,12 @@
 //! automation accepts and delivers without a person.
 
 pub mod agreement;
+pub mod card;
 pub mod edge_cases;
 pub mod gate;
 mod guard;
+pub mod sessions;
+pub mod simulate;
 pub mod versions;
 
 use serde::Serialize;
@@ -415,8 +418,29 @@ pub fn stage_reason_message(code: &str) -> Option<&'static str> {
         "paused" => Some(
             "Automatic acceptance is paused for this automation, so every item is reviewed before anything is sent.",
         ),
+        "field_shadow" => Some(
+            "A field of this automation is in shadow: fill it in yourself; the automation's value is kept aside to measure it.",
+        ),
+        "field_suggest" => Some(
+            "A field of this automation is only suggested, not yet accepted on its own: check the pre-filled value.",
+        ),
         _ => None,
     }
+}
+
+/// What a reviewer is shown and approves: the result without the values of fields in
+/// shadow, which the reviewer fills in unprompted (the stored outcome keeps them, so
+/// agreement is still measured).
+pub fn hide_shadowed(def: &tandem_domain::AutomationDef, mut result: serde_json::Value) -> serde_json::Value {
+    for f in &def.fields {
+        if def.field_mode(&f.name) == tandem_domain::definition::FieldMode::Shadow {
+            result["fields"][&f.name] = serde_json::Value::Null;
+        }
+    }
+    if def.route.is_some() && def.field_mode("route") == tandem_domain::definition::FieldMode::Shadow {
+        result["route"] = serde_json::Value::Null;
+    }
+    result
 }
 
 impl Tandem {

@@ -304,22 +304,24 @@ pub(super) async fn record_hand_work(
             ));
         }
     }
-    let sql = format!(
+    let row = sqlx::query(&format!(
         "INSERT INTO hand_work (workspace_id, automation_id, item_id, user_id, kind, seconds, note, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {HAND_WORK_COLUMNS}"
-    );
-    let row = sqlx::query(&sql)
-        .bind(ws.0)
-        .bind(new.automation_id.0)
-        .bind(new.item_id.map(|i| i.0))
-        .bind(new.user_id.map(|u| u.0))
-        .bind(new.kind.as_str());
-    // See `super::NULL_DOUBLE`: a NULL f64 would poison the cached statement on PostgreSQL.
-    let row = match new.seconds {
-        Some(sec) => row.bind(sec),
-        None => row.bind(super::NULL_DOUBLE),
-    };
-    let row = row.bind(&new.note).bind(now).fetch_one(&mut *tx).await?;
+         VALUES ($1, $2, $3, $4, $5, CASE WHEN $9 THEN $6 ELSE NULL END, $7, $8) RETURNING {HAND_WORK_COLUMNS}"
+    ))
+    .bind(ws.0)
+    .bind(new.automation_id.0)
+    .bind(new.item_id.map(|i| i.0))
+    .bind(new.user_id.map(|u| u.0))
+    .bind(new.kind.as_str())
+    // sqlx's Any driver types a NULL float so that PostgreSQL refuses the same cached
+    // statement when a later call binds a number ("incorrect binary data format"), so a
+    // number is always bound and a flag says whether it counts.
+    .bind(new.seconds.unwrap_or(0.0))
+    .bind(&new.note)
+    .bind(now)
+    .bind(new.seconds.is_some())
+    .fetch_one(&mut *tx)
+    .await?;
     let out = hand_work_row(&row)?;
     tx.commit().await?;
     Ok(out)

@@ -18,6 +18,7 @@ mod measure;
 mod people;
 mod review;
 mod rollout;
+mod rollout_sessions;
 mod rowmap;
 mod schedule;
 mod transfer;
@@ -602,6 +603,47 @@ impl Store for SqlStore {
         version: Option<VersionId>,
     ) -> Result<Vec<EdgeCaseResult>> {
         rollout::latest_edge_case_results(self, ws, automation, version).await
+    }
+    async fn reason_counts(&self, ws: WorkspaceId, automation: AutomationId) -> Result<Vec<(String, i64)>> {
+        rollout::reason_counts(self, ws, automation).await
+    }
+    async fn create_review_session(
+        &self,
+        ws: WorkspaceId,
+        new: &NewReviewSession,
+        now: Millis,
+    ) -> Result<ReviewSession> {
+        rollout_sessions::create_review_session(self, ws, new, now).await
+    }
+    async fn review_session(&self, ws: WorkspaceId, id: i64) -> Result<ReviewSession> {
+        rollout_sessions::review_session(self, ws, id).await
+    }
+    async fn list_review_sessions(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+    ) -> Result<Vec<ReviewSession>> {
+        rollout_sessions::list_review_sessions(self, ws, automation).await
+    }
+    async fn add_session_note(
+        &self,
+        ws: WorkspaceId,
+        session: i64,
+        note: &NewSessionNote,
+        now: Millis,
+    ) -> Result<SessionNote> {
+        rollout_sessions::add_session_note(self, ws, session, note, now).await
+    }
+    async fn session_notes(&self, ws: WorkspaceId, session: i64) -> Result<Vec<SessionNote>> {
+        rollout_sessions::session_notes(self, ws, session).await
+    }
+    async fn link_session_decision(
+        &self,
+        ws: WorkspaceId,
+        note: i64,
+        version: VersionId,
+    ) -> Result<SessionNote> {
+        rollout_sessions::link_session_decision(self, ws, note, version).await
     }
     async fn workspace_ids(&self) -> Result<Vec<WorkspaceId>> {
         schedule::workspace_ids(self).await

@@ -550,3 +550,21 @@ pub(super) async fn latest_edge_case_results(
         })
         .collect()
 }
+
+pub(super) async fn reason_counts(
+    s: &SqlStore,
+    ws: WorkspaceId,
+    automation: AutomationId,
+) -> Result<Vec<(String, i64)>> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT r.code, CAST(COUNT(*) AS BIGINT) AS n FROM item_reasons r
+         JOIN items i ON i.id = r.item_id AND i.workspace_id = r.workspace_id
+         WHERE r.workspace_id = $1 AND i.automation_id = $2
+         GROUP BY r.code ORDER BY n DESC, r.code",
+    )
+    .bind(ws.0)
+    .bind(automation.0)
+    .fetch_all(&s.reader)
+    .await?;
+    Ok(rows)
+}

@@ -156,6 +156,17 @@ async fn week_facts_count_by_time_and_stay_in_their_workspace() {
             ..hw.clone()
         };
         store.record_hand_work(ws, &measured, 902).await.unwrap();
+        // Times and no times, alternating: each connection's cached statement must take
+        // both (PostgreSQL once refused a number after a NULL).
+        for i in 0..12 {
+            let alternate = NewHandWork {
+                item_id: None,
+                kind: HandWorkKind::Outside,
+                seconds: (i % 2 == 1).then_some(60.0),
+                ..hw.clone()
+            };
+            store.record_hand_work(ws, &alternate, 903).await.unwrap();
+        }
         let listed = store.list_hand_work(ws, a, HandWorkKind::Measured).await.unwrap();
         assert_eq!(
             listed.iter().map(|h| h.seconds).collect::<Vec<_>>(),
@@ -167,7 +178,7 @@ async fn week_facts_count_by_time_and_stay_in_their_workspace() {
                 .await
                 .unwrap()
                 .hand_outside,
-            1
+            13
         );
     })
     .await;

@@ -380,3 +380,106 @@ async fn edge_cases_are_deduplicated_curated_and_their_runs_kept() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn review_sessions_keep_their_sample_notes_and_linked_decisions() {
+    each_backend(|store| async move {
+        let ws = workspace(&store, "acme").await;
+        let other = workspace(&store, "other").await;
+        let rita = member(&store, ws, "rita@acme.io").await;
+        let v1 = store.save_version(ws, &new_version("r", "h1"), 1).await.unwrap();
+        let s2 = store.save_version(ws, &new_version("s", "h2"), 2).await.unwrap();
+        let a = v1.automation.id;
+        let ids: Vec<_> = store
+            .insert_items(ws, a, &[new_item("a", None), new_item("b", None)], 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|i| i.item.id)
+            .collect();
+        let foreign = store
+            .insert_items(ws, s2.automation.id, &[new_item("c", None)], 10)
+            .await
+            .unwrap()[0]
+            .item
+            .id;
+        let new = |items: Vec<(tandem_domain::ItemId, String)>| NewReviewSession {
+            automation_id: a,
+            title: "Friday".into(),
+            created_by: Some(rita),
+            items,
+        };
+        assert!(
+            matches!(
+                store
+                    .create_review_session(ws, &new(vec![(foreign, "low_confidence".into())]), 5)
+                    .await,
+                Err(StoreError::NotFound("item"))
+            ),
+            "another automation's item cannot be sampled"
+        );
+        let session = store
+            .create_review_session(
+                ws,
+                &new(vec![
+                    (ids[1], "disagreement".into()),
+                    (ids[0], "high_confidence".into()),
+                ]),
+                5,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            session.items.iter().map(|i| i.item_id).collect::<Vec<_>>(),
+            [ids[1], ids[0]]
+        );
+        assert!(matches!(
+            store.review_session(other, session.id).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert_eq!(store.list_review_sessions(ws, a).await.unwrap().len(), 1);
+
+        let note = |item, kind: &str| NewSessionNote {
+            item_id: item,
+            user_id: rita,
+            kind: kind.into(),
+            vote: (kind == "vote").then(|| "agree".into()),
+            action: (kind == "decision").then(|| "threshold".into()),
+            body: "x".into(),
+        };
+        store
+            .add_session_note(ws, session.id, &note(Some(ids[0]), "vote"), 6)
+            .await
+            .unwrap();
+        assert!(matches!(
+            store
+                .add_session_note(ws, session.id, &note(Some(foreign), "vote"), 6)
+                .await,
+            Err(StoreError::NotFound(_))
+        ));
+        let d = store
+            .add_session_note(ws, session.id, &note(None, "decision"), 7)
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                store.link_session_decision(ws, d.id, s2.version.id).await,
+                Err(StoreError::NotFound(_))
+            ),
+            "a version of another automation cannot carry it out"
+        );
+        let linked = store
+            .link_session_decision(ws, d.id, v1.version.id)
+            .await
+            .unwrap();
+        assert_eq!(linked.version_id, Some(v1.version.id));
+        let notes = store.session_notes(ws, session.id).await.unwrap();
+        assert_eq!(
+            notes.iter().map(|n| n.kind.as_str()).collect::<Vec<_>>(),
+            ["vote", "decision"]
+        );
+        assert_eq!(notes[0].user_name.as_deref(), Some("rita"));
+        assert!(store.session_notes(other, session.id).await.unwrap().is_empty());
+    })
+    .await;
+}

@@ -21,6 +21,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/automations/{slug}/baseline", get(baseline))
         .route("/api/v1/automations/{slug}/by-hand", post(record_by_hand))
         .route("/api/v1/items/{id}/escaped", post(report_escaped))
+        .route("/api/v1/checkin/notes", post(add_note))
 }
 
 fn body<T>(r: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
@@ -131,4 +132,30 @@ async fn report_escaped(
         .report_escaped_error(&actor, ItemId(id), &req.note)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewNote {
+    #[serde(default)]
+    automation: Option<String>,
+    /// The day the note is about, `YYYY-MM-DD`.
+    date: String,
+    body: String,
+}
+
+/// `POST /api/v1/checkin/notes`: `{"automation": "SLUG", "date": "2026-01-05", "body": "..."}`;
+/// without `automation`, a note on the whole workspace's week.
+async fn add_note(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    req: Result<Json<NewNote>, JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let req = body(req)?;
+    let at = tandem_service::measure::parse_date(&req.date).map_err(ServiceError::invalid)? + 12 * 3_600_000;
+    let note = s
+        .tandem
+        .add_week_note(&actor, req.automation.as_deref(), at, &req.body)
+        .await?;
+    Ok((StatusCode::CREATED, Json(note)))
 }

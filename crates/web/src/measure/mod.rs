@@ -2,11 +2,13 @@
 //! escaped errors, notes, share links and the Prometheus metrics.
 
 mod api;
+mod pages;
+mod view;
 
 use axum::Router;
 
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().merge(api::routes())
+    Router::new().merge(api::routes()).merge(pages::routes())
 }

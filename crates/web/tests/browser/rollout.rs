@@ -1,0 +1,166 @@
+//! Going live in a real browser: the gate refuses while the champion has not signed off,
+//! the champion signs off, and the automation goes live.
+
+use fantoccini::Locator;
+use serde_json::json;
+use tandem_domain::{Decision, DecisionAction, Role};
+use tandem_service::auth::Actor;
+use tandem_service::automations::TrainingFiles;
+use tandem_test_support::{Browser, TestApp, backends};
+
+use super::{press, screenshot, wait_for_path};
+
+const SHADOW: &str = r#"
+name = "Support"
+slug = "support"
+
+[[fields]]
+name = "email"
+type = "email"
+required = true
+threshold = 0.5
+
+[[destinations]]
+type = "jsonl"
+path = "out/support.jsonl"
+
+[baseline]
+weekly_volume = 100
+
+[rollout]
+start = "shadow"
+
+[gate]
+min_shadow_decided = 2
+team_hours_per_week = 5
+"#;
+
+async fn text(b: &Browser, css: &str) -> String {
+    b.client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn click(b: &Browser, css: &str) {
+    b.client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_champion_signs_off_and_the_automation_goes_live() {
+    let app = TestApp::start(backends()[0]).await;
+    app.apply(SHADOW, TrainingFiles::default()).await;
+    let bea = app.user("bea@acme.io", Role::Builder).await;
+    let actor = Actor { user: bea };
+    let subs = ["a@x.io wrote", "b@y.io wrote"]
+        .iter()
+        .map(|t| tandem_service::intake::Submission {
+            input: json!({ "text": t }),
+            idempotency_key: None,
+        })
+        .collect();
+    let items = app.tandem.submit(&actor, "support", subs).await.unwrap();
+    app.drain().await;
+    for i in &items {
+        app.tandem
+            .decide(
+                &actor,
+                i.item.id,
+                Decision {
+                    action: DecisionAction::Approve,
+                    fields: Default::default(),
+                    route: None,
+                    reason: None,
+                    seconds: Some(30.0),
+                },
+            )
+            .await
+            .unwrap();
+    }
+    app.tandem
+        .set_champion(&actor, "support", Some("bea@acme.io"))
+        .await
+        .unwrap();
+
+    let b = Browser::start(1280, 900).await;
+    b.client.goto(&app.url("/login")).await.unwrap();
+    b.client
+        .find(Locator::Css("#email"))
+        .await
+        .unwrap()
+        .send_keys("bea@acme.io")
+        .await
+        .unwrap();
+    b.client
+        .find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys(tandem_test_support::app_password())
+        .await
+        .unwrap();
+    press(&b, &['\u{E007}']).await;
+    wait_for_path(&b, "/inbox").await;
+    b.client
+        .goto(&app.url("/automations/support/rollout"))
+        .await
+        .unwrap();
+    assert_eq!(text(&b, "#stage").await, "shadow");
+    assert_eq!(text(&b, "#gate-state").await, "not yet");
+    assert!(
+        text(&b, "[data-check='sign_off']")
+            .await
+            .contains("has not signed off version 1")
+    );
+
+    // The gate refuses while the sign-off is missing, and says why.
+    click(&b, "#to-live").await;
+    let error = text(&b, "#error").await;
+    assert!(error.contains("the readiness gate is not green"), "{error}");
+    assert!(error.contains("Champion's sign-off"), "{error}");
+    assert_eq!(text(&b, "#stage").await, "shadow");
+
+    b.client
+        .find(Locator::Css("#sign-off-note"))
+        .await
+        .unwrap()
+        .send_keys("the team is ready")
+        .await
+        .unwrap();
+    click(&b, "#sign-off").await;
+    wait_for_path(&b, "/automations/support/rollout").await;
+    assert_eq!(text(&b, "#gate-state").await, "green");
+    screenshot(&b, "rollout.png").await;
+
+    b.client
+        .find(Locator::Css("#reason-live"))
+        .await
+        .unwrap()
+        .send_keys("evidence is in")
+        .await
+        .unwrap();
+    click(&b, "#to-live").await;
+    wait_for_path(&b, "/automations/support/rollout").await;
+    assert_eq!(text(&b, "#stage").await, "live");
+    let history = text(&b, "#events").await;
+    assert!(history.contains("stage"), "{history}");
+    assert!(history.contains("sign off"), "{history}");
+    b.close().await;
+
+    let st = app
+        .tandem
+        .store
+        .rollout_state(app.workspace, items[0].item.automation_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(st.stage, tandem_domain::Stage::Live);
+}
