@@ -216,6 +216,20 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn share_link(&self, token_hash: &str) -> Result<Option<ShareLink>>;
     async fn list_share_links(&self, ws: WorkspaceId) -> Result<Vec<ShareLink>>;
     async fn revoke_share_link(&self, ws: WorkspaceId, id: i64, now: Millis) -> Result<()>;
+    /// The confidence (lowest in the outcome) and out-of-scope flag of each item an
+    /// automation processed in `[from, to)`.
+    async fn confidences(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        from: Millis,
+        to: Millis,
+    ) -> Result<Vec<(Option<f64>, bool)>>;
+    /// Keep a week's reliable-range check; false when that week was already checked.
+    async fn save_drift_check(&self, ws: WorkspaceId, check: &DriftCheck) -> Result<bool>;
+    async fn drift_checks(&self, ws: WorkspaceId, automation: AutomationId) -> Result<Vec<DriftCheck>>;
+    /// Counts for `/metrics`, and processing latencies since `since`.
+    async fn metrics_snapshot(&self, ws: WorkspaceId, since: Millis) -> Result<MetricsSnapshot>;
     // --- inbox ---------------------------------------------------------------------
     /// Keep an automation's `[review]` policy (from its active version) for SQL to sort by.
     async fn set_review_policy(&self, policy: &ReviewPolicyRow, now: Millis) -> Result<()>;

@@ -134,3 +134,16 @@ pub struct DriftCheck {
     pub detail: String,
     pub created_at: Millis,
 }
+
+/// What `/metrics` reports for one workspace.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetricsSnapshot {
+    /// (automation slug, item status, items)
+    pub items: Vec<(String, String, i64)>,
+    /// (delivery status, deliveries)
+    pub deliveries: Vec<(String, i64)>,
+    /// (job kind, jobs queued or running)
+    pub jobs: Vec<(String, i64)>,
+    /// Milliseconds from arrival to processed, for items processed since the given time.
+    pub latencies_ms: Vec<i64>,
+}

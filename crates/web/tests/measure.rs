@@ -80,9 +80,13 @@ async fn get(app: &TestApp, token: &str, path: &str) -> (StatusCode, Value) {
 
 impl Ctx {
     async fn start(backend: tandem_test_support::TestBackend) -> Ctx {
+        Self::start_with(backend, DEFINITION).await
+    }
+
+    async fn start_with(backend: tandem_test_support::TestBackend, definition: &str) -> Ctx {
         let clock = Arc::new(ManualClock::new(WEEK1));
         let app = TestApp::start_with_clock(backend, Some(clock.clone())).await;
-        app.apply(DEFINITION, TrainingFiles::default()).await;
+        app.apply(definition, TrainingFiles::default()).await;
         let builder = app.token("builder@acme.io", Role::Builder).await;
         let reviewer = app.token("rita@acme.io", Role::Reviewer).await;
         Ctx {
@@ -833,5 +837,124 @@ async fn the_checkin_page_in_a_browser() {
     if let Ok(dir) = std::env::var("TANDEM_SCREENSHOTS") {
         let png = b.client.screenshot().await.unwrap();
         std::fs::write(std::path::Path::new(&dir).join("checkin.png"), png).unwrap();
+    }
+}
+
+/// Two reference weeks of clear items, then a week like them, then a week of items the
+/// automation is unsure of: only the last is drift, and only it raises the alarm.
+#[tokio::test]
+async fn drift_fires_on_a_shifted_stream_and_stays_quiet_on_an_unshifted_one() {
+    for backend in backends() {
+        let hook = tandem_test_support::Receiver::start().await;
+        let def = format!(
+            "{DEFINITION}\n[[review.notify]]\ntype = \"slack\"\nurl = \"{}\"\n",
+            hook.url
+        );
+        let c = Ctx::start_with(backend, &def).await;
+        for week in 0..3 {
+            c.clock.set(WEEK1 + week * WEEK + 9 * HOUR);
+            let texts: Vec<String> = (0..25).map(|i| single(week as usize * 100 + i)).collect();
+            c.submit(&texts).await;
+        }
+        // Week 4 closed: the unshifted week 3 is checked, and it is quiet.
+        c.clock.set(WEEK1 + 3 * WEEK + HOUR);
+        let a = c
+            .app
+            .tandem
+            .store
+            .automation_by_slug(c.app.workspace, "support")
+            .await
+            .unwrap()
+            .unwrap();
+        let checks = c.app.tandem.check_drift(c.app.workspace, &a).await.unwrap();
+        assert_eq!(checks.len(), 1);
+        assert_eq!(checks[0].week_start, WEEK1 + 2 * WEEK);
+        assert!(!checks[0].drifted, "same stream: PSI {}", checks[0].psi);
+        assert!(checks[0].psi < 0.1, "PSI {}", checks[0].psi);
+        // Week 4: items with two addresses or none; the confidences fall.
+        c.clock.set(WEEK1 + 3 * WEEK + 9 * HOUR);
+        let mut texts: Vec<String> = (0..13).map(|i| ambiguous(300 + i)).collect();
+        texts.extend((0..12).map(|i| missing(300 + i)));
+        c.submit(&texts).await;
+        c.clock.set(WEEK1 + 4 * WEEK + HOUR);
+        let checks = c.app.tandem.check_drift(c.app.workspace, &a).await.unwrap();
+        assert_eq!(checks.len(), 1);
+        assert!(checks[0].drifted, "shifted stream: PSI {}", checks[0].psi);
+        assert!(checks[0].psi > 0.25);
+        // Checked once: a second look adds nothing.
+        assert!(
+            c.app
+                .tandem
+                .check_drift(c.app.workspace, &a)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // The team heard about it, once, and the week carries a note.
+        let alarms: Vec<_> = hook
+            .all()
+            .into_iter()
+            .filter(|r| {
+                r.body["text"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("drift detected"))
+            })
+            .collect();
+        assert_eq!(alarms.len(), 1);
+        let notes = c
+            .app
+            .tandem
+            .store
+            .notes(c.app.workspace, Some(a.id), 0, i64::MAX)
+            .await
+            .unwrap();
+        let drift: Vec<_> = notes.iter().filter(|n| n.kind == "drift").collect();
+        assert_eq!(drift.len(), 1);
+        assert_eq!(drift[0].week_start, WEEK1 + 3 * WEEK);
+        assert!(
+            drift[0]
+                .body
+                .starts_with("Drift: the stream left the reliable range")
+        );
+    }
+}
+
+#[tokio::test]
+async fn metrics_in_prometheus_text() {
+    for backend in backends() {
+        let c = Ctx::start(backend).await;
+        c.submit(&[single(1), single(2), missing(1)]).await;
+        let resp = c
+            .app
+            .client
+            .get(c.app.url("/metrics"))
+            .bearer_auth(&c.builder)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert!(
+            resp.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain; version=0.0.4")
+        );
+        let text = resp.text().await.unwrap();
+        for line in [
+            "tandem_items_received_total{automation=\"support\"} 3",
+            "tandem_items{automation=\"support\",status=\"auto_accepted\"} 2",
+            "tandem_items{automation=\"support\",status=\"needs_review\"} 1",
+            "tandem_inbox_open 1",
+            "tandem_queue_depth{kind=\"process\"} 0",
+            "tandem_deliveries{status=\"delivered\"} 2",
+            "tandem_processing_latency_seconds_bucket{le=\"0.1\"} 3",
+            "tandem_processing_latency_seconds_count 3",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+        }
+        let resp = c.app.client.get(c.app.url("/metrics")).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+        let (s, _) = get(&c.app, &c.reviewer, "/metrics").await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
     }
 }

@@ -61,6 +61,9 @@ impl Tandem {
             ],
             None => self.store.list_automations(ws).await?,
         };
+        for a in &automations {
+            self.check_drift(ws, a).await?;
+        }
         self.auto_notes(ws, &automations, &weekly).await?;
         let notes = self
             .store

@@ -8,13 +8,16 @@
 
 mod baseline;
 mod checkin;
+mod drift;
 mod figures;
 mod hand;
+mod metrics;
 mod notes;
 mod weekly;
 
 pub use baseline::{BaselineView, MeasuredBaseline};
 pub use checkin::{Checkin, EdgeCaseLine, checkin_csv};
+pub use drift::{MIN_ITEMS, OOS_DRIFT, PSI_DRIFT, REFERENCE_WEEKS, distribution, psi};
 pub use figures::{NetMinutes, RUBBER_STAMP_SECONDS, WeekActivity, WeekFigures, Weekly};
 pub use weekly::MAX_WEEKS;
 

@@ -564,3 +564,132 @@ pub(super) async fn revoke_share_link(s: &SqlStore, ws: WorkspaceId, id: i64, no
     }
     Ok(())
 }
+
+pub(super) async fn confidences(
+    s: &SqlStore,
+    ws: WorkspaceId,
+    automation: AutomationId,
+    from: Millis,
+    to: Millis,
+) -> Result<Vec<(Option<f64>, bool)>> {
+    let rows = sqlx::query(
+        "SELECT i.confidence,
+                (SELECT COUNT(*) FROM item_reasons r
+                 WHERE r.item_id = i.id AND r.workspace_id = i.workspace_id AND r.code = 'out_of_scope') AS oos
+         FROM items i WHERE i.workspace_id = $1 AND i.automation_id = $2
+         AND i.processed_at >= $3 AND i.processed_at < $4 AND i.status <> 'failed'",
+    )
+    .bind(ws.0)
+    .bind(automation.0)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&s.reader)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("confidence")?, r.try_get::<i64, _>("oos")? > 0)))
+        .collect()
+}
+
+pub(super) async fn save_drift_check(s: &SqlStore, ws: WorkspaceId, c: &DriftCheck) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO drift_checks (workspace_id, automation_id, week_start, psi, oos_rate, reference_oos_rate,
+                                   items, drifted, detail, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (workspace_id, automation_id, week_start) DO NOTHING",
+    )
+    .bind(ws.0)
+    .bind(c.automation_id.0)
+    .bind(c.week_start)
+    .bind(c.psi)
+    .bind(c.oos_rate)
+    .bind(c.reference_oos_rate)
+    .bind(c.items)
+    .bind(i64::from(c.drifted))
+    .bind(&c.detail)
+    .bind(c.created_at)
+    .execute(&s.writer)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub(super) async fn drift_checks(
+    s: &SqlStore,
+    ws: WorkspaceId,
+    automation: AutomationId,
+) -> Result<Vec<DriftCheck>> {
+    let rows = sqlx::query(
+        "SELECT automation_id, week_start, psi, oos_rate, reference_oos_rate, items, drifted, detail, created_at
+         FROM drift_checks WHERE workspace_id = $1 AND automation_id = $2 ORDER BY week_start",
+    )
+    .bind(ws.0)
+    .bind(automation.0)
+    .fetch_all(&s.reader)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(DriftCheck {
+                automation_id: AutomationId(r.try_get("automation_id")?),
+                week_start: r.try_get("week_start")?,
+                psi: r.try_get("psi")?,
+                oos_rate: r.try_get("oos_rate")?,
+                reference_oos_rate: r.try_get("reference_oos_rate")?,
+                items: r.try_get("items")?,
+                drifted: r.try_get::<i64, _>("drifted")? != 0,
+                detail: r.try_get("detail")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn metrics_snapshot(
+    s: &SqlStore,
+    ws: WorkspaceId,
+    since: Millis,
+) -> Result<MetricsSnapshot> {
+    let rows = sqlx::query(
+        "SELECT a.slug, i.status, COUNT(*) AS n FROM items i JOIN automations a ON a.id = i.automation_id
+         WHERE i.workspace_id = $1 GROUP BY a.slug, i.status ORDER BY a.slug, i.status",
+    )
+    .bind(ws.0)
+    .fetch_all(&s.reader)
+    .await?;
+    let items = rows
+        .iter()
+        .map(|r| Ok((r.try_get("slug")?, r.try_get("status")?, r.try_get("n")?)))
+        .collect::<Result<Vec<_>>>()?;
+    let rows = sqlx::query(
+        "SELECT status, COUNT(*) AS n FROM deliveries WHERE workspace_id = $1 GROUP BY status ORDER BY status",
+    )
+    .bind(ws.0)
+    .fetch_all(&s.reader)
+    .await?;
+    let deliveries = rows
+        .iter()
+        .map(|r| Ok((r.try_get("status")?, r.try_get("n")?)))
+        .collect::<Result<Vec<_>>>()?;
+    let rows = sqlx::query(
+        "SELECT kind, COUNT(*) AS n FROM jobs WHERE workspace_id = $1 GROUP BY kind ORDER BY kind",
+    )
+    .bind(ws.0)
+    .fetch_all(&s.reader)
+    .await?;
+    let jobs = rows
+        .iter()
+        .map(|r| Ok((r.try_get("kind")?, r.try_get("n")?)))
+        .collect::<Result<Vec<_>>>()?;
+    let latencies_ms: Vec<i64> = sqlx::query_scalar(
+        "SELECT processed_at - created_at FROM items
+         WHERE workspace_id = $1 AND processed_at >= $2 AND processed_at IS NOT NULL",
+    )
+    .bind(ws.0)
+    .bind(since)
+    .fetch_all(&s.reader)
+    .await?;
+    Ok(MetricsSnapshot {
+        items,
+        deliveries,
+        jobs,
+        latencies_ms,
+    })
+}

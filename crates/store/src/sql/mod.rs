@@ -432,6 +432,24 @@ impl Store for SqlStore {
     async fn revoke_share_link(&self, ws: WorkspaceId, id: i64, now: Millis) -> Result<()> {
         measure::revoke_share_link(self, ws, id, now).await
     }
+    async fn confidences(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        from: Millis,
+        to: Millis,
+    ) -> Result<Vec<(Option<f64>, bool)>> {
+        measure::confidences(self, ws, automation, from, to).await
+    }
+    async fn save_drift_check(&self, ws: WorkspaceId, check: &DriftCheck) -> Result<bool> {
+        measure::save_drift_check(self, ws, check).await
+    }
+    async fn drift_checks(&self, ws: WorkspaceId, automation: AutomationId) -> Result<Vec<DriftCheck>> {
+        measure::drift_checks(self, ws, automation).await
+    }
+    async fn metrics_snapshot(&self, ws: WorkspaceId, since: Millis) -> Result<MetricsSnapshot> {
+        measure::metrics_snapshot(self, ws, since).await
+    }
     async fn set_review_policy(&self, policy: &ReviewPolicyRow, now: Millis) -> Result<()> {
         inbox::set_review_policy(self, policy, now).await
     }

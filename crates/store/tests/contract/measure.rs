@@ -278,6 +278,26 @@ async fn rollups_notes_and_share_links() {
             Err(StoreError::Conflict(_))
         ));
         assert_eq!(store.list_share_links(ws).await.unwrap()[0].revoked_at, Some(6));
+
+        // Drift checks: one per automation and week, in their workspace.
+        let check = DriftCheck {
+            automation_id: a,
+            week_start: 7,
+            psi: 0.4,
+            oos_rate: 0.3,
+            reference_oos_rate: 0.05,
+            items: 25,
+            drifted: true,
+            detail: "{}".into(),
+            created_at: 8,
+        };
+        assert!(store.save_drift_check(ws, &check).await.unwrap());
+        assert!(!store.save_drift_check(ws, &check).await.unwrap());
+        assert_eq!(store.drift_checks(ws, a).await.unwrap(), vec![check]);
+        assert!(store.drift_checks(other, a).await.unwrap().is_empty());
+        assert!(store.confidences(ws, a, 0, 100).await.unwrap().is_empty());
+        let snap = store.metrics_snapshot(other, 0).await.unwrap();
+        assert!(snap.items.is_empty() && snap.latencies_ms.is_empty());
     })
     .await;
 }

@@ -22,6 +22,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/automations/{slug}/by-hand", post(record_by_hand))
         .route("/api/v1/items/{id}/escaped", post(report_escaped))
         .route("/api/v1/checkin/notes", post(add_note))
+        .route("/metrics", get(metrics))
 }
 
 fn body<T>(r: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
@@ -158,4 +159,16 @@ async fn add_note(
         .add_week_note(&actor, req.automation.as_deref(), at, &req.body)
         .await?;
     Ok((StatusCode::CREATED, Json(note)))
+}
+
+/// `GET /metrics`: Prometheus text for the token's workspace (a builder's token).
+async fn metrics(State(s): State<AppState>, ApiUser(actor): ApiUser) -> Result<impl IntoResponse, ApiError> {
+    let text = s.tandem.metrics_text(&actor).await?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    ))
 }
