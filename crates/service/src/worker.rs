@@ -17,10 +17,14 @@ use crate::{ServiceError, ServiceResult, Tandem, delivery};
 /// How long an idle worker waits before looking for work again (it is also woken at
 /// once by intake in the same process).
 const IDLE_POLL: Duration = Duration::from_millis(200);
+/// How long a worker that found only a few jobs waits for more before the next batch.
+const GATHER: Duration = Duration::from_millis(50);
 /// How long to wait after a database error before trying again.
 const ERROR_BACKOFF: Duration = Duration::from_secs(1);
 /// How long a stopping worker lets the batch in hand finish before giving its jobs back.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// Items read at the same time while preparing a batch.
+const PREPARE_CONCURRENCY: usize = 8;
 /// Deliveries sent at the same time by one worker.
 const DELIVERY_CONCURRENCY: usize = 16;
 
@@ -112,6 +116,16 @@ impl Worker {
                         () = tokio::time::sleep(IDLE_POLL) => {}
                     }
                 }
+                Ok(n) if n < self.tandem.settings.worker_batch as usize / 2 => {
+                    // A part-filled batch means work trickles in. Claiming and finishing are
+                    // write transactions, each synced to disk; one pair per arriving item
+                    // would keep SQLite's single writer busy and make intake wait behind
+                    // it. Gather a little instead (a full batch goes again at once).
+                    tokio::select! {
+                        () = &mut shutdown => break,
+                        () = tokio::time::sleep(GATHER) => {}
+                    }
+                }
                 Ok(_) => {}
                 Err(e) => {
                     tracing::error!(worker = %self.id, error = %e, "worker cycle failed");
@@ -157,8 +171,21 @@ impl Worker {
     async fn process(&self, jobs: Vec<Job>) -> ServiceResult<()> {
         let t = &self.tandem;
         let mut work: Vec<(Job, tandem_store::Item, Arc<Compiled>, Target)> = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            match self.prepare(&job).await {
+        // Reading each job's item is a round trip to the database; on PostgreSQL those
+        // add up to most of a batch's time when done one after another, so overlap them.
+        let prepared: Vec<_> = {
+            use futures::StreamExt;
+            futures::stream::iter(jobs)
+                .map(|job| async move {
+                    let r = self.prepare(&job).await;
+                    (job, r)
+                })
+                .buffered(PREPARE_CONCURRENCY)
+                .collect()
+                .await
+        };
+        for (job, r) in prepared {
+            match r {
                 Ok((item, compiled, slug)) => work.push((job, item, compiled, slug)),
                 Err(e) => self.failed(&job, &e.to_string()).await,
             }

@@ -107,18 +107,26 @@ pub(super) async fn complete_processing(
 ) -> Result<Vec<JobId>> {
     let mut tx = s.writer.begin().await?;
     let mut completed = Vec::with_capacity(done.len());
+    // Finishing the jobs proves their leases are still ours; if another instance took a
+    // job over, its result wins and this one is dropped. One statement for the batch:
+    // on PostgreSQL each statement is a round trip.
+    let mut ours = std::collections::HashSet::with_capacity(done.len());
+    for chunk in done.chunks(500) {
+        let params: Vec<String> = (0..chunk.len())
+            .map(|i| format!("(${}, ${})", 2 + 2 * i, 3 + 2 * i))
+            .collect();
+        let sql = format!(
+            "DELETE FROM jobs WHERE locked_by = $1 AND (id, workspace_id) IN (VALUES {}) RETURNING id",
+            params.join(", ")
+        );
+        let mut q = sqlx::query_scalar::<_, i64>(&sql).bind(worker);
+        for p in chunk {
+            q = q.bind(p.job_id.0).bind(p.workspace_id.0);
+        }
+        ours.extend(q.fetch_all(&mut *tx).await?);
+    }
     for p in done {
-        // Finishing the job proves the lease is still ours; if another instance took the
-        // job over, its result wins and this one is dropped.
-        let ours = sqlx::query("DELETE FROM jobs WHERE id = $1 AND locked_by = $2 AND workspace_id = $3")
-            .bind(p.job_id.0)
-            .bind(worker)
-            .bind(p.workspace_id.0)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            == 1;
-        if !ours {
+        if !ours.contains(&p.job_id.0) {
             continue;
         }
         let bump = i64::from(p.final_result.is_some());
