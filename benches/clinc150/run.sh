@@ -21,8 +21,10 @@ export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 split=(--train "$data/train.jsonl" --val "$data/val.jsonl" --test "$data/test.jsonl" --target-precision 0.99)
 
-echo "== tandem (crates/engine/examples/model_eval.rs) ==" >&2
-ours="$(cd "$root/crates/engine" && cargo run --release --quiet --example model_eval -- "${split[@]}")"
+echo "== tandem model eval (release) ==" >&2
+# --cpu-time: training and prediction timed in the thread's CPU seconds, so a busy shared
+# machine does not inflate them (the scikit-learn peer is timed in wall-clock seconds).
+ours="$(cd "$root" && cargo run --release --quiet -p tandem -- model eval "${split[@]}" --json --cpu-time)"
 echo "$ours"
 echo "== scikit-learn $("$venv/bin/python" -c 'import sklearn; print(sklearn.__version__)') ==" >&2
 peer="$("$venv/bin/python" "$here/sklearn_peer.py" "${split[@]}")"

@@ -73,7 +73,7 @@ pub fn read_definition(path: &Path) -> ServiceResult<(String, TrainingFiles)> {
 }
 
 /// Training files named by a definition, as text.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct TrainingFiles {
     pub route_examples: Option<(String, String)>,
     pub documents: Option<(String, String)>,
@@ -231,6 +231,7 @@ impl Tandem {
                     training::EXTRACTOR => {
                         models.fields = Some(Box::new(training::load_extractor(&a.bytes)?))
                     }
+                    training::TRAINING_DATA => {}
                     other => tracing::warn!(kind = other, "ignoring an unknown model artifact"),
                 }
             }

@@ -14,6 +14,7 @@ pub mod links;
 pub mod measure;
 pub mod notify;
 pub mod progress;
+pub mod retrain;
 pub mod review;
 pub mod rollout;
 pub mod schedule;

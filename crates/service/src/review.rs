@@ -36,6 +36,7 @@ impl Tandem {
         let before = crate::rollout::hide_shadowed(def, before);
 
         let mut detail = serde_json::json!({ "action": decision.action.as_str() });
+        let mut training_examples = Vec::new();
         let (status, final_result) = match decision.action {
             DecisionAction::Approve => {
                 if outcome.is_none() {
@@ -50,6 +51,8 @@ impl Tandem {
                 let (after, changes) = apply_corrections(def, &before, &decision)?;
                 check_complete(def, &after, "accept")?;
                 detail["corrections"] = Value::Array(changes.clone());
+                training_examples =
+                    crate::retrain::examples_from_correction(def, &item, &after, &changes, actor.user.id);
                 let status = if changes.is_empty() {
                     ItemStatus::Approved
                 } else {
@@ -105,7 +108,10 @@ impl Tandem {
             seconds,
             deliveries,
         };
-        let decided = self.store.record_decision(ws, &record, self.now()).await?;
+        let decided = self
+            .store
+            .record_correction(ws, &record, &training_examples, self.now())
+            .await?;
         self.after_decision(&decided).await;
         if !record.deliveries.is_empty() {
             self.work_ready.notify_waiters();

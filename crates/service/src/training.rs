@@ -5,7 +5,7 @@
 use tandem_domain::definition::{AutomationDef, ExtractorKind};
 use tandem_engine::classifier::{self, Example, ExampleFormat, TextClassifier};
 use tandem_engine::extractor::{self, Extractor, FieldSpec, LabelledDoc};
-use tandem_engine::pipeline::{FieldModel, ModelField, ModelValue, RoutePrediction, Router};
+use tandem_engine::pipeline::{FieldModel, ModelField, ModelValue, Models, RoutePrediction, Router};
 use tandem_store::NewArtifact;
 
 use crate::automations::TrainingFiles;
@@ -13,6 +13,9 @@ use crate::{ServiceError, ServiceResult};
 
 pub(crate) const ROUTER: &str = "router";
 pub(crate) const EXTRACTOR: &str = "extractor";
+/// The definition's training files as they were when the version was trained, so that a
+/// retrain can start from the same data without the files on disk.
+pub(crate) const TRAINING_DATA: &str = "training_data";
 
 /// Route examples from the definition's file and inline tables, checked against the
 /// declared labels. Errors name the file and line.
@@ -77,9 +80,20 @@ pub(crate) fn documents(data: &TrainingFiles) -> ServiceResult<Vec<LabelledDoc>>
 
 /// Train every model the definition needs. CPU-bound: call from a blocking thread.
 pub(crate) fn train(def: &AutomationDef, data: &TrainingFiles) -> ServiceResult<Vec<NewArtifact>> {
+    train_with(def, data, &[], &[])
+}
+
+/// Train from the definition's data plus more examples (corrections from the inbox).
+pub(crate) fn train_with(
+    def: &AutomationDef,
+    data: &TrainingFiles,
+    more_routes: &[Example],
+    more_documents: &[LabelledDoc],
+) -> ServiceResult<Vec<NewArtifact>> {
     let mut artifacts = Vec::new();
     if def.route.is_some() {
-        let examples = route_examples(def, data)?;
+        let mut examples = route_examples(def, data)?;
+        examples.extend_from_slice(more_routes);
         let opts = classifier::TrainOptions {
             oos_label: def.route.as_ref().and_then(|r| r.oos_label.clone()),
             ..Default::default()
@@ -95,7 +109,8 @@ pub(crate) fn train(def: &AutomationDef, data: &TrainingFiles) -> ServiceResult<
     }
     let fields = learned_fields(def);
     if !fields.is_empty() {
-        let docs = documents(data)?;
+        let mut docs = documents(data)?;
+        docs.extend_from_slice(more_documents);
         let model = Extractor::train(&docs, &fields, &extractor::TrainOptions::default())
             .map_err(|e| ServiceError::invalid(format!("the extractor could not be trained: {e}")))?;
         let summary = serde_json::json!({ "documents": docs.len(), "fields": fields.len() });
@@ -105,7 +120,31 @@ pub(crate) fn train(def: &AutomationDef, data: &TrainingFiles) -> ServiceResult<
             summary: summary.to_string(),
         });
     }
+    let kept = serde_json::to_vec(data)
+        .map_err(|e| ServiceError::Internal(format!("training data does not serialise: {e}")))?;
+    let summary = serde_json::json!({
+        "route_examples": data.route_examples.as_ref().map(|f| &f.0),
+        "documents": data.documents.as_ref().map(|f| &f.0),
+    });
+    artifacts.push(NewArtifact {
+        kind: TRAINING_DATA.into(),
+        bytes: kept,
+        summary: summary.to_string(),
+    });
     Ok(artifacts)
+}
+
+/// Load freshly trained artifacts as the pipeline's models.
+pub(crate) fn load_models(artifacts: &[NewArtifact]) -> ServiceResult<Models> {
+    let mut models = Models::default();
+    for a in artifacts {
+        match a.kind.as_str() {
+            ROUTER => models.router = Some(Box::new(load_router(&a.bytes)?)),
+            EXTRACTOR => models.fields = Some(Box::new(load_extractor(&a.bytes)?)),
+            _ => {}
+        }
+    }
+    Ok(models)
 }
 
 /// The trained router as a pipeline step.

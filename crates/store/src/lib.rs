@@ -14,6 +14,7 @@ mod rollout_rows;
 mod rows;
 mod schedule;
 mod sql;
+mod training;
 
 use async_trait::async_trait;
 
@@ -26,6 +27,7 @@ pub use schedule::ScheduledRun;
 pub use sql::{
     Backend, MoveProgress, MovedTable, SqlStore, move_workspace, restore_sqlite, workspace_row_counts,
 };
+pub use training::*;
 
 use tandem_domain::{AutomationId, DeliveryId, ItemId, JobId, Millis, Stage, UserId, VersionId, WorkspaceId};
 
@@ -423,4 +425,43 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn scheduled_runs(&self, ws: WorkspaceId, kind: &str) -> Result<Vec<ScheduledRun>>;
     /// Forget finished runs created before `before`.
     async fn prune_scheduled_runs(&self, ws: WorkspaceId, before: Millis) -> Result<u64>;
+
+    // --- training ------------------------------------------------------------------
+    /// [`Store::record_decision`] plus the training examples the correction teaches, in
+    /// the same transaction: a correction is never recorded without what it teaches.
+    async fn record_correction(
+        &self,
+        ws: WorkspaceId,
+        decision: &DecisionRecord,
+        examples: &[NewTrainingExample],
+        now: Millis,
+    ) -> Result<Item>;
+    /// Keep training examples that come from elsewhere than a review decision.
+    async fn add_training_examples(
+        &self,
+        ws: WorkspaceId,
+        examples: &[NewTrainingExample],
+        now: Millis,
+    ) -> Result<()>;
+    /// An automation's training examples, oldest first; `kind` filters (`route`, `document`).
+    async fn training_examples(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        kind: Option<&str>,
+    ) -> Result<Vec<TrainingExample>>;
+    /// Store a retrained version with its models and evaluation, without activating it.
+    async fn save_candidate_version(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        new: &NewCandidate,
+        now: Millis,
+    ) -> Result<Version>;
+    /// The evaluation stored with a retrained version, if it has one.
+    async fn version_evaluation(
+        &self,
+        ws: WorkspaceId,
+        version: VersionId,
+    ) -> Result<Option<VersionEvaluation>>;
 }

@@ -476,12 +476,19 @@ async fn a_decision_is_first_come_and_audited() {
                 payload: "{}".into(),
             }],
         };
+        let taught = [NewTrainingExample {
+            automation_id: saved.automation.id,
+            item_id: Some(item),
+            kind: "document".into(),
+            example: "{\"text\":\"a\",\"fields\":{\"total\":\"9.00\"}}".into(),
+            created_by: Some(user.id),
+        }];
         let other = workspace(&store, "other").await;
         assert!(matches!(
             store.record_decision(other, &record, 20).await,
             Err(StoreError::NotFound(_))
         ));
-        let decided = store.record_decision(ws, &record, 20).await.unwrap();
+        let decided = store.record_correction(ws, &record, &taught, 20).await.unwrap();
         assert_eq!(
             (decided.status, decided.revision, decided.decided_by),
             (ItemStatus::Corrected, 1, Some(user.id))
@@ -490,6 +497,17 @@ async fn a_decision_is_first_come_and_audited() {
             store.record_decision(ws, &record, 21).await,
             Err(StoreError::Conflict(_))
         ));
+        assert!(matches!(
+            store.record_correction(ws, &record, &taught, 21).await,
+            Err(StoreError::Conflict(_))
+        ));
+        // The correction's training example committed with the decision, once.
+        let examples = store
+            .training_examples(ws, saved.automation.id, None)
+            .await
+            .unwrap();
+        assert_eq!(examples.len(), 1);
+        assert_eq!((examples[0].item_id, examples[0].created_at), (Some(item), 20));
         let events = store.audit_events(ws, item).await.unwrap();
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].actor_name.as_deref(), Some("Rita"));
@@ -570,3 +588,98 @@ async fn a_given_up_delivery_can_be_retried_by_a_person() {
 mod inbox_contract;
 #[path = "contract/scale.rs"]
 mod scale;
+
+#[tokio::test]
+async fn training_examples_candidates_and_activation() {
+    each_backend(|store| async move {
+        let ws = workspace(&store, "acme").await;
+        let other = workspace(&store, "other").await;
+        let saved = store.save_version(ws, &new_version("r", "h1"), 1).await.unwrap();
+        let a = saved.automation.id;
+        let example = |kind: &str, text: &str| NewTrainingExample {
+            automation_id: a,
+            item_id: None,
+            kind: kind.into(),
+            example: format!("{{\"text\":\"{text}\",\"label\":\"x\"}}"),
+            created_by: None,
+        };
+        store
+            .add_training_examples(
+                ws,
+                &[
+                    example("route", "one"),
+                    example("document", "two"),
+                    example("route", "three"),
+                ],
+                5,
+            )
+            .await
+            .unwrap();
+        let all = store.training_examples(ws, a, None).await.unwrap();
+        assert_eq!(all.len(), 3);
+        assert!(all.windows(2).all(|w| w[0].id < w[1].id), "oldest first");
+        let routes = store.training_examples(ws, a, Some("route")).await.unwrap();
+        assert_eq!(routes.len(), 2);
+        assert!(routes[1].example.contains("three"));
+        // Scoped: another workspace neither sees them nor can add to this automation.
+        assert!(store.training_examples(other, a, None).await.unwrap().is_empty());
+        assert!(matches!(
+            store
+                .add_training_examples(other, &[example("route", "x")], 6)
+                .await,
+            Err(StoreError::NotFound(_))
+        ));
+
+        // A candidate is stored beside the active version, not instead of it.
+        let candidate = NewCandidate {
+            definition: "slug = \"r\"".into(),
+            content_hash: "h1".into(),
+            artifacts: vec![NewArtifact {
+                kind: "router".into(),
+                bytes: vec![9, 9],
+                summary: "{}".into(),
+            }],
+            created_by: None,
+            compared_with: Some(saved.version.id),
+            evaluation: "{\"current_version\":1}".into(),
+        };
+        assert!(matches!(
+            store.save_candidate_version(other, a, &candidate, 7).await,
+            Err(StoreError::NotFound(_))
+        ));
+        let v2 = store.save_candidate_version(ws, a, &candidate, 7).await.unwrap();
+        assert_eq!(v2.number, 2);
+        assert_eq!(
+            store.automation(ws, a).await.unwrap().active_version_id,
+            Some(saved.version.id)
+        );
+        assert_eq!(store.artifacts(ws, v2.id).await.unwrap()[0].bytes, vec![9, 9]);
+        let e = store.version_evaluation(ws, v2.id).await.unwrap().unwrap();
+        assert_eq!(
+            (e.compared_version_id, e.report.as_str()),
+            (Some(saved.version.id), "{\"current_version\":1}")
+        );
+        assert!(
+            store
+                .version_evaluation(ws, saved.version.id)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(store.version_evaluation(other, v2.id).await.unwrap().is_none());
+
+        // Activating the candidate (the rollout's activation, with its event).
+        let event = NewRolloutEvent {
+            actor: None,
+            kind: "activate".into(),
+            detail: "{}".into(),
+        };
+        let activated = store.activate_version(ws, a, v2.id, &event, 9).await.unwrap();
+        assert_eq!(activated.active_version_id, Some(v2.id));
+        // Re-applying the same definition after activation is "unchanged", not a new version.
+        let again = store.save_version(ws, &new_version("r", "h1"), 10).await.unwrap();
+        assert!(!again.created);
+        assert_eq!(again.version.id, v2.id);
+    })
+    .await;
+}

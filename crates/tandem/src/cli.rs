@@ -105,11 +105,33 @@ pub enum Command {
     /// Field extraction: evaluate the learned extractor on labelled documents.
     #[command(subcommand)]
     Extract(ExtractCommand),
+    /// Train a candidate version from the definition's data plus the corrections made in
+    /// the inbox, and show it beside the active version on the same held-out corrections.
+    Retrain(RetrainArgs),
+    /// Make a version of an automation the active one.
+    Activate {
+        /// The automation's slug.
+        slug: String,
+        /// The version number (as `tandem retrain` or the training page shows it).
+        version: i64,
+    },
     /// Run an automation's accepted edge cases; exit 1 when any fails (a regression).
     Test(TestArgs),
     /// Edge cases: the inputs the team says must keep working.
     #[command(subcommand)]
     EdgeCase(EdgeCaseCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct RetrainArgs {
+    /// The automation's slug.
+    pub slug: String,
+    /// Activate the candidate straight away.
+    #[arg(long)]
+    pub activate: bool,
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -263,6 +285,10 @@ pub struct ModelEvalArgs {
     /// Print exactly one JSON object instead of a table (and write no charts).
     #[arg(long)]
     pub json: bool,
+    /// Time training and prediction in this thread's CPU seconds instead of wall-clock
+    /// seconds (Linux), for figures that hold on a shared, busy machine.
+    #[arg(long)]
+    pub cpu_time: bool,
     /// Where the reliability diagram and coverage curve (SVG) are written.
     #[arg(long, default_value = ".")]
     pub out_dir: PathBuf,
@@ -295,4 +321,8 @@ pub struct ExtractEvalArgs {
     /// Print exactly one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Time training and extraction in this thread's CPU seconds instead of wall-clock
+    /// seconds (Linux), for figures that hold on a shared, busy machine.
+    #[arg(long)]
+    pub cpu_time: bool,
 }

@@ -198,6 +198,7 @@ fn extract_eval_json_has_the_documented_shape() {
             "--test",
             test.to_str().unwrap(),
             "--json",
+            "--cpu-time",
         ],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -279,4 +280,46 @@ fn extract_eval_rejects_a_malformed_document_with_its_line() {
         stderr.contains("docs.jsonl") && stderr.contains("line 2"),
         "{stderr}"
     );
+}
+
+#[test]
+fn retrain_needs_corrections_and_activate_switches_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let definition = repo().join("examples/customer-requests.toml");
+    let out = tandem(
+        dir.path(),
+        &["--data-dir", data, "apply", definition.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("version 1"), "{}", text(&out.stdout));
+
+    let out = tandem(dir.path(), &["--data-dir", data, "retrain", "customer-requests"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("no corrections to learn from yet"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = tandem(
+        dir.path(),
+        &["--data-dir", data, "activate", "customer-requests", "1"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("version 1 of customer-requests is now active"));
+
+    let out = tandem(
+        dir.path(),
+        &["--data-dir", data, "activate", "customer-requests", "7"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("has no version 7"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = tandem(dir.path(), &["--data-dir", data, "retrain", "nobody"]);
+    assert_eq!(out.status.code(), Some(2));
 }

@@ -10,6 +10,9 @@ use tandem_domain::Role;
 use tandem_service::automations::TrainingFiles;
 use tandem_test_support::{Receiver, TestApp, backends};
 
+#[path = "http/training.rs"]
+mod training;
+
 fn definition(receiver: &str) -> String {
     format!(
         r#"

@@ -292,3 +292,83 @@ fn in_scope_accuracy(
     }
     right as f64 / n.max(1) as f64
 }
+
+#[cfg(test)]
+mod small_data_tests {
+    //! A router trained from a handful of examples (a new automation's inline examples, or
+    //! a first retrain) must still train: folds with no held-out rows of a class, a class
+    //! with one example, fewer examples than folds.
+
+    use super::*;
+
+    fn ex(text: &str, label: &str) -> Example {
+        Example {
+            text: text.to_owned(),
+            label: label.to_owned(),
+        }
+    }
+
+    fn sets() -> Vec<Vec<Example>> {
+        vec![
+            vec![
+                ex("reset my password please", "it"),
+                ex("my laptop will not start", "it"),
+                ex("where is my refund", "billing"),
+                ex("charge on my invoice is wrong", "billing"),
+            ],
+            vec![
+                ex("reset my password", "it"),
+                ex("refund for my order", "billing"),
+                ex("book a meeting room", "facilities"),
+                ex("the heating is broken", "facilities"),
+                ex("what is the meaning of life", "oos"),
+            ],
+            vec![
+                ex("reset my password", "it"),
+                ex("refund for my order", "billing"),
+                ex("book a meeting room", "facilities"),
+                ex("new starter laptop", "hr"),
+                ex("holiday allowance left", "hr_leave"),
+            ],
+        ]
+    }
+
+    #[test]
+    fn tiny_training_sets_train_and_give_probabilities() {
+        for (s, set) in sets().iter().enumerate() {
+            for seed in 0..6 {
+                let opts = TrainOptions {
+                    seed,
+                    ..TrainOptions::default()
+                };
+                let model =
+                    TextClassifier::train(set, &opts).unwrap_or_else(|e| panic!("set {s}, seed {seed}: {e}"));
+                for e in set {
+                    let p = model.predict(&e.text);
+                    assert!(!p.ranked.is_empty(), "set {s}, seed {seed}");
+                    assert!(
+                        p.confidence.is_finite() && (0.0..=1.0).contains(&p.confidence),
+                        "set {s}, seed {seed}: {p:?}"
+                    );
+                    assert!(
+                        p.ranked
+                            .iter()
+                            .all(|r| r.1.is_finite() && (0.0..=1.0).contains(&r.1))
+                    );
+                    assert_ne!(p.ranked[0].0, "oos", "the out-of-scope label is never a route");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_tiny_router_still_prefers_the_right_route() {
+        let set = &sets()[0];
+        let model = TextClassifier::train(set, &TrainOptions::default()).unwrap();
+        assert_eq!(model.predict("please reset the password").ranked[0].0, "it");
+        assert_eq!(
+            model.predict("wrong charge on the invoice").ranked[0].0,
+            "billing"
+        );
+    }
+}

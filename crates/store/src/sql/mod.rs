@@ -21,6 +21,7 @@ mod rollout;
 mod rollout_sessions;
 mod rowmap;
 mod schedule;
+mod training;
 mod transfer;
 
 use std::time::Duration;
@@ -715,5 +716,47 @@ impl Store for SqlStore {
     }
     async fn prune_scheduled_runs(&self, ws: WorkspaceId, before: Millis) -> Result<u64> {
         schedule::prune_scheduled_runs(self, ws, before).await
+    }
+
+    async fn record_correction(
+        &self,
+        ws: WorkspaceId,
+        decision: &DecisionRecord,
+        examples: &[NewTrainingExample],
+        now: Millis,
+    ) -> Result<Item> {
+        review::record_decision_teaching(self, ws, decision, examples, now).await
+    }
+    async fn add_training_examples(
+        &self,
+        ws: WorkspaceId,
+        examples: &[NewTrainingExample],
+        now: Millis,
+    ) -> Result<()> {
+        training::add_training_examples(self, ws, examples, now).await
+    }
+    async fn training_examples(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        kind: Option<&str>,
+    ) -> Result<Vec<TrainingExample>> {
+        training::training_examples(self, ws, automation, kind).await
+    }
+    async fn save_candidate_version(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        new: &NewCandidate,
+        now: Millis,
+    ) -> Result<Version> {
+        training::save_candidate_version(self, ws, automation, new, now).await
+    }
+    async fn version_evaluation(
+        &self,
+        ws: WorkspaceId,
+        version: VersionId,
+    ) -> Result<Option<VersionEvaluation>> {
+        training::version_evaluation(self, ws, version).await
     }
 }

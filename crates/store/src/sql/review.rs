@@ -12,6 +12,17 @@ pub(super) async fn record_decision(
     d: &DecisionRecord,
     now: Millis,
 ) -> Result<Item> {
+    record_decision_teaching(s, ws, d, &[], now).await
+}
+
+/// A decision and the training examples it teaches, in one transaction.
+pub(super) async fn record_decision_teaching(
+    s: &SqlStore,
+    ws: WorkspaceId,
+    d: &DecisionRecord,
+    examples: &[NewTrainingExample],
+    now: Millis,
+) -> Result<Item> {
     let mut tx = s.writer.begin().await?;
     let bump = i64::from(d.final_result.is_some());
     // The status guard makes the decision first-come: a second reviewer's submit finds
@@ -63,6 +74,7 @@ pub(super) async fn record_decision(
     if d.final_result.is_some() {
         enqueue_deliveries(&mut tx, ws, d.item_id, revision, &d.deliveries, now).await?;
     }
+    super::training::insert_examples(&mut tx, ws, examples, now).await?;
     let item = items::item(&mut *tx, ws, d.item_id).await?;
     tx.commit().await?;
     Ok(item)

@@ -5,6 +5,7 @@
 pub mod links;
 pub mod review;
 pub mod templates;
+mod training;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -41,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .route("/automations", get(automations))
         .route("/deliveries", get(deliveries))
         .route("/deliveries/{id}/retry", post(retry_delivery))
+        .merge(training::routes())
 }
 
 fn render(t: &impl Template) -> Result<Html<String>, PageError> {
