@@ -286,6 +286,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// A named server secret: `candidate` is stored if none exists yet; the stored one is
     /// returned, so every instance signs with the same key.
     async fn server_secret(&self, name: &str, candidate: &str, now: Millis) -> Result<String>;
+    /// How many open items are past their due time.
+    async fn overdue_count(&self, ws: WorkspaceId, now: Millis) -> Result<i64>;
     // --- rollout ---------------------------------------------------------------------
     /// The automation's rollout row; `None` means it predates stages and runs live.
     async fn rollout_state(&self, ws: WorkspaceId, automation: AutomationId) -> Result<Option<RolloutState>>;

@@ -73,6 +73,8 @@ pub enum Command {
     },
     /// Measure intake and processing throughput and intake latency (not a test).
     Bench(BenchArgs),
+    /// Measure the exception inbox's pages on a large SQLite store (not a test).
+    BenchInbox(BenchInboxArgs),
     /// Create (or reuse) a demo workspace with two automations and real sample data, then serve it.
     Demo(DemoArgs),
     /// Check an automation definition and its training files; exit 2 when invalid.
@@ -185,6 +187,16 @@ pub struct BenchArgs {
     /// Length of the latency phase in seconds.
     #[arg(long, default_value_t = 20)]
     pub seconds: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchInboxArgs {
+    /// Items in the store.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub items: usize,
+    /// Requests timed per page.
+    #[arg(long, default_value_t = 200)]
+    pub requests: usize,
 }
 
 #[derive(Debug, Args)]

@@ -756,15 +756,21 @@ async fn the_checkin_page_in_a_browser() {
         .click()
         .await
         .unwrap();
-    let notes = b
-        .client
-        .find(Locator::Css("#notes"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(notes.contains("Month-end rush"), "{notes}");
+    let client = b.client.clone();
+    tandem_test_support::eventually("the note on the page", Duration::from_secs(10), || {
+        let client = client.clone();
+        async move {
+            let notes = client
+                .find(Locator::Css("#notes"))
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()?;
+            notes.contains("Month-end rush").then_some(())
+        }
+    })
+    .await;
     let svg = b
         .client
         .find(Locator::Css("figure.chart"))
@@ -786,11 +792,8 @@ async fn the_checkin_page_in_a_browser() {
         .click()
         .await
         .unwrap();
-    let url = b
-        .client
-        .find(Locator::Css("#share-url a"))
+    let url = wait_for(&b, "#share-url a")
         .await
-        .unwrap()
         .attr("href")
         .await
         .unwrap()
@@ -956,5 +959,68 @@ async fn metrics_in_prometheus_text() {
         assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
         let (s, _) = get(&c.app, &c.reviewer, "/metrics").await;
         assert_eq!(s, StatusCode::FORBIDDEN);
+    }
+}
+
+/// Monday after a week of work, the scheduled digest tells the channel how the week went,
+/// once, whatever the number of instances asking.
+#[tokio::test]
+async fn the_weekly_digest_carries_the_checkin() {
+    use tandem_service::schedule::Scheduler;
+
+    for backend in backends() {
+        let hook = tandem_test_support::Receiver::start().await;
+        let def = format!(
+            "{DEFINITION}\n[[review.notify]]\ntype = \"slack\"\nurl = \"{}\"\n",
+            hook.url
+        );
+        let c = Ctx::start_with(backend, &def).await;
+        c.clock.set(WEEK1 + 9 * HOUR);
+        let mut texts: Vec<String> = (0..8).map(single).collect();
+        texts.extend((0..2).map(missing));
+        let ids = c.submit(&texts).await;
+        c.decide(
+            WEEK1 + 10 * HOUR,
+            ids[8],
+            json!({ "action": "correct", "fields": { "email": "fix@example.com" }, "seconds": 60 }),
+        )
+        .await;
+        let (s, _) = post(
+            &c.app,
+            &c.reviewer,
+            "/api/v1/checkin/notes",
+            &json!({ "automation": "support", "date": "2026-01-06", "body": "New starter on the team" }),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED);
+        // Monday 01:00 of week 2: two instances' schedulers look; one digest goes out.
+        c.clock.set(WEEK1 + WEEK + HOUR);
+        let digest = || Scheduler::new(vec![Arc::new(tandem_service::measure::WeeklyDigest)]);
+        digest().run_due(&c.app.tandem, "one").await.unwrap();
+        digest().run_due(&c.app.tandem, "two").await.unwrap();
+        let sent: Vec<String> = hook
+            .all()
+            .into_iter()
+            .filter_map(|r| r.body["text"].as_str().map(str::to_owned))
+            .filter(|t| t.contains("Check-in for Support"))
+            .collect();
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        let text = &sent[0];
+        // 8 automatic + 1 corrected = 9 × 6 min = 54 min, minus 1 min of review = 53 min.
+        for line in [
+            "Check-in for Support, week of 2026-01-05: target missed: 0.9 h recovered against 1 h.",
+            "Items in: 10 of 20 designed (50%)",
+            "Handled automatically: 80%",
+            "Reviewed: 1 (1 corrected, 0 rejected); escaped errors: 0",
+            "Net hours recovered: 0.9 h; cumulative 0.9 h",
+            "Open at the week's end: 1, the oldest waiting 159 h",
+            "Note: New starter on the team",
+        ] {
+            assert!(text.contains(line), "missing {line:?} in\n{text}");
+        }
+        assert!(
+            text.contains(&format!("<{}/checkin?automation=support|open>", c.app.url)),
+            "{text}"
+        );
     }
 }

@@ -8,6 +8,7 @@
 
 mod baseline;
 mod checkin;
+mod digest;
 mod drift;
 mod figures;
 mod hand;
@@ -17,6 +18,7 @@ mod weekly;
 
 pub use baseline::{BaselineView, MeasuredBaseline};
 pub use checkin::{Checkin, EdgeCaseLine, checkin_csv};
+pub use digest::{WeeklyDigest, digest_message};
 pub use drift::{MIN_ITEMS, OOS_DRIFT, PSI_DRIFT, REFERENCE_WEEKS, distribution, psi};
 pub use figures::{NetMinutes, RUBBER_STAMP_SECONDS, WeekActivity, WeekFigures, Weekly};
 pub use weekly::MAX_WEEKS;

@@ -46,6 +46,7 @@ pub use period::Period;
 /// Every periodic task the product runs. One line per task; keep it sorted by module.
 pub fn tasks() -> Vec<Arc<dyn PeriodicTask>> {
     vec![
+        Arc::new(crate::measure::WeeklyDigest),
         Arc::new(prune::PruneScheduledRuns),
         Arc::new(crate::sweep::InboxDigests),
         Arc::new(crate::sweep::InboxEscalations),

@@ -546,6 +546,9 @@ impl Store for SqlStore {
     async fn server_secret(&self, name: &str, candidate: &str, now: Millis) -> Result<String> {
         inbox::server_secret(self, name, candidate, now).await
     }
+    async fn overdue_count(&self, ws: WorkspaceId, now: Millis) -> Result<i64> {
+        inbox::overdue_count(self, ws, now).await
+    }
     async fn rollout_state(&self, ws: WorkspaceId, automation: AutomationId) -> Result<Option<RolloutState>> {
         rollout::rollout_state(self, ws, automation).await
     }

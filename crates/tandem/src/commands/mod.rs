@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 mod bench;
+mod bench_inbox;
 mod check;
 mod demo;
 mod eval;
@@ -30,6 +31,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Restore { file, replace } => transfer::restore(config, &file, replace).await,
         Command::Migrate { from, to } => transfer::migrate(config, &from, &to).await,
         Command::Bench(args) => bench::run(config, args).await,
+        Command::BenchInbox(args) => bench_inbox::run(config, args).await,
         Command::Demo(args) => demo::run(config, args).await,
         Command::Check { file } => Ok(check::run(&file)),
         Command::Apply { files } => check::apply(config, &files).await,

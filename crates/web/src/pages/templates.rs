@@ -63,7 +63,7 @@ pub struct InboxPage {
     /// oldest, newest, priority or due.
     pub order: String,
     pub overdue: bool,
-    pub overdue_count: usize,
+    pub overdue_count: i64,
     pub can_decide: bool,
     pub oldest: String,
     pub notice: Option<String>,

@@ -36,8 +36,11 @@ team_hours_per_week = 5
 "#;
 
 async fn text(b: &Browser, css: &str) -> String {
+    // Wait: the element may be on the page a click is still opening.
     b.client
-        .find(Locator::Css(css))
+        .wait()
+        .at_most(std::time::Duration::from_secs(10))
+        .for_element(Locator::Css(css))
         .await
         .unwrap_or_else(|e| panic!("{css}: {e}"))
         .text()
