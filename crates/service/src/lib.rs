@@ -11,6 +11,7 @@ pub mod import;
 pub mod inbox;
 pub mod intake;
 pub mod links;
+pub mod llm;
 pub mod measure;
 pub mod notify;
 pub mod progress;
@@ -39,6 +40,8 @@ pub struct Tandem {
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<Settings>,
     pipelines: Arc<automations::PipelineCache>,
+    /// One LLM client per automation version (its concurrency limit is per process).
+    llm_clients: Arc<llm::LlmClients>,
     /// Wakes the worker when new work is queued in this process.
     pub work_ready: Arc<tokio::sync::Notify>,
     http: reqwest::Client,
@@ -58,6 +61,7 @@ impl Tandem {
             clock,
             settings: Arc::new(settings),
             pipelines: Arc::default(),
+            llm_clients: Arc::default(),
             work_ready: Arc::default(),
             http,
             link_key: Arc::default(),

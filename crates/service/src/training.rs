@@ -60,7 +60,9 @@ pub(crate) fn route_examples(def: &AutomationDef, data: &TrainingFiles) -> Servi
 pub(crate) fn learned_fields(def: &AutomationDef) -> Vec<FieldSpec> {
     def.fields
         .iter()
-        .filter(|f| f.extractor == ExtractorKind::Learned)
+        .filter(|f| {
+            f.extractor == ExtractorKind::Learned || f.shadow_extractor == Some(ExtractorKind::Learned)
+        })
         .map(|f| FieldSpec {
             name: f.name.clone(),
             kind: f.kind,

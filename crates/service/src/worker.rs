@@ -190,13 +190,20 @@ impl Worker {
                 Err(e) => self.failed(&job, &e.to_string()).await,
             }
         }
+        // The LLM step is network I/O: it runs here, before the engine, for the items
+        // whose automation uses it.
+        let llm = crate::llm::run_steps(t, &work).await;
         // The engine is CPU work: run the batch off the async threads.
         let tandem = t.clone();
         let results = tokio::task::spawn_blocking(move || {
             work.into_iter()
-                .map(|(job, item, compiled, slug)| {
+                .zip(llm)
+                .map(|((job, item, compiled, slug), llm)| {
                     let out = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                        run_engine(&tandem, &job, &item, &compiled, &slug)
+                        let answers = llm.as_ref().map(|l| &l.answers);
+                        let p = run_engine(&tandem, &job, &item, &compiled, &slug, answers)?;
+                        let runs = crate::llm::extractor_runs(&compiled, &item, llm.as_ref(), &p.outcome);
+                        Ok((p, runs))
                     }));
                     (
                         job,
@@ -210,7 +217,17 @@ impl Worker {
         let mut done = Vec::with_capacity(results.len());
         for (job, r) in results {
             match r {
-                Ok(p) => done.push(p),
+                Ok((p, runs)) => {
+                    if let Some(runs) = runs
+                        && let Err(e) = t
+                            .store
+                            .record_extractor_runs(job.workspace_id, &runs, t.now())
+                            .await
+                    {
+                        tracing::warn!(worker = %self.id, item = %p.item_id, error = %e, "could not record the extractor runs");
+                    }
+                    done.push(p);
+                }
                 Err(e) => self.failed(&job, &e).await,
             }
         }
@@ -328,11 +345,12 @@ fn run_engine(
     item: &tandem_store::Item,
     c: &Compiled,
     (slug, stage): &(String, Stage),
+    llm: Option<&tandem_engine::pipeline::LlmAnswers>,
 ) -> Result<Processed, String> {
     let fields: std::collections::BTreeMap<String, String> =
         serde_json::from_str(&item.input).map_err(|e| format!("stored input is not readable: {e}"))?;
     let input = ItemInput::from_stored(fields);
-    let outcome = tandem_engine::pipeline::run(&c.spec, &c.models, input.fields());
+    let outcome = tandem_engine::pipeline::run_with(&c.spec, &c.models, input.fields(), llm);
     let mut reason_codes = outcome.reason_codes();
     if let Some(code) = stage.reason_code() {
         reason_codes.push(code.to_owned());

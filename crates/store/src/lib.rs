@@ -9,6 +9,7 @@
 
 mod error;
 mod inbox_rows;
+mod llm;
 mod measure_rows;
 mod rollout_rows;
 mod rows;
@@ -20,6 +21,7 @@ use async_trait::async_trait;
 
 pub use error::StoreError;
 pub use inbox_rows::*;
+pub use llm::{FieldRole, FieldRun, LlmCalibration, LlmRun, NewExtractorRuns, ReviewedFieldRun};
 pub use measure_rows::*;
 pub use rollout_rows::*;
 pub use rows::*;
@@ -284,6 +286,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// A named server secret: `candidate` is stored if none exists yet; the stored one is
     /// returned, so every instance signs with the same key.
     async fn server_secret(&self, name: &str, candidate: &str, now: Millis) -> Result<String>;
+    /// How many open items are past their due time.
+    async fn overdue_count(&self, ws: WorkspaceId, now: Millis) -> Result<i64>;
     // --- rollout ---------------------------------------------------------------------
     /// The automation's rollout row; `None` means it predates stages and runs live.
     async fn rollout_state(&self, ws: WorkspaceId, automation: AutomationId) -> Result<Option<RolloutState>>;
@@ -424,6 +428,35 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Forget finished runs created before `before`.
     async fn prune_scheduled_runs(&self, ws: WorkspaceId, before: Millis) -> Result<u64>;
 
+    // --- llm -------------------------------------------------------------------------
+    /// Replace an item's LLM run and field runs (primary and shadow answers) with these.
+    async fn record_extractor_runs(
+        &self,
+        ws: WorkspaceId,
+        runs: &NewExtractorRuns,
+        now: Millis,
+    ) -> Result<()>;
+    /// What the LLM step cost on an item's latest processing.
+    async fn llm_run(&self, ws: WorkspaceId, item: ItemId) -> Result<Option<LlmRun>>;
+    async fn field_runs(&self, ws: WorkspaceId, item: ItemId) -> Result<Vec<FieldRun>>;
+    /// Field runs of the automation's approved and corrected items, with their accepted result.
+    async fn reviewed_field_runs(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+    ) -> Result<Vec<ReviewedFieldRun>>;
+    /// Store fitted calibrators, replacing each field's previous one.
+    async fn save_llm_calibrations(
+        &self,
+        ws: WorkspaceId,
+        fits: &[LlmCalibration],
+        now: Millis,
+    ) -> Result<()>;
+    async fn llm_calibrations(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+    ) -> Result<Vec<LlmCalibration>>;
     // --- training ------------------------------------------------------------------
     /// [`Store::record_decision`] plus the training examples the correction teaches, in
     /// the same transaction: a correction is never recorded without what it teaches.

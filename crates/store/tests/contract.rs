@@ -589,6 +589,8 @@ mod inbox_contract;
 #[path = "contract/scale.rs"]
 mod scale;
 
+#[path = "contract/llm.rs"]
+mod llm;
 #[tokio::test]
 async fn training_examples_candidates_and_activation() {
     each_backend(|store| async move {

@@ -73,6 +73,8 @@ pub enum Command {
     },
     /// Measure intake and processing throughput and intake latency (not a test).
     Bench(BenchArgs),
+    /// Measure the exception inbox's pages on a large SQLite store (not a test).
+    BenchInbox(BenchInboxArgs),
     /// Create (or reuse) a demo workspace with two automations and real sample data, then serve it.
     Demo(DemoArgs),
     /// Check an automation definition and its training files; exit 2 when invalid.
@@ -103,6 +105,9 @@ pub enum Command {
     /// Field extraction: evaluate the learned extractor on labelled documents.
     #[command(subcommand)]
     Extract(ExtractCommand),
+    /// The LLM step: refit its calibration, compare extractors run side by side, keep the better.
+    #[command(subcommand)]
+    Llm(LlmCommand),
     /// Train a candidate version from the definition's data plus the corrections made in
     /// the inbox, and show it beside the active version on the same held-out corrections.
     Retrain(RetrainArgs),
@@ -182,6 +187,16 @@ pub struct BenchArgs {
     /// Length of the latency phase in seconds.
     #[arg(long, default_value_t = 20)]
     pub seconds: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchInboxArgs {
+    /// Items in the store.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub items: usize,
+    /// Requests timed per page.
+    #[arg(long, default_value_t = 200)]
+    pub requests: usize,
 }
 
 #[derive(Debug, Args)]
@@ -313,4 +328,31 @@ pub struct ExtractEvalArgs {
     /// seconds (Linux), for figures that hold on a shared, busy machine.
     #[arg(long)]
     pub cpu_time: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LlmCommand {
+    /// Fit the calibration of each LLM field on the automation's reviewed items.
+    Refit {
+        /// The automation's slug.
+        slug: String,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Per field with a shadow_extractor: how often each extractor agreed with the reviewers.
+    Compare {
+        /// The automation's slug.
+        slug: String,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make the extractor that agreed more often the field's primary (a new version).
+    Keep {
+        /// The automation's slug.
+        slug: String,
+        /// The field to switch.
+        field: String,
+    },
 }

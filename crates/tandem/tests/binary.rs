@@ -7,3 +7,6 @@ mod instance;
 mod kill;
 #[path = "binary/transfer.rs"]
 mod transfer;
+
+#[path = "binary/llm.rs"]
+mod llm;

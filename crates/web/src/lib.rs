@@ -3,6 +3,7 @@
 //! no SQL and no business rule here, and one mapping from error to status in [`error`].
 
 mod api;
+mod api_llm;
 mod assets;
 mod auth;
 mod error;
@@ -39,6 +40,8 @@ pub fn router(tandem: Tandem) -> Router {
         .merge(rollout_card::routes())
         .merge(api::routes())
         .merge(pages::routes())
+        .merge(pages::llm::routes())
+        .merge(api_llm::routes())
         .merge(pages::links::routes())
         .merge(pages::review::routes())
         .merge(inbox_api::routes())

@@ -242,3 +242,249 @@ async fn a_reviewer_clears_the_inbox_by_keyboard_alone() {
         "the page reports the time spent"
     );
 }
+
+#[path = "browser/llm.rs"]
+mod llm;
+
+// --- the inbox's other paths (issue 6) ------------------------------------------------------
+
+const NOTIFYING: &str = r#"
+name = "Support"
+slug = "support"
+
+[[fields]]
+name = "email"
+type = "email"
+required = true
+threshold = 0.5
+
+[[destinations]]
+type = "jsonl"
+path = "out/support.jsonl"
+
+[review]
+priority = "urgent"
+sla_minutes = 60
+"#;
+
+/// The app with the notifying automation, three items (two in the inbox: one ambiguous,
+/// one missing its e-mail; one accepted automatically) and a Slack-compatible receiver.
+async fn notifying_app() -> (TestApp, tandem_test_support::Receiver, Vec<ItemId>) {
+    let app = TestApp::start(backends()[0]).await;
+    let slack = tandem_test_support::Receiver::start().await;
+    let def = format!(
+        "{NOTIFYING}\n[[review.notify]]\ntype = \"slack\"\nurl = \"{}\"\n",
+        slack.url
+    );
+    app.apply(&def, TrainingFiles::default()).await;
+    let admin = app.user("ada@acme.io", Role::Admin).await;
+    let actor = tandem_service::auth::Actor { user: admin };
+    let texts = [
+        "Please write to a@x.io or b@y.io about my refund.",
+        "No address in this one.",
+        "From c@z.io: all good.",
+    ];
+    let subs = texts
+        .iter()
+        .map(|t| tandem_service::intake::Submission {
+            input: json!({ "text": t }),
+            idempotency_key: None,
+        })
+        .collect();
+    let ids: Vec<ItemId> = app
+        .tandem
+        .submit(&actor, "support", subs)
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| i.item.id)
+        .collect();
+    app.drain().await;
+    (app, slack, ids)
+}
+
+async fn sign_in(b: &Browser, app: &TestApp, email: &str, next: &str) {
+    b.client.goto(&app.url("/login")).await.unwrap();
+    b.client
+        .find(Locator::Css("#email"))
+        .await
+        .unwrap()
+        .send_keys(email)
+        .await
+        .unwrap();
+    b.client
+        .find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys(tandem_test_support::app_password())
+        .await
+        .unwrap();
+    press(b, &[Key::Enter.into()]).await;
+    wait_for_path(b, "/inbox").await;
+    b.client.goto(&app.url(next)).await.unwrap();
+}
+
+async fn text_of(b: &Browser, css: &str) -> String {
+    b.client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn status(app: &TestApp, id: ItemId) -> ItemStatus {
+    app.tandem.store.item(app.workspace, id).await.unwrap().status
+}
+
+#[tokio::test]
+async fn two_reviewers_race_and_a_chat_link_decides_only_from_its_button() {
+    let (app, slack, ids) = notifying_app().await;
+    app.user("rita@acme.io", Role::Reviewer).await;
+    app.user("sam@acme.io", Role::Reviewer).await;
+    app.tandem.sweep_inbox().await.unwrap();
+    let text = slack.all()[0].body["text"].as_str().unwrap().to_owned();
+    let approve = text
+        .split('<')
+        .filter_map(|s| s.split_once('|'))
+        .map(|(url, _)| url.to_owned())
+        .find(|u| u.contains(&format!("-{}-approve-", ids[0])))
+        .expect("an approve link in the chat message");
+
+    // Rita opens the item; Sam, a moment later, sees that she holds it and cannot decide.
+    let rita = Browser::start(1280, 900).await;
+    sign_in(&rita, &app, "rita@acme.io", &format!("/items/{}", ids[0])).await;
+    wait_for_path(&rita, &format!("/items/{}", ids[0])).await;
+    assert!(rita.client.find(Locator::Css("#approve-button")).await.is_ok());
+    let sam = Browser::start(1280, 900).await;
+    sign_in(&sam, &app, "sam@acme.io", &format!("/items/{}", ids[0])).await;
+    wait_for_path(&sam, &format!("/items/{}", ids[0])).await;
+    let note = text_of(&sam, "#held-note").await;
+    assert!(note.contains("rita is working on this item"), "{note}");
+    assert!(
+        sam.client
+            .find_all(Locator::Css("#approve-button"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Sam's keyboard approve does nothing either.
+    press(&sam, &['a']).await;
+    assert_eq!(status(&app, ids[0]).await, ItemStatus::NeedsReview);
+    sam.close().await;
+
+    // Rita follows the chat link: the page shows what will be approved; opening it
+    // (as a link-preview bot would) decides nothing.
+    rita.client.goto(&approve).await.unwrap();
+    let title = text_of(&rita, "#link-title").await;
+    assert_eq!(title, format!("Approve item #{}?", ids[0]));
+    let shown = text_of(&rita, "#link-fields").await;
+    assert!(shown.contains("a@x.io"), "{shown}");
+    assert_eq!(
+        status(&app, ids[0]).await,
+        ItemStatus::NeedsReview,
+        "the GET decided"
+    );
+    screenshot(&rita, "decision-link.png").await;
+    rita.client
+        .find(Locator::Css("#link-decide"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&rita, &format!("/items/{}", ids[0])).await;
+    assert_eq!(status(&app, ids[0]).await, ItemStatus::Approved);
+    rita.close().await;
+}
+
+#[tokio::test]
+async fn this_looks_wrong_on_a_delivered_result_sends_it_back() {
+    let (app, _slack, ids) = notifying_app().await;
+    app.user("rita@acme.io", Role::Reviewer).await;
+    let line = std::fs::read_to_string(app.data_dir.path().join("out/support.jsonl")).unwrap();
+    let delivered: serde_json::Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
+    assert_eq!(delivered["item_id"], json!(ids[2]));
+    let link = delivered["links"]["report_wrong"].as_str().unwrap().to_owned();
+
+    let b = Browser::start(1280, 900).await;
+    sign_in(&b, &app, "rita@acme.io", &format!("/items/{}/wrong", ids[2])).await;
+    wait_for_path(&b, &format!("/items/{}/wrong", ids[2])).await;
+    b.client.goto(&link).await.unwrap();
+    assert_eq!(
+        status(&app, ids[2]).await,
+        ItemStatus::AutoAccepted,
+        "opening the link changes nothing"
+    );
+    b.client
+        .find(Locator::Css("#wrong-reason"))
+        .await
+        .unwrap()
+        .send_keys("c@z.io is our own support address")
+        .await
+        .unwrap();
+    b.client
+        .find(Locator::Css("#wrong-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&b, &format!("/items/{}", ids[2])).await;
+    assert_eq!(status(&app, ids[2]).await, ItemStatus::NeedsReview);
+    let history = text_of(
+        &b,
+        "#history-title + table, section[aria-labelledby=history-title] table",
+    )
+    .await;
+    assert!(history.contains("Reported wrong"), "{history}");
+    assert!(history.contains("c@z.io is our own support address"), "{history}");
+    let escaped = app.tandem.store.escaped_errors(app.workspace, 0).await.unwrap();
+    assert_eq!(escaped.len(), 1);
+    b.close().await;
+}
+
+#[tokio::test]
+async fn the_inbox_and_an_item_fit_a_phone_and_have_labels() {
+    let (app, _slack, ids) = notifying_app().await;
+    app.user("rita@acme.io", Role::Reviewer).await;
+    for (width, height, suffix) in [(1280, 900, ""), (390, 844, "-phone")] {
+        let b = Browser::start(width, height).await;
+        sign_in(&b, &app, "rita@acme.io", "/inbox").await;
+        wait_for_path(&b, "/inbox").await;
+        for path in [
+            "/inbox".to_owned(),
+            format!("/items/{}", ids[0]),
+            "/progress".to_owned(),
+        ] {
+            b.client.goto(&app.url(&path)).await.unwrap();
+            let overflow = b
+                .client
+                .execute(
+                    "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert!(
+                overflow.as_i64().unwrap_or(0) <= 0,
+                "{path} scrolls sideways at {width} px: {overflow}"
+            );
+            // Every form control has a label a screen reader can read.
+            let unlabelled = b
+                .client
+                .execute(
+                    "return Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea'))
+                       .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map(e => e.name || e.id);",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert_eq!(unlabelled, json!([]), "{path} at {width} px");
+        }
+        b.client.goto(&app.url("/inbox")).await.unwrap();
+        screenshot(&b, &format!("inbox-urgent{suffix}.png")).await;
+        b.close().await;
+    }
+}

@@ -545,3 +545,6 @@ async fn health_and_readiness() {
         );
     }
 }
+
+#[path = "http/llm.rs"]
+mod llm;

@@ -3,6 +3,7 @@
 //! same TOML), validated here in one pass that reports every problem with its line and
 //! column, so a builder fixes a file in one round.
 
+mod llm;
 mod parse;
 mod review;
 mod rollout;
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::slug::Slug;
 use tandem_engine::FieldKind;
 
+pub use llm::LlmDef;
 pub use review::{NotifyChannel, Priority, ReviewPolicy};
 pub use rollout::{CardDef, FieldMode, GateDef, RolloutDef};
 pub use walk::DefinitionError;
@@ -30,6 +32,9 @@ pub struct AutomationDef {
     pub training: TrainingDef,
     pub destinations: Vec<Destination>,
     pub baseline: Baseline,
+    /// The LLM server for fields with `extractor` or `shadow_extractor` = "llm".
+    #[serde(default)]
+    pub llm: Option<LlmDef>,
     /// Priority, SLA, escalation and notifications for this automation's exceptions.
     #[serde(default)]
     pub review: ReviewPolicy,
@@ -87,6 +92,10 @@ pub struct FieldDef {
     pub name: String,
     pub kind: FieldKind,
     pub extractor: ExtractorKind,
+    /// An extractor run beside the primary one: its answer is recorded and compared with
+    /// the reviewers', never used.
+    #[serde(default)]
+    pub shadow_extractor: Option<ExtractorKind>,
     /// The input field the value is read from.
     pub source: String,
     pub required: bool,
@@ -243,7 +252,8 @@ impl AutomationDef {
                 source: match f.extractor {
                     ExtractorKind::Pattern => Source::Pattern,
                     ExtractorKind::Label => Source::Label(f.labels.clone()),
-                    ExtractorKind::Learned | ExtractorKind::Llm => Source::Model,
+                    ExtractorKind::Learned => Source::Model,
+                    ExtractorKind::Llm => Source::Llm,
                 },
                 input: f.source.clone(),
                 required: f.required,
@@ -265,6 +275,41 @@ impl AutomationDef {
             oos_label: r.oos_label.clone(),
         });
         Spec { fields, route }
+    }
+}
+
+impl AutomationDef {
+    /// The fields that name a shadow extractor, each reading from it instead of its
+    /// primary: running this spec gives the shadow answers. No route.
+    pub fn shadow_spec(&self) -> tandem_engine::pipeline::Spec {
+        use tandem_engine::pipeline::Source;
+        let primary = self.pipeline_spec();
+        let fields = primary
+            .fields
+            .into_iter()
+            .zip(&self.fields)
+            .filter_map(|(mut step, def)| {
+                step.source = match def.shadow_extractor? {
+                    ExtractorKind::Pattern => Source::Pattern,
+                    ExtractorKind::Label => Source::Label(def.labels.clone()),
+                    ExtractorKind::Learned => Source::Model,
+                    ExtractorKind::Llm => Source::Llm,
+                };
+                Some(step)
+            })
+            .collect();
+        tandem_engine::pipeline::Spec { fields, route: None }
+    }
+
+    /// `source` (a definition's TOML) with field `field` switched to `primary`, and
+    /// `shadow` as its shadow extractor (none when `None`); the rest of the text is kept.
+    pub fn set_extractors(
+        source: &str,
+        field: &str,
+        primary: ExtractorKind,
+        shadow: Option<ExtractorKind>,
+    ) -> Result<String, String> {
+        llm::set_extractors(source, field, primary, shadow)
     }
 }
 

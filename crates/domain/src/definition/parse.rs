@@ -15,6 +15,7 @@ const TOP_KEYS: &[&str] = &[
     "training",
     "destinations",
     "baseline",
+    "llm",
     "review",
     "rollout",
     "gate",
@@ -25,6 +26,7 @@ const FIELD_KEYS: &[&str] = &[
     "name",
     "type",
     "extractor",
+    "shadow_extractor",
     "source",
     "required",
     "threshold",
@@ -71,11 +73,26 @@ pub(super) fn parse(source: &str) -> Result<AutomationDef, Vec<DefinitionError>>
 
     let inputs = parse_inputs(&mut w, top);
     let input_names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
-    let fields = parse_fields(&mut w, top, &input_names);
+    let (fields, field_offsets) = parse_fields(&mut w, top, &input_names);
     let route = w.table(top, "route", "").map(|t| {
         let at = Walker::offset_of(top, "route").unwrap_or(0);
         parse_route(&mut w, t, at, &input_names)
     });
+    let llm = w.table(top, "llm", "").and_then(|t| {
+        let at = Walker::offset_of(top, "llm").unwrap_or(0);
+        super::llm::parse_llm(&mut w, t, at)
+    });
+    if llm.is_none() && Walker::get(top, "llm").is_none() {
+        for (i, f) in fields.iter().enumerate() {
+            if f.extractor == ExtractorKind::Llm || f.shadow_extractor == Some(ExtractorKind::Llm) {
+                w.error_at(
+                    field_offsets.get(i).copied().unwrap_or(0),
+                    &format!("fields[{i}].extractor"),
+                    "a field uses the LLM, so the definition needs an [llm] section with base_url and model",
+                );
+            }
+        }
+    }
     let training = w
         .table(top, "training", "")
         .map(|t| {
@@ -85,7 +102,11 @@ pub(super) fn parse(source: &str) -> Result<AutomationDef, Vec<DefinitionError>>
             }
         })
         .unwrap_or_default();
-    if fields.iter().any(|f| f.extractor == ExtractorKind::Learned) && training.documents.is_none() {
+    if fields
+        .iter()
+        .any(|f| f.extractor == ExtractorKind::Learned || f.shadow_extractor == Some(ExtractorKind::Learned))
+        && training.documents.is_none()
+    {
         let at = Walker::offset_of(top, "fields").unwrap_or(0);
         w.error_at(
             at,
@@ -136,6 +157,7 @@ pub(super) fn parse(source: &str) -> Result<AutomationDef, Vec<DefinitionError>>
             training,
             destinations,
             baseline,
+            llm,
             review,
             rollout,
             gate,
@@ -193,8 +215,10 @@ fn parse_kind(s: &str) -> Option<FieldKind> {
     FieldKind::ALL.into_iter().find(|k| k.as_str() == s)
 }
 
-fn parse_fields(w: &mut Walker<'_>, top: &Table<'_>, inputs: &[&str]) -> Vec<FieldDef> {
+/// The fields, and the offset where each one's extractor is set (for errors about it).
+fn parse_fields(w: &mut Walker<'_>, top: &Table<'_>, inputs: &[&str]) -> (Vec<FieldDef>, Vec<usize>) {
     let mut fields: Vec<FieldDef> = Vec::new();
+    let mut offsets: Vec<usize> = Vec::new();
     for (i, (at, t)) in w.tables(top, "fields", "").into_iter().enumerate() {
         let path = format!("fields[{i}]");
         w.check_keys(t, FIELD_KEYS, &path);
@@ -297,6 +321,47 @@ fn parse_fields(w: &mut Walker<'_>, top: &Table<'_>, inputs: &[&str]) -> Vec<Fie
                 format!("{r:?} should be a two-letter country code such as \"US\""),
             );
         }
+        let shadow_at = Walker::offset_of(t, "shadow_extractor").unwrap_or(at);
+        let shadow_extractor = match w.string(t, "shadow_extractor", &path).as_deref() {
+            None => None,
+            Some("pattern") => Some(ExtractorKind::Pattern),
+            Some("label") => Some(ExtractorKind::Label),
+            Some("learned") => Some(ExtractorKind::Learned),
+            Some("llm") => Some(ExtractorKind::Llm),
+            Some(other) => {
+                w.error_at(
+                    shadow_at,
+                    &join(&path, "shadow_extractor"),
+                    format!("unknown extractor {other:?}; expected one of: pattern, label, learned, llm"),
+                );
+                None
+            }
+        };
+        if let Some(shadow) = shadow_extractor {
+            if shadow == extractor {
+                w.error_at(
+                    shadow_at,
+                    &join(&path, "shadow_extractor"),
+                    format!(
+                        "is the same as extractor ({}); a shadow runs a different extractor beside it",
+                        shadow.as_str()
+                    ),
+                );
+            } else if shadow == ExtractorKind::Pattern && !has_pattern(kind) && known_kind.is_some() {
+                w.error_at(
+                    shadow_at,
+                    &join(&path, "shadow_extractor"),
+                    format!("there is no built-in pattern for type {kind}"),
+                );
+            } else if shadow == ExtractorKind::Label && labels.is_empty() {
+                w.error_at(
+                    shadow_at,
+                    &join(&path, "labels"),
+                    "shadow_extractor = \"label\" needs labels = [\"Label\", ...]",
+                );
+            }
+        }
+        offsets.push(ext_at);
         let validate = w
             .table(t, "validate", &path)
             .map(|v| parse_validation(w, v, &join(&path, "validate")))
@@ -305,6 +370,7 @@ fn parse_fields(w: &mut Walker<'_>, top: &Table<'_>, inputs: &[&str]) -> Vec<Fie
             name,
             kind,
             extractor,
+            shadow_extractor,
             source,
             required: w.bool(t, "required", &path).unwrap_or(false),
             threshold: w
@@ -317,7 +383,7 @@ fn parse_fields(w: &mut Walker<'_>, top: &Table<'_>, inputs: &[&str]) -> Vec<Fie
             validate,
         });
     }
-    fields
+    (fields, offsets)
 }
 
 fn has_pattern(kind: FieldKind) -> bool {

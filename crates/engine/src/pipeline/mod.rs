@@ -7,6 +7,7 @@
 //! rules are tested here without training anything, and a new kind of model (an LLM step
 //! run by the service) plugs in without touching them.
 
+mod llm;
 mod normalize;
 mod reason;
 
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::patterns::{self, PatternOptions};
 use crate::{FieldKind, Span};
 
+pub use llm::{LlmAnswer, LlmAnswers};
 pub use normalize::normalize;
 pub use reason::Reason;
 
@@ -29,6 +31,8 @@ pub enum Source {
     /// A trained model (the automation's learned extractor, or an external step whose
     /// output the caller supplies).
     Model,
+    /// The LLM step, whose answers the caller supplies (see [`run_with`]).
+    Llm,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -211,6 +215,17 @@ impl Outcome {
 
 /// Run one item through the pipeline. `inputs` are the item's input fields by name.
 pub fn run(spec: &Spec, models: &Models, inputs: &BTreeMap<String, String>) -> Outcome {
+    run_with(spec, models, inputs, None)
+}
+
+/// [`run`], with the LLM step's answers for fields whose source is [`Source::Llm`]
+/// (`None` when the step did not run; those fields then go to review, saying so).
+pub fn run_with(
+    spec: &Spec,
+    models: &Models,
+    inputs: &BTreeMap<String, String>,
+    llm: Option<&LlmAnswers>,
+) -> Outcome {
     // A learned extractor reads each input once for all its fields.
     let mut learned: BTreeMap<&str, Vec<ModelField>> = BTreeMap::new();
     if let Some(model) = &models.fields {
@@ -239,6 +254,7 @@ pub fn run(spec: &Spec, models: &Models, inputs: &BTreeMap<String, String>) -> O
                         None => Found::Unavailable("no trained extractor for this version".into()),
                         Some(all) => from_model(all, &step.name),
                     },
+                    Source::Llm => llm::from_llm(step, text, llm),
                 }
             };
             gate_field(step, found)

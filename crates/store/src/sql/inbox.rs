@@ -473,3 +473,16 @@ pub(super) async fn server_secret(s: &SqlStore, name: &str, candidate: &str, now
             .await?,
     )
 }
+
+pub(super) async fn overdue_count(s: &SqlStore, ws: WorkspaceId, now: Millis) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM items i
+         JOIN review_policies p ON p.automation_id = i.automation_id AND p.workspace_id = i.workspace_id
+         WHERE i.workspace_id = $1 AND i.status IN ('needs_review', 'failed') AND p.sla_ms IS NOT NULL
+           AND i.created_at + p.sla_ms <= $2",
+    )
+    .bind(ws.0)
+    .bind(now)
+    .fetch_one(&s.reader)
+    .await?)
+}

@@ -14,6 +14,7 @@ mod deliveries;
 mod inbox;
 mod items;
 mod jobs;
+mod llm;
 mod measure;
 mod people;
 mod review;
@@ -545,6 +546,9 @@ impl Store for SqlStore {
     async fn server_secret(&self, name: &str, candidate: &str, now: Millis) -> Result<String> {
         inbox::server_secret(self, name, candidate, now).await
     }
+    async fn overdue_count(&self, ws: WorkspaceId, now: Millis) -> Result<i64> {
+        inbox::overdue_count(self, ws, now).await
+    }
     async fn rollout_state(&self, ws: WorkspaceId, automation: AutomationId) -> Result<Option<RolloutState>> {
         rollout::rollout_state(self, ws, automation).await
     }
@@ -713,6 +717,42 @@ impl Store for SqlStore {
     }
     async fn prune_scheduled_runs(&self, ws: WorkspaceId, before: Millis) -> Result<u64> {
         schedule::prune_scheduled_runs(self, ws, before).await
+    }
+    async fn record_extractor_runs(
+        &self,
+        ws: WorkspaceId,
+        runs: &NewExtractorRuns,
+        now: Millis,
+    ) -> Result<()> {
+        llm::record_extractor_runs(self, ws, runs, now).await
+    }
+    async fn llm_run(&self, ws: WorkspaceId, item: ItemId) -> Result<Option<LlmRun>> {
+        llm::llm_run(self, ws, item).await
+    }
+    async fn field_runs(&self, ws: WorkspaceId, item: ItemId) -> Result<Vec<FieldRun>> {
+        llm::field_runs(self, ws, item).await
+    }
+    async fn reviewed_field_runs(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+    ) -> Result<Vec<ReviewedFieldRun>> {
+        llm::reviewed_field_runs(self, ws, automation).await
+    }
+    async fn save_llm_calibrations(
+        &self,
+        ws: WorkspaceId,
+        fits: &[LlmCalibration],
+        now: Millis,
+    ) -> Result<()> {
+        llm::save_llm_calibrations(self, ws, fits, now).await
+    }
+    async fn llm_calibrations(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+    ) -> Result<Vec<LlmCalibration>> {
+        llm::llm_calibrations(self, ws, automation).await
     }
 
     async fn record_correction(

@@ -1,10 +1,12 @@
 //! One module per subcommand.
 
 mod bench;
+mod bench_inbox;
 mod check;
 mod demo;
 mod eval;
 mod import;
+mod llm;
 mod retrain;
 mod rollout;
 mod serve;
@@ -29,10 +31,12 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Restore { file, replace } => transfer::restore(config, &file, replace).await,
         Command::Migrate { from, to } => transfer::migrate(config, &from, &to).await,
         Command::Bench(args) => bench::run(config, args).await,
+        Command::BenchInbox(args) => bench_inbox::run(config, args).await,
         Command::Demo(args) => demo::run(config, args).await,
         Command::Check { file } => Ok(check::run(&file)),
         Command::Apply { files } => check::apply(config, &files).await,
         Command::Import(args) => import::run(config, args).await,
+        Command::Llm(cmd) => llm::run(config, cmd).await,
         Command::User(cmd) => users::user(config, cmd).await,
         Command::Token(cmd) => users::token(config, cmd).await,
         Command::Config(ConfigCommand::Example) => {

@@ -3,6 +3,7 @@
 //! every form carries the session's form token.
 
 pub mod links;
+pub mod llm;
 pub mod review;
 pub mod templates;
 mod training;
@@ -53,13 +54,18 @@ fn render(t: &impl Template) -> Result<Html<String>, PageError> {
 
 async fn nav(s: &AppState, user: &PageUser, section: &'static str) -> Result<Nav, PageError> {
     let counts = s.tandem.store.inbox_counts(user.actor.workspace()).await?;
-    Ok(Nav {
+    Ok(nav_with(user, section, counts.open))
+}
+
+/// The navigation when the open count is already known (the inbox counted it).
+fn nav_with(user: &PageUser, section: &'static str, open_count: i64) -> Nav {
+    Nav {
         user_name: user.actor.user.name.clone(),
         role: user.actor.user.role.to_string(),
         csrf: user.csrf.clone(),
-        open_count: counts.open,
+        open_count,
         section,
-    })
+    }
 }
 
 // --- sign in ---------------------------------------------------------------------------
@@ -230,24 +236,9 @@ async fn inbox(
     let items = s.tandem.store.list_items(ws, &filter).await?;
     let ids: Vec<ItemId> = items.iter().map(|i| i.id).collect();
     let claims = s.tandem.claims(ws, &ids).await?;
-    let overdue_count = if overdue {
-        items.len()
-    } else {
-        s.tandem
-            .store
-            .list_items(
-                ws,
-                &ItemFilter {
-                    due_before: Some(s.tandem.now()),
-                    limit: 1000,
-                    ..Default::default()
-                },
-            )
-            .await?
-            .len()
-    };
+    let overdue_count = s.tandem.store.overdue_count(ws, s.tandem.now()).await?;
     let page = InboxPage {
-        nav: nav(&s, &user, "inbox").await?,
+        nav: nav_with(&user, "inbox", counts.open),
         automations: counts
             .by_automation
             .iter()
@@ -407,10 +398,13 @@ async fn build_item_page(
         .map(|e| HistoryRow {
             when: datetime(e.created_at),
             who: e.actor_name.clone().unwrap_or_else(|| "Tandem".into()),
-            what: e
-                .kind
-                .parse::<ItemStatus>()
-                .map_or_else(|_| e.kind.clone(), |st| st.label().to_owned()),
+            what: match e.kind.as_str() {
+                "reported_wrong" => "Reported wrong (sent back to the inbox)".to_owned(),
+                "escalated" => "Escalated: past its due time".to_owned(),
+                other => other
+                    .parse::<ItemStatus>()
+                    .map_or_else(|_| other.to_owned(), |st| st.label().to_owned()),
+            },
             detail: describe_event(&e.detail, e.seconds),
         })
         .collect();
@@ -425,6 +419,7 @@ async fn build_item_page(
         })
         .collect();
     let next_id = next_open(s, user, view.id).await?;
+    let llm = llm::item_block(s, user, view.id).await?;
     let now = s.tandem.now();
     let held = s
         .tandem
@@ -464,6 +459,7 @@ async fn build_item_page(
         error,
         error_details,
         next_id,
+        llm,
     })
 }
 

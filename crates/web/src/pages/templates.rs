@@ -63,7 +63,7 @@ pub struct InboxPage {
     /// oldest, newest, priority or due.
     pub order: String,
     pub overdue: bool,
-    pub overdue_count: usize,
+    pub overdue_count: i64,
     pub can_decide: bool,
     pub oldest: String,
     pub notice: Option<String>,
@@ -157,6 +157,8 @@ pub struct ItemPage {
     pub error: Option<String>,
     pub error_details: Vec<String>,
     pub next_id: Option<i64>,
+    /// The LLM's cost and the shadow extractors' answers, when the automation has them.
+    pub llm: Option<super::llm::ItemLlmBlock>,
 }
 
 #[derive(Template)]

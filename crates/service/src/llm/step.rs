@@ -1,0 +1,190 @@
+//! Asking the automation's LLM for an item's fields, before the engine runs.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use tandem_domain::definition::{AutomationDef, ExtractorKind, LlmDef};
+use tandem_domain::{VersionId, WorkspaceId};
+use tandem_engine::calibration::Calibrator;
+use tandem_engine::pipeline::{LlmAnswer, LlmAnswers};
+use tandem_llm::{FieldRequest, LlmClient, LlmConfig};
+use tandem_store::{Item, Job, LlmRun};
+
+use crate::automations::Compiled;
+use crate::{ServiceError, ServiceResult, Tandem};
+
+/// One client per automation version, so its concurrency limit holds across the
+/// batches of this process.
+#[derive(Debug, Default)]
+pub(crate) struct LlmClients {
+    clients: Mutex<HashMap<(WorkspaceId, VersionId), Arc<LlmClient>>>,
+}
+
+/// What the LLM step gave for one item.
+#[derive(Debug, Clone)]
+pub(crate) struct LlmOutcome {
+    /// For the engine: calibrated answers, or why there are none.
+    pub answers: LlmAnswers,
+    /// Per field: the raw score the calibration is fitted on.
+    pub raw_scores: BTreeMap<String, f64>,
+    /// Cost, for the item page.
+    pub run: LlmRun,
+}
+
+/// The fields the LLM answers, as primary or shadow extractor.
+pub(crate) fn llm_fields(def: &AutomationDef) -> Vec<&tandem_domain::definition::FieldDef> {
+    def.fields
+        .iter()
+        .filter(|f| f.extractor == ExtractorKind::Llm || f.shadow_extractor == Some(ExtractorKind::Llm))
+        .collect()
+}
+
+/// The client settings a definition asks for; the API key is read from the environment.
+pub(crate) fn client_config(llm: &LlmDef) -> ServiceResult<LlmConfig> {
+    let api_key = match &llm.api_key_env {
+        None => None,
+        Some(var) => Some(std::env::var(var).map_err(|_| {
+            ServiceError::invalid(format!(
+                "the environment variable {var} (named by llm.api_key_env) is not set, so the LLM step has no API key"
+            ))
+        })?),
+    };
+    Ok(LlmConfig {
+        api_key,
+        timeout: Duration::from_secs_f64(llm.timeout_seconds),
+        samples: llm.samples,
+        max_concurrency: llm.max_concurrency as usize,
+        retries: llm.retries,
+        ..LlmConfig::new(llm.base_url.clone(), llm.model.clone())
+    })
+}
+
+impl LlmClients {
+    fn get(&self, ws: WorkspaceId, c: &Compiled) -> ServiceResult<Option<Arc<LlmClient>>> {
+        let Some(llm) = &c.def.llm else {
+            return Ok(None);
+        };
+        let key = (ws, c.version.id);
+        let mut clients = self
+            .clients
+            .lock()
+            .map_err(|_| ServiceError::Internal("LLM client cache lock poisoned".into()))?;
+        if let Some(client) = clients.get(&key) {
+            return Ok(Some(client.clone()));
+        }
+        let client = LlmClient::new(client_config(llm)?).map_err(|e| ServiceError::invalid(e.to_string()))?;
+        let client = Arc::new(client);
+        clients.insert(key, client.clone());
+        Ok(Some(client))
+    }
+}
+
+/// Run the LLM step for every item of a batch that needs it, concurrently (the client's
+/// semaphore bounds requests in flight). The result lines up with `work`.
+pub(crate) async fn run_steps<T>(
+    t: &Tandem,
+    work: &[(Job, Item, Arc<Compiled>, T)],
+) -> Vec<Option<LlmOutcome>> {
+    let steps = work.iter().map(|(job, item, c, _)| step(t, job, item, c));
+    futures::future::join_all(steps).await
+}
+
+async fn step(t: &Tandem, job: &Job, item: &Item, c: &Compiled) -> Option<LlmOutcome> {
+    let fields = llm_fields(&c.def);
+    if fields.is_empty() {
+        return None;
+    }
+    let model = c.def.llm.as_ref().map_or_else(String::new, |l| l.model.clone());
+    let mut run = LlmRun {
+        item_id: item.id,
+        version_id: c.version.id,
+        model,
+        latency_ms: 0,
+        prompt_tokens: 0,
+        completion_tokens: 0,
+        requests: 0,
+        error: None,
+        created_at: t.now(),
+    };
+    let mut raw_scores = BTreeMap::new();
+    let answers = ask(t, job, item, c, &fields, &mut run, &mut raw_scores).await;
+    if let Err(e) = &answers {
+        tracing::warn!(item = %item.id, error = %e, "the LLM step failed");
+        run.error = Some(e.clone());
+    }
+    Some(LlmOutcome {
+        answers,
+        raw_scores,
+        run,
+    })
+}
+
+async fn ask(
+    t: &Tandem,
+    job: &Job,
+    item: &Item,
+    c: &Compiled,
+    fields: &[&tandem_domain::definition::FieldDef],
+    run: &mut LlmRun,
+    raw_scores: &mut BTreeMap<String, f64>,
+) -> Result<Vec<LlmAnswer>, String> {
+    let client = t
+        .llm_clients
+        .get(job.workspace_id, c)
+        .map_err(|e| e.to_string())?
+        .ok_or("the automation uses extractor = \"llm\" but has no [llm] section")?;
+    let calibrators: HashMap<String, Calibrator> = t
+        .store
+        .llm_calibrations(job.workspace_id, item.automation_id)
+        .await
+        .map_err(|e| format!("the LLM calibration could not be read: {e}"))?
+        .into_iter()
+        .filter_map(|cal| Some((cal.field, serde_json::from_str(&cal.calibrator).ok()?)))
+        .collect();
+    let inputs: BTreeMap<String, String> =
+        serde_json::from_str(&item.input).map_err(|e| format!("stored input is not readable: {e}"))?;
+    // One question per input the fields read from (usually the one text input).
+    let mut by_input: BTreeMap<&str, Vec<FieldRequest>> = BTreeMap::new();
+    for f in fields {
+        by_input.entry(f.source.as_str()).or_default().push(FieldRequest {
+            name: f.name.clone(),
+            kind: f.kind.as_str().to_owned(),
+            multi: f.multi,
+        });
+    }
+    let mut answers = Vec::new();
+    for (input, requests) in by_input {
+        let text = inputs.get(input).map_or("", String::as_str);
+        if text.trim().is_empty() {
+            continue;
+        }
+        let out = client.extract(text, &requests).await;
+        let out = out.map_err(|e| e.to_string())?;
+        run.latency_ms += i64::try_from(out.latency.as_millis()).unwrap_or(i64::MAX);
+        run.prompt_tokens += out.usage.prompt_tokens as i64;
+        run.completion_tokens += out.usage.completion_tokens as i64;
+        run.requests += i64::from(out.requests);
+        for a in out.fields {
+            raw_scores.insert(a.name.clone(), a.score);
+            let confidence = calibrators
+                .get(&a.name)
+                .map_or(a.score.clamp(0.0, 1.0), |cal| cal.apply(a.score));
+            let values = match a.value {
+                Value::String(s) => vec![s],
+                Value::Array(xs) => xs
+                    .into_iter()
+                    .filter_map(|x| x.as_str().map(str::to_owned))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            answers.push(LlmAnswer {
+                name: a.name,
+                values,
+                confidence,
+            });
+        }
+    }
+    Ok(answers)
+}

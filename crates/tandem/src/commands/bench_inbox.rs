@@ -1,0 +1,232 @@
+//! `tandem bench-inbox`: how fast the exception inbox answers with a large store (not a
+//! test: figures go to BENCHMARKS.md, never into asserts).
+//!
+//! It fills a SQLite database with `--items` items (one million by default): the first
+//! few hundred go through the real engine, and the rest reuse their stored outcomes, so
+//! the rows look like production's (about one in ten waits in the inbox, with reasons)
+//! without spending an hour in the engine. Then it serves the real web app in-process and
+//! times, over HTTP with a signed-in session, the inbox page (200 rows, sorted by age, by
+//! priority and by due time) and an item page (a random open item; opening it claims it).
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use tandem_domain::{ItemId, ItemStatus, Role};
+use tandem_service::automations::TrainingFiles;
+use tandem_service::{Settings, SystemClock, Tandem};
+use tandem_store::{ItemFilter, NewItem, Processed};
+
+use crate::cli::BenchInboxArgs;
+use crate::config::Config;
+
+const DEFINITION: &str = r#"
+name = "Bench inbox"
+slug = "bench-inbox"
+
+[[fields]]
+name = "email"
+type = "email"
+required = true
+threshold = 0.5
+
+[review]
+priority = "high"
+sla_minutes = 240
+"#;
+
+/// Texts the engine reads; about one in ten lands in the inbox (ambiguous or missing).
+fn text(i: usize) -> String {
+    match i % 10 {
+        0 => format!("Ticket {i}: please write to a{i}@example.com or b{i}@example.org"),
+        1..=8 => format!("Ticket {i}: reply to customer{i}@example.com about the invoice"),
+        _ => format!("Ticket {i}: customer {i} called about the order; no address given"),
+    }
+}
+
+const SEEDED: usize = 200;
+const BATCH: usize = 5_000;
+
+pub async fn run(config: Config, args: BenchInboxArgs) -> anyhow::Result<ExitCode> {
+    let BenchInboxArgs { items, requests } = args;
+    if cfg!(debug_assertions) {
+        eprintln!("warning: this is a debug build; measure with `cargo run --release -- bench-inbox`");
+    }
+    let tmp = tempfile::tempdir().context("a temporary directory")?;
+    let url = match &config.database_url {
+        Some(u) => u.clone(),
+        None => format!("sqlite://{}", tmp.path().join("bench-inbox.db").display()),
+    };
+    let store = tandem_store::open(&url).await.context("open the database")?;
+    let settings = Settings {
+        data_dir: tmp.path().to_path_buf(),
+        fast_password_hashing: true,
+        ..Settings::default()
+    };
+    let tandem = Tandem::new(store.clone(), Arc::new(SystemClock), settings);
+    let ws = tandem.ensure_workspace("bench", "Bench").await?.id;
+    tandem
+        .apply_definition(ws, DEFINITION, TrainingFiles::default(), "bench-inbox.toml", None)
+        .await?;
+    let user = tandem
+        .add_user(ws, "bench@example.com", "Bench", Role::Admin, "bench password")
+        .await?;
+    let automation = store
+        .automation_by_slug(ws, "bench-inbox")
+        .await?
+        .context("the bench automation")?;
+
+    // 1. A few hundred through the real engine: their outcomes are the templates.
+    let started = Instant::now();
+    let actor = tandem_service::auth::Actor { user: user.clone() };
+    let subs = (0..SEEDED.min(items))
+        .map(|i| tandem_service::intake::Submission {
+            input: serde_json::json!({ "text": text(i) }),
+            idempotency_key: None,
+        })
+        .collect();
+    let seeded: Vec<ItemId> = tandem
+        .submit(&actor, "bench-inbox", subs)
+        .await?
+        .iter()
+        .map(|i| i.item.id)
+        .collect();
+    let worker = tandem_service::worker::Worker::new(tandem.clone(), "bench-inbox");
+    while worker.tick().await?.total() > 0 {}
+    let mut templates = Vec::with_capacity(seeded.len());
+    for id in &seeded {
+        let item = store.item(ws, *id).await?;
+        let reasons = store.item_reasons(ws, *id).await?;
+        templates.push((item, reasons));
+    }
+
+    // 2. The rest: inserted through the store, processed with the templates' outcomes.
+    let mut done = seeded.len();
+    while done < items {
+        let n = BATCH.min(items - done);
+        let now = tandem.now();
+        let new: Vec<NewItem> = (done..done + n)
+            .map(|i| {
+                let t = text(i);
+                NewItem {
+                    input: serde_json::json!({ "text": t }).to_string(),
+                    preview: t,
+                    idempotency_key: None,
+                }
+            })
+            .collect();
+        store.insert_items(ws, automation.id, &new, now).await?;
+        let jobs = store
+            .claim_jobs("bench-inbox", n as u32, now + 600_000, now)
+            .await?;
+        let processed: Vec<Processed> = jobs
+            .iter()
+            .filter_map(|j| {
+                let item = j.item_id?;
+                let (t, reasons) = &templates[(item.0 as usize) % templates.len()];
+                Some(Processed {
+                    job_id: j.id,
+                    workspace_id: ws,
+                    item_id: item,
+                    version_id: t.version_id?,
+                    status: t.status,
+                    outcome: t.outcome.clone()?,
+                    confidence: t.confidence,
+                    reason_codes: reasons.clone(),
+                    final_result: t.final_result.clone(),
+                    // Delivery is not what is measured here.
+                    deliveries: Vec::new(),
+                })
+            })
+            .collect();
+        store.complete_processing("bench-inbox", &processed, now).await?;
+        done += n;
+        if done % 100_000 < BATCH {
+            eprintln!("{done} items stored ({:.0} s)", started.elapsed().as_secs_f64());
+        }
+    }
+    let counts = store.inbox_counts(ws).await?;
+    println!(
+        "store: {items} items ({} open in the inbox), filled in {:.0} s",
+        counts.open,
+        started.elapsed().as_secs_f64()
+    );
+    let open: Vec<ItemId> = store
+        .list_items(
+            ws,
+            &ItemFilter {
+                limit: 1000,
+                ..ItemFilter::default()
+            },
+        )
+        .await?
+        .iter()
+        .filter(|i| i.status == ItemStatus::NeedsReview)
+        .map(|i| i.id)
+        .collect();
+
+    // 3. The real app over HTTP, one signed-in reviewer.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let app = tandem_web::router(tandem.clone());
+    let server = tokio::spawn(async move {
+        let _ = tandem_web::serve(listener, app, std::future::pending()).await;
+    });
+    let grant = tandem.login("bench@example.com", "bench password").await?;
+    let cookie = format!("{}={}", tandem_web::SESSION_COOKIE, grant.cookie);
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let time = |path: String| {
+        let client = client.clone();
+        let cookie = cookie.clone();
+        let url = format!("{base}{path}");
+        async move {
+            let t = Instant::now();
+            let resp = client.get(&url).header("cookie", cookie).send().await?;
+            let status = resp.status();
+            let body = resp.bytes().await?;
+            anyhow::ensure!(status.is_success(), "GET {url}: {status}");
+            anyhow::ensure!(!body.is_empty(), "GET {url}: empty");
+            Ok::<Duration, anyhow::Error>(t.elapsed())
+        }
+    };
+    let mut report = Vec::new();
+    for (name, path) in [
+        ("inbox, oldest first", "/inbox".to_owned()),
+        ("inbox, by priority", "/inbox?order=priority".to_owned()),
+        ("inbox, by due time", "/inbox?order=due".to_owned()),
+    ] {
+        time(path.clone()).await?; // warm the page cache once
+        let mut samples = Vec::with_capacity(requests);
+        for _ in 0..requests {
+            samples.push(time(path.clone()).await?);
+        }
+        report.push((name, samples));
+    }
+    let mut samples = Vec::with_capacity(requests);
+    for k in 0..requests {
+        let id = open[(k * 7919) % open.len().max(1)];
+        samples.push(time(format!("/items/{id}")).await?);
+    }
+    report.push(("item page (open item, claims it)", samples));
+    server.abort();
+
+    println!(
+        "{:<34} {:>8} {:>8} {:>8} {:>8}",
+        "page", "p50 ms", "p95 ms", "p99 ms", "max ms"
+    );
+    for (name, mut s) in report {
+        s.sort();
+        let q = |p: f64| s[((s.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0;
+        println!(
+            "{name:<34} {:>8.1} {:>8.1} {:>8.1} {:>8.1}",
+            q(0.5),
+            q(0.95),
+            q(0.99),
+            q(1.0)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,131 @@
+//! A builder compares two extractors in the browser and keeps the better one.
+
+use fantoccini::Locator;
+use fantoccini::key::Key;
+use serde_json::json;
+use tandem_domain::{Decision, DecisionAction, ItemId, Role};
+use tandem_service::automations::TrainingFiles;
+use tandem_test_support::{Browser, FakeLlm, TestApp, backends};
+
+use super::{press, screenshot, wait_for_path};
+
+#[tokio::test]
+async fn a_builder_keeps_the_extractor_that_agrees_with_the_reviewers() {
+    let app = TestApp::start(backends()[0]).await;
+    let llm = FakeLlm::start().await;
+    llm.logprobs(true)
+        .answer_when("ACME", r#"{"company": "ACME Ltd"}"#)
+        .answer_when("Initech", r#"{"company": "Initech"}"#);
+    let definition = format!(
+        r#"
+name = "Receipts"
+slug = "receipts"
+
+[[fields]]
+name = "company"
+labels = ["Company"]
+shadow_extractor = "llm"
+threshold = 1.0
+
+[llm]
+base_url = "{}"
+model = "test-model"
+retries = 0
+"#,
+        llm.base_url
+    );
+    app.apply(&definition, TrainingFiles::default()).await;
+    let admin = app.user("ada@acme.io", Role::Admin).await;
+    let actor = tandem_service::auth::Actor { user: admin };
+    let subs = ["Company: ACME Ltd", "Initech\nCompany: 1 Main Street"]
+        .iter()
+        .map(|t| tandem_service::intake::Submission {
+            input: json!({ "text": t }),
+            idempotency_key: None,
+        })
+        .collect();
+    let ids: Vec<ItemId> = app
+        .tandem
+        .submit(&actor, "receipts", subs)
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| i.item.id)
+        .collect();
+    app.drain().await;
+    for (id, company) in ids.iter().zip(["ACME Ltd", "Initech"]) {
+        let decision = Decision {
+            action: DecisionAction::Correct,
+            fields: [("company".to_owned(), json!(company))].into(),
+            route: None,
+            reason: None,
+            seconds: None,
+        };
+        app.tandem.decide(&actor, *id, decision).await.unwrap();
+    }
+
+    let b = Browser::start(1280, 900).await;
+    b.client.goto(&app.url("/login")).await.unwrap();
+    b.client
+        .find(Locator::Css("#email"))
+        .await
+        .unwrap()
+        .send_keys("ada@acme.io")
+        .await
+        .unwrap();
+    b.client
+        .find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys(tandem_test_support::app_password())
+        .await
+        .unwrap();
+    press(&b, &[Key::Enter.into()]).await;
+    wait_for_path(&b, "/inbox").await;
+    b.client
+        .goto(&app.url("/automations/receipts/extractors"))
+        .await
+        .unwrap();
+    let llm_row = b
+        .client
+        .find(Locator::Css("tr[data-field='company'][data-extractor='llm']"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        llm_row.contains("2 of 2") && llm_row.contains("100%"),
+        "{llm_row}"
+    );
+    let label_row = b
+        .client
+        .find(Locator::Css("tr[data-extractor='label']"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(label_row.contains("1 of 2"), "{label_row}");
+    screenshot(&b, "extractors.png").await;
+    b.client
+        .find(Locator::XPath("//button[contains(., 'Keep llm for company')]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let notice = b
+        .client
+        .wait()
+        .for_element(Locator::Css(".notice"))
+        .await
+        .expect("the page after the switch")
+        .text()
+        .await
+        .unwrap();
+    assert!(notice.contains("Version 2 is active"), "{notice}");
+    let (_, c) = app.tandem.active(app.workspace, "receipts").await.unwrap();
+    assert_eq!(c.def.field("company").unwrap().extractor.as_str(), "llm");
+    b.close().await;
+}
