@@ -131,6 +131,40 @@ impl TestApp {
         }
     }
 
+    /// `POST path` with a bearer token and a JSON body: the status and the answer's JSON
+    /// (`null` when the body is not JSON).
+    pub async fn post_json(
+        &self,
+        token: &str,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let resp = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status();
+        (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// `GET path` with a bearer token: the status and the answer's JSON (`null` when the
+    /// body is not JSON).
+    pub async fn get_json(&self, token: &str, path: &str) -> (reqwest::StatusCode, serde_json::Value) {
+        let resp = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status();
+        (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
     /// Sign the shared cookie-keeping client in.
     pub async fn login(&self, email: &str) {
         let resp = self

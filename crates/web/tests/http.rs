@@ -55,28 +55,11 @@ async fn setup(backend: tandem_test_support::TestBackend) -> (TestApp, Receiver,
 }
 
 async fn post_json(app: &TestApp, token: &str, path: &str, body: &Value) -> (StatusCode, Value) {
-    let resp = app
-        .client
-        .post(app.url(path))
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .expect("request");
-    let status = resp.status();
-    (status, resp.json().await.unwrap_or(Value::Null))
+    app.post_json(token, path, body).await
 }
 
 async fn get_json(app: &TestApp, token: &str, path: &str) -> (StatusCode, Value) {
-    let resp = app
-        .client
-        .get(app.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("request");
-    let status = resp.status();
-    (status, resp.json().await.unwrap_or(Value::Null))
+    app.get_json(token, path).await
 }
 
 #[tokio::test]

@@ -54,28 +54,11 @@ struct Ctx {
 }
 
 async fn post(app: &TestApp, token: &str, path: &str, body: &Value) -> (StatusCode, Value) {
-    let resp = app
-        .client
-        .post(app.url(path))
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .expect("request");
-    let status = resp.status();
-    (status, resp.json().await.unwrap_or(Value::Null))
+    app.post_json(token, path, body).await
 }
 
 async fn get(app: &TestApp, token: &str, path: &str) -> (StatusCode, Value) {
-    let resp = app
-        .client
-        .get(app.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("request");
-    let status = resp.status();
-    (status, resp.json().await.unwrap_or(Value::Null))
+    app.get_json(token, path).await
 }
 
 impl Ctx {
