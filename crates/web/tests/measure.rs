@@ -12,6 +12,9 @@ use tandem_service::ManualClock;
 use tandem_service::automations::TrainingFiles;
 use tandem_test_support::{TestApp, backends};
 
+#[path = "measure/by_hand.rs"]
+mod by_hand;
+
 /// Monday 2026-01-05 00:00 UTC.
 const WEEK1: i64 = 1_767_571_200_000;
 const HOUR: i64 = 3_600_000;

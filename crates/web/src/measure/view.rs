@@ -3,7 +3,7 @@
 
 use tandem_charts::{Axis, Chart, Series};
 use tandem_domain::Millis;
-use tandem_service::measure::{Checkin, EdgeCaseLine, WEEK_MS, WeekFigures, date_label};
+use tandem_service::measure::{BaselineView, Checkin, EdgeCaseLine, WEEK_MS, WeekFigures, date_label};
 use tandem_store::Automation;
 
 use crate::format::percent;
@@ -161,6 +161,23 @@ fn charts(c: &Checkin) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The baseline in force in words: measured (with its count and spread) or typed in.
+pub fn baseline_sentence(b: &BaselineView) -> String {
+    match (&b.measured, b.source) {
+        (Some(m), "measured") => format!(
+            "Baseline measured: {:.1} min per item (median of {} timed items; middle half {:.1}–{:.1} min).",
+            m.median_minutes, m.count, m.p25_minutes, m.p75_minutes
+        ),
+        (m, "typed") => format!(
+            "Baseline typed in: {} min per item{}.",
+            b.minutes_per_item.unwrap_or_default(),
+            m.as_ref()
+                .map_or(String::new(), |m| format!(" ({} timed so far)", m.count))
+        ),
+        _ => "No baseline yet: add minutes_per_item to the definition, or time items by hand.".into(),
+    }
+}
+
 pub fn checkin_view(c: &Checkin, automations: &[Automation], now: Millis) -> CheckinView {
     let weeks = &c.weekly.weeks;
     // The headline is about the last full week, when there is one.
@@ -287,19 +304,7 @@ pub fn checkin_view(c: &Checkin, automations: &[Automation], now: Millis) -> Che
         ];
     }
     let baseline = match &c.weekly.baseline {
-        Some(b) => match (&b.measured, b.source) {
-            (Some(m), "measured") => format!(
-                "Baseline measured: {:.1} min per item (median of {} timed items; middle half {:.1}–{:.1} min).",
-                m.median_minutes, m.count, m.p25_minutes, m.p75_minutes
-            ),
-            (m, "typed") => format!(
-                "Baseline typed in: {} min per item{}.",
-                b.minutes_per_item.unwrap_or_default(),
-                m.as_ref()
-                    .map_or(String::new(), |m| format!(" ({} timed so far)", m.count))
-            ),
-            _ => "No baseline yet: add minutes_per_item to the definition, or time items by hand.".into(),
-        },
+        Some(b) => baseline_sentence(b),
         None => "Hours are summed over the automations that have a baseline.".into(),
     };
     let rows = weeks
