@@ -121,9 +121,19 @@ impl Tandem {
         check_seconds(decision.seconds)?;
         let seconds = decision.seconds;
         let item = self.decide(actor, id, decision).await?;
-        let a = self.store.automation(actor.workspace(), item.automation_id).await?;
+        let a = self
+            .store
+            .automation(actor.workspace(), item.automation_id)
+            .await?;
         let work = self
-            .record_hand_work(actor, &a, Some(id), HandWorkKind::Measured, seconds, "by-hand mode")
+            .record_hand_work(
+                actor,
+                &a,
+                Some(id),
+                HandWorkKind::Measured,
+                seconds,
+                "by-hand mode",
+            )
             .await?;
         Ok((item, work))
     }
@@ -132,7 +142,10 @@ impl Tandem {
     pub async fn did_by_hand(&self, actor: &Actor, id: ItemId, note: &str) -> ServiceResult<HandWork> {
         actor.require(Role::Reviewer, "record work done by hand")?;
         let item = self.store.item(actor.workspace(), id).await?;
-        let a = self.store.automation(actor.workspace(), item.automation_id).await?;
+        let a = self
+            .store
+            .automation(actor.workspace(), item.automation_id)
+            .await?;
         self.record_hand_work(actor, &a, Some(id), HandWorkKind::Outside, None, note)
             .await
     }

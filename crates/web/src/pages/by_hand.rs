@@ -52,11 +52,12 @@ pub(super) async fn item_block(
         .await?
         .ok_or(ServiceError::NotFound("automation"))?;
     let reviewer = user.actor.user.role.allows(Role::Reviewer);
-    let outside = s
-        .tandem
-        .done_outside(ws, automation.id, view.id)
-        .await?
-        .map(|h| format!("Recorded as done by hand outside Tandem on {}.", datetime(h.created_at)));
+    let outside = s.tandem.done_outside(ws, automation.id, view.id).await?.map(|h| {
+        format!(
+            "Recorded as done by hand outside Tandem on {}.",
+            datetime(h.created_at)
+        )
+    });
     let baseline = if by_hand {
         let b = s.tandem.baseline(ws, &automation).await?;
         let timed = b.measured.as_ref().map_or(0, |m| m.count);

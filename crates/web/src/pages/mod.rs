@@ -580,7 +580,12 @@ fn form_decision(user: &PageUser, form: &[(String, String)]) -> Result<Decision,
 }
 
 /// Where to go once an item is decided: the next open item (in the same mode), or the inbox.
-async fn after_decision(s: &AppState, user: &PageUser, item: ItemId, mode: &str) -> Result<Response, PageError> {
+async fn after_decision(
+    s: &AppState,
+    user: &PageUser,
+    item: ItemId,
+    mode: &str,
+) -> Result<Response, PageError> {
     let to = match next_open(s, user, item).await? {
         Some(next) => format!("/items/{next}{mode}"),
         None => format!("/inbox?done={item}"),

@@ -140,7 +140,13 @@ async fn by_hand_mode_and_did_this_one_by_hand_in_a_browser() {
     assert_eq!(value(&b, "#f-order").await, "");
     assert_eq!(value(&b, "#f-email").await, "");
     assert!(b.client.find_all(Locator::Css("mark")).await.unwrap().is_empty());
-    assert!(b.client.find_all(Locator::Css("#approve-button")).await.unwrap().is_empty());
+    assert!(
+        b.client
+            .find_all(Locator::Css("#approve-button"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     for conf in b.client.find_all(Locator::Css(".conf")).await.unwrap() {
         assert_eq!(conf.text().await.unwrap(), "–");
     }
@@ -211,13 +217,23 @@ async fn by_hand_mode_and_did_this_one_by_hand_in_a_browser() {
         .click()
         .await
         .unwrap();
-    assert!(text(&b, "#notice").await.starts_with("Recorded: this item was done by hand outside Tandem."));
+    assert!(
+        text(&b, "#notice")
+            .await
+            .starts_with("Recorded: this item was done by hand outside Tandem.")
+    );
     assert!(
         text(&b, "#outside-note")
             .await
             .starts_with("Recorded as done by hand outside Tandem on ")
     );
-    assert!(b.client.find_all(Locator::Css("#outside-form")).await.unwrap().is_empty());
+    assert!(
+        b.client
+            .find_all(Locator::Css("#outside-form"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let week = c.weekly("automation=support&weeks=1").await;
     assert_eq!(week["weeks"][0]["hand_outside"], 1, "{week}");
     // The same item again, through the API: refused, it is already counted.
