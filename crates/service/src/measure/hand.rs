@@ -1,7 +1,7 @@
 //! Work done by hand, in two senses: timed work without the automation's help (the
 //! measured baseline), and work the team did outside Tandem (an adoption signal, and
-//! rework in the hours). Also the report of an escaped error: an automatic acceptance
-//! found wrong afterwards.
+//! rework in the hours). An escaped error (an automatic acceptance found wrong afterwards)
+//! is "this looks wrong": `Tandem::report_wrong` in the inbox module.
 
 use tandem_domain::{AutomationId, Decision, DecisionAction, ItemId, Role};
 use tandem_store::{Automation, HandWork, HandWorkKind, Item, NewHandWork};
@@ -163,16 +163,5 @@ impl Tandem {
             .await?
             .into_iter()
             .find(|h| h.item_id == Some(item)))
-    }
-
-    /// Report an automatically accepted item as wrong: an escaped error.
-    pub async fn report_escaped_error(&self, actor: &Actor, item: ItemId, note: &str) -> ServiceResult<()> {
-        actor.require(Role::Reviewer, "report an escaped error")?;
-        let note: String = note.trim().chars().take(MAX_NOTE).collect();
-        self.store
-            .record_escaped_error(actor.workspace(), item, actor.user.id, &note, self.now())
-            .await?;
-        tracing::info!(item = %item, "escaped error reported");
-        Ok(())
     }
 }

@@ -152,7 +152,22 @@ fn charts(c: &Checkin) -> Vec<(String, String)> {
         "age",
         pts(&|w| w.oldest_open_age_hours.or(Some(0.0))),
     ));
-    [hours_chart, rate, inbox, age]
+    // Adoption signals: a team that corrects more, approves without looking or works
+    // around the automation is telling something the hours alone do not.
+    let signals = Chart::new(
+        "Override and rubber-stamp rates",
+        x(),
+        Axis::new("Share of decisions").range(0.0, 1.0).percent(),
+    )
+    .series(Series::line("override rate", pts(&|w| w.override_rate)))
+    .series(Series::points("override rate", pts(&|w| w.override_rate)))
+    .series(Series::line("rubber-stamp rate", pts(&|w| w.rubber_stamp_rate)))
+    .series(Series::points("rubber-stamp rate", pts(&|w| w.rubber_stamp_rate)));
+    let outside = Chart::new("Done by hand outside Tandem", x(), Axis::new("Items")).series(Series::bars(
+        "done by hand",
+        pts(&|w| Some(w.activity.hand_outside as f64)),
+    ));
+    [hours_chart, rate, inbox, age, signals, outside]
         .into_iter()
         .map(|ch| {
             let ch = markers(ch.size(560, 260));
@@ -373,5 +388,63 @@ pub fn checkin_view(c: &Checkin, automations: &[Automation], now: Millis) -> Che
             .collect(),
         slug,
         today: date_label(now),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tandem_service::measure::{BaselineView, Checkin, WeekActivity, WeekFigures, Weekly};
+
+    use super::*;
+
+    /// Two weeks computed by hand. Week 1: 2 approved (one in 2 s, a rubber stamp), 1
+    /// corrected, nothing done outside: override 1/3 = 33%, rubber stamps 1/2 = 50%.
+    /// Week 2: 3 approved (none fast), 1 corrected, 2 done by hand outside Tandem:
+    /// override 1/4 = 25%, rubber stamps 0%.
+    #[test]
+    fn the_adoption_signals_are_charted_week_by_week() {
+        let monday = 1_767_571_200_000;
+        let baseline = BaselineView::new(&Default::default(), &[]);
+        let week = |start, approved, corrected, stamps, outside| {
+            let a = WeekActivity {
+                approved,
+                corrected,
+                rubber_stamps: stamps,
+                hand_outside: outside,
+                ..WeekActivity::default()
+            };
+            WeekFigures::new(start, a, &baseline, monday + 3 * WEEK_MS)
+        };
+        let c = Checkin {
+            title: "Support".into(),
+            weekly: Weekly {
+                automation: Some(("support".into(), "Support".into())),
+                baseline: Some(baseline.clone()),
+                weeks: vec![week(monday, 2, 1, 1, 0), week(monday + WEEK_MS, 3, 1, 0, 2)],
+            },
+            notes: vec![],
+            edge_cases: vec![],
+        };
+        let charts = charts(&c);
+        let svg = |title: &str| {
+            charts
+                .iter()
+                .find(|(t, _)| t == title)
+                .unwrap_or_else(|| panic!("no chart {title}"))
+                .1
+                .clone()
+        };
+        let signals = svg("Override and rubber-stamp rates");
+        for point in [
+            "<title>override rate: 0, 33%</title>",
+            "<title>override rate: 1, 25%</title>",
+            "<title>rubber-stamp rate: 0, 50%</title>",
+            "<title>rubber-stamp rate: 1, 0%</title>",
+        ] {
+            assert!(signals.contains(point), "missing {point} in {signals}");
+        }
+        let outside = svg("Done by hand outside Tandem");
+        assert!(outside.contains("<title>done by hand: 0</title>"), "{outside}");
+        assert!(outside.contains("<title>done by hand: 2</title>"), "{outside}");
     }
 }
