@@ -7,6 +7,7 @@
 
 pub mod agreement;
 pub mod card;
+mod card_reads;
 pub mod edge_cases;
 pub mod gate;
 mod guard;
