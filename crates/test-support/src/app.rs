@@ -118,7 +118,13 @@ impl TestApp {
             .find(|u| u.email == email)
             .unwrap_or_else(|| panic!("{email} is not a member"));
         let actor = tandem_service::auth::Actor { user };
-        for a in self.tandem.store.list_automations(self.workspace).await.expect("automations") {
+        for a in self
+            .tandem
+            .store
+            .list_automations(self.workspace)
+            .await
+            .expect("automations")
+        {
             self.tandem
                 .acknowledge_card(&actor, &a.slug)
                 .await

@@ -83,4 +83,3 @@ mod tests {
         assert_eq!(percent(0.934), "93%");
     }
 }
-

@@ -102,7 +102,10 @@ pub(crate) async fn card_first(
     if !s.tandem.must_read_card(&user.actor, slug).await? {
         return Ok(None);
     }
-    let to = format!("/automations/{slug}/card?next={}", crate::format::query_value(next));
+    let to = format!(
+        "/automations/{slug}/card?next={}",
+        crate::format::query_value(next)
+    );
     Ok(Some(Redirect::to(&to).into_response()))
 }
 

@@ -18,10 +18,7 @@ impl Tandem {
             return Ok(false);
         }
         let a = self.automation_named(actor.workspace(), automation_slug).await?;
-        let read = self
-            .store
-            .card_reads(actor.workspace(), actor.user.id)
-            .await?;
+        let read = self.store.card_reads(actor.workspace(), actor.user.id).await?;
         Ok(!read.iter().any(|r| r.automation_id == a.id))
     }
 
@@ -68,7 +65,11 @@ impl Tandem {
     }
 
     /// When `actor` acknowledged the automation's card, if they have.
-    pub async fn card_read_at(&self, actor: &Actor, slug: &str) -> ServiceResult<Option<tandem_domain::Millis>> {
+    pub async fn card_read_at(
+        &self,
+        actor: &Actor,
+        slug: &str,
+    ) -> ServiceResult<Option<tandem_domain::Millis>> {
         let a = self.automation_named(actor.workspace(), slug).await?;
         Ok(self
             .store

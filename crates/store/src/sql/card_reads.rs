@@ -6,11 +6,7 @@ use sqlx::Row;
 use super::SqlStore;
 use crate::*;
 
-pub(super) async fn record_card_read(
-    s: &SqlStore,
-    ws: WorkspaceId,
-    read: &CardRead,
-) -> Result<bool> {
+pub(super) async fn record_card_read(s: &SqlStore, ws: WorkspaceId, read: &CardRead) -> Result<bool> {
     // Only an automation (and version) of this workspace; the first acknowledgement is the
     // one kept, so acknowledging again changes nothing.
     let n = sqlx::query(

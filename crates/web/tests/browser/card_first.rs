@@ -106,12 +106,7 @@ async fn a_new_reviewer_sees_the_card_before_their_first_decision() {
     );
     assert_eq!(text(&b, "#asked-by").await, "Maria, head of support");
     screenshot(&b, "card-first.png").await;
-    let nothing_yet = app
-        .tandem
-        .store
-        .card_reads(app.workspace, rita.id)
-        .await
-        .unwrap();
+    let nothing_yet = app.tandem.store.card_reads(app.workspace, rita.id).await.unwrap();
     assert!(nothing_yet.is_empty(), "reading is not acknowledging");
 
     // Acknowledging leads on to the item, and the keyboard flow carries on as usual.
@@ -126,12 +121,7 @@ async fn a_new_reviewer_sees_the_card_before_their_first_decision() {
     press(&b, &['a']).await;
     wait_for_path(&b, &format!("/items/{}", ids[1])).await;
 
-    let reads = app
-        .tandem
-        .store
-        .card_reads(app.workspace, rita.id)
-        .await
-        .unwrap();
+    let reads = app.tandem.store.card_reads(app.workspace, rita.id).await.unwrap();
     assert_eq!(reads.len(), 1, "{reads:?}");
     let automation = app
         .tandem
