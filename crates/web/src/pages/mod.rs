@@ -274,6 +274,13 @@ async fn inbox(
         oldest: counts
             .oldest_open_at
             .map_or_else(String::new, |t| age(t, s.tandem.now())),
+        unread_cards: s
+            .tandem
+            .unread_cards(&user.actor)
+            .await?
+            .into_iter()
+            .map(|a| (a.slug, a.name))
+            .collect(),
         notice: q.notice.or_else(|| {
             q.done
                 .map(|id| format!("Item {id} decided. The inbox is clear for now."))
@@ -320,18 +327,24 @@ async fn item_page(
     user: PageUser,
     Path(id): Path<i64>,
     Query(q): Query<ItemQuery>,
-) -> Result<Html<String>, PageError> {
+) -> Result<Response, PageError> {
     let view = s.tandem.item_view(&user.actor, ItemId(id)).await?;
+    let by_hand = q.by_hand.is_some_and(|v| v == "1");
+    // A reviewer new to this automation reads its card first (and claims nothing yet).
+    let here = format!("/items/{id}{}", if by_hand { "?by_hand=1" } else { "" });
+    if let Some(to) = crate::rollout_card::card_first(&s, &user, &view.automation.slug, &here).await? {
+        return Ok(to);
+    }
     // Opening an item claims it for a few minutes, so two reviewers never work on it at once.
     s.tandem.open_item(&user.actor, view.id).await?;
     let mode = ItemMode {
-        by_hand: q.by_hand.is_some_and(|v| v == "1"),
+        by_hand,
         notice: q.done_by_hand.map(|_| {
             "Recorded: this item was done by hand outside Tandem. It counts as rework in this week's hours and in the check-in's adoption signals.".to_owned()
         }),
     };
     let page = build_item_page(&s, &user, view, None, &mode).await?;
-    render(&page)
+    Ok(render(&page)?.into_response())
 }
 
 /// How the item page is shown: normally, or in by-hand mode, with a notice on top.

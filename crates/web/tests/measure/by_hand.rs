@@ -118,6 +118,7 @@ async fn by_hand_mode_and_did_this_one_by_hand_in_a_browser() {
     assert!(body["error"].to_string().contains("item_id"), "{body}");
 
     c.app.user("rosa@acme.io", Role::Reviewer).await;
+    c.app.read_cards("rosa@acme.io").await;
     let b = Browser::start(1280, 900).await;
     sign_in(&b, &c.app, "rosa@acme.io").await;
 
