@@ -27,7 +27,9 @@ async fn readyz_fails_with_the_reason_while_the_database_is_not_migrated_or_gone
 
         // The newest migration's record goes, as if the database had been restored from a
         // backup taken before it, under the running instance.
-        let pool = AnyPool::connect(&db.url).await.expect("connect to the test database");
+        let pool = AnyPool::connect(&db.url)
+            .await
+            .expect("connect to the test database");
         let row = sqlx::query(
             "SELECT version, description, checksum, execution_time FROM _sqlx_migrations
              WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)",
