@@ -10,6 +10,7 @@
 //! them run beside the writer).
 
 mod automations;
+mod card_reads;
 mod deliveries;
 mod inbox;
 mod items;
@@ -686,6 +687,12 @@ impl Store for SqlStore {
         version: VersionId,
     ) -> Result<SessionNote> {
         rollout_sessions::link_session_decision(self, ws, note, version).await
+    }
+    async fn record_card_read(&self, ws: WorkspaceId, read: &CardRead) -> Result<bool> {
+        card_reads::record_card_read(self, ws, read).await
+    }
+    async fn card_reads(&self, ws: WorkspaceId, user: UserId) -> Result<Vec<CardRead>> {
+        card_reads::card_reads(self, ws, user).await
     }
     async fn workspace_ids(&self) -> Result<Vec<WorkspaceId>> {
         schedule::workspace_ids(self).await
