@@ -45,7 +45,8 @@ pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
 pub trait Store: Send + Sync + std::fmt::Debug {
     fn backend(&self) -> Backend;
 
-    /// Whether the database answers and every migration this build knows has been applied.
+    /// Whether the database answers and every migration this build knows has been applied
+    /// ([`StoreError::NotMigrated`] names the missing ones).
     async fn readiness(&self) -> Result<()>;
 
     // --- workspaces and people -------------------------------------------------------

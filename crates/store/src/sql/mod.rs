@@ -210,9 +210,8 @@ impl Store for SqlStore {
         if missing.is_empty() {
             Ok(())
         } else {
-            Err(StoreError::Conflict(format!(
-                "migrations not applied: {missing:?}"
-            )))
+            let versions: Vec<String> = missing.iter().map(i64::to_string).collect();
+            Err(StoreError::NotMigrated(versions.join(", ")))
         }
     }
 
