@@ -208,7 +208,11 @@ pub(crate) fn render(chart: &Chart) -> String {
                         out,
                         r##"<a class="point" href="{}" aria-label="{label}"{}><title>{label}</title><circle cx="{px:.1}" cy="{py:.1}" r="9" fill="transparent"/><circle class="dot" cx="{px:.1}" cy="{py:.1}" r="{}" fill="{colour}" stroke="#fff" stroke-width="1.5"/></a>"##,
                         escape(&link.href),
-                        if link.current { r#" aria-current="true""# } else { "" },
+                        if link.current {
+                            r#" aria-current="true""#
+                        } else {
+                            ""
+                        },
                         if link.current { "6.5" } else { "4.5" },
                     );
                 }

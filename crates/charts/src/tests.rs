@@ -152,10 +152,19 @@ fn linked_points_are_focusable_labelled_links_with_escaped_text() {
         ],
     ));
     let svg = chart.to_svg();
-    assert!(svg.contains(r#"role="group""#), "links inside an img are hidden: {svg}");
+    assert!(
+        svg.contains(r#"role="group""#),
+        "links inside an img are hidden: {svg}"
+    );
     assert_eq!(svg.matches("<a class=\"point\"").count(), 2, "{svg}");
-    assert!(svg.contains(r#"href="/s?t=0.9&amp;x=1" aria-label="Threshold 0.9 &lt;b&gt;">"#), "{svg}");
-    assert!(svg.contains(r#"href="/s?t=0.5" aria-label="Threshold 0.5" aria-current="true">"#), "{svg}");
+    assert!(
+        svg.contains(r#"href="/s?t=0.9&amp;x=1" aria-label="Threshold 0.9 &lt;b&gt;">"#),
+        "{svg}"
+    );
+    assert!(
+        svg.contains(r#"href="/s?t=0.5" aria-label="Threshold 0.5" aria-current="true">"#),
+        "{svg}"
+    );
     assert!(!svg.contains("/nan"));
     let plain = Chart::new("c", Axis::new("x"), Axis::new("y"))
         .series(Series::points("p", vec![(0.1, 0.2)]))

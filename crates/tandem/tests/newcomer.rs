@@ -74,7 +74,8 @@ async fn the_demo_prints_a_login_and_a_token_that_work() {
     assert!(waiting > 0, "the demo's inbox should hold items:\n{out}");
     let shadow = after(&out, "In shadow:");
     assert!(
-        shadow.starts_with("Support requests (") && shadow.contains("40 of its items decided by its champion"),
+        shadow.starts_with("Support requests (")
+            && shadow.contains("40 of its items decided by its champion"),
         "{shadow}"
     );
     let sign_in = after(&out, "Sign in:").to_string();
@@ -184,7 +185,10 @@ async fn the_demo_prints_a_login_and_a_token_that_work() {
     assert_eq!(rollout["shadow"]["decided"], 40, "{rollout}");
     let route = &rollout["shadow"]["route"];
     assert_eq!(route["compared"], 40, "{route}");
-    assert!(route["agreed"].as_u64().unwrap() > 20, "a real router agrees mostly: {route}");
+    assert!(
+        route["agreed"].as_u64().unwrap() > 20,
+        "a real router agrees mostly: {route}"
+    );
     assert_eq!(rollout["gate"]["green"], false);
     let unmet: Vec<&str> = rollout["gate"]["checks"]
         .as_array()
@@ -202,8 +206,14 @@ async fn the_demo_prints_a_login_and_a_token_that_work() {
         .unwrap();
     assert_eq!(page.status(), 200);
     let page = page.text().await.unwrap();
-    assert!(page.contains("Rita Reviewer"), "the champion is named on the page");
-    assert!(page.contains("40 decided on version 1 of 100 needed"), "the gate's evidence so far");
+    assert!(
+        page.contains("Rita Reviewer"),
+        "the champion is named on the page"
+    );
+    assert!(
+        page.contains("40 decided on version 1 of 100 needed"),
+        "the gate's evidence so far"
+    );
     drop(server);
 }
 

@@ -55,7 +55,11 @@ pub struct SessionSummary {
 }
 
 /// The summary of a session's notes. Pure, so its figures can be checked by hand.
-pub fn summarise(session: &ReviewSession, notes: &[SessionNote], versions: &BTreeMap<i64, i64>) -> SessionSummary {
+pub fn summarise(
+    session: &ReviewSession,
+    notes: &[SessionNote],
+    versions: &BTreeMap<i64, i64>,
+) -> SessionSummary {
     let mut by_item: Vec<ItemTally> = session
         .items
         .iter()
@@ -158,7 +162,9 @@ impl Tandem {
             });
         }
         if session.closed_at.is_some() {
-            return Err(ServiceError::Conflict("this review session is already closed".into()));
+            return Err(ServiceError::Conflict(
+                "this review session is already closed".into(),
+            ));
         }
         let notes = self.store.session_notes(ws, id).await?;
         let versions = self.version_numbers(ws, &notes).await?;
@@ -189,7 +195,11 @@ impl Tandem {
                 self.now(),
             )
             .await?;
-        tracing::info!(session = id, decisions = summary.decisions.len(), "review session closed");
+        tracing::info!(
+            session = id,
+            decisions = summary.decisions.len(),
+            "review session closed"
+        );
         Ok(summary)
     }
 

@@ -113,7 +113,9 @@ pub(super) async fn close_review_session(
     .await?;
     let (automation, closed_at) = row.ok_or(StoreError::NotFound("review session"))?;
     if closed_at.is_some() {
-        return Err(StoreError::Conflict("this review session is already closed".into()));
+        return Err(StoreError::Conflict(
+            "this review session is already closed".into(),
+        ));
     }
     sqlx::query(
         "UPDATE review_sessions SET closed_at = $1, closed_by = $2, summary = $3

@@ -66,7 +66,11 @@ async fn wait_text(b: &Browser, css: &str, want: &str) {
 async fn points(b: &Browser) -> Vec<(Element, String)> {
     let mut out = Vec::new();
     for p in b.client.find_all(Locator::Css("#curve a.point")).await.unwrap() {
-        let label = p.attr("aria-label").await.unwrap().expect("every point has a label");
+        let label = p
+            .attr("aria-label")
+            .await
+            .unwrap()
+            .expect("every point has a label");
         out.push((p, label));
     }
     out
@@ -162,16 +166,25 @@ async fn a_builder_picks_a_threshold_on_the_curve_and_applies_it() {
     let (first, label) = &pts[0];
     let want = threshold_of(label);
     b.client
-        .execute("arguments[0].focus();", vec![serde_json::to_value(first).unwrap()])
+        .execute(
+            "arguments[0].focus();",
+            vec![serde_json::to_value(first).unwrap()],
+        )
         .await
         .unwrap();
     let focused = b.client.active_element().await.unwrap();
-    assert_eq!(focused.attr("aria-label").await.unwrap().as_deref(), Some(label.as_str()));
+    assert_eq!(
+        focused.attr("aria-label").await.unwrap().as_deref(),
+        Some(label.as_str())
+    );
     press(&b, &['\u{E007}']).await;
     wait_for_path(&b, "/automations/support/simulate").await;
     assert_eq!(text(&b, "#threshold").await, want);
     let inbox = text(&b, "#inbox").await;
-    assert!(inbox.starts_with("about ") && inbox.ends_with(" items a week"), "{inbox}");
+    assert!(
+        inbox.starts_with("about ") && inbox.ends_with(" items a week"),
+        "{inbox}"
+    );
     let hours = text(&b, "#hours").await;
     assert!(hours.ends_with(" h a week"), "{hours}");
     let focused = b.client.active_element().await.unwrap();

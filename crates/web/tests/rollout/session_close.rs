@@ -54,7 +54,12 @@ async fn closing_a_session_keeps_its_summary_and_its_decisions_stay_linkable() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|i| (i["item_id"].as_i64().unwrap(), i["stratum"].as_str().unwrap().to_owned()))
+            .map(|i| {
+                (
+                    i["item_id"].as_i64().unwrap(),
+                    i["stratum"].as_str().unwrap().to_owned(),
+                )
+            })
             .collect();
         assert!(sampled.len() >= 2, "{s}");
         let (a, stratum_a) = sampled[0].clone();
@@ -62,12 +67,30 @@ async fn closing_a_session_keeps_its_summary_and_its_decisions_stay_linkable() {
 
         let notes = format!("/api/v1/review-sessions/{id}/notes");
         for (who, body) in [
-            (&rita, json!({ "kind": "vote", "item_id": a, "choice": "agree", "body": "fine" })),
-            (&sam, json!({ "kind": "vote", "item_id": a, "choice": "disagree" })),
-            (&sam, json!({ "kind": "vote", "item_id": b, "choice": "disagree" })),
-            (&rita, json!({ "kind": "comment", "item_id": b, "body": "look at the footer" })),
-            (&rita, json!({ "kind": "decision", "choice": "threshold", "body": "raise the e-mail threshold to 0.9" })),
-            (&sam, json!({ "kind": "decision", "choice": "edge_case", "body": "keep the footer case as an edge case" })),
+            (
+                &rita,
+                json!({ "kind": "vote", "item_id": a, "choice": "agree", "body": "fine" }),
+            ),
+            (
+                &sam,
+                json!({ "kind": "vote", "item_id": a, "choice": "disagree" }),
+            ),
+            (
+                &sam,
+                json!({ "kind": "vote", "item_id": b, "choice": "disagree" }),
+            ),
+            (
+                &rita,
+                json!({ "kind": "comment", "item_id": b, "body": "look at the footer" }),
+            ),
+            (
+                &rita,
+                json!({ "kind": "decision", "choice": "threshold", "body": "raise the e-mail threshold to 0.9" }),
+            ),
+            (
+                &sam,
+                json!({ "kind": "decision", "choice": "edge_case", "body": "keep the footer case as an edge case" }),
+            ),
         ] {
             let (status, n) = call(&app, who, "POST", &notes, Some(body)).await;
             assert_eq!(status, StatusCode::CREATED, "{n}");
@@ -88,7 +111,14 @@ async fn closing_a_session_keeps_its_summary_and_its_decisions_stay_linkable() {
         .await;
         assert_eq!(status, StatusCode::CREATED);
         let link = |note: i64| format!("/api/v1/automations/support/review-decisions/{note}/version");
-        let (status, l) = call(&app, &builder, "POST", &link(threshold_note), Some(json!({ "version": 2 }))).await;
+        let (status, l) = call(
+            &app,
+            &builder,
+            "POST",
+            &link(threshold_note),
+            Some(json!({ "version": 2 })),
+        )
+        .await;
         assert_eq!(status, StatusCode::OK, "{l}");
 
         // Sam neither started the session nor is the champion nor a builder.
@@ -103,7 +133,10 @@ async fn closing_a_session_keeps_its_summary_and_its_decisions_stay_linkable() {
         // 2 comments; only b has more disagree than agree.
         assert_eq!(sum["items"], sampled.len(), "{sum}");
         assert_eq!(sum["items_voted"], 2);
-        assert_eq!((sum["agree"].clone(), sum["disagree"].clone()), (json!(1), json!(2)));
+        assert_eq!(
+            (sum["agree"].clone(), sum["disagree"].clone()),
+            (json!(1), json!(2))
+        );
         assert_eq!(sum["comments"], 2);
         assert_eq!(sum["participants"], json!(["rita", "sam"]));
         assert_eq!(sum["disputed"], json!([b]));
@@ -124,9 +157,13 @@ async fn closing_a_session_keeps_its_summary_and_its_decisions_stay_linkable() {
             tally(b),
             json!({ "item_id": b, "stratum": stratum_b, "agree": 0, "disagree": 1, "comments": 1 })
         );
-        let strata_sum: (u64, u64) = sum["by_stratum"].as_array().unwrap().iter().fold((0, 0), |acc, s| {
-            (acc.0 + s[1].as_u64().unwrap(), acc.1 + s[2].as_u64().unwrap())
-        });
+        let strata_sum: (u64, u64) = sum["by_stratum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .fold((0, 0), |acc, s| {
+                (acc.0 + s[1].as_u64().unwrap(), acc.1 + s[2].as_u64().unwrap())
+            });
         assert_eq!(strata_sum, (1, 2), "{sum}");
         assert_eq!(sum["decisions"][0]["action"], "threshold");
         assert_eq!(sum["decisions"][0]["version"], 2, "linked before closing");
@@ -158,7 +195,14 @@ async fn closing_a_session_keeps_its_summary_and_its_decisions_stay_linkable() {
         )
         .await;
         assert_eq!(status, StatusCode::CREATED);
-        let (status, l) = call(&app, &builder, "POST", &link(edge_note), Some(json!({ "version": 3 }))).await;
+        let (status, l) = call(
+            &app,
+            &builder,
+            "POST",
+            &link(edge_note),
+            Some(json!({ "version": 3 })),
+        )
+        .await;
         assert_eq!(status, StatusCode::OK, "{l}");
         let (_, view) = call(&app, &rita, "GET", &format!("/api/v1/review-sessions/{id}"), None).await;
         assert_eq!(view["decisions"][1][1], 3, "{view}");
@@ -190,10 +234,19 @@ async fn closing_a_session_keeps_its_summary_and_its_decisions_stay_linkable() {
             .text()
             .await
             .unwrap();
-        assert!(html.contains("2 of") && html.contains("1 agree and 2 disagree"), "{html}");
-        assert!(html.contains("carried out by v2") && html.contains("carried out by v3"), "{html}");
+        assert!(
+            html.contains("2 of") && html.contains("1 agree and 2 disagree"),
+            "{html}"
+        );
+        assert!(
+            html.contains("carried out by v2") && html.contains("carried out by v3"),
+            "{html}"
+        );
         assert!(!html.contains("value=\"agree\""), "no vote buttons once closed");
-        assert!(!html.contains("id=\"close-button\""), "a viewer cannot close; it is closed anyway");
+        assert!(
+            !html.contains("id=\"close-button\""),
+            "a viewer cannot close; it is closed anyway"
+        );
     }
 }
 
@@ -204,7 +257,12 @@ async fn a_session_is_closed_from_its_page() {
     app.apply(&definition(&receiver.url, "Order", ""), TrainingFiles::default())
         .await;
     let builder = app.token("builder@acme.io", Role::Builder).await;
-    submit(&app, &builder, &["From a@x.io\nOrder: AB-0001", "From e@x.io\nnothing"]).await;
+    submit(
+        &app,
+        &builder,
+        &["From a@x.io\nOrder: AB-0001", "From e@x.io\nnothing"],
+    )
+    .await;
     app.drain().await;
     app.user("rita@acme.io", Role::Reviewer).await;
     app.login("rita@acme.io").await;
@@ -217,8 +275,19 @@ async fn a_session_is_closed_from_its_page() {
         .await
         .unwrap();
     let page = resp.headers()["location"].to_str().unwrap().to_owned();
-    let html = app.client.get(app.url(&page)).send().await.unwrap().text().await.unwrap();
-    assert!(html.contains("id=\"close-button\""), "the one who started it can close it");
+    let html = app
+        .client
+        .get(app.url(&page))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("id=\"close-button\""),
+        "the one who started it can close it"
+    );
     let resp = app
         .client
         .post(app.url(&format!("{page}/close")))
@@ -227,8 +296,19 @@ async fn a_session_is_closed_from_its_page() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    let html = app.client.get(app.url(&page)).send().await.unwrap().text().await.unwrap();
-    assert!(html.contains("id=\"summary\"") && html.contains("Closed "), "{html}");
+    let html = app
+        .client
+        .get(app.url(&page))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("id=\"summary\"") && html.contains("Closed "),
+        "{html}"
+    );
     let resp = app
         .client
         .post(app.url(&format!("{page}/close")))
