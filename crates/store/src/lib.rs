@@ -189,15 +189,6 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         automation: AutomationId,
         kind: HandWorkKind,
     ) -> Result<Vec<HandWork>>;
-    /// Report an automatically accepted item as wrong (an escaped error); once per item.
-    async fn record_escaped_error(
-        &self,
-        ws: WorkspaceId,
-        item: ItemId,
-        actor: UserId,
-        note: &str,
-        now: Millis,
-    ) -> Result<()>;
     /// Add a note on a week; `None` when an automatic note with the same key exists.
     async fn add_note(&self, ws: WorkspaceId, new: &NewNote, now: Millis) -> Result<Option<Note>>;
     /// Notes on weeks starting in `[from, to)`: an automation's and the workspace's own.

@@ -10,7 +10,8 @@
   // Seconds on the item go with every decision, for the audit trail and the review-time figures.
   document.querySelectorAll("form").forEach((f) =>
     f.addEventListener("submit", () => {
-      f.querySelectorAll("input.seconds").forEach((i) => (i.value = ((Date.now() - started) / 1000).toFixed(1)));
+      // At least 0.1 s: a time rounded down to 0 would read as no time at all.
+      f.querySelectorAll("input.seconds").forEach((i) => (i.value = Math.max(0.1, (Date.now() - started) / 1000).toFixed(1)));
     })
   );
 
