@@ -384,6 +384,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         now: Millis,
     ) -> Result<SessionNote>;
     async fn session_notes(&self, ws: WorkspaceId, session: i64) -> Result<Vec<SessionNote>>;
+    /// Close a session with its summary and log the rollout event, in one transaction.
+    /// `Conflict` when it is already closed; a closed session takes no more notes.
+    async fn close_review_session(
+        &self,
+        ws: WorkspaceId,
+        close: &CloseReviewSession,
+        now: Millis,
+    ) -> Result<ReviewSession>;
     /// Link a session's decision to the version of its automation that carries it out.
     async fn link_session_decision(
         &self,

@@ -15,6 +15,13 @@
     })
   );
 
+  // Simulator: after a point of the curve was picked (#result in the link), focus the
+  // result so its threshold, inbox volume and hours are read out and in view.
+  if (page === "simulate" && location.hash === "#result") {
+    const r = document.getElementById("result");
+    if (r) r.focus();
+  }
+
   // Lists: j/k move, Enter/o open; a click anywhere on a row opens it.
   const rows = Array.from(document.querySelectorAll("#inbox-list tbody tr[data-href]"));
   let sel = rows.length ? 0 : -1;

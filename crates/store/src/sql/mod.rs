@@ -670,6 +670,14 @@ impl Store for SqlStore {
     async fn session_notes(&self, ws: WorkspaceId, session: i64) -> Result<Vec<SessionNote>> {
         rollout_sessions::session_notes(self, ws, session).await
     }
+    async fn close_review_session(
+        &self,
+        ws: WorkspaceId,
+        close: &CloseReviewSession,
+        now: Millis,
+    ) -> Result<ReviewSession> {
+        rollout_sessions::close_review_session(self, ws, close, now).await
+    }
     async fn link_session_decision(
         &self,
         ws: WorkspaceId,
