@@ -271,9 +271,13 @@ pub async fn move_workspace(
     let mut moved = Vec::with_capacity(plans.len());
     for p in &plans {
         let names: Vec<&str> = p.columns.iter().map(|(c, _)| c.as_str()).collect();
+        // `+column` (a no-op in SQLite) reads the value without its declared type: sqlx's
+        // Any driver refuses a column declared BOOLEAN, DATE or DATETIME outright, while
+        // the stored value is only ever an integer, real, text or blob, which it reads.
+        let reads: Vec<String> = names.iter().map(|c| format!("+{c}")).collect();
         let select = format!(
             "SELECT rowid, {} FROM {} WHERE {} = $1 AND rowid > $2 ORDER BY rowid LIMIT {PAGE}",
-            names.join(", "),
+            reads.join(", "),
             p.table,
             p.filter
         );
