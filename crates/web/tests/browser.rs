@@ -19,6 +19,9 @@ mod rollout;
 #[path = "browser/card_first.rs"]
 mod card_first;
 
+#[path = "browser/simulator.rs"]
+mod simulator;
+
 const DEFINITION: &str = r#"
 name = "Support"
 slug = "support"
