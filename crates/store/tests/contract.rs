@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use tandem_domain::{ItemStatus, Role, WorkspaceId};
+use tandem_domain::{ItemId, ItemStatus, Role, WorkspaceId};
 use tandem_store::*;
 use tandem_test_support::{TestDb, backends};
 
@@ -682,6 +682,162 @@ async fn training_examples_candidates_and_activation() {
         let again = store.save_version(ws, &new_version("r", "h1"), 10).await.unwrap();
         assert!(!again.created);
         assert_eq!(again.version.id, v2.id);
+    })
+    .await;
+}
+
+/// A worker's batch spans workspaces and mixes outcomes; its results are stored with a
+/// fixed number of statements, and each item must still get exactly its own result,
+/// reasons (each once) and deliveries, in its own workspace.
+#[tokio::test]
+async fn a_mixed_batch_across_workspaces_is_stored_item_by_item() {
+    each_backend(|store| async move {
+        let (acme, globex) = (workspace(&store, "acme").await, workspace(&store, "globex").await);
+        let a = store.save_version(acme, &new_version("r", "h"), 1).await.unwrap();
+        let g = store
+            .save_version(globex, &new_version("r", "h"), 1)
+            .await
+            .unwrap();
+        let in_acme = store
+            .insert_items(
+                acme,
+                a.automation.id,
+                &[new_item("a0", None), new_item("a1", None)],
+                10,
+            )
+            .await
+            .unwrap();
+        let in_globex = store
+            .insert_items(
+                globex,
+                g.automation.id,
+                &[new_item("g0", None), new_item("g1", None)],
+                10,
+            )
+            .await
+            .unwrap();
+        let jobs = store.claim_jobs("w", 10, 1_000, 20).await.unwrap();
+        assert_eq!(jobs.len(), 4);
+        let job_of = |item: ItemId| jobs.iter().find(|j| j.item_id == Some(item)).unwrap();
+        let accepted = |job: &Job, version, dests: i64| Processed {
+            job_id: job.id,
+            workspace_id: job.workspace_id,
+            item_id: job.item_id.unwrap(),
+            version_id: version,
+            status: ItemStatus::AutoAccepted,
+            outcome: format!("{{\"item\":{}}}", job.item_id.unwrap().0),
+            confidence: Some(0.875),
+            reason_codes: vec![],
+            final_result: Some(format!("{{\"ok\":{}}}", job.item_id.unwrap().0)),
+            deliveries: (0..dests)
+                .map(|i| NewDelivery {
+                    destination_index: i,
+                    destination: format!("webhook {i}"),
+                    payload: format!("{{\"to\":{i}}}"),
+                })
+                .collect(),
+        };
+        let flagged = |job: &Job, version| Processed {
+            status: ItemStatus::NeedsReview,
+            confidence: None,
+            reason_codes: vec![
+                "low_confidence".into(),
+                "missing_required".into(),
+                "low_confidence".into(),
+            ],
+            final_result: None,
+            ..accepted(job, version, 1)
+        };
+        let done = vec![
+            accepted(job_of(in_acme[0].item.id), a.version.id, 2),
+            flagged(job_of(in_acme[1].item.id), a.version.id),
+            flagged(job_of(in_globex[0].item.id), g.version.id),
+            accepted(job_of(in_globex[1].item.id), g.version.id, 1),
+        ];
+        assert_eq!(store.complete_processing("w", &done, 30).await.unwrap().len(), 4);
+
+        for (ws, item, version, status, deliveries) in [
+            (
+                acme,
+                in_acme[0].item.id,
+                a.version.id,
+                ItemStatus::AutoAccepted,
+                2,
+            ),
+            (acme, in_acme[1].item.id, a.version.id, ItemStatus::NeedsReview, 0),
+            (
+                globex,
+                in_globex[0].item.id,
+                g.version.id,
+                ItemStatus::NeedsReview,
+                0,
+            ),
+            (
+                globex,
+                in_globex[1].item.id,
+                g.version.id,
+                ItemStatus::AutoAccepted,
+                1,
+            ),
+        ] {
+            let stored = store.item(ws, item).await.unwrap();
+            assert_eq!(stored.status, status, "item {item:?}");
+            assert_eq!(stored.version_id, Some(version));
+            assert_eq!(stored.processed_at, Some(30));
+            assert_eq!(
+                stored.outcome.as_deref(),
+                Some(format!("{{\"item\":{}}}", item.0).as_str())
+            );
+            let reasons = store.item_reasons(ws, item).await.unwrap();
+            if status == ItemStatus::AutoAccepted {
+                assert_eq!(stored.revision, 1);
+                assert_eq!(stored.confidence, Some(0.875));
+                assert_eq!(stored.final_result, Some(format!("{{\"ok\":{}}}", item.0)));
+                assert!(reasons.is_empty());
+            } else {
+                assert_eq!(stored.revision, 0, "nothing to deliver, no new revision");
+                assert_eq!(stored.confidence, None);
+                assert_eq!(stored.final_result, None);
+                assert_eq!(
+                    reasons,
+                    vec!["low_confidence", "missing_required"],
+                    "each reason once"
+                );
+            }
+            let mut ds: Vec<Delivery> = store
+                .list_deliveries(
+                    ws,
+                    &DeliveryFilter {
+                        limit: 100,
+                        ..DeliveryFilter::default()
+                    },
+                )
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|d| d.item_id == item)
+                .collect();
+            ds.sort_by_key(|d| d.destination_index);
+            assert_eq!(ds.len(), deliveries, "item {item:?}");
+            for (i, d) in ds.iter().enumerate() {
+                assert_eq!(d.workspace_id, ws);
+                assert_eq!(d.destination_index, i as i64);
+                assert_eq!(d.destination, format!("webhook {i}"));
+                assert_eq!(d.payload, format!("{{\"to\":{i}}}"));
+                assert_eq!(d.delivery_key, format!("tdm-{}-{}-r1-d{i}", ws.0, item.0));
+            }
+        }
+        // One delivery job per delivery, each pointing at its own delivery and item.
+        let deliver = store.claim_jobs("w", 10, 1_000, 40).await.unwrap();
+        assert_eq!(deliver.len(), 3);
+        for job in &deliver {
+            assert_eq!(job.kind, JobKind::Deliver);
+            let d = store
+                .delivery(job.workspace_id, job.delivery_id.unwrap())
+                .await
+                .unwrap();
+            assert_eq!(Some(d.item_id), job.item_id);
+        }
     })
     .await;
 }

@@ -41,33 +41,70 @@ pub(super) async fn enqueue_deliveries(
     deliveries: &[NewDelivery],
     now: Millis,
 ) -> Result<()> {
-    for d in deliveries {
-        let id: i64 = sqlx::query_scalar(
+    let rows: Vec<_> = deliveries.iter().map(|d| (ws, item, revision, d)).collect();
+    insert_deliveries(tx, &rows, now).await
+}
+
+/// Rows per multi-row statement when storing results: at most nine parameters a row, well
+/// under SQLite's limit of 32,766 (and PostgreSQL's 65,535).
+const RESULT_CHUNK: usize = 500;
+
+/// `($first, $first+1, ...)` for row `row` of `width` parameters each, numbered after
+/// `fixed` parameters shared by every row; `extra` is appended inside the parentheses.
+fn row_params(fixed: usize, width: usize, row: usize, extra: &str) -> String {
+    let first = fixed + 1 + row * width;
+    let ps: Vec<String> = (first..first + width).map(|n| format!("${n}")).collect();
+    format!("({}{extra})", ps.join(", "))
+}
+
+/// Deliveries (workspace, item, revision, what) and a job for each, two statements for
+/// the lot.
+async fn insert_deliveries(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    rows: &[(WorkspaceId, ItemId, i64, &NewDelivery)],
+    now: Millis,
+) -> Result<()> {
+    for chunk in rows.chunks(RESULT_CHUNK) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| row_params(1, 7, i, ", 'pending', $1"))
+            .collect();
+        let sql = format!(
             "INSERT INTO deliveries (workspace_id, item_id, revision, destination_index, destination, delivery_key,
                                      payload, status, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8) RETURNING id",
-        )
-        .bind(ws.0)
-        .bind(item.0)
-        .bind(revision)
-        .bind(d.destination_index)
-        .bind(&d.destination)
-        .bind(delivery_key(ws, item, revision, d.destination_index))
-        .bind(&d.payload)
-        .bind(now)
-        .fetch_one(&mut **tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO jobs (workspace_id, kind, delivery_id, item_id, run_at, max_attempts, created_at)
-             VALUES ($1, 'deliver', $2, $3, $4, $5, $4)",
-        )
-        .bind(ws.0)
-        .bind(id)
-        .bind(item.0)
-        .bind(now)
-        .bind(DELIVER_MAX_ATTEMPTS)
-        .execute(&mut **tx)
-        .await?;
+             VALUES {} RETURNING id, workspace_id, item_id",
+            values.join(", ")
+        );
+        let mut q = sqlx::query_as::<_, (i64, i64, i64)>(&sql).bind(now);
+        for (ws, item, revision, d) in chunk {
+            q = q
+                .bind(ws.0)
+                .bind(item.0)
+                .bind(*revision)
+                .bind(d.destination_index)
+                .bind(&d.destination)
+                .bind(delivery_key(*ws, *item, *revision, d.destination_index))
+                .bind(&d.payload);
+        }
+        let inserted = q.fetch_all(&mut **tx).await?;
+        let values: Vec<String> = (0..inserted.len())
+            .map(|i| {
+                let first = 3 + 3 * i;
+                format!(
+                    "(${first}, 'deliver', ${}, ${}, $1, $2, $1)",
+                    first + 1,
+                    first + 2
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO jobs (workspace_id, kind, delivery_id, item_id, run_at, max_attempts, created_at) VALUES {}",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(now).bind(DELIVER_MAX_ATTEMPTS);
+        for (id, ws, item) in &inserted {
+            q = q.bind(*ws).bind(*id).bind(*item);
+        }
+        q.execute(&mut **tx).await?;
     }
     Ok(())
 }
@@ -78,27 +115,58 @@ pub(super) async fn replace_reasons(
     item: ItemId,
     codes: &[String],
 ) -> Result<()> {
-    sqlx::query("DELETE FROM item_reasons WHERE workspace_id = $1 AND item_id = $2")
-        .bind(ws.0)
-        .bind(item.0)
-        .execute(&mut **tx)
-        .await?;
-    let mut seen: Vec<&String> = Vec::new();
-    for code in codes {
-        if seen.contains(&code) {
-            continue;
+    replace_reasons_of(tx, &[(ws, item, codes)]).await
+}
+
+/// Replace the reason codes of several items (each item's codes once).
+async fn replace_reasons_of(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    items: &[(WorkspaceId, ItemId, &[String])],
+) -> Result<()> {
+    for chunk in items.chunks(RESULT_CHUNK) {
+        let keys: Vec<String> = (0..chunk.len()).map(|i| row_params(0, 2, i, "")).collect();
+        let sql = format!(
+            "DELETE FROM item_reasons WHERE (workspace_id, item_id) IN (VALUES {})",
+            keys.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (ws, item, _) in chunk {
+            q = q.bind(ws.0).bind(item.0);
         }
-        seen.push(code);
-        sqlx::query("INSERT INTO item_reasons (item_id, workspace_id, code) VALUES ($1, $2, $3)")
-            .bind(item.0)
-            .bind(ws.0)
-            .bind(code)
-            .execute(&mut **tx)
-            .await?;
+        q.execute(&mut **tx).await?;
+    }
+    let mut rows: Vec<(WorkspaceId, ItemId, &str)> = Vec::new();
+    for (ws, item, codes) in items {
+        let mut seen: Vec<&str> = Vec::new();
+        for code in codes.iter().map(String::as_str) {
+            if !seen.contains(&code) {
+                seen.push(code);
+                rows.push((*ws, *item, code));
+            }
+        }
+    }
+    for chunk in rows.chunks(RESULT_CHUNK) {
+        let values: Vec<String> = (0..chunk.len()).map(|i| row_params(0, 3, i, "")).collect();
+        let sql = format!(
+            "INSERT INTO item_reasons (item_id, workspace_id, code) VALUES {}",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (ws, item, code) in chunk {
+            q = q.bind(item.0).bind(ws.0).bind(*code);
+        }
+        q.execute(&mut **tx).await?;
     }
     Ok(())
 }
 
+/// Store a batch's results: one transaction, and a fixed number of statements whatever
+/// the batch size.
+///
+/// Why: on PostgreSQL every statement is a round trip, and the worker waits for each one
+/// inside the transaction. Item by item, a batch of 64 took some 200 round trips (the
+/// result, its reasons, each delivery and its job); the worker spent more time waiting on
+/// them than running the engine, and a second instance could add little.
 pub(super) async fn complete_processing(
     s: &SqlStore,
     worker: &str,
@@ -106,15 +174,11 @@ pub(super) async fn complete_processing(
     now: Millis,
 ) -> Result<Vec<JobId>> {
     let mut tx = s.writer.begin().await?;
-    let mut completed = Vec::with_capacity(done.len());
     // Finishing the jobs proves their leases are still ours; if another instance took a
-    // job over, its result wins and this one is dropped. One statement for the batch:
-    // on PostgreSQL each statement is a round trip.
+    // job over, its result wins and this one is dropped.
     let mut ours = std::collections::HashSet::with_capacity(done.len());
-    for chunk in done.chunks(500) {
-        let params: Vec<String> = (0..chunk.len())
-            .map(|i| format!("(${}, ${})", 2 + 2 * i, 3 + 2 * i))
-            .collect();
+    for chunk in done.chunks(RESULT_CHUNK) {
+        let params: Vec<String> = (0..chunk.len()).map(|i| row_params(1, 2, i, "")).collect();
         let sql = format!(
             "DELETE FROM jobs WHERE locked_by = $1 AND (id, workspace_id) IN (VALUES {}) RETURNING id",
             params.join(", ")
@@ -125,44 +189,65 @@ pub(super) async fn complete_processing(
         }
         ours.extend(q.fetch_all(&mut *tx).await?);
     }
-    for p in done {
-        if !ours.contains(&p.job_id.0) {
-            continue;
+    let mine: Vec<&Processed> = done.iter().filter(|p| ours.contains(&p.job_id.0)).collect();
+    // The item's new revision, for those still waiting for a result (one decided by a
+    // person meanwhile keeps that decision).
+    let mut revisions = std::collections::HashMap::with_capacity(mine.len());
+    for chunk in mine.chunks(RESULT_CHUNK) {
+        let values: Vec<String> = (0..chunk.len()).map(|i| row_params(1, 8, i, "")).collect();
+        let sql = format!(
+            "WITH v (item_id, ws, new_status, new_version, new_outcome, new_confidence, new_result, bump)
+                  AS (VALUES {})
+             UPDATE items SET status = v.new_status, version_id = v.new_version, outcome = v.new_outcome,
+                              confidence = v.new_confidence, final_result = v.new_result,
+                              revision = items.revision + v.bump, processed_at = $1
+             FROM v
+             WHERE items.workspace_id = v.ws AND items.id = v.item_id AND items.status IN ('queued', 'failed')
+             RETURNING id, revision",
+            values.join(", ")
+        );
+        let mut q = sqlx::query_as::<_, (i64, i64)>(&sql).bind(now);
+        for p in chunk {
+            q = q
+                .bind(p.item_id.0)
+                .bind(p.workspace_id.0)
+                .bind(p.status.as_str())
+                .bind(p.version_id.0)
+                .bind(&p.outcome);
+            // See `super::NULL_DOUBLE`: a missing confidence is bound as a NULL that
+            // PostgreSQL reads as a double.
+            q = match p.confidence {
+                Some(c) => q.bind(c),
+                None => q.bind(super::NULL_DOUBLE),
+            };
+            q = q
+                .bind(p.final_result.as_deref())
+                .bind(i64::from(p.final_result.is_some()));
         }
-        let bump = i64::from(p.final_result.is_some());
-        let revision = sqlx::query_scalar::<_, i64>(
-            "UPDATE items SET status = $1, version_id = $2, outcome = $3, confidence = $4, final_result = $5,
-                              revision = revision + $6, processed_at = $7
-             WHERE workspace_id = $8 AND id = $9 AND status IN ('queued', 'failed')
-             RETURNING revision",
-        )
-        .bind(p.status.as_str())
-        .bind(p.version_id.0)
-        .bind(&p.outcome);
-        // See `super::NULL_DOUBLE`: a missing confidence is bound as a NULL that
-        // PostgreSQL reads as a double.
-        let revision = match p.confidence {
-            Some(c) => revision.bind(c),
-            None => revision.bind(super::NULL_DOUBLE),
-        };
-        let revision: Option<i64> = revision
-            .bind(p.final_result.as_deref())
-            .bind(bump)
-            .bind(now)
-            .bind(p.workspace_id.0)
-            .bind(p.item_id.0)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if let Some(revision) = revision {
-            replace_reasons(&mut tx, p.workspace_id, p.item_id, &p.reason_codes).await?;
-            if p.final_result.is_some() {
-                enqueue_deliveries(&mut tx, p.workspace_id, p.item_id, revision, &p.deliveries, now).await?;
-            }
-        }
-        completed.push(p.job_id);
+        revisions.extend(q.fetch_all(&mut *tx).await?);
     }
+    // `remove`: an item counts once even if two of its jobs were in the batch.
+    let stored: Vec<(&Processed, i64)> = mine
+        .iter()
+        .filter_map(|p| revisions.remove(&p.item_id.0).map(|r| (*p, r)))
+        .collect();
+    let reasons: Vec<(WorkspaceId, ItemId, &[String])> = stored
+        .iter()
+        .map(|(p, _)| (p.workspace_id, p.item_id, p.reason_codes.as_slice()))
+        .collect();
+    replace_reasons_of(&mut tx, &reasons).await?;
+    let deliveries: Vec<(WorkspaceId, ItemId, i64, &NewDelivery)> = stored
+        .iter()
+        .filter(|(p, _)| p.final_result.is_some())
+        .flat_map(|(p, revision)| {
+            p.deliveries
+                .iter()
+                .map(move |d| (p.workspace_id, p.item_id, *revision, d))
+        })
+        .collect();
+    insert_deliveries(&mut tx, &deliveries, now).await?;
     tx.commit().await?;
-    Ok(completed)
+    Ok(mine.iter().map(|p| p.job_id).collect())
 }
 
 pub(super) async fn fail_job(

@@ -141,33 +141,88 @@ enum Value {
     Text(Option<String>),
 }
 
-#[derive(Debug, Clone, Copy)]
+/// How a column is carried over, chosen by its type in the target.
+///
+/// Why a cast for the rest: SQLite keeps timestamps, dates, JSON, UUIDs and decimals as
+/// text, and PostgreSQL refuses text bound to a column of another type ("column is of
+/// type timestamp with time zone but expression is of type text"). Binding the text and
+/// casting it to the column's own type in the statement lets PostgreSQL parse it, exactly
+/// (a decimal is not rounded through a float), whatever type a later migration adds.
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Kind {
     Int,
     Float,
     Bool,
     Bytes,
     Text,
+    /// Bound as text, then `CAST(... AS type)`; the type as PostgreSQL's `format_type`
+    /// spells it (`timestamp with time zone`, `numeric(12,2)`, `jsonb`).
+    Cast(String),
 }
 
 impl Kind {
     fn of(pg_type: &str) -> Kind {
         match pg_type {
             "bigint" | "integer" | "smallint" => Kind::Int,
-            "double precision" | "real" | "numeric" => Kind::Float,
+            "double precision" | "real" => Kind::Float,
             "boolean" => Kind::Bool,
             "bytea" => Kind::Bytes,
-            _ => Kind::Text,
+            t if t == "text" || t.starts_with("character") => Kind::Text,
+            other => Kind::Cast(other.to_owned()),
         }
     }
 
-    fn read(self, row: &AnyRow, i: usize) -> Result<Value> {
+    /// The placeholder for parameter `n` of this kind.
+    fn placeholder(&self, n: usize) -> String {
+        match self {
+            Kind::Cast(t) => format!("CAST(${n} AS {t})"),
+            _ => format!("${n}"),
+        }
+    }
+
+    /// Read column `i` of a SQLite row. SQLite's columns hold whatever was stored in them,
+    /// so the reading is lenient where the meaning is plain (a boolean stored as 0/1 or as
+    /// `true`/`false`; a number in a text column) and names the column where it is not.
+    fn read(&self, row: &AnyRow, i: usize, table: &str, column: &str) -> Result<Value> {
+        let wrong = |what: &str| {
+            StoreError::Corrupt(format!(
+                "{table}.{column} (rowid {}): {what}",
+                row.try_get::<i64, _>(0).unwrap_or_default()
+            ))
+        };
         Ok(match self {
-            Kind::Int => Value::Int(row.try_get(i)?),
-            Kind::Float => Value::Float(row.try_get(i)?),
-            Kind::Bool => Value::Bool(row.try_get::<Option<i64>, _>(i)?.map(|v| v != 0)),
-            Kind::Bytes => Value::Bytes(row.try_get(i)?),
-            Kind::Text => Value::Text(row.try_get(i)?),
+            Kind::Int => Value::Int(row.try_get(i).map_err(|_| wrong("not an integer"))?),
+            Kind::Float => Value::Float(
+                row.try_get::<Option<f64>, _>(i)
+                    .or_else(|_| row.try_get::<Option<i64>, _>(i).map(|v| v.map(|v| v as f64)))
+                    .map_err(|_| wrong("not a number"))?,
+            ),
+            Kind::Bool => Value::Bool(match row.try_get::<Option<i64>, _>(i) {
+                Ok(v) => v.map(|v| v != 0),
+                Err(_) => match row.try_get::<Option<String>, _>(i) {
+                    Ok(None) => None,
+                    Ok(Some(t)) => Some(match t.to_ascii_lowercase().as_str() {
+                        "1" | "t" | "true" => true,
+                        "0" | "f" | "false" => false,
+                        _ => return Err(wrong(&format!("{t:?} is not a boolean"))),
+                    }),
+                    Err(_) => return Err(wrong("not a boolean")),
+                },
+            }),
+            Kind::Bytes => Value::Bytes(
+                row.try_get::<Option<Vec<u8>>, _>(i)
+                    .or_else(|_| {
+                        row.try_get::<Option<String>, _>(i)
+                            .map(|t| t.map(String::into_bytes))
+                    })
+                    .map_err(|_| wrong("not bytes"))?,
+            ),
+            Kind::Text | Kind::Cast(_) => Value::Text(
+                row.try_get::<Option<String>, _>(i)
+                    .or_else(|_| row.try_get::<Option<i64>, _>(i).map(|v| v.map(|v| v.to_string())))
+                    .or_else(|_| row.try_get::<Option<f64>, _>(i).map(|v| v.map(|v| v.to_string())))
+                    .map_err(|_| wrong("not text"))?,
+            ),
         })
     }
 }
@@ -216,9 +271,13 @@ pub async fn move_workspace(
     let mut moved = Vec::with_capacity(plans.len());
     for p in &plans {
         let names: Vec<&str> = p.columns.iter().map(|(c, _)| c.as_str()).collect();
+        // `+column` (a no-op in SQLite) reads the value without its declared type: sqlx's
+        // Any driver refuses a column declared BOOLEAN, DATE or DATETIME outright, while
+        // the stored value is only ever an integer, real, text or blob, which it reads.
+        let reads: Vec<String> = names.iter().map(|c| format!("+{c}")).collect();
         let select = format!(
             "SELECT rowid, {} FROM {} WHERE {} = $1 AND rowid > $2 ORDER BY rowid LIMIT {PAGE}",
-            names.join(", "),
+            reads.join(", "),
             p.table,
             p.filter
         );
@@ -234,14 +293,17 @@ pub async fn move_workspace(
             after = last.try_get(0)?;
             let mut values = Vec::with_capacity(rows.len() * names.len());
             for row in &rows {
-                for (i, (_, kind)) in p.columns.iter().enumerate() {
-                    values.push(kind.read(row, i + 1)?);
+                for (i, (column, kind)) in p.columns.iter().enumerate() {
+                    values.push(kind.read(row, i + 1, &p.table, column)?);
                 }
             }
             let tuples: Vec<String> = (0..rows.len())
                 .map(|r| {
-                    let ps: Vec<String> = (0..names.len())
-                        .map(|c| format!("${}", r * names.len() + c + 1))
+                    let ps: Vec<String> = p
+                        .columns
+                        .iter()
+                        .enumerate()
+                        .map(|(c, (_, kind))| kind.placeholder(r * names.len() + c + 1))
                         .collect();
                     format!("({})", ps.join(", "))
                 })
@@ -262,8 +324,17 @@ pub async fn move_workspace(
                     Value::Text(v) => q.bind(v),
                 };
             }
-            q.execute(&mut *tx).await.map_err(|e| {
-                StoreError::from_unique(e, &format!("a row of {} already exists in the target", p.table))
+            q.execute(&mut *tx).await.map_err(|e| match e {
+                // A value the target's type refuses (a timestamp it cannot parse): say
+                // which table; PostgreSQL's message says which value.
+                sqlx::Error::Database(db) if !db.is_unique_violation() => StoreError::Conflict(format!(
+                    "cannot copy {} into PostgreSQL: {}",
+                    p.table,
+                    db.message()
+                )),
+                e => {
+                    StoreError::from_unique(e, &format!("a row of {} already exists in the target", p.table))
+                }
             })?;
             copied += rows.len() as u64;
             progress(MoveProgress::Copied {
@@ -320,9 +391,14 @@ async fn plan(from: &SqlStore, to: &SqlStore, ws: i64) -> Result<Vec<Plan>> {
             tracing::warn!(%table, "not moved: the table has no workspace_id");
             continue;
         };
+        // `format_type` spells a type the way a cast accepts it, modifiers included
+        // (`numeric(12,2)`, `character varying(20)`, an enum's own name).
         let types: Vec<(String, String)> = sqlx::query_as(
-            "SELECT column_name::text, data_type::text FROM information_schema.columns
-             WHERE table_schema = current_schema() AND table_name = $1",
+            "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod)
+             FROM pg_attribute a
+             JOIN pg_class c ON c.oid = a.attrelid
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = current_schema() AND c.relname = $1 AND a.attnum > 0 AND NOT a.attisdropped",
         )
         .bind(&table)
         .fetch_all(&to.reader)

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use sqlx::Row;
 use tandem_test_support::{Receiver, TestBackend, TestDb, backends, eventually};
 
 use crate::instance::{Instance, free_port, prepare, tandem};
@@ -150,6 +151,7 @@ async fn a_workspace_moves_from_sqlite_to_postgres_and_carries_on_there() {
     })
     .await;
     assert!(a.terminate().await.success());
+    let probe = TypedProbe::create(&lite.url, &pg.url).await;
 
     let moved = tandem(dir.path())
         .args([
@@ -191,6 +193,7 @@ async fn a_workspace_moves_from_sqlite_to_postgres_and_carries_on_there() {
         .output()
         .unwrap();
     assert_eq!(wrong_way.status.code(), Some(2));
+    probe.check(&pg.url).await;
 
     // On PostgreSQL: the same token works, the items and their results are there, and new
     // items get fresh ids and flow through to delivery.
@@ -222,4 +225,92 @@ async fn a_workspace_moves_from_sqlite_to_postgres_and_carries_on_there() {
         "new ids never reuse moved ones"
     );
     assert!(p.terminate().await.success());
+}
+
+/// A table of the kinds a later module may add, present in both databases the way its
+/// migrations would make it: booleans (stored by SQLite as 0/1 or as words), a timestamp,
+/// a date, JSON and an exact decimal (SQLite text), bytes, a float and text. The move
+/// discovers tables, so this one travels like any other and must arrive with its values
+/// intact in PostgreSQL's own types.
+struct TypedProbe;
+
+impl TypedProbe {
+    async fn create(lite: &str, pg: &str) -> TypedProbe {
+        sqlx::any::install_default_drivers();
+        let lite = sqlx::AnyPool::connect(lite).await.unwrap();
+        let ws: i64 = sqlx::query_scalar("SELECT id FROM workspaces WHERE slug = 'default'")
+            .fetch_one(&lite)
+            .await
+            .unwrap();
+        sqlx::query(
+            "CREATE TABLE typed_probe (id INTEGER PRIMARY KEY, workspace_id INTEGER NOT NULL,
+                 flag_int BOOLEAN, flag_word BOOLEAN, at TEXT, day TEXT, doc TEXT, amount TEXT,
+                 bytes BLOB, ratio REAL, note TEXT)",
+        )
+        .execute(&lite)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO typed_probe VALUES
+                 (1, $1, 1, 'true', '2026-11-27T10:15:30.123Z', '2026-11-27', '{\"a\": [1, 2]}',
+                  '123456789012345678.0123456789', X'00FF10', 0.25, 'plain <b>text</b>'),
+                 (2, $1, 0, 'f', NULL, NULL, NULL, NULL, NULL, NULL, NULL)",
+        )
+        .bind(ws)
+        .execute(&lite)
+        .await
+        .unwrap();
+        lite.close().await;
+        // The target is migrated first (as `tandem migrate` would), then gets the table.
+        let store = tandem_store::open(pg).await.unwrap();
+        drop(store);
+        let pg = sqlx::AnyPool::connect(pg).await.unwrap();
+        sqlx::query(
+            "CREATE TABLE typed_probe (id BIGINT PRIMARY KEY, workspace_id BIGINT NOT NULL REFERENCES workspaces(id),
+                 flag_int BOOLEAN, flag_word BOOLEAN, at TIMESTAMPTZ, day DATE, doc JSONB,
+                 amount NUMERIC(30, 10), bytes BYTEA, ratio DOUBLE PRECISION, note TEXT)",
+        )
+        .execute(&pg)
+        .await
+        .unwrap();
+        pg.close().await;
+        TypedProbe
+    }
+
+    async fn check(&self, pg: &str) {
+        let pg = sqlx::AnyPool::connect(pg).await.unwrap();
+        let rows = sqlx::query(
+            "SELECT flag_int, flag_word, at = '2026-11-27 10:15:30.123+00'::timestamptz,
+                    day = DATE '2026-11-27', doc = '{\"a\": [1, 2]}'::jsonb, amount::text,
+                    bytes, ratio, note, at IS NULL AND day IS NULL AND doc IS NULL AND amount IS NULL
+             FROM typed_probe ORDER BY id",
+        )
+        .fetch_all(&pg)
+        .await
+        .expect("the probe table was moved");
+        assert_eq!(rows.len(), 2);
+        let (one, two) = (&rows[0], &rows[1]);
+        assert!(
+            one.get::<bool, _>(0) && one.get::<bool, _>(1),
+            "booleans: 1 and 'true'"
+        );
+        assert!(one.get::<bool, _>(2), "the timestamp, to the millisecond");
+        assert!(one.get::<bool, _>(3), "the date");
+        assert!(one.get::<bool, _>(4), "the JSON document");
+        assert_eq!(
+            one.get::<String, _>(5),
+            "123456789012345678.0123456789",
+            "the decimal, exactly"
+        );
+        assert_eq!(one.get::<Vec<u8>, _>(6), vec![0x00, 0xFF, 0x10], "the bytes");
+        assert_eq!(one.get::<f64, _>(7), 0.25);
+        assert_eq!(one.get::<String, _>(8), "plain <b>text</b>");
+        assert!(
+            !two.get::<bool, _>(0) && !two.get::<bool, _>(1),
+            "booleans: 0 and 'f'"
+        );
+        assert!(two.get::<bool, _>(9), "NULLs stay NULL");
+        assert_eq!(two.get::<Option<Vec<u8>>, _>(6), None);
+        pg.close().await;
+    }
 }
