@@ -309,6 +309,22 @@ pub struct DecisionRecord {
     pub detail: String,
     pub seconds: Option<f64>,
     pub deliveries: Vec<NewDelivery>,
+    /// The item text's MinHash band keys (`engine::similarity`), kept so that later items
+    /// can find this decided one among their most similar; empty to leave it unindexed.
+    pub similar_keys: Vec<i64>,
+}
+
+/// A decided item found by its band keys, with how it was decided.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DecidedNeighbour {
+    pub id: ItemId,
+    pub status: ItemStatus,
+    pub input: String,
+    pub preview: String,
+    pub decided_at: Option<Millis>,
+    pub decided_by: Option<String>,
+    /// The decision event's detail (JSON: corrections, reason), when there is one.
+    pub detail: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -22,6 +22,7 @@ mod rollout;
 mod rollout_sessions;
 mod rowmap;
 mod schedule;
+mod similar;
 mod training;
 mod transfer;
 
@@ -334,6 +335,19 @@ impl Store for SqlStore {
 
     async fn record_decision(&self, ws: WorkspaceId, decision: &DecisionRecord, now: Millis) -> Result<Item> {
         review::record_decision(self, ws, decision, now).await
+    }
+    async fn similar_candidates(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        keys: &[i64],
+        exclude: ItemId,
+        per_key: u32,
+    ) -> Result<Vec<(ItemId, u32)>> {
+        similar::similar_candidates(self, ws, automation, keys, exclude, per_key).await
+    }
+    async fn decided_neighbours(&self, ws: WorkspaceId, ids: &[ItemId]) -> Result<Vec<DecidedNeighbour>> {
+        similar::decided_neighbours(self, ws, ids).await
     }
     async fn audit_events(&self, ws: WorkspaceId, item: ItemId) -> Result<Vec<AuditEvent>> {
         review::audit_events(self, ws, item).await

@@ -418,6 +418,13 @@ async fn build_item_page(
             key: d.delivery_key.clone(),
         })
         .collect();
+    let similar = s
+        .tandem
+        .similar_decided(&user.actor, view.id)
+        .await?
+        .into_iter()
+        .map(similar_row)
+        .collect();
     let next_id = next_open(s, user, view.id).await?;
     let llm = llm::item_block(s, user, view.id).await?;
     let now = s.tandem.now();
@@ -451,6 +458,7 @@ async fn build_item_page(
         route,
         history,
         deliveries,
+        similar,
         result: view
             .result
             .as_ref()
@@ -461,6 +469,32 @@ async fn build_item_page(
         next_id,
         llm,
     })
+}
+
+fn similar_row(x: tandem_service::similar::SimilarItem) -> SimilarRow {
+    let show = |v: &serde_json::Value| match v {
+        serde_json::Value::Null => "(empty)".to_owned(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let mut how: Vec<String> = x
+        .corrections
+        .iter()
+        .map(|c| format!("{}: {} → {}", c.field, show(&c.before), show(&c.after)))
+        .collect();
+    if let Some(r) = &x.reason {
+        how.push(format!("“{r}”"));
+    }
+    SimilarRow {
+        id: x.id.0,
+        similarity: percent(x.similarity),
+        status: x.status_label.to_owned(),
+        status_code: x.status.as_str().to_owned(),
+        preview: x.preview,
+        how: how.join("; "),
+        who: x.decided_by.unwrap_or_default(),
+        when: x.decided_at.map(datetime).unwrap_or_default(),
+    }
 }
 
 fn describe_event(detail: &str, seconds: Option<f64>) -> String {
