@@ -51,7 +51,11 @@ impl Shingles {
             }
         }
         let union = a.len() + b.len() - shared;
-        if union == 0 { 0.0 } else { shared as f64 / union as f64 }
+        if union == 0 {
+            0.0
+        } else {
+            shared as f64 / union as f64
+        }
     }
 
     /// The index keys of this text: one per band, distinct across bands (the band number
@@ -131,7 +135,11 @@ mod tests {
             let k = x.band_keys();
             a.band_keys().iter().filter(|b| k.contains(b)).count()
         };
-        assert!(shared(&near) >= 4, "near-duplicate shares {} bands", shared(&near));
+        assert!(
+            shared(&near) >= 4,
+            "near-duplicate shares {} bands",
+            shared(&near)
+        );
         assert_eq!(shared(&far), 0);
     }
 

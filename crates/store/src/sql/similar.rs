@@ -29,7 +29,9 @@ pub(super) async fn insert_keys(
     let Some(automation) = automation else {
         return Err(StoreError::NotFound("item"));
     };
-    let values: Vec<String> = (0..keys.len()).map(|i| format!("($1, $2, ${}, $3)", 4 + i)).collect();
+    let values: Vec<String> = (0..keys.len())
+        .map(|i| format!("($1, $2, ${}, $3)", 4 + i))
+        .collect();
     let sql = format!(
         "INSERT INTO similar_keys (workspace_id, automation_id, band_key, item_id) VALUES {}
          ON CONFLICT DO NOTHING",
@@ -70,7 +72,10 @@ pub(super) async fn similar_candidates(
         })
         .collect();
     let sql = parts.join(" UNION ALL ");
-    let mut q = sqlx::query(&sql).bind(ws.0).bind(automation.0).bind(i64::from(per_key));
+    let mut q = sqlx::query(&sql)
+        .bind(ws.0)
+        .bind(automation.0)
+        .bind(i64::from(per_key));
     for k in keys {
         q = q.bind(*k);
     }

@@ -89,10 +89,16 @@ async fn the_item_page_links_to_the_decided_near_duplicate() {
         .unwrap();
     press(&b, &[Key::Enter.into()]).await;
     wait_for_path(&b, "/inbox").await;
-    b.client.goto(&app.url(&format!("/items/{}", ids[1]))).await.unwrap();
+    b.client
+        .goto(&app.url(&format!("/items/{}", ids[1])))
+        .await
+        .unwrap();
     let row = b
         .client
-        .find(Locator::Css(&format!("#similar tr[data-similar-id=\"{}\"]", ids[0])))
+        .find(Locator::Css(&format!(
+            "#similar tr[data-similar-id=\"{}\"]",
+            ids[0]
+        )))
         .await
         .expect("the decided near-duplicate is listed");
     let text = row.text().await.unwrap();
@@ -100,7 +106,14 @@ async fn the_item_page_links_to_the_decided_near_duplicate() {
     assert!(text.contains("duplicate of a closed ticket"), "{text}");
     row.find(Locator::Css("a")).await.unwrap().click().await.unwrap();
     wait_for_path(&b, &format!("/items/{}", ids[0])).await;
-    let heading = b.client.find(Locator::Css("h1")).await.unwrap().text().await.unwrap();
+    let heading = b
+        .client
+        .find(Locator::Css("h1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(heading.starts_with(&format!("#{}", ids[0])), "{heading}");
     b.close().await;
 }

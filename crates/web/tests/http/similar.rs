@@ -31,11 +31,13 @@ threshold = 0.5
 start = "shadow"
 "#;
 
-const PARCEL: &str = "My parcel never arrived and the tracking page is blank. Order: AB-1234, write to ana@x.io";
+const PARCEL: &str =
+    "My parcel never arrived and the tracking page is blank. Order: AB-1234, write to ana@x.io";
 const HOURS: &str = "What are your opening hours on Saturday mornings? Reply to bo@y.io";
 const SPAM: &str = "Cheap watches and pills, click here now!!! Contact promo@spam.io";
 /// The item being looked at: PARCEL with one digit changed.
-const QUERY: &str = "My parcel never arrived and the tracking page is blank. Order: AB-1235, write to ana@x.io";
+const QUERY: &str =
+    "My parcel never arrived and the tracking page is blank. Order: AB-1235, write to ana@x.io";
 
 async fn submit(app: &TestApp, token: &str, texts: &[&str]) -> Vec<i64> {
     let items: Vec<Value> = texts.iter().map(|t| json!({ "input": { "text": t } })).collect();
@@ -120,7 +122,11 @@ async fn the_most_similar_decided_item_is_the_near_duplicate_and_never_another_w
                 assert_eq!(s, StatusCode::OK, "{b}");
             }
         };
-        decide(parcel, json!({ "action": "correct", "fields": { "order": "AB-4321" } })).await;
+        decide(
+            parcel,
+            json!({ "action": "correct", "fields": { "order": "AB-4321" } }),
+        )
+        .await;
         decide(hours, json!({ "action": "approve" })).await;
         decide(spam, json!({ "action": "reject", "reason": "spam" })).await;
 
@@ -137,7 +143,10 @@ async fn the_most_similar_decided_item_is_the_near_duplicate_and_never_another_w
         // How it was decided: the reviewer's correction of the order number.
         let fixes = first["corrections"].as_array().expect("corrections");
         assert_eq!(fixes.len(), 1, "{first}");
-        assert_eq!((&fixes[0]["field"], &fixes[0]["after"]), (&json!("order"), &json!("AB-4321")));
+        assert_eq!(
+            (&fixes[0]["field"], &fixes[0]["after"]),
+            (&json!("order"), &json!("AB-4321"))
+        );
         assert!(
             !found.contains(&theirs[0].0),
             "another workspace's identical item never appears"
@@ -148,11 +157,7 @@ async fn the_most_similar_decided_item_is_the_near_duplicate_and_never_another_w
         assert_eq!(from_parcel, json!([]), "nothing else decided is like PARCEL");
 
         // The other workspace sees its own decided copy (identical: overlap 1) and not ours.
-        let mine = app
-            .tandem
-            .similar_decided(&stranger, theirs[1])
-            .await
-            .unwrap();
+        let mine = app.tandem.similar_decided(&stranger, theirs[1]).await.unwrap();
         assert_eq!(mine.iter().map(|x| x.id).collect::<Vec<_>>(), vec![theirs[0]]);
         assert_eq!(mine[0].similarity, 1.0);
         assert_eq!(mine[0].status.as_str(), "approved");
@@ -173,7 +178,10 @@ async fn the_most_similar_decided_item_is_the_near_duplicate_and_never_another_w
             .unwrap();
         let section = &html[html.find("id=\"similar\"").expect("the section")..];
         let section = &section[..section.find("</section>").unwrap()];
-        assert!(section.contains(&format!("href=\"/items/{parcel}\"")), "{section}");
+        assert!(
+            section.contains(&format!("href=\"/items/{parcel}\"")),
+            "{section}"
+        );
         assert!(section.contains("→ AB-4321"), "{section}");
         assert!(section.contains("Corrected"), "{section}");
         assert!(!section.contains(&format!("/items/{hours}\"")), "{section}");
