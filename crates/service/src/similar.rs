@@ -57,7 +57,12 @@ pub(crate) fn item_text(input: &str) -> String {
 
 /// The band keys a decision stores for its item.
 pub(crate) fn keys_of(item: &Item) -> Vec<i64> {
-    Shingles::of(&item_text(&item.input)).band_keys()
+    keys_of_input(&item.input)
+}
+
+/// The band keys of an item input (its JSON), as a decision would store them.
+pub fn keys_of_input(input: &str) -> Vec<i64> {
+    Shingles::of(&item_text(input)).band_keys()
 }
 
 impl Tandem {

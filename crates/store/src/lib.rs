@@ -95,6 +95,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<Inserted>>;
     async fn item(&self, ws: WorkspaceId, id: ItemId) -> Result<Item>;
     async fn list_items(&self, ws: WorkspaceId, filter: &ItemFilter) -> Result<Vec<ItemSummary>>;
+    /// Store items processed (and perhaps decided) elsewhere, in one transaction with
+    /// multi-row inserts: their reasons, decision events and similarity keys too, and no
+    /// jobs. For filling a store in benchmarks; ids are returned in the input's order.
+    async fn load_items(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        items: &[LoadedItem],
+    ) -> Result<Vec<ItemId>>;
     async fn inbox_counts(&self, ws: WorkspaceId) -> Result<InboxCounts>;
     async fn item_reasons(&self, ws: WorkspaceId, id: ItemId) -> Result<Vec<String>>;
 

@@ -314,6 +314,33 @@ pub struct DecisionRecord {
     pub similar_keys: Vec<i64>,
 }
 
+/// An item processed (and perhaps decided) elsewhere, loaded as it is by
+/// `Store::load_items`: no job, no delivery.
+#[derive(Debug, Clone)]
+pub struct LoadedItem {
+    pub input: String,
+    pub preview: String,
+    pub status: ItemStatus,
+    pub version_id: Option<VersionId>,
+    pub outcome: Option<String>,
+    pub final_result: Option<String>,
+    pub confidence: Option<f64>,
+    pub reason_codes: Vec<String>,
+    pub created_at: Millis,
+    pub processed_at: Option<Millis>,
+    pub decision: Option<LoadedDecision>,
+}
+
+/// How a loaded item was decided: its audit event and its similarity keys.
+#[derive(Debug, Clone)]
+pub struct LoadedDecision {
+    pub decided_by: UserId,
+    pub decided_at: Millis,
+    pub before: Option<String>,
+    pub detail: String,
+    pub similar_keys: Vec<i64>,
+}
+
 /// A decided item found by its band keys, with how it was decided.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DecidedNeighbour {

@@ -10,6 +10,7 @@
 //! them run beside the writer).
 
 mod automations;
+mod bulk;
 mod deliveries;
 mod inbox;
 mod items;
@@ -296,6 +297,14 @@ impl Store for SqlStore {
     }
     async fn list_items(&self, ws: WorkspaceId, filter: &ItemFilter) -> Result<Vec<ItemSummary>> {
         items::list_items(self, ws, filter).await
+    }
+    async fn load_items(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        items: &[LoadedItem],
+    ) -> Result<Vec<ItemId>> {
+        bulk::load_items(self, ws, automation, items).await
     }
     async fn inbox_counts(&self, ws: WorkspaceId) -> Result<InboxCounts> {
         items::inbox_counts(self, ws).await
