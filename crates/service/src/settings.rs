@@ -13,6 +13,9 @@ pub struct Settings {
     pub worker_batch: u32,
     /// How long a claimed job stays with its worker before another may take it.
     pub job_lease: Duration,
+    /// How long a stopping worker lets the batch in hand finish before giving its jobs
+    /// back (the orchestrator's grace period must be longer).
+    pub shutdown_grace: Duration,
     pub delivery_timeout: Duration,
     /// Delivery retries wait `base * 2^attempt`, capped at `delivery_backoff_max`.
     pub delivery_backoff_base: Duration,
@@ -32,6 +35,7 @@ impl Default for Settings {
             public_url: "http://127.0.0.1:8080".into(),
             worker_batch: 64,
             job_lease: Duration::from_secs(60),
+            shutdown_grace: Duration::from_secs(10),
             delivery_timeout: Duration::from_secs(10),
             delivery_backoff_base: Duration::from_secs(2),
             delivery_backoff_max: Duration::from_secs(3600),

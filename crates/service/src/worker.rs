@@ -21,8 +21,6 @@ const IDLE_POLL: Duration = Duration::from_millis(200);
 const GATHER: Duration = Duration::from_millis(50);
 /// How long to wait after a database error before trying again.
 const ERROR_BACKOFF: Duration = Duration::from_secs(1);
-/// How long a stopping worker lets the batch in hand finish before giving its jobs back.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Items read at the same time while preparing a batch.
 const PREPARE_CONCURRENCY: usize = 8;
 /// Deliveries sent at the same time by one worker.
@@ -101,7 +99,7 @@ impl Worker {
                 () = &mut shutdown => {
                     // Finish the batch in hand if it ends soon; otherwise drop it and let
                     // the release below give its jobs back (their results were not stored).
-                    match tokio::time::timeout(SHUTDOWN_GRACE, tick).await {
+                    match tokio::time::timeout(self.tandem.settings.shutdown_grace, tick).await {
                         Ok(_) => tracing::info!(worker = %self.id, "finished the batch in hand"),
                         Err(_) => tracing::warn!(worker = %self.id, "batch still running at shutdown; its jobs are released"),
                     }

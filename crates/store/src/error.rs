@@ -13,6 +13,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The database answers but lacks migrations this build needs (e.g. it was restored
+    /// from an older backup while running): the versions, comma separated.
+    #[error("database migrations not applied: {0}")]
+    NotMigrated(String),
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database URL {0:?}: expected sqlite://PATH or postgres://...")]

@@ -45,7 +45,8 @@ pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
 pub trait Store: Send + Sync + std::fmt::Debug {
     fn backend(&self) -> Backend;
 
-    /// Whether the database answers and every migration this build knows has been applied.
+    /// Whether the database answers and every migration this build knows has been applied
+    /// ([`StoreError::NotMigrated`] names the missing ones).
     async fn readiness(&self) -> Result<()>;
 
     // --- workspaces and people -------------------------------------------------------
@@ -421,6 +422,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         note: i64,
         version: VersionId,
     ) -> Result<SessionNote>;
+    /// Keep a member's acknowledgement of an automation's card; `true` the first time,
+    /// `false` when they had already acknowledged it. `NotFound` when the automation or the
+    /// member is not of this workspace.
+    async fn record_card_read(&self, ws: WorkspaceId, read: &CardRead) -> Result<bool>;
+    /// The cards a member has acknowledged.
+    async fn card_reads(&self, ws: WorkspaceId, user: UserId) -> Result<Vec<CardRead>>;
     // --- scale ---------------------------------------------------------------------
     /// Every workspace's id (the scheduler runs periodic tasks per workspace).
     async fn workspace_ids(&self) -> Result<Vec<WorkspaceId>>;

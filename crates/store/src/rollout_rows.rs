@@ -214,3 +214,13 @@ pub struct SessionNote {
     pub version_id: Option<VersionId>,
     pub created_at: Millis,
 }
+
+/// A member's acknowledgement that they read an automation's card.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CardRead {
+    pub automation_id: AutomationId,
+    pub user_id: UserId,
+    /// The version whose card they read.
+    pub version_id: Option<VersionId>,
+    pub read_at: Millis,
+}

@@ -98,6 +98,7 @@ pub enum LogFormat {
 pub struct WorkerConfig {
     pub batch: u32,
     pub lease_seconds: u64,
+    pub shutdown_grace_seconds: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -121,6 +122,7 @@ impl Default for Config {
             worker: WorkerConfig {
                 batch: 64,
                 lease_seconds: 60,
+                shutdown_grace_seconds: 10,
             },
             delivery: DeliveryConfig {
                 timeout_seconds: 10,
@@ -159,6 +161,9 @@ session_hours = 12
 batch = 64
 # Seconds a claimed job stays with its worker before another may take it over.
 lease_seconds = 60
+# Seconds a stopping instance (SIGTERM, Ctrl-C) lets the batch in hand finish before it
+# gives the batch's jobs back; keep it under the orchestrator's own grace period.
+shutdown_grace_seconds = 10
 
 [delivery]
 # Seconds to wait for a webhook to answer.
@@ -233,6 +238,7 @@ impl Config {
                 .unwrap_or_else(|| format!("http://{}", self.addr)),
             worker_batch: self.worker.batch.max(1),
             job_lease: Duration::from_secs(self.worker.lease_seconds.max(5)),
+            shutdown_grace: Duration::from_secs(self.worker.shutdown_grace_seconds),
             delivery_timeout: Duration::from_secs(self.delivery.timeout_seconds.max(1)),
             delivery_backoff_base: Duration::from_secs(self.delivery.backoff_base_seconds),
             delivery_backoff_max: Duration::from_secs(self.delivery.backoff_max_seconds),

@@ -104,6 +104,34 @@ impl TestApp {
             .expect("add user")
     }
 
+    /// `email` acknowledges the card of every automation there is now, as a reviewer who
+    /// has met them all; without it a reviewer is shown each card before their first
+    /// decision on its items.
+    pub async fn read_cards(&self, email: &str) {
+        let user = self
+            .tandem
+            .store
+            .list_users(self.workspace)
+            .await
+            .expect("users")
+            .into_iter()
+            .find(|u| u.email == email)
+            .unwrap_or_else(|| panic!("{email} is not a member"));
+        let actor = tandem_service::auth::Actor { user };
+        for a in self
+            .tandem
+            .store
+            .list_automations(self.workspace)
+            .await
+            .expect("automations")
+        {
+            self.tandem
+                .acknowledge_card(&actor, &a.slug)
+                .await
+                .expect("acknowledge the card");
+        }
+    }
+
     /// An API token for a new person with `role`.
     pub async fn token(&self, email: &str, role: Role) -> String {
         let u = self.user(email, role).await;

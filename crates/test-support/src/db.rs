@@ -91,24 +91,37 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// PostgreSQL: drop the database now, with its connections, as if the server had lost
+    /// it; a program using it finds it unreachable from then on. SQLite: does nothing.
+    pub async fn drop_database(&self) {
+        if let Some(name) = &self.pg_name {
+            drop_postgres(name)
+                .await
+                .unwrap_or_else(|e| panic!("could not drop the test database {name}: {e}"));
+        }
+    }
+}
+
+async fn drop_postgres(name: &str) -> Result<(), sqlx::Error> {
+    let mut conn = sqlx::PgConnection::connect(&admin_url()).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await?;
+    Ok(())
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         let Some(name) = self.pg_name.take() else { return };
         // Drop runs outside any runtime guarantee, so use a small one of our own on a
         // separate thread.
-        let admin = admin_url();
         let dropped = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .ok()?;
-            rt.block_on(async {
-                let mut conn = sqlx::PgConnection::connect(&admin).await.ok()?;
-                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut conn)
-                    .await
-                    .ok()
-            })
+            rt.block_on(drop_postgres(&name)).ok()
         })
         .join();
         if !matches!(dropped, Ok(Some(_))) {

@@ -51,9 +51,28 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// `s` as a URL query value: everything but unreserved characters and `/` percent-encoded.
+pub fn query_value(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encodes_query_values() {
+        assert_eq!(query_value("/items/12"), "/items/12");
+        assert_eq!(query_value("/x?a=1&b"), "/x%3Fa%3D1%26b");
+    }
 
     #[test]
     fn formats_times() {

@@ -23,9 +23,11 @@ use crate::pages::templates::Nav;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/automations/{slug}/card", get(card_page))
+        .route("/automations/{slug}/card/read", post(read_card))
         .route("/automations/{slug}/simulate", get(simulate_page))
         .route("/automations/{slug}/simulate/apply", post(apply_threshold))
         .route("/api/v1/automations/{slug}/card", get(card_json))
+        .route("/api/v1/automations/{slug}/card/read", post(read_card_json))
         .route("/api/v1/automations/{slug}/simulate", get(simulate_json))
         .route("/api/v1/automations/{slug}/thresholds", post(apply_json))
 }
@@ -68,15 +70,59 @@ pub struct CardPage {
     /// An SVG drawn by tandem-charts, whose text is escaped there.
     pub reliability: String,
     pub when_wrong: Vec<String>,
+    /// A reviewer who has not acknowledged this card yet: it comes before their first
+    /// decision, and the page says so.
+    pub must_read: bool,
+    /// When this member acknowledged the card, in words; empty when they have not.
+    pub read_at: String,
+    /// Where acknowledging leads (the item or link that brought them here).
+    pub next: String,
+}
+
+#[derive(Deserialize, Default)]
+struct CardQuery {
+    next: Option<String>,
+}
+
+/// A path on this site to go on to, or nothing: a full URL or `//host` could send a
+/// reviewer elsewhere after they acknowledge.
+fn local_path(next: Option<&str>) -> Option<String> {
+    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+        .map(str::to_owned)
+}
+
+/// Where a reviewer who has not read the automation's card goes first, if anywhere:
+/// the card, then back to `next`.
+pub(crate) async fn card_first(
+    s: &AppState,
+    user: &PageUser,
+    slug: &str,
+    next: &str,
+) -> Result<Option<Response>, PageError> {
+    if !s.tandem.must_read_card(&user.actor, slug).await? {
+        return Ok(None);
+    }
+    let to = format!(
+        "/automations/{slug}/card?next={}",
+        crate::format::query_value(next)
+    );
+    Ok(Some(Redirect::to(&to).into_response()))
 }
 
 async fn card_page(
     State(s): State<AppState>,
     user: PageUser,
     Path(slug): Path<String>,
+    Query(q): Query<CardQuery>,
 ) -> Result<Response, PageError> {
     user.actor.require(Role::Viewer, "see automation cards")?;
     let c = s.tandem.card(&user.actor, &slug).await?;
+    let must_read = s.tandem.must_read_card(&user.actor, &slug).await?;
+    let read_at = s
+        .tandem
+        .card_read_at(&user.actor, &slug)
+        .await?
+        .map_or_else(String::new, crate::format::datetime);
     let reliability = if c.reliability.is_empty() {
         String::new()
     } else {
@@ -102,8 +148,41 @@ async fn card_page(
         failing: c.failing_edge_cases,
         reliability,
         when_wrong: c.when_wrong,
+        must_read,
+        read_at,
+        next: local_path(q.next.as_deref()).unwrap_or_default(),
     };
     html(&page)
+}
+
+#[derive(Deserialize)]
+struct ReadForm {
+    csrf: String,
+    next: Option<String>,
+}
+
+/// "I have read this card": kept for this member, then on to where they were going.
+async fn read_card(
+    State(s): State<AppState>,
+    user: PageUser,
+    Path(slug): Path<String>,
+    Form(f): Form<ReadForm>,
+) -> Result<Response, PageError> {
+    user.check_csrf(&f.csrf)?;
+    s.tandem.acknowledge_card(&user.actor, &slug).await?;
+    let to = local_path(f.next.as_deref().filter(|n| !n.is_empty()))
+        .unwrap_or_else(|| format!("/automations/{slug}/card"));
+    Ok(Redirect::to(&to).into_response())
+}
+
+async fn read_card_json(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(slug): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let first = s.tandem.acknowledge_card(&actor, &slug).await?;
+    let read_at = s.tandem.card_read_at(&actor, &slug).await?;
+    Ok(Json(serde_json::json!({ "first": first, "read_at": read_at })))
 }
 
 async fn card_json(

@@ -19,6 +19,9 @@ mod rollout;
 #[path = "browser/similar.rs"]
 mod similar;
 
+#[path = "browser/card_first.rs"]
+mod card_first;
+
 const DEFINITION: &str = r#"
 name = "Support"
 slug = "support"
@@ -122,6 +125,8 @@ async fn a_reviewer_clears_the_inbox_by_keyboard_alone() {
     app.drain().await;
 
     app.user("rita@acme.io", Role::Reviewer).await;
+
+    app.read_cards("rita@acme.io").await;
     let b = Browser::start(1280, 900).await;
     b.client.goto(&app.url("/login")).await.unwrap();
     b.client
@@ -345,7 +350,9 @@ async fn status(app: &TestApp, id: ItemId) -> ItemStatus {
 async fn two_reviewers_race_and_a_chat_link_decides_only_from_its_button() {
     let (app, slack, ids) = notifying_app().await;
     app.user("rita@acme.io", Role::Reviewer).await;
+    app.read_cards("rita@acme.io").await;
     app.user("sam@acme.io", Role::Reviewer).await;
+    app.read_cards("sam@acme.io").await;
     app.tandem.sweep_inbox().await.unwrap();
     let text = slack.all()[0].body["text"].as_str().unwrap().to_owned();
     let approve = text
@@ -406,6 +413,7 @@ async fn two_reviewers_race_and_a_chat_link_decides_only_from_its_button() {
 async fn this_looks_wrong_on_a_delivered_result_sends_it_back() {
     let (app, _slack, ids) = notifying_app().await;
     app.user("rita@acme.io", Role::Reviewer).await;
+    app.read_cards("rita@acme.io").await;
     let line = std::fs::read_to_string(app.data_dir.path().join("out/support.jsonl")).unwrap();
     let delivered: serde_json::Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
     assert_eq!(delivered["item_id"], json!(ids[2]));
@@ -452,6 +460,7 @@ async fn this_looks_wrong_on_a_delivered_result_sends_it_back() {
 async fn the_inbox_and_an_item_fit_a_phone_and_have_labels() {
     let (app, _slack, ids) = notifying_app().await;
     app.user("rita@acme.io", Role::Reviewer).await;
+    app.read_cards("rita@acme.io").await;
     for (width, height, suffix) in [(1280, 900, ""), (390, 844, "-phone")] {
         let b = Browser::start(width, height).await;
         sign_in(&b, &app, "rita@acme.io", "/inbox").await;

@@ -453,6 +453,7 @@ async fn the_inbox_page_needs_a_session_and_renders_hostile_input_inert() {
         assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
 
         app.user("rita@acme.io", Role::Reviewer).await;
+        app.read_cards("rita@acme.io").await;
         app.login("rita@acme.io").await;
         let inbox = app
             .client

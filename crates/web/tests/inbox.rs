@@ -242,6 +242,7 @@ async fn a_digest_goes_to_slack_and_email_with_links_that_decide_only_when_poste
 
         // Fetching the link (as a preview bot or the person would) shows, decides nothing.
         app.user("rita@acme.io", Role::Reviewer).await;
+        app.read_cards("rita@acme.io").await;
         let rita = signed_in(&app, "rita@acme.io").await;
         for _ in 0..3 {
             let resp = rita.get(app.url(&approve)).send().await.unwrap();
@@ -478,7 +479,9 @@ async fn two_reviewers_never_decide_the_same_item_and_claims_expire() {
             app, clock, items, ..
         } = setup(backend).await;
         app.user("rita@acme.io", Role::Reviewer).await;
+        app.read_cards("rita@acme.io").await;
         app.user("sam@acme.io", Role::Reviewer).await;
+        app.read_cards("sam@acme.io").await;
         let rita = signed_in(&app, "rita@acme.io").await;
         let sam = signed_in(&app, "sam@acme.io").await;
         let item = format!("/items/{}", items[1]);
@@ -598,6 +601,7 @@ async fn the_inbox_sorts_filters_and_bulk_approves_after_a_confirmation() {
             app, clock, items, ..
         } = setup(backend).await;
         app.user("rita@acme.io", Role::Reviewer).await;
+        app.read_cards("rita@acme.io").await;
         let rita = signed_in(&app, "rita@acme.io").await;
         let html = rita
             .get(app.url("/inbox?order=due"))
@@ -712,6 +716,8 @@ async fn this_looks_wrong_sends_an_automatic_result_back_from_the_page_the_link_
         assert_eq!(link, app.url(&format!("/items/{}/wrong", items[2])));
 
         app.user("rita@acme.io", Role::Reviewer).await;
+
+        app.read_cards("rita@acme.io").await;
         let rita = signed_in(&app, "rita@acme.io").await;
         let html = rita.get(&link).send().await.unwrap().text().await.unwrap();
         assert!(

@@ -1187,3 +1187,6 @@ async fn a_team_runs_a_review_session_from_the_pages() {
         );
     }
 }
+
+#[path = "rollout/gate_versions.rs"]
+mod gate_versions;

@@ -50,7 +50,10 @@ pub fn evaluate(
         key: "shadow_decided".into(),
         label: "Shadow items decided".into(),
         passed: shadow.decided >= g.min_shadow_decided,
-        detail: format!("{} decided of {} needed", shadow.decided, g.min_shadow_decided),
+        detail: format!(
+            "{} decided on version {} of {} needed",
+            shadow.decided, c.version.number, g.min_shadow_decided
+        ),
     });
     for m in shadow.fields.iter().filter(|m| m.required) {
         let rate = m.rate();

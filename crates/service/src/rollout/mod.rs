@@ -7,6 +7,7 @@
 
 pub mod agreement;
 pub mod card;
+mod card_reads;
 pub mod edge_cases;
 pub mod gate;
 mod guard;
@@ -39,7 +40,7 @@ pub struct RolloutView {
     pub champion: Option<User>,
     pub signed_off_by: Option<User>,
     pub signed_off_version: Option<i64>,
-    /// Agreement between the automation and people over decided shadow items.
+    /// Agreement between the active version and people over its decided shadow items.
     pub shadow: Agreement,
     pub gate: Gate,
     pub events: Vec<RolloutEvent>,
@@ -88,7 +89,9 @@ impl Tandem {
         Ok(())
     }
 
-    /// Agreement over every decided shadow item of the automation.
+    /// Agreement over the decided shadow items that version `c` produced. Only that
+    /// version's items are evidence for it: an older version's outputs say nothing about
+    /// how this one behaves, so a new version starts its shadow evidence afresh.
     pub async fn shadow_agreement(
         &self,
         ws: WorkspaceId,
@@ -101,7 +104,7 @@ impl Tandem {
                 ws,
                 &DecidedFilter {
                     automation,
-                    version: None,
+                    version: Some(c.version.id),
                     reason: Stage::Shadow.reason_code().map(String::from),
                     live_only: false,
                     limit: EVIDENCE_LIMIT,

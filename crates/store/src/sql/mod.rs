@@ -11,6 +11,7 @@
 
 mod automations;
 mod bulk;
+mod card_reads;
 mod deliveries;
 mod inbox;
 mod items;
@@ -211,9 +212,8 @@ impl Store for SqlStore {
         if missing.is_empty() {
             Ok(())
         } else {
-            Err(StoreError::Conflict(format!(
-                "migrations not applied: {missing:?}"
-            )))
+            let versions: Vec<String> = missing.iter().map(i64::to_string).collect();
+            Err(StoreError::NotMigrated(versions.join(", ")))
         }
     }
 
@@ -710,6 +710,12 @@ impl Store for SqlStore {
         version: VersionId,
     ) -> Result<SessionNote> {
         rollout_sessions::link_session_decision(self, ws, note, version).await
+    }
+    async fn record_card_read(&self, ws: WorkspaceId, read: &CardRead) -> Result<bool> {
+        card_reads::record_card_read(self, ws, read).await
+    }
+    async fn card_reads(&self, ws: WorkspaceId, user: UserId) -> Result<Vec<CardRead>> {
+        card_reads::card_reads(self, ws, user).await
     }
     async fn workspace_ids(&self) -> Result<Vec<WorkspaceId>> {
         schedule::workspace_ids(self).await

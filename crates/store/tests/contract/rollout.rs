@@ -484,3 +484,42 @@ async fn review_sessions_keep_their_sample_notes_and_linked_decisions() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn card_reads_are_kept_once_per_member_and_workspace() {
+    each_backend(|store| async move {
+        let ws = workspace(&store, "acme").await;
+        let other = workspace(&store, "other").await;
+        let rita = member(&store, ws, "rita@acme.io").await;
+        let sam = member(&store, ws, "sam@acme.io").await;
+        let outsider = member(&store, other, "olga@other.io").await;
+        let saved = store.save_version(ws, &new_version("r", "h"), 1).await.unwrap();
+        let a = saved.automation.id;
+        let read = |user, at| CardRead {
+            automation_id: a,
+            user_id: user,
+            version_id: Some(saved.version.id),
+            read_at: at,
+        };
+        assert!(store.card_reads(ws, rita).await.unwrap().is_empty());
+        assert!(store.record_card_read(ws, &read(rita, 10)).await.unwrap());
+        assert!(
+            !store.record_card_read(ws, &read(rita, 20)).await.unwrap(),
+            "the first acknowledgement is kept"
+        );
+        assert_eq!(store.card_reads(ws, rita).await.unwrap(), vec![read(rita, 10)]);
+        assert!(store.card_reads(ws, sam).await.unwrap().is_empty(), "per member");
+        // Another workspace's member, or this automation seen from another workspace.
+        assert!(matches!(
+            store.record_card_read(ws, &read(outsider, 30)).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            store.record_card_read(other, &read(outsider, 30)).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(store.card_reads(other, outsider).await.unwrap().is_empty());
+        assert!(store.card_reads(other, rita).await.unwrap().is_empty());
+    })
+    .await;
+}

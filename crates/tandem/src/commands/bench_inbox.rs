@@ -78,7 +78,7 @@ fn loaded(i: usize, t: &Template, created_at: i64, reviewer: UserId) -> LoadedIt
         processed_at: Some(created_at + 50),
         decision: None,
     };
-    if t.item.status != ItemStatus::NeedsReview || (i / 10) % 10 == 0 {
+    if t.item.status != ItemStatus::NeedsReview || (i / 10).is_multiple_of(10) {
         return item;
     }
     let before = t.result.clone().unwrap_or_default();

@@ -35,6 +35,11 @@ secret = "s3cret"
 /// Set up the `default` workspace with the automation and a builder's API token, through
 /// the library (the binary under test is started afterwards).
 pub async fn prepare(db_url: &str, receiver: &str) -> String {
+    prepare_with(db_url, &definition(receiver)).await
+}
+
+/// [`prepare`] with another automation definition (its slug must be `contacts`).
+pub async fn prepare_with(db_url: &str, definition: &str) -> String {
     let store = tandem_store::open(db_url).await.expect("open the test database");
     let settings = Settings {
         fast_password_hashing: true,
@@ -46,15 +51,9 @@ pub async fn prepare(db_url: &str, receiver: &str) -> String {
         .await
         .expect("workspace")
         .id;
-    t.apply_definition(
-        ws,
-        &definition(receiver),
-        TrainingFiles::default(),
-        "contacts.toml",
-        None,
-    )
-    .await
-    .expect("apply");
+    t.apply_definition(ws, definition, TrainingFiles::default(), "contacts.toml", None)
+        .await
+        .expect("apply");
     let user = t
         .add_user(
             ws,
@@ -86,8 +85,14 @@ pub struct Instance {
 impl Instance {
     /// `tandem serve` on `port`, waited for until `/readyz` answers.
     pub async fn serve(db_url: &str, dir: &Path, port: u16) -> Instance {
+        Self::serve_with(db_url, dir, port, &[]).await
+    }
+
+    /// [`Instance::serve`] with these environment variables over the test configuration.
+    pub async fn serve_with(db_url: &str, dir: &Path, port: u16, env: &[(&str, &str)]) -> Instance {
         let url = format!("http://127.0.0.1:{port}");
         let child = command(db_url, dir)
+            .envs(env.iter().copied())
             .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
             .spawn()
             .expect("start tandem serve");

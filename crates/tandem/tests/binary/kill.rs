@@ -89,17 +89,22 @@ impl Feed {
 }
 
 /// Every accepted item processed once and delivered exactly once (per delivery id), and
-/// nothing else delivered.
-async fn check_exactly_once(db: &TestDb, receiver: &Receiver, accepted: &BTreeMap<usize, i64>) {
-    assert_eq!(accepted.len(), ITEMS, "every item was accepted in the end");
+/// nothing else delivered; `accepted` maps each of the `items` posted to its item id.
+pub async fn check_exactly_once(
+    db: &TestDb,
+    receiver: &Receiver,
+    accepted: &BTreeMap<usize, i64>,
+    items: usize,
+) {
+    assert_eq!(accepted.len(), items, "every item was accepted in the end");
     let ids: BTreeSet<i64> = accepted.values().copied().collect();
-    assert_eq!(ids.len(), ITEMS, "one item per idempotency key");
+    assert_eq!(ids.len(), items, "one item per idempotency key");
     eventually(
         "every accepted item to be delivered",
         Duration::from_secs(120),
         || {
             let delivered = receiver.delivered_items();
-            async move { (delivered.len() >= ITEMS).then_some(()) }
+            async move { (delivered.len() >= items).then_some(()) }
         },
     )
     .await;
@@ -109,7 +114,7 @@ async fn check_exactly_once(db: &TestDb, receiver: &Receiver, accepted: &BTreeMa
         ids,
         "the delivered items are exactly the accepted ones"
     );
-    assert_eq!(delivered.len(), ITEMS, "one delivery id per item: {delivered:?}");
+    assert_eq!(delivered.len(), items, "one delivery id per item: {delivered:?}");
     let unique = receiver.unique();
     for r in unique.values() {
         assert!(r.signature.is_some(), "signed");
@@ -139,7 +144,7 @@ async fn check_exactly_once(db: &TestDb, receiver: &Receiver, accepted: &BTreeMa
         receiver.all().len(),
         receiver.all().len() - unique.len()
     );
-    assert_eq!(deliveries.len(), ITEMS, "one delivery per item");
+    assert_eq!(deliveries.len(), items, "one delivery per item");
     eventually("the queue to drain", Duration::from_secs(60), || {
         let store = store.clone();
         async move { (store.queue_depth().await.ok()? == 0).then_some(()) }
@@ -170,7 +175,7 @@ async fn two_instances_on_postgres_one_killed_mid_stream() {
         f.await.unwrap();
     }
     let accepted = feed.accepted.lock().unwrap().clone();
-    check_exactly_once(&db, &receiver, &accepted).await;
+    check_exactly_once(&db, &receiver, &accepted, ITEMS).await;
 
     // The survivors stop cleanly on SIGTERM.
     assert!(
@@ -205,7 +210,7 @@ async fn one_instance_on_sqlite_killed_and_restarted() {
         f.await.unwrap();
     }
     let accepted = feed.accepted.lock().unwrap().clone();
-    check_exactly_once(&db, &receiver, &accepted).await;
+    check_exactly_once(&db, &receiver, &accepted, ITEMS).await;
     assert!(
         a.terminate().await.success(),
         "tandem serve exits cleanly on SIGTERM"

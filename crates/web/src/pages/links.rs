@@ -207,6 +207,16 @@ async fn show_link(
         }
         Err(e) => return Err(e),
     };
+    // A reviewer new to the item's automation reads its card before deciding from a link.
+    if token_ok(&token)
+        && let Ok(link) = s.tandem.read_link(user.actor.workspace(), &token).await?
+    {
+        let view = s.tandem.item_view(&user.actor, link.item).await?;
+        let next = format!("/decide/{token}");
+        if let Some(to) = crate::rollout_card::card_first(&s, &user, &view.automation.slug, &next).await? {
+            return Ok(to);
+        }
+    }
     let (status, p) = page(&s, &user, &token, None).await?;
     Ok((status, render(&p)?).into_response())
 }

@@ -272,6 +272,13 @@ async fn inbox(
         oldest: counts
             .oldest_open_at
             .map_or_else(String::new, |t| age(t, s.tandem.now())),
+        unread_cards: s
+            .tandem
+            .unread_cards(&user.actor)
+            .await?
+            .into_iter()
+            .map(|a| (a.slug, a.name))
+            .collect(),
         notice: q.notice.or_else(|| {
             q.done
                 .map(|id| format!("Item {id} decided. The inbox is clear for now."))
@@ -309,12 +316,17 @@ async fn item_page(
     State(s): State<AppState>,
     user: PageUser,
     Path(id): Path<i64>,
-) -> Result<Html<String>, PageError> {
+) -> Result<Response, PageError> {
     let view = s.tandem.item_view(&user.actor, ItemId(id)).await?;
+    // A reviewer new to this automation reads its card first (and claims nothing yet).
+    let here = format!("/items/{id}");
+    if let Some(to) = crate::rollout_card::card_first(&s, &user, &view.automation.slug, &here).await? {
+        return Ok(to);
+    }
     // Opening an item claims it for a few minutes, so two reviewers never work on it at once.
     s.tandem.open_item(&user.actor, view.id).await?;
     let page = build_item_page(&s, &user, view, None).await?;
-    render(&page)
+    Ok(render(&page)?.into_response())
 }
 
 async fn build_item_page(

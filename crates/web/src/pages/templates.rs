@@ -67,6 +67,8 @@ pub struct InboxPage {
     pub can_decide: bool,
     pub oldest: String,
     pub notice: Option<String>,
+    /// (slug, name) of automations with open items whose card this reviewer has not read.
+    pub unread_cards: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone)]
