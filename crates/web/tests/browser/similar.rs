@@ -71,6 +71,7 @@ async fn the_item_page_links_to_the_decided_near_duplicate() {
         .unwrap();
 
     app.user("rita@acme.io", Role::Reviewer).await;
+    app.read_cards("rita@acme.io").await;
     let b = Browser::start(1280, 900).await;
     b.client.goto(&app.url("/login")).await.unwrap();
     b.client

@@ -65,6 +65,8 @@ async fn the_most_similar_decided_item_is_the_near_duplicate_and_never_another_w
         app.apply(SUPPORT, TrainingFiles::default()).await;
         let builder = app.token("ada@acme.io", Role::Admin).await;
         let rita = app.token("rita@acme.io", Role::Reviewer).await;
+        // Rita has met the automation: its card does not stand before the item page.
+        app.read_cards("rita@acme.io").await;
 
         // Another workspace, same automation slug, with QUERY's exact text decided.
         let other = app.tandem.ensure_workspace("globex", "Globex").await.unwrap().id;
