@@ -31,6 +31,19 @@ pub struct Series {
     pub name: String,
     pub kind: Kind,
     pub points: Vec<(f64, f64)>,
+    /// For points: one link per point (same order), making each a focusable, labelled
+    /// element that a click or Enter follows. Empty: plain dots.
+    pub links: Vec<PointLink>,
+}
+
+/// Where a point of the chart leads, and what it is in words.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PointLink {
+    pub href: String,
+    /// Read out by screen readers and shown as the point's tooltip.
+    pub label: String,
+    /// The point in force now (`aria-current`), drawn larger.
+    pub current: bool,
 }
 
 impl Series {
@@ -39,6 +52,7 @@ impl Series {
             name: name.into(),
             kind: Kind::Line,
             points,
+            links: Vec::new(),
         }
     }
     pub fn bars(name: impl Into<String>, points: Vec<(f64, f64)>) -> Series {
@@ -46,6 +60,7 @@ impl Series {
             name: name.into(),
             kind: Kind::Bars,
             points,
+            links: Vec::new(),
         }
     }
     pub fn points(name: impl Into<String>, points: Vec<(f64, f64)>) -> Series {
@@ -53,6 +68,16 @@ impl Series {
             name: name.into(),
             kind: Kind::Points,
             points,
+            links: Vec::new(),
+        }
+    }
+    /// Points that are links: `links[i]` belongs to `points[i]`.
+    pub fn linked_points(name: impl Into<String>, points: Vec<(f64, f64)>, links: Vec<PointLink>) -> Series {
+        Series {
+            name: name.into(),
+            kind: Kind::Points,
+            points,
+            links,
         }
     }
 }

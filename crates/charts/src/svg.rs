@@ -68,9 +68,16 @@ pub(crate) fn render(chart: &Chart) -> String {
     };
 
     let mut out = String::with_capacity(4096);
+    // A picture is one image to assistive technology, which hides what is inside it; a
+    // chart whose points are links is a group, so each link can be reached and read.
+    let role = if chart.series.iter().any(|s| !s.links.is_empty()) {
+        "group"
+    } else {
+        "img"
+    };
     let _ = write!(
         out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" aria-label="{title}" font-family="system-ui, sans-serif" font-size="11"><title>{title}</title>"#,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="{role}" aria-label="{title}" font-family="system-ui, sans-serif" font-size="11"><title>{title}</title>"#,
         title = escape(&chart.title),
     );
     let _ = write!(out, r##"<rect width="{w}" height="{h}" fill="#fff"/>"##);
@@ -185,6 +192,29 @@ pub(crate) fn render(chart: &Chart) -> String {
                         let _ = write!(out, "{:.1},{:.1} ", sx.map(*x), sy.map(*y));
                     }
                     let _ = write!(out, r#""/>"#);
+                }
+            }
+            Kind::Points if !series.links.is_empty() => {
+                for (&(x, y), link) in series
+                    .points
+                    .iter()
+                    .zip(&series.links)
+                    .filter(|(p, _)| p.0.is_finite() && p.1.is_finite())
+                {
+                    let (px, py) = (sx.map(x), sy.map(y));
+                    let label = escape(&link.label);
+                    // A wider transparent disc is the target, so a point is easy to hit.
+                    let _ = write!(
+                        out,
+                        r##"<a class="point" href="{}" aria-label="{label}"{}><title>{label}</title><circle cx="{px:.1}" cy="{py:.1}" r="9" fill="transparent"/><circle class="dot" cx="{px:.1}" cy="{py:.1}" r="{}" fill="{colour}" stroke="#fff" stroke-width="1.5"/></a>"##,
+                        escape(&link.href),
+                        if link.current {
+                            r#" aria-current="true""#
+                        } else {
+                            ""
+                        },
+                        if link.current { "6.5" } else { "4.5" },
+                    );
                 }
             }
             Kind::Points => {

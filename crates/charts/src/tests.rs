@@ -127,3 +127,47 @@ fn empty_charts_still_render() {
     let svg = reliability_diagram("none", &[]).to_svg();
     assert!(svg.ends_with("</svg>"));
 }
+
+#[test]
+fn linked_points_are_focusable_labelled_links_with_escaped_text() {
+    let chart = Chart::new("curve", Axis::new("x"), Axis::new("y")).series(Series::linked_points(
+        "thresholds",
+        vec![(0.2, 0.1), (0.6, 0.3), (f64::NAN, 0.5)],
+        vec![
+            PointLink {
+                href: "/s?t=0.9&x=1".into(),
+                label: "Threshold 0.9 <b>".into(),
+                current: false,
+            },
+            PointLink {
+                href: "/s?t=0.5".into(),
+                label: "Threshold 0.5".into(),
+                current: true,
+            },
+            PointLink {
+                href: "/nan".into(),
+                label: "not drawn".into(),
+                current: false,
+            },
+        ],
+    ));
+    let svg = chart.to_svg();
+    assert!(
+        svg.contains(r#"role="group""#),
+        "links inside an img are hidden: {svg}"
+    );
+    assert_eq!(svg.matches("<a class=\"point\"").count(), 2, "{svg}");
+    assert!(
+        svg.contains(r#"href="/s?t=0.9&amp;x=1" aria-label="Threshold 0.9 &lt;b&gt;">"#),
+        "{svg}"
+    );
+    assert!(
+        svg.contains(r#"href="/s?t=0.5" aria-label="Threshold 0.5" aria-current="true">"#),
+        "{svg}"
+    );
+    assert!(!svg.contains("/nan"));
+    let plain = Chart::new("c", Axis::new("x"), Axis::new("y"))
+        .series(Series::points("p", vec![(0.1, 0.2)]))
+        .to_svg();
+    assert!(plain.contains(r#"role="img""#) && !plain.contains("<a "));
+}

@@ -211,15 +211,6 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         automation: AutomationId,
         kind: HandWorkKind,
     ) -> Result<Vec<HandWork>>;
-    /// Report an automatically accepted item as wrong (an escaped error); once per item.
-    async fn record_escaped_error(
-        &self,
-        ws: WorkspaceId,
-        item: ItemId,
-        actor: UserId,
-        note: &str,
-        now: Millis,
-    ) -> Result<()>;
     /// Add a note on a week; `None` when an automatic note with the same key exists.
     async fn add_note(&self, ws: WorkspaceId, new: &NewNote, now: Millis) -> Result<Option<Note>>;
     /// Notes on weeks starting in `[from, to)`: an automation's and the workspace's own.
@@ -415,6 +406,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         now: Millis,
     ) -> Result<SessionNote>;
     async fn session_notes(&self, ws: WorkspaceId, session: i64) -> Result<Vec<SessionNote>>;
+    /// Close a session with its summary and log the rollout event, in one transaction.
+    /// `Conflict` when it is already closed; a closed session takes no more notes.
+    async fn close_review_session(
+        &self,
+        ws: WorkspaceId,
+        close: &CloseReviewSession,
+        now: Millis,
+    ) -> Result<ReviewSession>;
     /// Link a session's decision to the version of its automation that carries it out.
     async fn link_session_decision(
         &self,

@@ -184,6 +184,11 @@ pub struct ReviewSession {
     pub created_by: Option<UserId>,
     pub created_at: Millis,
     pub items: Vec<SessionItem>,
+    /// When the session was closed; `None` while it is open.
+    pub closed_at: Option<Millis>,
+    pub closed_by: Option<UserId>,
+    /// The summary kept at closing (JSON, written by the service).
+    pub summary: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -223,4 +228,14 @@ pub struct CardRead {
     /// The version whose card they read.
     pub version_id: Option<VersionId>,
     pub read_at: Millis,
+}
+
+/// Closing a review session: by whom, its summary, and the rollout event that records it.
+#[derive(Debug, Clone)]
+pub struct CloseReviewSession {
+    pub session: i64,
+    pub by: UserId,
+    /// JSON, kept as written.
+    pub summary: String,
+    pub event: NewRolloutEvent,
 }

@@ -72,6 +72,12 @@ async fn the_demo_prints_a_login_and_a_token_that_work() {
         .parse()
         .unwrap();
     assert!(waiting > 0, "the demo's inbox should hold items:\n{out}");
+    let shadow = after(&out, "In shadow:");
+    assert!(
+        shadow.starts_with("Support requests (")
+            && shadow.contains("40 of its items decided by its champion"),
+        "{shadow}"
+    );
     let sign_in = after(&out, "Sign in:").to_string();
     let (email, password) = sign_in.split_once(" / ").unwrap();
 
@@ -159,8 +165,54 @@ async fn the_demo_prints_a_login_and_a_token_that_work() {
     assert_eq!(inbox.status(), 200);
     let html = inbox.text().await.unwrap();
     assert!(
-        html.contains("Customer requests") && html.contains("Receipts"),
-        "both automations in the inbox"
+        html.contains("Customer requests") && html.contains("Receipts") && html.contains("Support requests"),
+        "the live automations and the one in shadow in the inbox"
+    );
+
+    // The automation in shadow: a champion, decided items and a gate not yet green, with
+    // the reasons a newcomer can read on its rollout page.
+    let rollout: serde_json::Value = http
+        .get(format!("{base}/api/v1/automations/support-requests/rollout"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rollout["stage"], "shadow", "{rollout}");
+    assert_eq!(rollout["champion"]["email"], "rita@demo.tandem.local");
+    assert_eq!(rollout["shadow"]["decided"], 40, "{rollout}");
+    let route = &rollout["shadow"]["route"];
+    assert_eq!(route["compared"], 40, "{route}");
+    assert!(
+        route["agreed"].as_u64().unwrap() > 20,
+        "a real router agrees mostly: {route}"
+    );
+    assert_eq!(rollout["gate"]["green"], false);
+    let unmet: Vec<&str> = rollout["gate"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .map(|c| c["key"].as_str().unwrap())
+        .collect();
+    assert!(unmet.contains(&"shadow_decided"), "40 of 100: {unmet:?}");
+    assert!(unmet.contains(&"sign_off"), "{unmet:?}");
+    let page = http
+        .get(format!("{base}/automations/support-requests/rollout"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains("Rita Reviewer"),
+        "the champion is named on the page"
+    );
+    assert!(
+        page.contains("40 decided on version 1 of 100 needed"),
+        "the gate's evidence so far"
     );
     drop(server);
 }

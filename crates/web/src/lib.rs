@@ -15,6 +15,7 @@ mod pages;
 mod rollout_api;
 mod rollout_card;
 mod rollout_pages;
+mod session_pages;
 
 use std::future::Future;
 
@@ -37,6 +38,7 @@ pub fn router(tandem: Tandem) -> Router {
         .merge(measure::routes())
         .merge(rollout_api::routes())
         .merge(rollout_pages::routes())
+        .merge(session_pages::routes())
         .merge(rollout_card::routes())
         .merge(api::routes())
         .merge(pages::routes())

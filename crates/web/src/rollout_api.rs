@@ -46,6 +46,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/automations/{slug}/review-sessions", post(start_session))
         .route("/api/v1/review-sessions/{id}", get(get_session))
         .route("/api/v1/review-sessions/{id}/notes", post(add_note))
+        .route("/api/v1/review-sessions/{id}/close", post(close_session))
         .route(
             "/api/v1/automations/{slug}/review-decisions/{note}/version",
             post(link_decision),
@@ -311,6 +312,14 @@ async fn add_note(
         )
         .await?;
     Ok((StatusCode::CREATED, Json(note)))
+}
+
+async fn close_session(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<i64>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(s.tandem.close_review_session(&actor, id).await?))
 }
 
 #[derive(Deserialize)]

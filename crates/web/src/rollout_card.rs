@@ -265,6 +265,8 @@ pub struct SimulatePage {
     pub chart: String,
     pub has_result: bool,
     pub threshold: String,
+    /// The threshold as simulated, to apply exactly that (the shown one is rounded).
+    pub exact_threshold: String,
     pub automation: String,
     pub errors: String,
     pub inbox: String,
@@ -309,9 +311,8 @@ async fn simulate_page(
                     .map(|p| (p.automation_rate, p.error_rate))
                     .collect(),
             ));
-            if let (Some(a), Some(e)) = (x.automation_rate, x.error_rate) {
-                ch = ch.series(Series::points("chosen", vec![(a, e)]));
-            }
+            let (points, links) = clickable_points(&slug, x);
+            ch = ch.series(Series::linked_points("thresholds", points, links));
             ch.to_svg()
         })
         .unwrap_or_default();
@@ -341,12 +342,11 @@ async fn simulate_page(
         threshold: sim
             .as_ref()
             .and_then(|x| x.threshold)
-            .map_or_else(String::new, |t| {
-                format!("{:.4}", t)
-                    .trim_end_matches('0')
-                    .trim_end_matches('.')
-                    .to_owned()
-            }),
+            .map_or_else(String::new, short_threshold),
+        exact_threshold: sim
+            .as_ref()
+            .and_then(|x| x.threshold)
+            .map_or_else(String::new, |t| format!("{t}")),
         automation: fmt(sim.as_ref().and_then(|x| x.automation_rate)),
         errors: fmt(sim.as_ref().and_then(|x| x.error_rate)),
         inbox: match sim.as_ref().and_then(|x| x.weekly_inbox) {
@@ -382,6 +382,62 @@ async fn simulate_page(
             .unwrap_or_default(),
     };
     html(&page)
+}
+
+/// A threshold as people read it: at most four decimals, no trailing zeros.
+fn short_threshold(t: f64) -> String {
+    format!("{t:.4}")
+        .trim_end_matches('0')
+        .trim_end_matches('.')
+        .to_owned()
+}
+
+/// The most points the curve offers to click; more would crowd the chart and the Tab order.
+const MAX_CLICKABLE: usize = 60;
+
+/// The curve's points as links: each selects its threshold on this page (the result, with
+/// the weekly inbox volume and review hours, is shown and focused). At most
+/// [`MAX_CLICKABLE`], evenly spread, always with the one selected now.
+fn clickable_points(slug: &str, sim: &Simulation) -> (Vec<(f64, f64)>, Vec<tandem_charts::PointLink>) {
+    let usable: Vec<&tandem_service::rollout::simulate::Point> =
+        sim.curve.iter().filter(|p| p.threshold <= 1.0).collect();
+    let selected = sim.threshold.and_then(|t| {
+        usable
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.threshold >= t - 1e-12)
+            .min_by(|a, b| a.1.threshold.total_cmp(&b.1.threshold))
+            .map(|(i, _)| i)
+    });
+    let every = usable.len().div_ceil(MAX_CLICKABLE).max(1);
+    let last = usable.len().saturating_sub(1);
+    let target = crate::format::query_value(&sim.target);
+    usable
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % every == 0 || *i == last || Some(*i) == selected)
+        .map(|(i, p)| {
+            let current = Some(i) == selected;
+            let label = format!(
+                "Threshold {}: {} handled automatically, {} of them wrong{}",
+                short_threshold(p.threshold),
+                percent(p.automation_rate),
+                percent(p.error_rate),
+                if current { " (selected)" } else { "" }
+            );
+            (
+                (p.automation_rate, p.error_rate),
+                tandem_charts::PointLink {
+                    href: format!(
+                        "/automations/{slug}/simulate?target={target}&threshold={}#result",
+                        p.threshold
+                    ),
+                    label,
+                    current,
+                },
+            )
+        })
+        .unzip()
 }
 
 #[derive(Deserialize)]

@@ -36,8 +36,6 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/edge-cases/{id}/decide", post(decide_edge_case))
         .route("/automations/{slug}/review-sessions", post(start_session))
-        .route("/review-sessions/{id}", get(session_page))
-        .route("/review-sessions/{id}/notes", post(add_session_note))
 }
 
 pub struct Transition {
@@ -111,8 +109,8 @@ pub struct RolloutPage {
     pub versions: Vec<VersionRow>,
     pub cases: Vec<CaseRow>,
     pub events: Vec<EventRow>,
-    /// (id, title, items) of the automation's review sessions, newest first.
-    pub sessions: Vec<(i64, String, usize)>,
+    /// (id, title, items, closed) of the automation's review sessions, newest first.
+    pub sessions: Vec<(i64, String, usize, bool)>,
 }
 
 fn stage_words(stage: Stage) -> &'static str {
@@ -176,7 +174,7 @@ async fn page(
         .list_review_sessions(ws, view.automation.id)
         .await?
         .into_iter()
-        .map(|x| (x.id, x.title, x.items.len()))
+        .map(|x| (x.id, x.title, x.items.len(), x.closed_at.is_some()))
         .collect();
     let is_champion = view.champion.as_ref().is_some_and(|c| c.id == actor.user.id);
     let (error, details) = match error {
@@ -474,122 +472,7 @@ async fn decide_edge_case(
     after(&s, &user, &f.slug, "case", r).await
 }
 
-// --- review sessions -----------------------------------------------------------------
-
-pub struct SampleRow {
-    pub id: i64,
-    pub stratum: String,
-    pub preview: String,
-    pub votes: String,
-}
-
-#[derive(Template)]
-#[template(path = "session.html")]
-pub struct SessionPage {
-    pub nav: Nav,
-    pub id: i64,
-    pub title: String,
-    pub name: String,
-    pub error: Option<String>,
-    pub items: Vec<SampleRow>,
-    pub decisions: Vec<String>,
-    pub comments: Vec<String>,
-}
-
-async fn session_page_of(
-    s: &AppState,
-    user: &PageUser,
-    id: i64,
-    error: Option<String>,
-) -> Result<SessionPage, PageError> {
-    let actor = &user.actor;
-    actor.require(Role::Viewer, "see review sessions")?;
-    let ws = actor.workspace();
-    let view = s.tandem.review_session(actor, id).await?;
-    let automation = s.tandem.store.automation(ws, view.session.automation_id).await?;
-    let counts = s.tandem.store.inbox_counts(ws).await?;
-    let mut items = Vec::new();
-    for it in &view.session.items {
-        let item = s.tandem.store.item(ws, it.item_id).await?;
-        let input: std::collections::BTreeMap<String, String> =
-            serde_json::from_str(&item.input).unwrap_or_default();
-        let preview: String = input
-            .values()
-            .next()
-            .map_or("", String::as_str)
-            .chars()
-            .take(160)
-            .collect();
-        let votes: Vec<String> = view
-            .notes
-            .iter()
-            .filter(|n| n.item_id == Some(it.item_id) && n.kind == "vote")
-            .map(|n| {
-                let who = n.user_name.clone().unwrap_or_default();
-                let vote = n.vote.clone().unwrap_or_default();
-                if n.body.is_empty() {
-                    format!("{who}: {vote}")
-                } else {
-                    format!("{who}: {vote} ({})", n.body)
-                }
-            })
-            .collect();
-        items.push(SampleRow {
-            id: it.item_id.0,
-            stratum: it.stratum.replace('_', " "),
-            preview,
-            votes: votes.join("; "),
-        });
-    }
-    Ok(SessionPage {
-        nav: Nav {
-            user_name: actor.user.name.clone(),
-            role: actor.user.role.to_string(),
-            csrf: user.csrf.clone(),
-            open_count: counts.open,
-            section: "automations",
-        },
-        id,
-        title: view.session.title.clone(),
-        name: automation.name,
-        error,
-        items,
-        decisions: view
-            .decisions
-            .iter()
-            .map(|(n, v)| {
-                format!(
-                    "{}: {} ({}){}",
-                    n.action.clone().unwrap_or_default().replace('_', " "),
-                    n.body,
-                    n.user_name.clone().unwrap_or_default(),
-                    v.map_or_else(
-                        || ", not carried out yet".to_owned(),
-                        |v| format!(", carried out by v{v}")
-                    )
-                )
-            })
-            .collect(),
-        comments: view
-            .notes
-            .iter()
-            .filter(|n| n.kind == "comment")
-            .map(|n| format!("{}: {}", n.user_name.clone().unwrap_or_default(), n.body))
-            .collect(),
-    })
-}
-
-async fn session_page(
-    State(s): State<AppState>,
-    user: PageUser,
-    Path(id): Path<i64>,
-) -> Result<Response, PageError> {
-    let p = session_page_of(&s, &user, id, None).await?;
-    let html = p
-        .render()
-        .map_err(|e| PageError(ServiceError::Internal(format!("template: {e}"))))?;
-    Ok(Html(html).into_response())
-}
+// --- review sessions (their own pages are in session_pages) ---------------------------
 
 #[derive(Deserialize)]
 struct StartForm {
@@ -608,51 +491,5 @@ async fn start_session(
     match s.tandem.start_review_session(&user.actor, &slug, &f.title).await {
         Ok(session) => Ok(Redirect::to(&format!("/review-sessions/{}", session.id)).into_response()),
         Err(e) => after(&s, &user, &slug, "session", Err::<(), _>(e)).await,
-    }
-}
-
-#[derive(Deserialize)]
-struct SessionNoteForm {
-    csrf: String,
-    kind: String,
-    #[serde(default)]
-    item_id: Option<i64>,
-    #[serde(default)]
-    choice: Option<String>,
-    #[serde(default)]
-    body: String,
-}
-
-async fn add_session_note(
-    State(s): State<AppState>,
-    user: PageUser,
-    Path(id): Path<i64>,
-    Form(f): Form<SessionNoteForm>,
-) -> Result<Response, PageError> {
-    user.check_csrf(&f.csrf)?;
-    // A vote with a comment is one note; a comment alone has kind "comment".
-    let r = s
-        .tandem
-        .add_session_note(
-            &user.actor,
-            id,
-            f.item_id.map(tandem_domain::ItemId),
-            &f.kind,
-            f.choice.as_deref(),
-            &f.body,
-        )
-        .await;
-    match r {
-        Ok(_) => Ok(Redirect::to(&format!("/review-sessions/{id}")).into_response()),
-        Err(e @ (ServiceError::Invalid { .. } | ServiceError::Forbidden { .. })) => {
-            let status = status_of(&e);
-            let (m, _) = public_message(&e);
-            let p = session_page_of(&s, &user, id, Some(m)).await?;
-            let html = p
-                .render()
-                .map_err(|e| PageError(ServiceError::Internal(format!("template: {e}"))))?;
-            Ok((status, Html(html)).into_response())
-        }
-        Err(e) => Err(e.into()),
     }
 }

@@ -10,9 +10,17 @@
   // Seconds on the item go with every decision, for the audit trail and the review-time figures.
   document.querySelectorAll("form").forEach((f) =>
     f.addEventListener("submit", () => {
-      f.querySelectorAll("input.seconds").forEach((i) => (i.value = ((Date.now() - started) / 1000).toFixed(1)));
+      // At least 0.1 s: a time rounded down to 0 would read as no time at all.
+      f.querySelectorAll("input.seconds").forEach((i) => (i.value = Math.max(0.1, (Date.now() - started) / 1000).toFixed(1)));
     })
   );
+
+  // Simulator: after a point of the curve was picked (#result in the link), focus the
+  // result so its threshold, inbox volume and hours are read out and in view.
+  if (page === "simulate" && location.hash === "#result") {
+    const r = document.getElementById("result");
+    if (r) r.focus();
+  }
 
   // Lists: j/k move, Enter/o open; a click anywhere on a row opens it.
   const rows = Array.from(document.querySelectorAll("#inbox-list tbody tr[data-href]"));

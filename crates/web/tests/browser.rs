@@ -22,6 +22,9 @@ mod similar;
 #[path = "browser/card_first.rs"]
 mod card_first;
 
+#[path = "browser/simulator.rs"]
+mod simulator;
+
 const DEFINITION: &str = r#"
 name = "Support"
 slug = "support"

@@ -12,6 +12,9 @@ use tandem_service::ManualClock;
 use tandem_service::automations::TrainingFiles;
 use tandem_test_support::{TestApp, backends};
 
+#[path = "measure/by_hand.rs"]
+mod by_hand;
+
 /// Monday 2026-01-05 00:00 UTC.
 const WEEK1: i64 = 1_767_571_200_000;
 const HOUR: i64 = 3_600_000;
@@ -161,11 +164,13 @@ fn close(actual: &Value, expected: f64, what: &str) {
 /// Week 2: 5 single items and 1 ambiguous at Mon 09:00. Missing #2 rejected after 20 s at
 /// Mon 10:00 (first touch 7 d 1 h = 608,400 s after it arrived); the ambiguous one approved
 /// with no time sent at Mon 11:00 (first touch 2 h); one of week 1's automatic acceptances
-/// reported wrong on Tue; one item done by hand outside Tandem on Tue.
+/// reported wrong on Tue 09:00 (back in the inbox, still counted as accepted automatically
+/// in week 1); one item done by hand outside Tandem on Tue.
 ///   avoided = 6 × (5 auto + 1 approved) = 36 min
 ///   review  = 20 s + 1 untimed × the week's median (20 s) = 40 s = 0.6667 min
 ///   rework  = 6 × (1 escaped + 1 by hand) = 12 min
 ///   net     = 23.3333 min = 0.388889 h; cumulative 1.255 h
+///   open at the end: 1 (the reported item), waiting since Tue 09:00 → 135 h at the end.
 #[tokio::test]
 async fn weekly_figures_match_a_hand_computation() {
     for backend in backends() {
@@ -292,8 +297,9 @@ async fn weekly_figures_match_a_hand_computation() {
             (608_400.0 + 7_200.0) / 2.0,
             "first touch",
         );
-        assert_eq!(b["open_at_end"], 0);
-        assert_eq!(b["oldest_open_at"], Value::Null);
+        assert_eq!(b["open_at_end"], 1, "the reported item, back in the inbox");
+        assert_eq!(b["oldest_open_at"], WEEK1 + WEEK + DAY + 9 * HOUR);
+        close(&b["oldest_open_age_hours"], 135.0, "waiting since the report");
         close(
             &b["minutes"]["review"],
             40.0 / 60.0,
@@ -430,12 +436,28 @@ async fn measurement_refuses_bad_input_and_other_workspaces() {
         )
         .await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-        // Only an automatic acceptance can escape; and only once.
+        // An escaped error says what was wrong; only an automatic acceptance can escape,
+        // and only once.
+        let (s, body) = post(
+            &c.app,
+            &c.reviewer,
+            &format!("/api/v1/items/{}/escaped", ids[0]),
+            &json!({}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            body["error"]["details"][0]
+                .as_str()
+                .unwrap()
+                .starts_with("reason:"),
+            "{body}"
+        );
         let (s, _) = post(
             &c.app,
             &c.reviewer,
             &format!("/api/v1/items/{}/escaped", ids[1]),
-            &json!({}),
+            &json!({ "note": "wrong" }),
         )
         .await;
         assert_eq!(s, StatusCode::CONFLICT);
@@ -443,7 +465,7 @@ async fn measurement_refuses_bad_input_and_other_workspaces() {
             &c.app,
             &c.reviewer,
             &format!("/api/v1/items/{}/escaped", ids[0]),
-            &json!({}),
+            &json!({ "note": "wrong" }),
         )
         .await;
         assert_eq!(s, StatusCode::NO_CONTENT);
@@ -451,7 +473,7 @@ async fn measurement_refuses_bad_input_and_other_workspaces() {
             &c.app,
             &c.reviewer,
             &format!("/api/v1/items/{}/escaped", ids[0]),
-            &json!({}),
+            &json!({ "note": "wrong" }),
         )
         .await;
         assert_eq!(s, StatusCode::CONFLICT);
@@ -492,7 +514,7 @@ async fn measurement_refuses_bad_input_and_other_workspaces() {
             &c.app,
             &eve,
             &format!("/api/v1/items/{}/escaped", ids[0]),
-            &json!({}),
+            &json!({ "note": "wrong" }),
         )
         .await;
         assert_eq!(s, StatusCode::NOT_FOUND);
@@ -533,7 +555,7 @@ async fn the_checkin_explains_a_hard_week_exports_and_shares() {
         .await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 
-        // The page: the spike explained, the champion's note escaped, four charts.
+        // The page: the spike explained, the champion's note escaped, six charts.
         c.app.user("bob@acme.io", Role::Builder).await;
         c.app.login("bob@acme.io").await;
         let html = c
@@ -555,7 +577,7 @@ async fn the_checkin_explains_a_hard_week_exports_and_shares() {
             "{html}"
         );
         assert!(!html.contains("<script>alert(1)"));
-        assert_eq!(html.matches("<svg").count(), 4);
+        assert_eq!(html.matches("<svg").count(), 6);
         // Week 1: 10 automatic × 6 min = 1 h recovered, target 1 h: met.
         assert!(html.contains("target met, 1.0 h recovered against 1 h"), "{html}");
         // Reading it again does not add the automatic note twice.
@@ -714,7 +736,7 @@ async fn the_checkin_page_in_a_browser() {
         .unwrap();
     assert!(headline.contains("target met"), "{headline}");
     let charts = b.client.find_all(Locator::Css("figure.chart svg")).await.unwrap();
-    assert_eq!(charts.len(), 4);
+    assert_eq!(charts.len(), 6);
     let notes = b
         .client
         .find(Locator::Css("#notes"))
@@ -818,7 +840,7 @@ async fn the_checkin_page_in_a_browser() {
             .await
             .unwrap()
             .len(),
-        4
+        6
     );
     if let Ok(dir) = std::env::var("TANDEM_SCREENSHOTS") {
         let png = b.client.screenshot().await.unwrap();
@@ -901,6 +923,14 @@ async fn drift_fires_on_a_shifted_stream_and_stays_quiet_on_an_unshifted_one() {
             drift[0]
                 .body
                 .starts_with("Drift: the stream left the reliable range")
+        );
+        // Never in shadow: the reference is the first two weeks, and the note says so.
+        assert!(
+            drift[0].body.contains(
+                "in the first 2 weeks (2026-01-05 to 2026-01-19; there was no shadow period to compare with)"
+            ),
+            "{}",
+            drift[0].body
         );
     }
 }
@@ -1004,6 +1034,185 @@ async fn the_weekly_digest_carries_the_checkin() {
         assert!(
             text.contains(&format!("<{}/checkin?automation=support|open>", c.app.url)),
             "{text}"
+        );
+    }
+}
+
+/// "This looks wrong" from the inbox's endpoint and the measurement's escaped error are one
+/// report: either one sends the item back to the inbox and counts once in the week's
+/// escaped errors, and the other endpoint then refuses the same item.
+#[tokio::test]
+async fn a_looks_wrong_report_is_the_weeks_escaped_error() {
+    for backend in backends() {
+        let c = Ctx::start(backend).await;
+        c.clock.set(WEEK1 + 9 * HOUR);
+        let ids = c.submit(&[single(1), single(2), single(3)]).await;
+        c.clock.set(WEEK1 + DAY);
+        let (s, body) = post(
+            &c.app,
+            &c.reviewer,
+            &format!("/api/v1/items/{}/wrong", ids[0]),
+            &json!({ "reason": "that is the sender, not the customer" }),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        assert_eq!(c.status(ids[0]).await, "needs_review");
+        let (s, _) = post(
+            &c.app,
+            &c.reviewer,
+            &format!("/api/v1/items/{}/escaped", ids[0]),
+            &json!({ "note": "again" }),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CONFLICT, "one report per result");
+        // The other way round: /escaped, then /wrong refuses.
+        let (s, _) = post(
+            &c.app,
+            &c.reviewer,
+            &format!("/api/v1/items/{}/escaped", ids[1]),
+            &json!({ "note": "wrong order number" }),
+        )
+        .await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        let (s, _) = post(
+            &c.app,
+            &c.reviewer,
+            &format!("/api/v1/items/{}/wrong", ids[1]),
+            &json!({ "reason": "again" }),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CONFLICT);
+        // Week 1 by hand: 3 processed, all 3 accepted automatically (two reported since),
+        // 2 escaped errors, both back in the inbox at the week's end.
+        let week = &c.weekly("automation=support&weeks=1").await["weeks"][0];
+        assert_eq!(week["auto_accepted"], 3, "{week}");
+        assert_eq!(week["escaped"], 2, "{week}");
+        assert_eq!(week["open_at_end"], 2, "{week}");
+        close(&week["share_automatic"], 1.0, "share automatic");
+        // Both reports are in the inbox's list of escaped errors, with who and why.
+        let (s, body) = get(&c.app, &c.builder, "/api/v1/escaped-errors").await;
+        assert_eq!(s, StatusCode::OK);
+        let list = body["escaped_errors"].as_array().unwrap();
+        assert_eq!(list.len(), 2, "{body}");
+        assert_eq!(list[0]["reason"], "that is the sender, not the customer");
+        assert_eq!(list[1]["reason"], "wrong order number");
+    }
+}
+
+/// The reference is the shadow period from the stage history, not the first weeks: live in
+/// week 1 on a stream the automation is unsure of, shadow in weeks 2 and 3 on clear items,
+/// live again from week 4. Week 4 is like the shadow weeks (against the first two weeks,
+/// half of them unsure, it would look like drift): quiet. Week 5 is unsure again: drift,
+/// with a note that names the shadow period.
+#[tokio::test]
+async fn drift_is_measured_against_the_shadow_period() {
+    for backend in backends() {
+        let c = Ctx::start(backend).await;
+        let admin = c.app.token("ada@acme.io", Role::Admin).await;
+        let unsure = |week: usize| -> Vec<String> {
+            let mut t: Vec<String> = (0..13).map(|i| ambiguous(week * 100 + i)).collect();
+            t.extend((0..12).map(|i| missing(week * 100 + i)));
+            t
+        };
+        let clear = |week: usize| -> Vec<String> { (0..25).map(|i| single(week * 100 + i)).collect() };
+        c.clock.set(WEEK1 + 9 * HOUR);
+        c.submit(&unsure(0)).await;
+        c.clock.set(WEEK1 + WEEK);
+        let (s, body) = post(
+            &c.app,
+            &c.builder,
+            "/api/v1/automations/support/stage",
+            &json!({ "stage": "shadow" }),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        for week in 1..3 {
+            c.clock.set(WEEK1 + week as i64 * WEEK + 9 * HOUR);
+            c.submit(&clear(week)).await;
+        }
+        c.clock.set(WEEK1 + 3 * WEEK);
+        let (s, body) = post(
+            &c.app,
+            &admin,
+            "/api/v1/automations/support/stage",
+            &json!({ "stage": "live", "force": true, "reason": "drift test" }),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        c.clock.set(WEEK1 + 3 * WEEK + 9 * HOUR);
+        c.submit(&clear(3)).await;
+
+        let a = c
+            .app
+            .tandem
+            .store
+            .automation_by_slug(c.app.workspace, "support")
+            .await
+            .unwrap()
+            .unwrap();
+        let reference = c
+            .app
+            .tandem
+            .drift_reference(c.app.workspace, &a)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(reference.kind, tandem_service::measure::ReferenceKind::Shadow);
+        assert_eq!((reference.from, reference.to), (WEEK1 + WEEK, WEEK1 + 3 * WEEK));
+
+        // Week 4 closed: checked against the shadow weeks, the first after them; quiet.
+        c.clock.set(WEEK1 + 4 * WEEK + HOUR);
+        let checks = c.app.tandem.check_drift(c.app.workspace, &a).await.unwrap();
+        assert_eq!(checks.len(), 1);
+        assert_eq!(checks[0].week_start, WEEK1 + 3 * WEEK);
+        assert!(!checks[0].drifted, "like the shadow weeks: PSI {}", checks[0].psi);
+        assert!(checks[0].psi < 0.1, "PSI {}", checks[0].psi);
+        let detail: Value = serde_json::from_str(&checks[0].detail).unwrap();
+        assert_eq!(detail["reference_period"], "shadow");
+        // The first two weeks, half unsure, would have called the same week drift.
+        let first_weeks = tandem_service::measure::distribution(
+            &c.app
+                .tandem
+                .store
+                .confidences(c.app.workspace, a.id, WEEK1, WEEK1 + 2 * WEEK)
+                .await
+                .unwrap(),
+        );
+        let week4 = tandem_service::measure::distribution(
+            &c.app
+                .tandem
+                .store
+                .confidences(c.app.workspace, a.id, WEEK1 + 3 * WEEK, WEEK1 + 4 * WEEK)
+                .await
+                .unwrap(),
+        );
+        assert!(
+            tandem_service::measure::psi(&first_weeks, &week4) > tandem_service::measure::PSI_DRIFT,
+            "the test must tell the two references apart"
+        );
+
+        // Week 5: unsure items again; drift, and the note names the shadow period.
+        c.clock.set(WEEK1 + 4 * WEEK + 9 * HOUR);
+        c.submit(&unsure(4)).await;
+        c.clock.set(WEEK1 + 5 * WEEK + HOUR);
+        let checks = c.app.tandem.check_drift(c.app.workspace, &a).await.unwrap();
+        assert_eq!(checks.len(), 1);
+        assert!(checks[0].drifted, "shifted stream: PSI {}", checks[0].psi);
+        let notes = c
+            .app
+            .tandem
+            .store
+            .notes(c.app.workspace, Some(a.id), 0, i64::MAX)
+            .await
+            .unwrap();
+        let drift: Vec<_> = notes.iter().filter(|n| n.kind == "drift").collect();
+        assert_eq!(drift.len(), 1);
+        assert!(
+            drift[0]
+                .body
+                .contains("in the shadow period (2026-01-12 to 2026-01-26)"),
+            "{}",
+            drift[0].body
         );
     }
 }

@@ -1190,3 +1190,6 @@ async fn a_team_runs_a_review_session_from_the_pages() {
 
 #[path = "rollout/gate_versions.rs"]
 mod gate_versions;
+
+#[path = "rollout/session_close.rs"]
+mod session_close;

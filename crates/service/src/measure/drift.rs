@@ -1,18 +1,22 @@
 //! The reliable-range monitor: each closed week's confidences and out-of-scope rate
-//! against the reference period (the automation's first weeks of processed items, when
-//! the team watched every output), with the population stability index (PSI). When the
-//! stream drifts outside, the week is flagged, a note explains it on the check-in, and the
-//! automation's notification channels hear about it.
+//! against the reference period, with the population stability index (PSI). The reference
+//! is the automation's shadow period, read from its stage history (the latest one that
+//! ended: the evidence it went live on); only an automation that never had one is compared
+//! with its first two weeks instead. The note says which. When the stream drifts outside,
+//! the week is flagged, a note explains it on the check-in, and the automation's
+//! notification channels hear about it.
 
-use tandem_domain::{Millis, WorkspaceId};
+use tandem_domain::{Millis, Stage, WorkspaceId};
 use tandem_store::{Automation, DriftCheck, NewNote};
 
-use super::{WEEK_MS, week_start};
+use super::{WEEK_MS, date_label, week_start};
 use crate::notify::{Line, Message};
 use crate::{ServiceResult, Tandem};
 
-/// Weeks from the first item that make the reference period.
+/// Weeks from the first item that make the reference period when there was no shadow.
 pub const REFERENCE_WEEKS: i64 = 2;
+/// Stage changes read to find the shadow period.
+const STAGE_HISTORY: u32 = 10_000;
 /// Confidence bins for the PSI.
 const BINS: usize = 10;
 /// PSI above this is a significant shift (the usual rule of thumb: under 0.1 stable,
@@ -53,16 +57,82 @@ fn oos_rate(values: &[(Option<f64>, bool)]) -> f64 {
     values.iter().filter(|v| v.1).count() as f64 / values.len().max(1) as f64
 }
 
+/// What a week is compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reference {
+    pub kind: ReferenceKind,
+    pub from: Millis,
+    pub to: Millis,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReferenceKind {
+    /// The automation's shadow period, from its stage history.
+    Shadow,
+    /// No shadow period: the first [`REFERENCE_WEEKS`] weeks of items.
+    FirstWeeks,
+}
+
+impl Reference {
+    pub fn as_str(&self) -> &'static str {
+        match self.kind {
+            ReferenceKind::Shadow => "shadow",
+            ReferenceKind::FirstWeeks => "first_weeks",
+        }
+    }
+
+    /// "the shadow period (2026-01-12 to 2026-01-26)", for the note.
+    pub fn describe(&self) -> String {
+        match self.kind {
+            ReferenceKind::Shadow => format!(
+                "the shadow period ({} to {})",
+                date_label(self.from),
+                date_label(self.to)
+            ),
+            ReferenceKind::FirstWeeks => format!(
+                "the first {REFERENCE_WEEKS} weeks ({} to {}; there was no shadow period to compare with)",
+                date_label(self.from),
+                date_label(self.to)
+            ),
+        }
+    }
+
+    /// The first week checked against it: the first whole week after it ended.
+    pub fn first_week(&self) -> Millis {
+        week_start(self.to - 1) + WEEK_MS
+    }
+}
+
+/// The shadow periods in a stage history: `changes` are (when, from, to), oldest first;
+/// `current` is the stage now. A period still going on has no end.
+pub fn shadow_periods(changes: &[(Millis, Stage, Stage)], current: Stage) -> Vec<(Millis, Option<Millis>)> {
+    let mut stage = changes.first().map_or(current, |c| c.1);
+    let mut since = Millis::MIN;
+    let mut out = Vec::new();
+    for &(at, _, to) in changes {
+        if stage == Stage::Shadow && to != Stage::Shadow {
+            out.push((since, Some(at)));
+        }
+        if to == Stage::Shadow && stage != Stage::Shadow {
+            since = at;
+        }
+        stage = to;
+    }
+    if stage == Stage::Shadow {
+        out.push((since, None));
+    }
+    out
+}
+
 impl Tandem {
     /// Check every closed week after the reference period that has not been checked yet.
     /// Returns the checks made now.
     pub async fn check_drift(&self, ws: WorkspaceId, a: &Automation) -> ServiceResult<Vec<DriftCheck>> {
-        let Some(first) = self.store.first_item_at(ws, Some(a.id)).await? else {
+        let Some(basis) = self.drift_reference(ws, a).await? else {
             return Ok(Vec::new());
         };
         let now = self.now();
-        let ref_from = week_start(first);
-        let ref_to = ref_from + REFERENCE_WEEKS * WEEK_MS;
+        let (ref_from, ref_to) = (basis.from, basis.to);
         let done: Vec<Millis> = self
             .store
             .drift_checks(ws, a.id)
@@ -70,7 +140,7 @@ impl Tandem {
             .iter()
             .map(|c| c.week_start)
             .collect();
-        let mut week = ref_to;
+        let mut week = basis.first_week();
         let mut reference: Option<Vec<(Option<f64>, bool)>> = None;
         let mut out = Vec::new();
         while week + WEEK_MS <= now {
@@ -92,12 +162,19 @@ impl Tandem {
                         reference_oos_rate: ro,
                         items: current.len() as i64,
                         drifted: p > PSI_DRIFT || (co - ro).abs() > OOS_DRIFT,
-                        detail: serde_json::json!({ "reference": rd, "week": cd }).to_string(),
+                        detail: serde_json::json!({
+                            "reference": rd,
+                            "week": cd,
+                            "reference_period": basis.as_str(),
+                            "reference_from": ref_from,
+                            "reference_to": ref_to,
+                        })
+                        .to_string(),
                         created_at: now,
                     };
                     if self.store.save_drift_check(ws, &check).await? {
                         if check.drifted {
-                            self.drifted(ws, a, &check).await?;
+                            self.drifted(ws, a, &check, &basis).await?;
                         }
                         out.push(check);
                     }
@@ -108,13 +185,62 @@ impl Tandem {
         Ok(out)
     }
 
+    /// What the automation's weeks are compared with: its latest shadow period that ended
+    /// (from the stage history); the first weeks of items when it never had one; nothing
+    /// while its first shadow period is still going on, or before it has any item.
+    pub async fn drift_reference(&self, ws: WorkspaceId, a: &Automation) -> ServiceResult<Option<Reference>> {
+        let mut changes: Vec<(Millis, Stage, Stage)> = self
+            .store
+            .rollout_events(ws, a.id, STAGE_HISTORY)
+            .await?
+            .iter()
+            .filter_map(|e| {
+                let d: serde_json::Value = serde_json::from_str(&e.detail).ok()?;
+                let from = serde_json::from_value(d.get("from")?.clone()).ok()?;
+                let to = serde_json::from_value(d.get("to")?.clone()).ok()?;
+                Some((e.created_at, from, to))
+            })
+            .collect();
+        // The store gives the newest first.
+        changes.reverse();
+        let current = self.stage_of(ws, a.id).await?;
+        let periods = shadow_periods(&changes, current);
+        if let Some(&(from, Some(to))) = periods.iter().rev().find(|p| p.1.is_some()) {
+            // A shadow period that began before any item starts at the first item.
+            let first = self.store.first_item_at(ws, Some(a.id)).await?.unwrap_or(to);
+            return Ok(Some(Reference {
+                kind: ReferenceKind::Shadow,
+                from: from.max(first.min(to)),
+                to,
+            }));
+        }
+        if !periods.is_empty() {
+            return Ok(None);
+        }
+        Ok(self.store.first_item_at(ws, Some(a.id)).await?.map(|first| {
+            let from = week_start(first);
+            Reference {
+                kind: ReferenceKind::FirstWeeks,
+                from,
+                to: from + REFERENCE_WEEKS * WEEK_MS,
+            }
+        }))
+    }
+
     /// Flag, note and notify a drifted week.
-    async fn drifted(&self, ws: WorkspaceId, a: &Automation, c: &DriftCheck) -> ServiceResult<()> {
+    async fn drifted(
+        &self,
+        ws: WorkspaceId,
+        a: &Automation,
+        c: &DriftCheck,
+        reference: &Reference,
+    ) -> ServiceResult<()> {
         let words = format!(
-            "Drift: the stream left the reliable range (PSI {:.2} on confidences; out of scope {:.0}% against {:.0}% in the reference weeks). Check recent items before trusting automatic acceptance.",
+            "Drift: the stream left the reliable range (PSI {:.2} on confidences; out of scope {:.0}% against {:.0}% in {}). Check recent items before trusting automatic acceptance.",
             c.psi,
             c.oos_rate * 100.0,
-            c.reference_oos_rate * 100.0
+            c.reference_oos_rate * 100.0,
+            reference.describe()
         );
         let note = NewNote {
             automation_id: Some(a.id),
@@ -176,5 +302,43 @@ mod tests {
         let expected = 0.5 * 2f64.ln() + (1e-4 - 0.5) * (1e-4f64 / 0.5).ln();
         assert!((psi(&r, &c) - expected).abs() < 1e-9);
         assert_eq!(oos_rate(&[(None, true), (Some(0.9), false)]), 0.5);
+    }
+
+    #[test]
+    fn shadow_periods_from_the_stage_history() {
+        use Stage::*;
+        // Live from the start, shadow from 10 to 30, live, paused, shadow again from 50.
+        let changes = [
+            (10, Live, Shadow),
+            (30, Shadow, Live),
+            (40, Live, Paused),
+            (50, Paused, Shadow),
+        ];
+        assert_eq!(shadow_periods(&changes, Shadow), vec![(10, Some(30)), (50, None)]);
+        // Created in shadow, live at 20.
+        assert_eq!(
+            shadow_periods(&[(20, Shadow, Live)], Live),
+            vec![(Millis::MIN, Some(20))]
+        );
+        // Never a stage change: shadow if it is in shadow now, else none.
+        assert_eq!(shadow_periods(&[], Live), vec![]);
+        assert_eq!(shadow_periods(&[], Shadow), vec![(Millis::MIN, None)]);
+    }
+
+    #[test]
+    fn the_first_week_checked_is_the_first_whole_week_after_the_reference() {
+        // 2026-01-05 is a Monday.
+        let monday = 1_767_571_200_000;
+        let r = |to| Reference {
+            kind: ReferenceKind::Shadow,
+            from: monday,
+            to,
+        };
+        assert_eq!(r(monday + 2 * WEEK_MS).first_week(), monday + 2 * WEEK_MS);
+        assert_eq!(r(monday + 2 * WEEK_MS + 1).first_week(), monday + 3 * WEEK_MS);
+        assert_eq!(
+            r(monday + WEEK_MS + 3 * super::super::DAY_MS).first_week(),
+            monday + 2 * WEEK_MS
+        );
     }
 }

@@ -16,10 +16,13 @@ mod metrics;
 mod notes;
 mod weekly;
 
-pub use baseline::{BaselineView, MeasuredBaseline};
+pub use baseline::{BaselineView, MIN_MEASURED, MeasuredBaseline};
 pub use checkin::{Checkin, EdgeCaseLine, checkin_csv};
 pub use digest::{WeeklyDigest, digest_message};
-pub use drift::{MIN_ITEMS, OOS_DRIFT, PSI_DRIFT, REFERENCE_WEEKS, distribution, psi};
+pub use drift::{
+    MIN_ITEMS, OOS_DRIFT, PSI_DRIFT, REFERENCE_WEEKS, Reference, ReferenceKind, distribution, psi,
+    shadow_periods,
+};
 pub use figures::{NetMinutes, RUBBER_STAMP_SECONDS, WeekActivity, WeekFigures, Weekly};
 pub use weekly::MAX_WEEKS;
 

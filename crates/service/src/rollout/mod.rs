@@ -11,6 +11,7 @@ mod card_reads;
 pub mod edge_cases;
 pub mod gate;
 mod guard;
+pub mod session_close;
 pub mod sessions;
 pub mod simulate;
 pub mod versions;

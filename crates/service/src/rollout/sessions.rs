@@ -26,6 +26,8 @@ pub struct SessionView {
     pub notes: Vec<SessionNote>,
     /// Decisions and the version number that carries each out, if any yet.
     pub decisions: Vec<(SessionNote, Option<i64>)>,
+    /// Once closed: the summary as it stood then.
+    pub summary: Option<super::session_close::SessionSummary>,
 }
 
 /// Pick `size` items spread evenly over the strata (each list already in the order it
@@ -190,18 +192,24 @@ impl Tandem {
         let ws = actor.workspace();
         let session = self.store.review_session(ws, id).await?;
         let notes = self.store.session_notes(ws, id).await?;
-        let mut decisions = Vec::new();
-        for n in notes.iter().filter(|n| n.kind == "decision") {
-            let number = match n.version_id {
-                Some(v) => Some(self.store.version(ws, v).await?.number),
-                None => None,
-            };
-            decisions.push((n.clone(), number));
-        }
+        let versions = self.version_numbers(ws, &notes).await?;
+        let decisions = notes
+            .iter()
+            .filter(|n| n.kind == "decision")
+            .map(|n| (n.clone(), n.version_id.and_then(|v| versions.get(&v.0).copied())))
+            .collect();
+        let summary = match session.summary.as_deref() {
+            Some(text) => Some(
+                serde_json::from_str(text)
+                    .map_err(|e| ServiceError::Internal(format!("summary of session {id}: {e}")))?,
+            ),
+            None => None,
+        };
         Ok(SessionView {
             session,
             notes,
             decisions,
+            summary,
         })
     }
 

@@ -15,8 +15,11 @@ use crate::*;
 const DECISION_KINDS: &str = "('approved', 'corrected', 'rejected')";
 /// Audit kinds that count as a reviewer touching an item in the inbox.
 const TOUCH_KINDS: &str = "('approved', 'corrected', 'rejected', 'claimed')";
-/// The audit kind of an automatic acceptance reported wrong.
-pub(crate) const ESCAPED_KIND: &str = "escaped_error";
+/// An item reported wrong after it was accepted automatically ("this looks wrong"): it is
+/// back in the inbox now, but it was accepted automatically when processed, and it was not
+/// open before the report.
+const REPORTED: &str =
+    "SELECT 1 FROM escaped_errors x WHERE x.workspace_id = i.workspace_id AND x.item_id = i.id";
 
 fn auto_id(a: Option<AutomationId>) -> i64 {
     a.map_or(0, |a| a.0)
@@ -62,8 +65,11 @@ pub(super) async fn week_facts(
     .await?;
     let auto_accepted = count(
         s,
-        "SELECT COUNT(*) FROM items WHERE workspace_id = $1 AND ($2 = 0 OR automation_id = $2)
-         AND processed_at >= $3 AND processed_at < $4 AND status = 'auto_accepted'",
+        &format!(
+            "SELECT COUNT(*) FROM items i WHERE i.workspace_id = $1 AND ($2 = 0 OR i.automation_id = $2)
+             AND i.processed_at >= $3 AND i.processed_at < $4
+             AND (i.status = 'auto_accepted' OR EXISTS ({REPORTED}))"
+        ),
         ws,
         a,
         from,
@@ -104,14 +110,12 @@ pub(super) async fn week_facts(
             ))
         })
         .collect::<Result<Vec<_>>>()?;
+    // One row per report ("this looks wrong", from the page, a delivered result's link or
+    // either API endpoint), written with the item's move back to the inbox.
     let escaped = count(
         s,
-        &format!(
-            "SELECT COUNT(*) FROM audit_events e
-             JOIN items i ON i.id = e.item_id AND i.workspace_id = e.workspace_id
-             WHERE e.workspace_id = $1 AND ($2 = 0 OR i.automation_id = $2)
-             AND e.created_at >= $3 AND e.created_at < $4 AND e.kind = '{ESCAPED_KIND}'"
-        ),
+        "SELECT COUNT(*) FROM escaped_errors WHERE workspace_id = $1 AND ($2 = 0 OR automation_id = $2)
+         AND created_at >= $3 AND created_at < $4",
         ws,
         a,
         from,
@@ -138,12 +142,18 @@ pub(super) async fn week_facts(
     .fetch_all(&s.reader)
     .await?;
     // Open at the end of the week: in the inbox by then, and not decided before it ended.
-    let row = sqlx::query(
-        "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM items
-         WHERE workspace_id = $1 AND ($2 = 0 OR automation_id = $2) AND created_at < $3
-         AND processed_at < $3
-         AND (status IN ('needs_review', 'failed') OR (decided_at IS NOT NULL AND decided_at >= $3))",
-    )
+    // An item reported wrong entered the inbox when it was reported: not open before, and
+    // waiting since the report.
+    let row = sqlx::query(&format!(
+        "SELECT COUNT(*) AS n,
+                MIN(COALESCE((SELECT MAX(x.created_at) FROM escaped_errors x
+                              WHERE x.workspace_id = i.workspace_id AND x.item_id = i.id), i.created_at)) AS oldest
+         FROM items i
+         WHERE i.workspace_id = $1 AND ($2 = 0 OR i.automation_id = $2) AND i.created_at < $3
+         AND i.processed_at < $3
+         AND (i.status IN ('needs_review', 'failed') OR (i.decided_at IS NOT NULL AND i.decided_at >= $3))
+         AND NOT EXISTS ({REPORTED} AND x.created_at >= $3)"
+    ))
     .bind(ws.0)
     .bind(a)
     .bind(to)
@@ -343,55 +353,6 @@ pub(super) async fn list_hand_work(
     .fetch_all(&s.reader)
     .await?;
     rows.iter().map(hand_work_row).collect()
-}
-
-pub(super) async fn record_escaped_error(
-    s: &SqlStore,
-    ws: WorkspaceId,
-    item: ItemId,
-    actor: UserId,
-    note: &str,
-    now: Millis,
-) -> Result<()> {
-    let mut tx = s.writer.begin().await?;
-    let status: Option<String> =
-        sqlx::query_scalar("SELECT status FROM items WHERE workspace_id = $1 AND id = $2")
-            .bind(ws.0)
-            .bind(item.0)
-            .fetch_optional(&mut *tx)
-            .await?;
-    match status.as_deref() {
-        None => return Err(StoreError::NotFound("item")),
-        Some("auto_accepted") => {}
-        Some(_) => {
-            return Err(StoreError::Conflict(
-                "only an automatically accepted item can be reported as an escaped error".into(),
-            ));
-        }
-    }
-    let seen: Option<i64> = sqlx::query_scalar(&format!(
-        "SELECT id FROM audit_events WHERE workspace_id = $1 AND item_id = $2 AND kind = '{ESCAPED_KIND}'"
-    ))
-    .bind(ws.0)
-    .bind(item.0)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if seen.is_some() {
-        return Err(StoreError::Conflict("this item was already reported".into()));
-    }
-    sqlx::query(&format!(
-        "INSERT INTO audit_events (workspace_id, item_id, actor_id, kind, detail, created_at)
-         VALUES ($1, $2, $3, '{ESCAPED_KIND}', $4, $5)"
-    ))
-    .bind(ws.0)
-    .bind(item.0)
-    .bind(actor.0)
-    .bind(serde_json::json!({ "note": note }).to_string())
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(())
 }
 
 fn note_row(r: &AnyRow) -> Result<Note> {

@@ -438,16 +438,6 @@ impl Store for SqlStore {
     ) -> Result<Vec<HandWork>> {
         measure::list_hand_work(self, ws, automation, kind).await
     }
-    async fn record_escaped_error(
-        &self,
-        ws: WorkspaceId,
-        item: ItemId,
-        actor: UserId,
-        note: &str,
-        now: Millis,
-    ) -> Result<()> {
-        measure::record_escaped_error(self, ws, item, actor, note, now).await
-    }
     async fn add_note(&self, ws: WorkspaceId, new: &NewNote, now: Millis) -> Result<Option<Note>> {
         measure::add_note(self, ws, new, now).await
     }
@@ -702,6 +692,14 @@ impl Store for SqlStore {
     }
     async fn session_notes(&self, ws: WorkspaceId, session: i64) -> Result<Vec<SessionNote>> {
         rollout_sessions::session_notes(self, ws, session).await
+    }
+    async fn close_review_session(
+        &self,
+        ws: WorkspaceId,
+        close: &CloseReviewSession,
+        now: Millis,
+    ) -> Result<ReviewSession> {
+        rollout_sessions::close_review_session(self, ws, close, now).await
     }
     async fn link_session_decision(
         &self,

@@ -88,7 +88,7 @@ pub(super) async fn start_rollout(
     Ok(st)
 }
 
-async fn insert_event(
+pub(super) async fn insert_event(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     ws: WorkspaceId,
     automation: AutomationId,

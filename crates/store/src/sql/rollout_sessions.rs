@@ -59,8 +59,8 @@ pub(super) async fn create_review_session(
 
 pub(super) async fn review_session(s: &SqlStore, ws: WorkspaceId, id: i64) -> Result<ReviewSession> {
     let row = sqlx::query(
-        "SELECT id, automation_id, title, created_by, created_at FROM review_sessions
-         WHERE workspace_id = $1 AND id = $2",
+        "SELECT id, automation_id, title, created_by, created_at, closed_at, closed_by, summary
+         FROM review_sessions WHERE workspace_id = $1 AND id = $2",
     )
     .bind(ws.0)
     .bind(id)
@@ -91,7 +91,46 @@ pub(super) async fn review_session(s: &SqlStore, ws: WorkspaceId, id: i64) -> Re
         created_by: row.try_get::<Option<i64>, _>("created_by")?.map(UserId),
         created_at: row.try_get("created_at")?,
         items,
+        closed_at: row.try_get("closed_at")?,
+        closed_by: row.try_get::<Option<i64>, _>("closed_by")?.map(UserId),
+        summary: row.try_get("summary")?,
     })
+}
+
+pub(super) async fn close_review_session(
+    s: &SqlStore,
+    ws: WorkspaceId,
+    close: &CloseReviewSession,
+    now: Millis,
+) -> Result<ReviewSession> {
+    let mut tx = s.writer.begin().await?;
+    let row: Option<(i64, Option<i64>)> = sqlx::query_as(
+        "SELECT automation_id, closed_at FROM review_sessions WHERE workspace_id = $1 AND id = $2",
+    )
+    .bind(ws.0)
+    .bind(close.session)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (automation, closed_at) = row.ok_or(StoreError::NotFound("review session"))?;
+    if closed_at.is_some() {
+        return Err(StoreError::Conflict(
+            "this review session is already closed".into(),
+        ));
+    }
+    sqlx::query(
+        "UPDATE review_sessions SET closed_at = $1, closed_by = $2, summary = $3
+         WHERE workspace_id = $4 AND id = $5 AND closed_at IS NULL",
+    )
+    .bind(now)
+    .bind(close.by.0)
+    .bind(&close.summary)
+    .bind(ws.0)
+    .bind(close.session)
+    .execute(&mut *tx)
+    .await?;
+    super::rollout::insert_event(&mut tx, ws, AutomationId(automation), &close.event, now).await?;
+    tx.commit().await?;
+    review_session(s, ws, close.session).await
 }
 
 pub(super) async fn list_review_sessions(
@@ -158,14 +197,20 @@ pub(super) async fn add_session_note(
     now: Millis,
 ) -> Result<SessionNote> {
     let mut tx = s.writer.begin().await?;
-    let found: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM review_sessions WHERE workspace_id = $1 AND id = $2")
+    let found: Option<(i64, Option<i64>)> =
+        sqlx::query_as("SELECT id, closed_at FROM review_sessions WHERE workspace_id = $1 AND id = $2")
             .bind(ws.0)
             .bind(session)
             .fetch_optional(&mut *tx)
             .await?;
-    if found.is_none() {
-        return Err(StoreError::NotFound("review session"));
+    match found {
+        None => return Err(StoreError::NotFound("review session")),
+        Some((_, Some(_))) => {
+            return Err(StoreError::Conflict(
+                "this review session is closed; start a new one to go on".into(),
+            ));
+        }
+        Some(_) => {}
     }
     if let Some(item) = n.item_id {
         let sampled: Option<i64> = sqlx::query_scalar(

@@ -102,7 +102,9 @@ async fn week_facts_count_by_time_and_stay_in_their_workspace() {
         assert_eq!(store.first_item_at(ws, None).await.unwrap(), Some(100));
         assert_eq!(store.week_facts(other, None, 0, 1_000).await.unwrap().items_in, 1);
 
-        // Escaped errors: only on an automatic acceptance, once, and in this workspace.
+        // Escaped errors are the "this looks wrong" reports: counted in the week of the
+        // report; the item still counts as accepted automatically when it was processed,
+        // and it was not open before the report.
         let accepted = store
             .list_items(
                 ws,
@@ -114,23 +116,40 @@ async fn week_facts_count_by_time_and_stay_in_their_workspace() {
             .await
             .unwrap();
         let auto = accepted[0].id;
-        assert!(matches!(
-            store.record_escaped_error(other, auto, rita.id, "", 800).await,
-            Err(StoreError::NotFound(_))
-        ));
-        store
-            .record_escaped_error(ws, auto, rita.id, "wrong", 800)
+        let accepted_before = store
+            .week_facts(ws, Some(a), 0, 1_000)
             .await
-            .unwrap();
+            .unwrap()
+            .auto_accepted;
+        let report = NewWrongReport {
+            item_id: auto,
+            reporter_id: Some(rita.id),
+            reporter: "Rita".into(),
+            reason: "wrong".into(),
+        };
+        store.report_wrong(ws, &report, 800).await.unwrap();
         assert!(matches!(
-            store.record_escaped_error(ws, auto, rita.id, "again", 801).await,
+            store.report_wrong(ws, &report, 801).await,
             Err(StoreError::Conflict(_))
         ));
-        assert!(matches!(
-            store.record_escaped_error(ws, item, rita.id, "", 802).await,
-            Err(StoreError::Conflict(_))
-        ));
-        assert_eq!(store.week_facts(ws, None, 500, 1_000).await.unwrap().escaped, 1);
+        let facts = store.week_facts(ws, Some(a), 500, 1_000).await.unwrap();
+        assert_eq!(facts.escaped, 1);
+        assert_eq!(facts.open_at_end, 1, "back in the inbox at 800");
+        assert_eq!(facts.oldest_open_at, Some(800), "waiting since the report");
+        assert_eq!(
+            store
+                .week_facts(ws, Some(a), 0, 1_000)
+                .await
+                .unwrap()
+                .auto_accepted,
+            accepted_before
+        );
+        let earlier = store.week_facts(ws, Some(a), 0, 500).await.unwrap();
+        assert_eq!(
+            (earlier.escaped, earlier.open_at_end),
+            (0, 1),
+            "only the rejected item was open then"
+        );
 
         // Work by hand: once per item and kind; never on another workspace's automation.
         let hw = NewHandWork {

@@ -1,7 +1,8 @@
-//! `tandem demo`: a seeded workspace a newcomer can click through. Two automations built
-//! from real public data (CLINC150 requests, SROIE receipts) carried in the binary, a few
-//! hundred items run through the real engine, then the server. Running it again reuses
-//! the same database and login.
+//! `tandem demo`: a seeded workspace a newcomer can click through. Two live automations
+//! built from real public data (CLINC150 requests, SROIE receipts) carried in the binary,
+//! a few hundred items run through the real engine, and a third automation in shadow with
+//! a champion and part of the evidence its readiness gate needs; then the server. Running
+//! it again reuses the same database and login.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -116,6 +117,8 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
         }
     }
 
+    let shadow = super::demo_shadow::seed(&tandem, ws.id, &actor, REVIEWER).await?;
+
     let counts = tandem.store.inbox_counts(ws.id).await?;
     let url = format!("http://{}", args.addr);
     println!();
@@ -126,6 +129,13 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<ExitCode>
     println!("  URL:       {url}");
     println!("  Sign in:   {ADMIN} / {}", login.password);
     println!("  Reviewer:  {REVIEWER} / {}", login.reviewer_password);
+    println!(
+        "  In shadow: {} ({url}/automations/{}/rollout): {} of its items decided by its champion, the gate {}",
+        shadow.name,
+        shadow.slug,
+        shadow.decided,
+        if shadow.green { "green" } else { "not green yet" }
+    );
     println!("  Try the API:");
     println!("    curl -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\");
     println!(

@@ -4,6 +4,7 @@ mod bench;
 mod bench_inbox;
 mod check;
 mod demo;
+mod demo_shadow;
 mod eval;
 mod import;
 mod llm;

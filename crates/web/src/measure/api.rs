@@ -121,7 +121,9 @@ struct Escaped {
     note: String,
 }
 
-/// `POST /api/v1/items/{id}/escaped`: an automatically accepted item was wrong.
+/// `POST /api/v1/items/{id}/escaped`: an automatically accepted item was wrong. The same
+/// report as "this looks wrong" (`POST /api/v1/items/{id}/wrong`): the item goes back to
+/// the inbox and counts once as an escaped error in its week; the note is the reason.
 async fn report_escaped(
     State(s): State<AppState>,
     ApiUser(actor): ApiUser,
@@ -129,9 +131,7 @@ async fn report_escaped(
     req: Result<Json<Escaped>, JsonRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let req = body(req)?;
-    s.tandem
-        .report_escaped_error(&actor, ItemId(id), &req.note)
-        .await?;
+    s.tandem.report_wrong(&actor, ItemId(id), &req.note).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -8,6 +8,7 @@ mod view;
 use axum::Router;
 
 use crate::AppState;
+pub(crate) use view::baseline_sentence;
 
 pub fn routes() -> Router<AppState> {
     Router::new().merge(api::routes()).merge(pages::routes())

@@ -3,7 +3,7 @@
 
 use tandem_charts::{Axis, Chart, Series};
 use tandem_domain::Millis;
-use tandem_service::measure::{Checkin, EdgeCaseLine, WEEK_MS, WeekFigures, date_label};
+use tandem_service::measure::{BaselineView, Checkin, EdgeCaseLine, WEEK_MS, WeekFigures, date_label};
 use tandem_store::Automation;
 
 use crate::format::percent;
@@ -152,13 +152,45 @@ fn charts(c: &Checkin) -> Vec<(String, String)> {
         "age",
         pts(&|w| w.oldest_open_age_hours.or(Some(0.0))),
     ));
-    [hours_chart, rate, inbox, age]
+    // Adoption signals: a team that corrects more, approves without looking or works
+    // around the automation is telling something the hours alone do not.
+    let signals = Chart::new(
+        "Override and rubber-stamp rates",
+        x(),
+        Axis::new("Share of decisions").range(0.0, 1.0).percent(),
+    )
+    .series(Series::line("override rate", pts(&|w| w.override_rate)))
+    .series(Series::points("override rate", pts(&|w| w.override_rate)))
+    .series(Series::line("rubber-stamp rate", pts(&|w| w.rubber_stamp_rate)))
+    .series(Series::points("rubber-stamp rate", pts(&|w| w.rubber_stamp_rate)));
+    let outside = Chart::new("Done by hand outside Tandem", x(), Axis::new("Items")).series(Series::bars(
+        "done by hand",
+        pts(&|w| Some(w.activity.hand_outside as f64)),
+    ));
+    [hours_chart, rate, inbox, age, signals, outside]
         .into_iter()
         .map(|ch| {
             let ch = markers(ch.size(560, 260));
             (ch.title.clone(), ch.to_svg())
         })
         .collect()
+}
+
+/// The baseline in force in words: measured (with its count and spread) or typed in.
+pub fn baseline_sentence(b: &BaselineView) -> String {
+    match (&b.measured, b.source) {
+        (Some(m), "measured") => format!(
+            "Baseline measured: {:.1} min per item (median of {} timed items; middle half {:.1}–{:.1} min).",
+            m.median_minutes, m.count, m.p25_minutes, m.p75_minutes
+        ),
+        (m, "typed") => format!(
+            "Baseline typed in: {} min per item{}.",
+            b.minutes_per_item.unwrap_or_default(),
+            m.as_ref()
+                .map_or(String::new(), |m| format!(" ({} timed so far)", m.count))
+        ),
+        _ => "No baseline yet: add minutes_per_item to the definition, or time items by hand.".into(),
+    }
 }
 
 pub fn checkin_view(c: &Checkin, automations: &[Automation], now: Millis) -> CheckinView {
@@ -287,19 +319,7 @@ pub fn checkin_view(c: &Checkin, automations: &[Automation], now: Millis) -> Che
         ];
     }
     let baseline = match &c.weekly.baseline {
-        Some(b) => match (&b.measured, b.source) {
-            (Some(m), "measured") => format!(
-                "Baseline measured: {:.1} min per item (median of {} timed items; middle half {:.1}–{:.1} min).",
-                m.median_minutes, m.count, m.p25_minutes, m.p75_minutes
-            ),
-            (m, "typed") => format!(
-                "Baseline typed in: {} min per item{}.",
-                b.minutes_per_item.unwrap_or_default(),
-                m.as_ref()
-                    .map_or(String::new(), |m| format!(" ({} timed so far)", m.count))
-            ),
-            _ => "No baseline yet: add minutes_per_item to the definition, or time items by hand.".into(),
-        },
+        Some(b) => baseline_sentence(b),
         None => "Hours are summed over the automations that have a baseline.".into(),
     };
     let rows = weeks
@@ -368,5 +388,63 @@ pub fn checkin_view(c: &Checkin, automations: &[Automation], now: Millis) -> Che
             .collect(),
         slug,
         today: date_label(now),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tandem_service::measure::{BaselineView, Checkin, WeekActivity, WeekFigures, Weekly};
+
+    use super::*;
+
+    /// Two weeks computed by hand. Week 1: 2 approved (one in 2 s, a rubber stamp), 1
+    /// corrected, nothing done outside: override 1/3 = 33%, rubber stamps 1/2 = 50%.
+    /// Week 2: 3 approved (none fast), 1 corrected, 2 done by hand outside Tandem:
+    /// override 1/4 = 25%, rubber stamps 0%.
+    #[test]
+    fn the_adoption_signals_are_charted_week_by_week() {
+        let monday = 1_767_571_200_000;
+        let baseline = BaselineView::new(&Default::default(), &[]);
+        let week = |start, approved, corrected, stamps, outside| {
+            let a = WeekActivity {
+                approved,
+                corrected,
+                rubber_stamps: stamps,
+                hand_outside: outside,
+                ..WeekActivity::default()
+            };
+            WeekFigures::new(start, a, &baseline, monday + 3 * WEEK_MS)
+        };
+        let c = Checkin {
+            title: "Support".into(),
+            weekly: Weekly {
+                automation: Some(("support".into(), "Support".into())),
+                baseline: Some(baseline.clone()),
+                weeks: vec![week(monday, 2, 1, 1, 0), week(monday + WEEK_MS, 3, 1, 0, 2)],
+            },
+            notes: vec![],
+            edge_cases: vec![],
+        };
+        let charts = charts(&c);
+        let svg = |title: &str| {
+            charts
+                .iter()
+                .find(|(t, _)| t == title)
+                .unwrap_or_else(|| panic!("no chart {title}"))
+                .1
+                .clone()
+        };
+        let signals = svg("Override and rubber-stamp rates");
+        for point in [
+            "<title>override rate: 0, 33%</title>",
+            "<title>override rate: 1, 25%</title>",
+            "<title>rubber-stamp rate: 0, 50%</title>",
+            "<title>rubber-stamp rate: 1, 0%</title>",
+        ] {
+            assert!(signals.contains(point), "missing {point} in {signals}");
+        }
+        let outside = svg("Done by hand outside Tandem");
+        assert!(outside.contains("<title>done by hand: 0</title>"), "{outside}");
+        assert!(outside.contains("<title>done by hand: 2</title>"), "{outside}");
     }
 }

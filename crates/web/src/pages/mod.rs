@@ -2,6 +2,7 @@
 //! decisions, the item list, automations and deliveries. Every page needs a session;
 //! every form carries the session's form token.
 
+mod by_hand;
 pub mod links;
 pub mod llm;
 pub mod review;
@@ -44,6 +45,7 @@ pub fn routes() -> Router<AppState> {
         .route("/deliveries", get(deliveries))
         .route("/deliveries/{id}/retry", post(retry_delivery))
         .merge(training::routes())
+        .merge(by_hand::routes())
 }
 
 fn render(t: &impl Template) -> Result<Html<String>, PageError> {
@@ -312,21 +314,44 @@ async fn next_open(s: &AppState, user: &PageUser, after: ItemId) -> Result<Optio
         .map(|id| id.0))
 }
 
+#[derive(Deserialize, Default)]
+struct ItemQuery {
+    /// `1`: by-hand mode, the automation's answers hidden and the time kept.
+    by_hand: Option<String>,
+    /// Set after "did this one by hand" was recorded.
+    done_by_hand: Option<String>,
+}
+
 async fn item_page(
     State(s): State<AppState>,
     user: PageUser,
     Path(id): Path<i64>,
+    Query(q): Query<ItemQuery>,
 ) -> Result<Response, PageError> {
     let view = s.tandem.item_view(&user.actor, ItemId(id)).await?;
+    let by_hand = q.by_hand.is_some_and(|v| v == "1");
     // A reviewer new to this automation reads its card first (and claims nothing yet).
-    let here = format!("/items/{id}");
+    let here = format!("/items/{id}{}", if by_hand { "?by_hand=1" } else { "" });
     if let Some(to) = crate::rollout_card::card_first(&s, &user, &view.automation.slug, &here).await? {
         return Ok(to);
     }
     // Opening an item claims it for a few minutes, so two reviewers never work on it at once.
     s.tandem.open_item(&user.actor, view.id).await?;
-    let page = build_item_page(&s, &user, view, None).await?;
+    let mode = ItemMode {
+        by_hand,
+        notice: q.done_by_hand.map(|_| {
+            "Recorded: this item was done by hand outside Tandem. It counts as rework in this week's hours and in the check-in's adoption signals.".to_owned()
+        }),
+    };
+    let page = build_item_page(&s, &user, view, None, &mode).await?;
     Ok(render(&page)?.into_response())
+}
+
+/// How the item page is shown: normally, or in by-hand mode, with a notice on top.
+#[derive(Default)]
+struct ItemMode {
+    by_hand: bool,
+    notice: Option<String>,
 }
 
 async fn build_item_page(
@@ -334,8 +359,14 @@ async fn build_item_page(
     user: &PageUser,
     view: ItemView,
     error: Option<(String, Vec<String>)>,
+    mode: &ItemMode,
 ) -> Result<ItemPage, PageError> {
     let (events, deliveries) = s.tandem.item_history(&user.actor, view.id).await?;
+    let open = view.status.is_open();
+    let can_decide = user.actor.user.role.allows(Role::Reviewer);
+    // By-hand mode shows the input alone: no answers, confidences, evidence or reasons.
+    let by_hand = mode.by_hand && open && can_decide;
+    let view = if by_hand { without_answers(view) } else { view };
     let inputs = view
         .input
         .iter()
@@ -392,8 +423,12 @@ async fn build_item_page(
         .collect();
     let route = view.route.as_ref().map(|r| RouteBlock {
         label: r.label.clone().unwrap_or_default(),
-        confidence: percent(r.confidence),
-        low: r.confidence < r.threshold || r.out_of_scope,
+        confidence: if by_hand {
+            "–".into()
+        } else {
+            percent(r.confidence)
+        },
+        low: !by_hand && (r.confidence < r.threshold || r.out_of_scope),
         top: r
             .top
             .iter()
@@ -438,7 +473,12 @@ async fn build_item_page(
         .map(similar_row)
         .collect();
     let next_id = next_open(s, user, view.id).await?;
-    let llm = llm::item_block(s, user, view.id).await?;
+    let llm = if by_hand {
+        None
+    } else {
+        llm::item_block(s, user, view.id).await?
+    };
+    let hand = by_hand::item_block(s, user, &view, by_hand).await?;
     let now = s.tandem.now();
     let held = s
         .tandem
@@ -458,8 +498,8 @@ async fn build_item_page(
         automation_slug: view.automation.slug.clone(),
         status: view.status_label.to_owned(),
         status_code: view.status.as_str().to_owned(),
-        open: view.status.is_open(),
-        can_decide: user.actor.user.role.allows(Role::Reviewer) && held.is_none(),
+        open,
+        can_decide: can_decide && held.is_none(),
         can_report: view.status == ItemStatus::AutoAccepted,
         held,
         version: view.version.map_or_else(|| "–".into(), |v| format!("v{v}")),
@@ -480,6 +520,9 @@ async fn build_item_page(
         error_details,
         next_id,
         llm,
+        by_hand,
+        hand,
+        notice: mode.notice.clone(),
     })
 }
 
@@ -507,6 +550,23 @@ fn similar_row(x: tandem_service::similar::SimilarItem) -> SimilarRow {
         who: x.decided_by.unwrap_or_default(),
         when: x.decided_at.map(datetime).unwrap_or_default(),
     }
+}
+
+/// The item as by-hand mode shows it: the input alone, every answer of the automation
+/// (values, evidence, routes, reasons) taken out, so the time kept is the time by hand.
+fn without_answers(mut view: ItemView) -> ItemView {
+    for f in &mut view.fields {
+        f.value = None;
+        f.evidence.clear();
+        f.reasons.clear();
+    }
+    if let Some(r) = &mut view.route {
+        r.label = None;
+        r.top.clear();
+        r.reasons.clear();
+    }
+    view.reasons.clear();
+    view
 }
 
 fn describe_event(detail: &str, seconds: Option<f64>) -> String {
@@ -538,12 +598,8 @@ fn describe_event(detail: &str, seconds: Option<f64>) -> String {
     parts.join("; ")
 }
 
-async fn decide(
-    State(s): State<AppState>,
-    user: PageUser,
-    Path(id): Path<i64>,
-    Form(form): Form<Vec<(String, String)>>,
-) -> Result<Response, PageError> {
+/// The decision a decide form carries (checking its form token first).
+fn form_decision(user: &PageUser, form: &[(String, String)]) -> Result<Decision, PageError> {
     let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     user.check_csrf(get("csrf").unwrap_or(""))?;
     let action: DecisionAction = get("action")
@@ -558,7 +614,7 @@ async fn decide(
         seconds: get("seconds").and_then(|v| v.parse().ok()),
     };
     if action == DecisionAction::Correct {
-        for (k, v) in &form {
+        for (k, v) in form {
             if let Some(name) = k.strip_prefix("field.") {
                 decision
                     .fields
@@ -567,23 +623,54 @@ async fn decide(
         }
         decision.route = get("route").map(String::from).filter(|r| !r.is_empty());
     }
-    let item = ItemId(id);
-    match s.tandem.decide(&user.actor, item, decision).await {
-        Ok(_) => {
-            let to = match next_open(&s, &user, item).await? {
-                Some(next) => format!("/items/{next}"),
-                None => format!("/inbox?done={id}"),
-            };
-            Ok(Redirect::to(&to).into_response())
-        }
-        Err(e @ (ServiceError::Invalid { .. } | ServiceError::Conflict(_))) => {
+    Ok(decision)
+}
+
+/// Where to go once an item is decided: the next open item (in the same mode), or the inbox.
+async fn after_decision(
+    s: &AppState,
+    user: &PageUser,
+    item: ItemId,
+    mode: &str,
+) -> Result<Response, PageError> {
+    let to = match next_open(s, user, item).await? {
+        Some(next) => format!("/items/{next}{mode}"),
+        None => format!("/inbox?done={item}"),
+    };
+    Ok(Redirect::to(&to).into_response())
+}
+
+/// A refused decision shows the item again with the reason; anything else is an error page.
+async fn refused(
+    s: &AppState,
+    user: &PageUser,
+    item: ItemId,
+    e: ServiceError,
+    mode: &ItemMode,
+) -> Result<Response, PageError> {
+    match e {
+        e @ (ServiceError::Invalid { .. } | ServiceError::Conflict(_)) => {
             let status = status_of(&e);
             let msg = public_message(&e);
             let view = s.tandem.item_view(&user.actor, item).await?;
-            let page = build_item_page(&s, &user, view, Some(msg)).await?;
+            let page = build_item_page(s, user, view, Some(msg), mode).await?;
             Ok((status, render(&page)?).into_response())
         }
-        Err(e) => Err(e.into()),
+        e => Err(e.into()),
+    }
+}
+
+async fn decide(
+    State(s): State<AppState>,
+    user: PageUser,
+    Path(id): Path<i64>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let decision = form_decision(&user, &form)?;
+    let item = ItemId(id);
+    match s.tandem.decide(&user.actor, item, decision).await {
+        Ok(_) => after_decision(&s, &user, item, "").await,
+        Err(e) => refused(&s, &user, item, e, &ItemMode::default()).await,
     }
 }
 

@@ -163,6 +163,10 @@ pub struct ItemPage {
     pub next_id: Option<i64>,
     /// The LLM's cost and the shadow extractors' answers, when the automation has them.
     pub llm: Option<super::llm::ItemLlmBlock>,
+    /// By-hand mode: the automation's answers hidden, the time kept.
+    pub by_hand: bool,
+    pub hand: super::by_hand::HandBlock,
+    pub notice: Option<String>,
 }
 
 #[derive(Debug, Clone)]

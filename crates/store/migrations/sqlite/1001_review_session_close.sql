@@ -1,0 +1,7 @@
+-- Closing a review session (SQLite): when and by whom, and the summary of its votes,
+-- comments and decisions as they stood then (JSON). A closed session takes no more notes;
+-- its decisions can still be linked to the version that carries them out.
+
+ALTER TABLE review_sessions ADD COLUMN closed_at INTEGER;
+ALTER TABLE review_sessions ADD COLUMN closed_by INTEGER REFERENCES users(id);
+ALTER TABLE review_sessions ADD COLUMN summary TEXT;
