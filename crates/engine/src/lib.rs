@@ -10,6 +10,7 @@ pub mod field;
 pub mod metrics;
 pub mod patterns;
 pub mod pipeline;
+pub mod similarity;
 pub mod span;
 
 pub use field::FieldKind;

@@ -20,6 +20,7 @@ pub mod review;
 pub mod rollout;
 pub mod schedule;
 mod settings;
+pub mod similar;
 pub mod sweep;
 mod training;
 pub mod view;

@@ -107,6 +107,7 @@ impl Tandem {
             detail: detail.to_string(),
             seconds,
             deliveries,
+            similar_keys: crate::similar::keys_of(&item),
         };
         let decided = self
             .store

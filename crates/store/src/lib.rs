@@ -96,6 +96,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<Inserted>>;
     async fn item(&self, ws: WorkspaceId, id: ItemId) -> Result<Item>;
     async fn list_items(&self, ws: WorkspaceId, filter: &ItemFilter) -> Result<Vec<ItemSummary>>;
+    /// Store items processed (and perhaps decided) elsewhere, in one transaction with
+    /// multi-row inserts: their reasons, decision events and similarity keys too, and no
+    /// jobs. For filling a store in benchmarks; ids are returned in the input's order.
+    async fn load_items(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        items: &[LoadedItem],
+    ) -> Result<Vec<ItemId>>;
     async fn inbox_counts(&self, ws: WorkspaceId) -> Result<InboxCounts>;
     async fn item_reasons(&self, ws: WorkspaceId, id: ItemId) -> Result<Vec<String>>;
 
@@ -129,6 +138,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Decide an open item. Fails with `Conflict` when someone decided it first.
     async fn record_decision(&self, ws: WorkspaceId, decision: &DecisionRecord, now: Millis) -> Result<Item>;
     async fn audit_events(&self, ws: WorkspaceId, item: ItemId) -> Result<Vec<AuditEvent>>;
+    /// Decided items of `automation` sharing band keys with `keys` (see
+    /// `engine::similarity`), with the number shared, most first; at most `per_key` items
+    /// (the newest) per key, and never `exclude`.
+    async fn similar_candidates(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        keys: &[i64],
+        exclude: ItemId,
+        per_key: u32,
+    ) -> Result<Vec<(ItemId, u32)>>;
+    /// Those of `ids` in this workspace that a person decided, with the decision's detail.
+    async fn decided_neighbours(&self, ws: WorkspaceId, ids: &[ItemId]) -> Result<Vec<DecidedNeighbour>>;
 
     // --- delivery ------------------------------------------------------------------
     async fn delivery(&self, ws: WorkspaceId, id: DeliveryId) -> Result<Delivery>;

@@ -309,6 +309,49 @@ pub struct DecisionRecord {
     pub detail: String,
     pub seconds: Option<f64>,
     pub deliveries: Vec<NewDelivery>,
+    /// The item text's MinHash band keys (`engine::similarity`), kept so that later items
+    /// can find this decided one among their most similar; empty to leave it unindexed.
+    pub similar_keys: Vec<i64>,
+}
+
+/// An item processed (and perhaps decided) elsewhere, loaded as it is by
+/// `Store::load_items`: no job, no delivery.
+#[derive(Debug, Clone)]
+pub struct LoadedItem {
+    pub input: String,
+    pub preview: String,
+    pub status: ItemStatus,
+    pub version_id: Option<VersionId>,
+    pub outcome: Option<String>,
+    pub final_result: Option<String>,
+    pub confidence: Option<f64>,
+    pub reason_codes: Vec<String>,
+    pub created_at: Millis,
+    pub processed_at: Option<Millis>,
+    pub decision: Option<LoadedDecision>,
+}
+
+/// How a loaded item was decided: its audit event and its similarity keys.
+#[derive(Debug, Clone)]
+pub struct LoadedDecision {
+    pub decided_by: UserId,
+    pub decided_at: Millis,
+    pub before: Option<String>,
+    pub detail: String,
+    pub similar_keys: Vec<i64>,
+}
+
+/// A decided item found by its band keys, with how it was decided.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DecidedNeighbour {
+    pub id: ItemId,
+    pub status: ItemStatus,
+    pub input: String,
+    pub preview: String,
+    pub decided_at: Option<Millis>,
+    pub decided_by: Option<String>,
+    /// The decision event's detail (JSON: corrections, reason), when there is one.
+    pub detail: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

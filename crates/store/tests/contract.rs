@@ -475,6 +475,7 @@ async fn a_decision_is_first_come_and_audited() {
                 destination: "jsonl".into(),
                 payload: "{}".into(),
             }],
+            similar_keys: Vec::new(),
         };
         let taught = [NewTrainingExample {
             automation_id: saved.automation.id,

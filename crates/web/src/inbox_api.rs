@@ -17,8 +17,18 @@ use crate::error::ApiError;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/items/{id}/wrong", post(report_wrong))
+        .route("/api/v1/items/{id}/similar", get(similar_items))
         .route("/api/v1/reviewers/progress", get(progress))
         .route("/api/v1/escaped-errors", get(escaped_errors))
+}
+
+/// The decided items most like this one, with how each was decided.
+async fn similar_items(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Path(id): Path<i64>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(s.tandem.similar_decided(&actor, ItemId(id)).await?))
 }
 
 #[derive(Deserialize)]

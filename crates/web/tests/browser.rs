@@ -16,6 +16,9 @@ use tandem_test_support::{Browser, TestApp, backends, eventually};
 #[path = "browser/rollout.rs"]
 mod rollout;
 
+#[path = "browser/similar.rs"]
+mod similar;
+
 #[path = "browser/card_first.rs"]
 mod card_first;
 

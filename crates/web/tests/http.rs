@@ -532,3 +532,6 @@ async fn health_and_readiness() {
 
 #[path = "http/llm.rs"]
 mod llm;
+
+#[path = "http/similar.rs"]
+mod similar;

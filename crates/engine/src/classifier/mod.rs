@@ -10,7 +10,7 @@
 mod artifact;
 mod confidence;
 pub mod eval;
-mod features;
+pub(crate) mod features;
 mod folds;
 mod io;
 mod linear;

@@ -10,6 +10,7 @@
 //! them run beside the writer).
 
 mod automations;
+mod bulk;
 mod card_reads;
 mod deliveries;
 mod inbox;
@@ -23,6 +24,7 @@ mod rollout;
 mod rollout_sessions;
 mod rowmap;
 mod schedule;
+mod similar;
 mod training;
 mod transfer;
 
@@ -296,6 +298,14 @@ impl Store for SqlStore {
     async fn list_items(&self, ws: WorkspaceId, filter: &ItemFilter) -> Result<Vec<ItemSummary>> {
         items::list_items(self, ws, filter).await
     }
+    async fn load_items(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        items: &[LoadedItem],
+    ) -> Result<Vec<ItemId>> {
+        bulk::load_items(self, ws, automation, items).await
+    }
     async fn inbox_counts(&self, ws: WorkspaceId) -> Result<InboxCounts> {
         items::inbox_counts(self, ws).await
     }
@@ -334,6 +344,19 @@ impl Store for SqlStore {
 
     async fn record_decision(&self, ws: WorkspaceId, decision: &DecisionRecord, now: Millis) -> Result<Item> {
         review::record_decision(self, ws, decision, now).await
+    }
+    async fn similar_candidates(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        keys: &[i64],
+        exclude: ItemId,
+        per_key: u32,
+    ) -> Result<Vec<(ItemId, u32)>> {
+        similar::similar_candidates(self, ws, automation, keys, exclude, per_key).await
+    }
+    async fn decided_neighbours(&self, ws: WorkspaceId, ids: &[ItemId]) -> Result<Vec<DecidedNeighbour>> {
+        similar::decided_neighbours(self, ws, ids).await
     }
     async fn audit_events(&self, ws: WorkspaceId, item: ItemId) -> Result<Vec<AuditEvent>> {
         review::audit_events(self, ws, item).await

@@ -75,6 +75,7 @@ pub(super) async fn record_decision_teaching(
         enqueue_deliveries(&mut tx, ws, d.item_id, revision, &d.deliveries, now).await?;
     }
     super::training::insert_examples(&mut tx, ws, examples, now).await?;
+    super::similar::insert_keys(&mut tx, ws, d.item_id, &d.similar_keys).await?;
     let item = items::item(&mut *tx, ws, d.item_id).await?;
     tx.commit().await?;
     Ok(item)

@@ -153,6 +153,7 @@ async fn reviewed_field_runs_carry_the_accepted_result_and_calibrators_are_kept_
                     detail: "{}".into(),
                     seconds: None,
                     deliveries: Vec::new(),
+                    similar_keys: Vec::new(),
                 },
                 20,
             )

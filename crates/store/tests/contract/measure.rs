@@ -80,6 +80,7 @@ async fn week_facts_count_by_time_and_stay_in_their_workspace() {
                     detail: "{}".into(),
                     seconds: Some(12.5),
                     deliveries: vec![],
+                    similar_keys: Vec::new(),
                 },
                 700,
             )

@@ -226,6 +226,7 @@ async fn decided_items_filter_by_version_reason_and_stage() {
                         detail: "{}".into(),
                         seconds: Some(10.0 + n as f64),
                         deliveries: Vec::new(),
+                        similar_keys: Vec::new(),
                     },
                     20 + n as i64,
                 )

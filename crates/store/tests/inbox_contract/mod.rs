@@ -382,6 +382,7 @@ async fn decision_statistics_and_server_secrets() {
                 detail: "{}".into(),
                 seconds: Some(1.5),
                 deliveries: Vec::new(),
+                similar_keys: Vec::new(),
             };
             store.record_decision(ws, &record, 100 + k as i64).await.unwrap();
         }

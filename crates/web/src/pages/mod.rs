@@ -465,6 +465,13 @@ async fn build_item_page(
             key: d.delivery_key.clone(),
         })
         .collect();
+    let similar = s
+        .tandem
+        .similar_decided(&user.actor, view.id)
+        .await?
+        .into_iter()
+        .map(similar_row)
+        .collect();
     let next_id = next_open(s, user, view.id).await?;
     let llm = if by_hand {
         None
@@ -503,6 +510,7 @@ async fn build_item_page(
         route,
         history,
         deliveries,
+        similar,
         result: view
             .result
             .as_ref()
@@ -516,6 +524,32 @@ async fn build_item_page(
         hand,
         notice: mode.notice.clone(),
     })
+}
+
+fn similar_row(x: tandem_service::similar::SimilarItem) -> SimilarRow {
+    let show = |v: &serde_json::Value| match v {
+        serde_json::Value::Null => "(empty)".to_owned(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let mut how: Vec<String> = x
+        .corrections
+        .iter()
+        .map(|c| format!("{}: {} → {}", c.field, show(&c.before), show(&c.after)))
+        .collect();
+    if let Some(r) = &x.reason {
+        how.push(format!("“{r}”"));
+    }
+    SimilarRow {
+        id: x.id.0,
+        similarity: percent(x.similarity),
+        status: x.status_label.to_owned(),
+        status_code: x.status.as_str().to_owned(),
+        preview: x.preview,
+        how: how.join("; "),
+        who: x.decided_by.unwrap_or_default(),
+        when: x.decided_at.map(datetime).unwrap_or_default(),
+    }
 }
 
 /// The item as by-hand mode shows it: the input alone, every answer of the automation

@@ -155,6 +155,8 @@ pub struct ItemPage {
     pub route: Option<RouteBlock>,
     pub history: Vec<HistoryRow>,
     pub deliveries: Vec<DeliveryRow>,
+    /// Decided items most like this one, most similar first.
+    pub similar: Vec<SimilarRow>,
     pub result: String,
     pub error: Option<String>,
     pub error_details: Vec<String>,
@@ -165,6 +167,19 @@ pub struct ItemPage {
     pub by_hand: bool,
     pub hand: super::by_hand::HandBlock,
     pub notice: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SimilarRow {
+    pub id: i64,
+    pub similarity: String,
+    pub status: String,
+    pub status_code: String,
+    pub preview: String,
+    /// How it was decided, in words: the corrections or the reason.
+    pub how: String,
+    pub who: String,
+    pub when: String,
 }
 
 #[derive(Template)]
