@@ -230,6 +230,20 @@ async fn bulk_confirm(
             .iter()
             .find(|c| c.item_id == id && c.user_id != user.actor.user.id)
             .map(|c| held_message(c, now));
+        // A reviewer new to an automation reads its card before deciding its items.
+        if s.tandem
+            .must_read_card(&user.actor, &view.automation.slug)
+            .await?
+        {
+            skipped.push((
+                id.0,
+                format!(
+                    "you have not read the {} card yet; open the item to see it first",
+                    view.automation.name
+                ),
+            ));
+            continue;
+        }
         match blocker(&view, held) {
             Some(why) => skipped.push((id.0, why)),
             None => ready.push(BulkRow {

@@ -175,6 +175,21 @@ async fn a_new_reviewer_sees_the_card_before_their_first_decision() {
         resp.headers()["location"],
         format!("/automations/support/card?next=/items/{}", ids[1]).as_str()
     );
+    // Bulk approval leaves out the items of an automation whose card is unread.
+    let csrf = app.csrf().await;
+    let item = ids[1].to_string();
+    let html = app
+        .client
+        .post(app.url("/inbox/bulk"))
+        .form(&[("csrf", csrf.as_str()), ("item", item.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("you have not read the Support card yet"), "{html}");
+
     // A link from a notification opens the card first too, then comes back to the link.
     let link = app
         .tandem
