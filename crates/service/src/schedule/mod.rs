@@ -50,6 +50,7 @@ pub fn tasks() -> Vec<Arc<dyn PeriodicTask>> {
         Arc::new(prune::PruneScheduledRuns),
         Arc::new(crate::sweep::InboxDigests),
         Arc::new(crate::sweep::InboxEscalations),
+        Arc::new(crate::sweep::NotificationRetries),
     ]
 }
 
