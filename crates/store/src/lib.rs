@@ -106,6 +106,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         items: &[LoadedItem],
     ) -> Result<Vec<ItemId>>;
     async fn inbox_counts(&self, ws: WorkspaceId) -> Result<InboxCounts>;
+    /// How many items are open in the inbox (the navigation's badge): the first figure
+    /// of `inbox_counts`, without the counts by automation and reason.
+    async fn open_count(&self, ws: WorkspaceId) -> Result<i64>;
+    /// Keep the query planner's statistics current (SQLite's `PRAGMA optimize`, bounded
+    /// by an analysis limit; PostgreSQL's autovacuum does this itself). Run when the store
+    /// opens and hourly; a store that grew from empty to a million items needs it for
+    /// the planner to prefer the small open-items index.
+    async fn optimize(&self) -> Result<()>;
     async fn item_reasons(&self, ws: WorkspaceId, id: ItemId) -> Result<Vec<String>>;
 
     // --- jobs and processing ----------------------------------------------------------

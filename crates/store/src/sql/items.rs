@@ -277,7 +277,10 @@ pub(super) async fn list_items(s: &SqlStore, ws: WorkspaceId, f: &ItemFilter) ->
         });
     }
     if !out.is_empty() {
-        let mut b = SqlBuilder::new("SELECT item_id, code FROM item_reasons WHERE workspace_id = ");
+        // `+workspace_id`, here and in `item_reasons`: without statistics SQLite would
+        // walk the (workspace, code) index, every reason in the workspace (120 ms at a
+        // million items), instead of probing each item's primary key.
+        let mut b = SqlBuilder::new("SELECT item_id, code FROM item_reasons WHERE +workspace_id = ");
         b.int(ws.0).push(" AND item_id IN (");
         for (n, it) in out.iter().enumerate() {
             if n > 0 {
@@ -298,6 +301,15 @@ pub(super) async fn list_items(s: &SqlStore, ws: WorkspaceId, f: &ItemFilter) ->
 }
 
 const OPEN: &str = "('needs_review', 'failed')";
+
+pub(super) async fn open_count(s: &SqlStore, ws: WorkspaceId) -> Result<i64> {
+    Ok(sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM items WHERE workspace_id = $1 AND status IN {OPEN}"
+    ))
+    .bind(ws.0)
+    .fetch_one(&s.reader)
+    .await?)
+}
 
 pub(super) async fn inbox_counts(s: &SqlStore, ws: WorkspaceId) -> Result<InboxCounts> {
     let row = sqlx::query(&format!(
@@ -343,7 +355,7 @@ pub(super) async fn inbox_counts(s: &SqlStore, ws: WorkspaceId) -> Result<InboxC
 
 pub(super) async fn item_reasons(s: &SqlStore, ws: WorkspaceId, id: ItemId) -> Result<Vec<String>> {
     Ok(sqlx::query_scalar(
-        "SELECT code FROM item_reasons WHERE workspace_id = $1 AND item_id = $2 ORDER BY code",
+        "SELECT code FROM item_reasons WHERE +workspace_id = $1 AND item_id = $2 ORDER BY code",
     )
     .bind(ws.0)
     .bind(id.0)

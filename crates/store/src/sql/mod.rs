@@ -95,11 +95,36 @@ async fn sqlite_pragmas(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Erro
     Ok(())
 }
 
-/// Checkpoint the SQLite WAL every half second until the pool closes.
-fn spawn_checkpointer(pool: AnyPool) {
+/// Refresh SQLite's planner statistics (`ANALYZE`, sampling about a thousand entries of
+/// each index under `analysis_limit` instead of reading them all: milliseconds at a
+/// million items, and close enough for the planner).
+///
+/// Without statistics, SQLite 3.46 counts a million-item workspace's open items by
+/// walking a whole-workspace index (170 ms) rather than the partial open-items index
+/// (4 ms); see BENCHMARKS.md, "Exception inbox with 1,000,000 items". `PRAGMA optimize`
+/// would decide by itself when to analyze, but it read every row here (3 s).
+async fn optimize_sqlite(writer: &AnyPool) -> Result<(), sqlx::Error> {
+    let started = std::time::Instant::now();
+    let mut conn = writer.acquire().await?;
+    conn.execute("PRAGMA analysis_limit = 1000").await?;
+    conn.execute("ANALYZE").await?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "planner statistics refreshed"
+    );
+    Ok(())
+}
+
+/// How often a long-running instance refreshes SQLite's planner statistics.
+const OPTIMIZE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Checkpoint the SQLite WAL every half second until the pool closes, and refresh the
+/// planner statistics hourly.
+fn spawn_checkpointer(pool: AnyPool, writer: AnyPool) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut optimized = tokio::time::Instant::now();
         loop {
             tick.tick().await;
             if pool.is_closed() {
@@ -107,6 +132,12 @@ fn spawn_checkpointer(pool: AnyPool) {
             }
             if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
                 tracing::debug!(error = %e, "WAL checkpoint skipped");
+            }
+            if optimized.elapsed() >= OPTIMIZE_EVERY && !writer.is_closed() {
+                optimized = tokio::time::Instant::now();
+                if let Err(e) = optimize_sqlite(&writer).await {
+                    tracing::warn!(error = %e, "could not refresh SQLite's planner statistics");
+                }
             }
         }
     });
@@ -147,12 +178,13 @@ impl SqlStore {
             .await?;
         writer.execute("PRAGMA journal_mode = WAL").await?;
         SQLITE_MIGRATIONS.run(&writer).await?;
+        optimize_sqlite(&writer).await?;
         let reader = AnyPoolOptions::new()
             .max_connections(4)
             .after_connect(|conn, _| Box::pin(sqlite_pragmas(conn)))
             .connect(&url)
             .await?;
-        spawn_checkpointer(reader.clone());
+        spawn_checkpointer(reader.clone(), writer.clone());
         Ok(SqlStore {
             writer,
             reader,
@@ -308,6 +340,15 @@ impl Store for SqlStore {
     }
     async fn inbox_counts(&self, ws: WorkspaceId) -> Result<InboxCounts> {
         items::inbox_counts(self, ws).await
+    }
+    async fn open_count(&self, ws: WorkspaceId) -> Result<i64> {
+        items::open_count(self, ws).await
+    }
+    async fn optimize(&self) -> Result<()> {
+        if self.dialect.backend == Backend::Sqlite {
+            optimize_sqlite(&self.writer).await?;
+        }
+        Ok(())
     }
     async fn item_reasons(&self, ws: WorkspaceId, id: ItemId) -> Result<Vec<String>> {
         items::item_reasons(self, ws, id).await

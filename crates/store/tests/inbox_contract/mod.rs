@@ -537,3 +537,46 @@ async fn decision_statistics_and_server_secrets() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_open_count_is_the_inbox_count_and_statistics_follow_the_data() {
+    for backend in tandem_test_support::backends() {
+        let db = tandem_test_support::TestDb::new(backend).await;
+        let store = tandem_store::open(&db.url).await.unwrap();
+        let ws = workspace(&store, "acme").await;
+        let other = workspace(&store, "other").await;
+        // 30 items, 25 accepted automatically: 5 open (the other workspace's first: the
+        // helper claims every due job, and accepted items queue deliveries).
+        items(&store, other, "b", 3, 0, 1, 2).await;
+        items(&store, ws, "a", 30, 25, 1, 2).await;
+        assert_eq!(store.open_count(ws).await.unwrap(), 5);
+        assert_eq!(
+            store.open_count(ws).await.unwrap(),
+            store.inbox_counts(ws).await.unwrap().open
+        );
+        assert_eq!(store.open_count(other).await.unwrap(), 3);
+
+        store.optimize().await.unwrap();
+        if backend == tandem_test_support::TestBackend::Sqlite {
+            // The planner now knows the items table's size and the open-items index's.
+            use sqlx::Connection;
+            let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+            let stats: Vec<(String, String)> =
+                sqlx::query_as("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'items' AND idx IS NOT NULL")
+                    .fetch_all(&mut c)
+                    .await
+                    .unwrap();
+            let rows_of = |idx: &str| -> i64 {
+                let (_, stat) = stats
+                    .iter()
+                    .find(|(i, _)| i == idx)
+                    .unwrap_or_else(|| panic!("no statistics for {idx}: {stats:?}"));
+                stat.split(' ').next().unwrap().parse().unwrap()
+            };
+            assert_eq!(rows_of("items_inbox"), 33);
+            assert_eq!(rows_of("items_open"), 8, "the partial index holds the open items");
+        }
+        // Nothing changed for the queries.
+        assert_eq!(store.open_count(ws).await.unwrap(), 5);
+    }
+}

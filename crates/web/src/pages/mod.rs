@@ -55,8 +55,8 @@ fn render(t: &impl Template) -> Result<Html<String>, PageError> {
 }
 
 async fn nav(s: &AppState, user: &PageUser, section: &'static str) -> Result<Nav, PageError> {
-    let counts = s.tandem.store.inbox_counts(user.actor.workspace()).await?;
-    Ok(nav_with(user, section, counts.open))
+    let open = s.tandem.store.open_count(user.actor.workspace()).await?;
+    Ok(nav_with(user, section, open))
 }
 
 /// The navigation when the open count is already known (the inbox counted it).
