@@ -28,6 +28,7 @@ mod similar;
 mod training;
 mod transfer;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -103,11 +104,17 @@ async fn sqlite_pragmas(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Erro
 /// walking a whole-workspace index (170 ms) rather than the partial open-items index
 /// (4 ms); see BENCHMARKS.md, "Exception inbox with 1,000,000 items". `PRAGMA optimize`
 /// would decide by itself when to analyze, but it read every row here (3 s).
-async fn optimize_sqlite(writer: &AnyPool) -> Result<(), sqlx::Error> {
+///
+/// SQLite loads statistics when a connection reads the schema, and ANALYZE does not
+/// change the schema: the readers opened before it would plan without them. So `analyzed`
+/// records when it ran, and the reader pool closes (once) any connection older than that
+/// as it is acquired; its replacement loads the new statistics.
+async fn optimize_sqlite(writer: &AnyPool, analyzed: &Analyzed) -> Result<(), sqlx::Error> {
     let started = std::time::Instant::now();
     let mut conn = writer.acquire().await?;
     conn.execute("PRAGMA analysis_limit = 1000").await?;
     conn.execute("ANALYZE").await?;
+    *analyzed.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(started);
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "planner statistics refreshed"
@@ -115,12 +122,23 @@ async fn optimize_sqlite(writer: &AnyPool) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
+/// When the statistics were last refreshed (see [`optimize_sqlite`]).
+type Analyzed = Arc<std::sync::Mutex<Option<std::time::Instant>>>;
+
+/// Whether a pooled connection opened `age` ago has loaded the latest statistics.
+fn has_latest_statistics(analyzed: &Analyzed, age: Duration) -> bool {
+    analyzed
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .is_none_or(|at| age < at.elapsed())
+}
+
 /// How often a long-running instance refreshes SQLite's planner statistics.
 const OPTIMIZE_EVERY: Duration = Duration::from_secs(3600);
 
 /// Checkpoint the SQLite WAL every half second until the pool closes, and refresh the
 /// planner statistics hourly.
-fn spawn_checkpointer(pool: AnyPool, writer: AnyPool) {
+fn spawn_checkpointer(pool: AnyPool, writer: AnyPool, analyzed: Analyzed) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -135,7 +153,7 @@ fn spawn_checkpointer(pool: AnyPool, writer: AnyPool) {
             }
             if optimized.elapsed() >= OPTIMIZE_EVERY && !writer.is_closed() {
                 optimized = tokio::time::Instant::now();
-                if let Err(e) = optimize_sqlite(&writer).await {
+                if let Err(e) = optimize_sqlite(&writer, &analyzed).await {
                     tracing::warn!(error = %e, "could not refresh SQLite's planner statistics");
                 }
             }
@@ -148,6 +166,8 @@ pub struct SqlStore {
     pub(crate) writer: AnyPool,
     pub(crate) reader: AnyPool,
     pub(crate) dialect: Dialect,
+    /// SQLite: when the planner statistics were last refreshed.
+    analyzed: Analyzed,
 }
 
 impl SqlStore {
@@ -178,19 +198,26 @@ impl SqlStore {
             .await?;
         writer.execute("PRAGMA journal_mode = WAL").await?;
         SQLITE_MIGRATIONS.run(&writer).await?;
-        optimize_sqlite(&writer).await?;
+        let analyzed = Analyzed::default();
+        optimize_sqlite(&writer, &analyzed).await?;
+        let fresh = analyzed.clone();
         let reader = AnyPoolOptions::new()
             .max_connections(4)
             .after_connect(|conn, _| Box::pin(sqlite_pragmas(conn)))
+            .before_acquire(move |_, meta| {
+                let latest = has_latest_statistics(&fresh, meta.age);
+                Box::pin(async move { Ok(latest) })
+            })
             .connect(&url)
             .await?;
-        spawn_checkpointer(reader.clone(), writer.clone());
+        spawn_checkpointer(reader.clone(), writer.clone(), analyzed.clone());
         Ok(SqlStore {
             writer,
             reader,
             dialect: Dialect {
                 backend: Backend::Sqlite,
             },
+            analyzed,
         })
     }
 
@@ -207,6 +234,7 @@ impl SqlStore {
             dialect: Dialect {
                 backend: Backend::Postgres,
             },
+            analyzed: Analyzed::default(),
         })
     }
 
@@ -346,7 +374,7 @@ impl Store for SqlStore {
     }
     async fn optimize(&self) -> Result<()> {
         if self.dialect.backend == Backend::Sqlite {
-            optimize_sqlite(&self.writer).await?;
+            optimize_sqlite(&self.writer, &self.analyzed).await?;
         }
         Ok(())
     }
