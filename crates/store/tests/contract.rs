@@ -7,6 +7,8 @@ use tandem_domain::{ItemId, ItemStatus, Role, WorkspaceId};
 use tandem_store::*;
 use tandem_test_support::{TestDb, backends};
 
+#[path = "contract/bulk.rs"]
+mod bulk;
 #[path = "contract/measure.rs"]
 mod measure;
 // --- rollout ---
