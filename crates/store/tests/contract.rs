@@ -591,6 +591,8 @@ async fn a_given_up_delivery_can_be_retried_by_a_person() {
 mod inbox_contract;
 #[path = "contract/scale.rs"]
 mod scale;
+#[path = "contract/similar_backfill.rs"]
+mod similar_backfill;
 
 #[path = "contract/llm.rs"]
 mod llm;
