@@ -79,14 +79,14 @@ impl Default for InboxSettings {
 }
 
 /// One line of a notification: some text and the links that act on it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Line {
     pub text: String,
     pub links: Vec<(String, String)>,
 }
 
 /// A notification, independent of the channel it goes to.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Message {
     pub subject: String,
     pub intro: String,
@@ -145,10 +145,24 @@ pub enum NotifyError {
     NoSmtp,
     #[error("{0}")]
     Address(String),
-    #[error("e-mail not sent: {0}")]
-    Smtp(String),
-    #[error("Slack webhook: {0}")]
-    Slack(String),
+    /// `permanent`: the relay refused for good (a 5xx reply, a message it cannot take).
+    #[error("e-mail not sent: {detail}")]
+    Smtp { detail: String, permanent: bool },
+    /// `permanent`: the webhook answered with a client error other than 408 or 429
+    /// (a deleted hook, a revoked token), which trying again will not mend.
+    #[error("Slack webhook: {detail}")]
+    Slack { detail: String, permanent: bool },
+}
+
+impl NotifyError {
+    /// Whether trying again later could succeed: a connection refused, a timeout, a 4xx
+    /// SMTP reply, an HTTP 5xx or 429. Missing settings and bad addresses need a person.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            NotifyError::NoSmtp | NotifyError::Address(_) => false,
+            NotifyError::Smtp { permanent, .. } | NotifyError::Slack { permanent, .. } => !permanent,
+        }
+    }
 }
 
 impl Tandem {
@@ -163,21 +177,34 @@ impl Tandem {
     /// POST the message to a Slack-compatible incoming webhook.
     pub async fn send_slack(&self, url: &str, msg: &Message) -> Result<(), NotifyError> {
         let body = serde_json::json!({ "text": msg.to_mrkdwn(), "mrkdwn": true });
-        let resp = self.http.post(url).json(&body).send().await.map_err(|e| {
-            NotifyError::Slack(if e.is_timeout() {
-                "no answer in time".into()
-            } else if e.is_connect() {
-                "cannot connect".into()
-            } else {
-                e.to_string()
-            })
-        })?;
+        let resp = self
+            .http
+            .post(url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| NotifyError::Slack {
+                detail: if e.is_timeout() {
+                    "no answer in time".into()
+                } else if e.is_connect() {
+                    "cannot connect".into()
+                } else {
+                    e.to_string()
+                },
+                permanent: false,
+            })?;
         let status = resp.status();
         if status.is_success() {
             Ok(())
         } else {
             let text: String = resp.text().await.unwrap_or_default().chars().take(200).collect();
-            Err(NotifyError::Slack(format!("HTTP {status}: {text}")))
+            let permanent = status.is_client_error()
+                && status != reqwest::StatusCode::REQUEST_TIMEOUT
+                && status != reqwest::StatusCode::TOO_MANY_REQUESTS;
+            Err(NotifyError::Slack {
+                detail: format!("HTTP {status}: {text}"),
+                permanent,
+            })
         }
     }
 
@@ -198,23 +225,37 @@ impl Tandem {
         let email = builder
             .header(ContentType::TEXT_PLAIN)
             .body(msg.to_text())
-            .map_err(|e| NotifyError::Smtp(e.to_string()))?;
+            .map_err(|e| NotifyError::Smtp {
+                detail: e.to_string(),
+                permanent: true,
+            })?;
         let transport = smtp_transport(smtp)?;
         transport
             .send(email)
             .await
             .map(|_| ())
-            .map_err(|e| NotifyError::Smtp(e.to_string()))
+            .map_err(|e| NotifyError::Smtp {
+                permanent: e.is_permanent(),
+                detail: e.to_string(),
+            })
     }
 }
 
 fn smtp_transport(s: &SmtpSettings) -> Result<AsyncSmtpTransport<Tokio1Executor>, NotifyError> {
     let builder = match s.security {
         SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.host),
-        SmtpSecurity::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&s.host)
-            .map_err(|e| NotifyError::Smtp(e.to_string()))?,
-        SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&s.host)
-            .map_err(|e| NotifyError::Smtp(e.to_string()))?,
+        SmtpSecurity::StartTls => {
+            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&s.host).map_err(|e| NotifyError::Smtp {
+                detail: e.to_string(),
+                permanent: true,
+            })?
+        }
+        SmtpSecurity::Tls => {
+            AsyncSmtpTransport::<Tokio1Executor>::relay(&s.host).map_err(|e| NotifyError::Smtp {
+                detail: e.to_string(),
+                permanent: true,
+            })?
+        }
     };
     let mut builder = builder.port(s.port).timeout(Some(Duration::from_secs(20)));
     if let (Some(u), Some(p)) = (&s.username, &s.password) {

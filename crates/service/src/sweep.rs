@@ -3,13 +3,18 @@
 //! and overdue exceptions, every item with signed links to approve or reject it.
 //!
 //! Escalation is recorded before it is announced, under a primary key, so two instances
-//! sweeping at once escalate an item once. A failed send is logged in `notifications`
-//! with its error (visible to people) and not retried by the sweep: the next digest
-//! mentions the item again while it stays open.
+//! sweeping at once escalate an item once. Every send is logged in `notifications`
+//! (`GET /api/v1/notifications`, and the deliveries page). A send that fails for a reason
+//! that may pass (no connection, a timeout, an HTTP 5xx or 429, an SMTP 4xx) is tried
+//! again 1, 2, 4 and 8 minutes later, five attempts in all, by a scheduled task that runs
+//! once across instances; each attempt first claims the row, so a message goes out once.
+//! A failure that will not pass (no SMTP relay configured, a bad address, a webhook that
+//! answers 404) is marked failed at once, with its reason in words.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
+use serde::{Deserialize, Serialize};
 use tandem_domain::definition::NotifyChannel;
 use tandem_domain::{AutomationId, ItemId, ItemStatus, Millis, WorkspaceId};
 use tandem_store::{ItemFilter, ItemSort, ItemSummary, NewNotification, ReviewPolicyRow};
@@ -27,6 +32,27 @@ pub struct SweepReport {
     /// Messages sent (one per channel).
     pub sent: usize,
     pub failed: usize,
+    /// Earlier failed messages sent again (successfully or not) by this sweep.
+    pub retried: usize,
+}
+
+/// Attempts at one notification, the first included.
+pub const NOTIFY_ATTEMPTS: i64 = 5;
+
+/// The wait before the next attempt after `attempts` failed ones: 1, 2, 4, 8 minutes.
+pub fn retry_delay(attempts: i64) -> Millis {
+    60_000 << (attempts - 1).clamp(0, 10)
+}
+
+/// How long one attempt holds a notification; an instance that dies mid-send leaves it
+/// due again after this.
+const ATTEMPT_LEASE: Millis = 5 * 60_000;
+
+/// What a retry sends again: the channel and the message of the first attempt.
+#[derive(Debug, Serialize, Deserialize)]
+struct Pending {
+    channel: NotifyChannel,
+    message: Message,
 }
 
 /// How many items one message lists at most; the rest are counted.
@@ -59,6 +85,9 @@ impl Tandem {
     /// Run one sweep now, over every workspace (tests, and `tandem` without a worker).
     pub async fn sweep_inbox(&self) -> ServiceResult<SweepReport> {
         let mut report = SweepReport::default();
+        for ws in self.store.workspace_ids().await? {
+            self.retry_notifications(ws, &mut report).await?;
+        }
         self.escalate_overdue(None, &mut report).await?;
         self.send_digests(None, &mut report).await?;
         Ok(report)
@@ -106,12 +135,27 @@ impl Tandem {
     ) -> ServiceResult<()> {
         for ch in channels {
             let outcome = self.notify(ch, msg).await;
-            if let Err(e) = &outcome {
-                tracing::warn!(channel = %ch.describe(), error = %e, kind, "notification not sent");
-                report.failed += 1;
-            } else {
-                report.sent += 1;
-            }
+            let now = self.now();
+            let retry = match &outcome {
+                Ok(()) => {
+                    report.sent += 1;
+                    None
+                }
+                Err(e) => {
+                    tracing::warn!(channel = %ch.describe(), error = %e, kind, "notification not sent");
+                    report.failed += 1;
+                    e.is_transient().then(|| {
+                        let pending = Pending {
+                            channel: ch.clone(),
+                            message: msg.clone(),
+                        };
+                        (
+                            now + retry_delay(1),
+                            serde_json::to_string(&pending).unwrap_or_default(),
+                        )
+                    })
+                }
+            };
             self.store
                 .record_notification(
                     ws,
@@ -121,10 +165,58 @@ impl Tandem {
                         channel: ch.describe(),
                         item_ids: items.to_vec(),
                         error: outcome.err().map(|e| e.to_string()),
+                        retry,
                     },
-                    self.now(),
+                    now,
                 )
                 .await?;
+        }
+        Ok(())
+    }
+
+    /// Send again the workspace's failed notifications whose next attempt is due.
+    async fn retry_notifications(&self, ws: WorkspaceId, report: &mut SweepReport) -> ServiceResult<()> {
+        let now = self.now();
+        for due in self.store.due_notifications(ws, now, 100).await? {
+            if !self
+                .store
+                .claim_notification(ws, &due, now + ATTEMPT_LEASE, now)
+                .await?
+            {
+                continue;
+            }
+            let attempts = due.attempts + 1;
+            let Ok(pending) = serde_json::from_str::<Pending>(&due.payload) else {
+                self.store
+                    .finish_notification(
+                        ws,
+                        due.id,
+                        Some("the stored message could not be read again"),
+                        None,
+                    )
+                    .await?;
+                continue;
+            };
+            report.retried += 1;
+            match self.notify(&pending.channel, &pending.message).await {
+                Ok(()) => {
+                    report.sent += 1;
+                    self.store.finish_notification(ws, due.id, None, None).await?;
+                }
+                Err(e) => {
+                    report.failed += 1;
+                    let next = (e.is_transient() && attempts < NOTIFY_ATTEMPTS)
+                        .then(|| self.now() + retry_delay(attempts));
+                    tracing::warn!(
+                        channel = %pending.channel.describe(), error = %e, attempts,
+                        gave_up = next.is_none(), "notification retry not sent"
+                    );
+                    let error = format!("attempt {attempts} of {NOTIFY_ATTEMPTS}: {e}");
+                    self.store
+                        .finish_notification(ws, due.id, Some(&error), next)
+                        .await?;
+                }
+            }
         }
         Ok(())
     }
@@ -323,5 +415,31 @@ impl PeriodicTask for InboxDigests {
         let mut r = SweepReport::default();
         tandem.send_digests(Some(run.workspace), &mut r).await?;
         Ok(format!("{} digests sent, {} failed", r.sent, r.failed))
+    }
+}
+
+/// Send again failed notifications whose next attempt is due, every minute per
+/// workspace, once across instances.
+#[derive(Debug)]
+pub struct NotificationRetries;
+
+#[async_trait::async_trait]
+impl PeriodicTask for NotificationRetries {
+    fn kind(&self) -> &'static str {
+        "notification_retries"
+    }
+    fn period(&self) -> Period {
+        Period::every(std::time::Duration::from_secs(60))
+    }
+    fn lease(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(300)
+    }
+    async fn run(&self, tandem: &Tandem, run: &TaskRun) -> ServiceResult<String> {
+        let mut r = SweepReport::default();
+        tandem.retry_notifications(run.workspace, &mut r).await?;
+        Ok(format!(
+            "{} retried: {} sent, {} failed",
+            r.retried, r.sent, r.failed
+        ))
     }
 }

@@ -1,7 +1,7 @@
 //! What the exception inbox's store methods take and give: review policies, claims,
 //! escalations, notifications, reports of wrong results and reviewer statistics.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tandem_domain::{AutomationId, ItemId, Millis, UserId, WorkspaceId};
 
 /// An automation's `[review]` section as the store keeps it (JSON lists stay text).
@@ -57,8 +57,42 @@ pub struct NewNotification {
     pub channel: String,
     pub item_ids: Vec<ItemId>,
     pub error: Option<String>,
+    /// When the first attempt failed and another will be made: when, and what to send
+    /// (the channel and the message, as the service serialises them).
+    pub retry: Option<(Millis, String)>,
 }
 
+/// Where a notification stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationStatus {
+    Sent,
+    /// Failed so far; another attempt is due at `next_attempt_at`.
+    Retrying,
+    /// Failed every attempt (or could not be retried).
+    Failed,
+}
+
+impl NotificationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationStatus::Sent => "sent",
+            NotificationStatus::Retrying => "retrying",
+            NotificationStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<NotificationStatus> {
+        match s {
+            "sent" => Some(NotificationStatus::Sent),
+            "retrying" => Some(NotificationStatus::Retrying),
+            "failed" => Some(NotificationStatus::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// A notification as people see it (never its payload, which may hold a webhook URL).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NotificationRow {
     pub id: i64,
@@ -66,8 +100,22 @@ pub struct NotificationRow {
     pub kind: String,
     pub channel: String,
     pub item_ids: Vec<ItemId>,
+    pub status: NotificationStatus,
+    pub attempts: i64,
+    /// The last failed attempt's error; cleared when a retry succeeds.
     pub error: Option<String>,
     pub created_at: Millis,
+    pub last_attempt_at: Option<Millis>,
+    pub next_attempt_at: Option<Millis>,
+}
+
+/// A notification whose next attempt is due, with what to send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DueNotification {
+    pub id: i64,
+    pub attempts: i64,
+    pub next_attempt_at: Millis,
+    pub payload: String,
 }
 
 #[derive(Debug, Clone)]

@@ -303,8 +303,41 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<bool>;
     /// Which of these items have been escalated.
     async fn escalated_items(&self, ws: WorkspaceId, items: &[ItemId]) -> Result<Vec<ItemId>>;
-    async fn record_notification(&self, ws: WorkspaceId, n: &NewNotification, now: Millis) -> Result<()>;
-    async fn list_notifications(&self, ws: WorkspaceId, limit: u32) -> Result<Vec<NotificationRow>>;
+    /// Log a notification (sent, or failed with its retry); returns its id.
+    async fn record_notification(&self, ws: WorkspaceId, n: &NewNotification, now: Millis) -> Result<i64>;
+    /// The newest notifications first, optionally only those with one status.
+    async fn list_notifications(
+        &self,
+        ws: WorkspaceId,
+        status: Option<NotificationStatus>,
+        limit: u32,
+    ) -> Result<Vec<NotificationRow>>;
+    /// Retrying notifications whose next attempt is due, oldest due first.
+    async fn due_notifications(
+        &self,
+        ws: WorkspaceId,
+        now: Millis,
+        limit: u32,
+    ) -> Result<Vec<DueNotification>>;
+    /// Take a due notification for one attempt: counts the attempt and moves its next
+    /// attempt to `lease_until` (so an instance that dies mid-send leaves it due again
+    /// then). False when another instance took it first.
+    async fn claim_notification(
+        &self,
+        ws: WorkspaceId,
+        due: &DueNotification,
+        lease_until: Millis,
+        now: Millis,
+    ) -> Result<bool>;
+    /// Record how a claimed attempt went: sent (clears the payload and the error), or
+    /// failed with the time of the next attempt, or failed for good (`next` is None).
+    async fn finish_notification(
+        &self,
+        ws: WorkspaceId,
+        id: i64,
+        error: Option<&str>,
+        next: Option<Millis>,
+    ) -> Result<()>;
     async fn last_notification_at(
         &self,
         ws: WorkspaceId,

@@ -78,6 +78,8 @@ pub struct SmtpServer {
     pub host: String,
     pub port: u16,
     mails: Arc<Mutex<Vec<Mail>>>,
+    /// Replies the next sessions give to MAIL FROM instead of 250 (a 451 or a 550).
+    failures: Arc<Mutex<std::collections::VecDeque<&'static str>>>,
     _task: Arc<tokio::task::JoinHandle<()>>,
 }
 
@@ -86,12 +88,13 @@ impl SmtpServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind smtp");
         let port = listener.local_addr().expect("address").port();
         let mails: Arc<Mutex<Vec<Mail>>> = Arc::default();
-        let store = mails.clone();
+        let failures: Arc<Mutex<std::collections::VecDeque<&'static str>>> = Arc::default();
+        let (store, fail) = (mails.clone(), failures.clone());
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let store = store.clone();
+                let (store, fail) = (store.clone(), fail.clone());
                 tokio::spawn(async move {
-                    let _ = session(stream, store).await;
+                    let _ = session(stream, store, fail).await;
                 });
             }
         });
@@ -99,8 +102,22 @@ impl SmtpServer {
             host: "127.0.0.1".into(),
             port,
             mails,
+            failures,
             _task: Arc::new(task),
         }
+    }
+
+    /// The next `n` messages are refused with a temporary failure (451), as a relay
+    /// that is busy or greylisting does.
+    pub fn fail_next(&self, n: usize) {
+        let mut f = self.failures.lock().expect("smtp lock");
+        f.extend(std::iter::repeat_n("451 4.3.0 try again later\r\n", n));
+    }
+
+    /// The next message is refused for good (550), as for an unknown mailbox.
+    pub fn refuse_next(&self) {
+        let mut f = self.failures.lock().expect("smtp lock");
+        f.push_back("550 5.1.1 no such mailbox\r\n");
     }
 
     /// Every message received so far.
@@ -115,7 +132,11 @@ fn address(arg: &str) -> String {
     a.trim_start_matches('<').trim_end_matches('>').to_owned()
 }
 
-async fn session(stream: TcpStream, store: Arc<Mutex<Vec<Mail>>>) -> std::io::Result<()> {
+async fn session(
+    stream: TcpStream,
+    store: Arc<Mutex<Vec<Mail>>>,
+    failures: Arc<Mutex<std::collections::VecDeque<&'static str>>>,
+) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
     write.write_all(b"220 localhost test SMTP\r\n").await?;
@@ -138,8 +159,13 @@ async fn session(stream: TcpStream, store: Arc<Mutex<Vec<Mail>>>) -> std::io::Re
             to.clear();
             b"250 OK\r\n"
         } else if upper.starts_with("MAIL FROM") {
-            from = address(cmd);
-            b"250 OK\r\n"
+            let failure = failures.lock().expect("smtp lock").pop_front();
+            if let Some(reply) = failure {
+                reply.as_bytes()
+            } else {
+                from = address(cmd);
+                b"250 OK\r\n"
+            }
         } else if upper.starts_with("RCPT TO") {
             to.push(address(cmd));
             b"250 OK\r\n"

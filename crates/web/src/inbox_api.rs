@@ -9,6 +9,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use tandem_domain::{ItemId, Role};
 use tandem_service::ServiceError;
+use tandem_store::NotificationStatus;
 
 use crate::AppState;
 use crate::auth::ApiUser;
@@ -20,6 +21,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/items/{id}/similar", get(similar_items))
         .route("/api/v1/reviewers/progress", get(progress))
         .route("/api/v1/escaped-errors", get(escaped_errors))
+        .route("/api/v1/notifications", get(notifications))
 }
 
 /// The decided items most like this one, with how each was decided.
@@ -76,4 +78,35 @@ async fn escaped_errors(
         .escaped_errors(actor.workspace(), q.since.unwrap_or(0))
         .await?;
     Ok(Json(serde_json::json!({ "escaped_errors": list })))
+}
+
+#[derive(Deserialize)]
+struct NotificationQuery {
+    /// `sent`, `retrying`, `failed` or `all` (the default).
+    status: Option<String>,
+    limit: Option<u32>,
+}
+
+/// The notification log, newest first: digests and escalations, where each went, whether
+/// it was sent, how many attempts it took, and the next attempt of one still retrying.
+async fn notifications(
+    State(s): State<AppState>,
+    ApiUser(actor): ApiUser,
+    Query(q): Query<NotificationQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    actor.require(Role::Viewer, "see notifications")?;
+    let status = match q.status.as_deref() {
+        None | Some("all") => None,
+        Some(other) => Some(NotificationStatus::parse(other).ok_or_else(|| {
+            ServiceError::invalid(format!(
+                "unknown notification status {other:?} (use sent, retrying, failed or all)"
+            ))
+        })?),
+    };
+    let list = s
+        .tandem
+        .store
+        .list_notifications(actor.workspace(), status, q.limit.unwrap_or(100))
+        .await?;
+    Ok(Json(serde_json::json!({ "notifications": list })))
 }

@@ -12,6 +12,7 @@ use tandem_domain::{ItemId, ItemStatus, Role};
 use tandem_service::ManualClock;
 use tandem_service::automations::TrainingFiles;
 use tandem_service::notify::{SmtpSecurity, SmtpSettings};
+use tandem_store::NotificationStatus;
 use tandem_test_support::{PASSWORD, Receiver, SmtpServer, TestApp, TestBackend, backends};
 
 /// 2026-11-27 09:00 UTC.
@@ -411,7 +412,7 @@ async fn an_overdue_item_escalates_once_to_the_named_person_and_the_channels() {
         let log = app
             .tandem
             .store
-            .list_notifications(app.workspace, 50)
+            .list_notifications(app.workspace, None, 50)
             .await
             .unwrap();
         assert!(log.iter().all(|n| n.error.is_none()), "{log:?}");
@@ -443,7 +444,7 @@ async fn without_smtp_an_email_channel_records_a_clear_error() {
     let log = app
         .tandem
         .store
-        .list_notifications(app.workspace, 10)
+        .list_notifications(app.workspace, None, 10)
         .await
         .unwrap();
     let failed = log.iter().find(|n| n.error.is_some()).unwrap();
@@ -906,4 +907,266 @@ async fn reviewer_progress_counts_decisions_and_warns_of_rubber_stamping() {
     );
     assert!(html.contains("0.7 s"), "median time");
     assert!(html.contains("100%"), "agreement");
+}
+
+/// The log as the API gives it: (kind, channel, status, attempts, error).
+async fn notification_log(app: &TestApp, query: &str) -> Vec<Value> {
+    let (status, body) = get(app, &format!("/api/v1/notifications{query}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let text = body.to_string();
+    assert!(
+        !text.contains("/hook") && !text.contains("payload"),
+        "the webhook's URL and the stored message never leave the server: {text}"
+    );
+    body["notifications"].as_array().unwrap().clone()
+}
+
+fn on_channel<'a>(log: &'a [Value], prefix: &str) -> &'a Value {
+    log.iter()
+        .find(|n| n["channel"].as_str().unwrap().starts_with(prefix))
+        .unwrap_or_else(|| panic!("no notification to {prefix} in {log:?}"))
+}
+
+#[tokio::test]
+async fn a_failed_notification_is_retried_with_backoff_until_sent_or_given_up() {
+    for backend in backends() {
+        let Setup {
+            app,
+            clock,
+            slack,
+            smtp,
+            ..
+        } = setup(backend).await;
+        // Slack answers 503 twice, then takes it; the relay says 451 to every attempt.
+        slack.fail_next(2);
+        smtp.fail_next(5);
+        let r = app.tandem.sweep_inbox().await.unwrap();
+        assert_eq!((r.sent, r.failed, r.retried), (0, 2, 0), "{r:?}");
+        let log = notification_log(&app, "").await;
+        assert_eq!(log.len(), 2, "{log:?}");
+        for n in &log {
+            assert_eq!(n["status"], "retrying", "{n}");
+            assert_eq!(n["attempts"], 1, "{n}");
+            assert_eq!(n["next_attempt_at"], START + MINUTE, "{n}");
+        }
+        assert!(
+            on_channel(&log, "Slack")["error"]
+                .as_str()
+                .unwrap()
+                .contains("503")
+        );
+        assert!(
+            on_channel(&log, "e-mail")["error"]
+                .as_str()
+                .unwrap()
+                .contains("451")
+        );
+
+        // Not before its time.
+        clock.advance(MINUTE - 1_000);
+        assert_eq!(app.tandem.sweep_inbox().await.unwrap().retried, 0);
+        // 1 minute: both again; Slack fails a second time, the mail a second time.
+        clock.advance(1_000);
+        let r = app.tandem.sweep_inbox().await.unwrap();
+        assert_eq!((r.retried, r.sent, r.failed), (2, 0, 2), "{r:?}");
+        let log = notification_log(&app, "").await;
+        let mail = on_channel(&log, "e-mail");
+        assert_eq!(mail["attempts"], 2);
+        assert_eq!(mail["next_attempt_at"], START + 3 * MINUTE, "then 2 minutes");
+        assert!(
+            mail["error"].as_str().unwrap().starts_with("attempt 2 of 5:"),
+            "{mail}"
+        );
+        // 3 minutes: Slack takes it; the mail fails, next in 4 minutes.
+        clock.advance(2 * MINUTE);
+        let r = app.tandem.sweep_inbox().await.unwrap();
+        assert_eq!((r.retried, r.sent, r.failed), (2, 1, 1), "{r:?}");
+        assert_eq!((slack.attempts(), slack.all().len()), (3, 1));
+        let log = notification_log(&app, "").await;
+        let sent = on_channel(&log, "Slack");
+        assert_eq!(sent["status"], "sent");
+        assert_eq!(sent["attempts"], 3);
+        assert_eq!(sent["error"], Value::Null, "a success clears the error");
+        assert_eq!(sent["next_attempt_at"], Value::Null);
+        assert_eq!(on_channel(&log, "e-mail")["next_attempt_at"], START + 7 * MINUTE);
+        // 7 and 15 minutes: the fourth and fifth attempts fail; then it gives up.
+        clock.advance(4 * MINUTE);
+        assert_eq!(app.tandem.sweep_inbox().await.unwrap().retried, 1);
+        clock.advance(8 * MINUTE);
+        assert_eq!(app.tandem.sweep_inbox().await.unwrap().retried, 1);
+        let failed = notification_log(&app, "?status=failed").await;
+        assert_eq!(failed.len(), 1, "{failed:?}");
+        assert_eq!(failed[0]["attempts"], 5);
+        assert_eq!(failed[0]["next_attempt_at"], Value::Null);
+        assert!(
+            failed[0]["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("attempt 5 of 5: "),
+            "{}",
+            failed[0]
+        );
+        clock.advance(30 * MINUTE);
+        assert_eq!(app.tandem.sweep_inbox().await.unwrap().retried, 0, "given up");
+        assert!(
+            smtp.mails()
+                .iter()
+                .all(|m| !m.header("Subject").unwrap().contains("new and")),
+            "the relay never took the first digest"
+        );
+
+        // A refusal that will not pass (550) is failed at once, not retried.
+        clock.advance(60 * MINUTE);
+        smtp.refuse_next();
+        app.tandem.sweep_inbox().await.unwrap();
+        let log = notification_log(&app, "?status=failed").await;
+        assert_eq!(log.len(), 2, "{log:?}");
+        assert_eq!(log[0]["attempts"], 1);
+        assert!(log[0]["error"].as_str().unwrap().contains("550"), "{}", log[0]);
+        assert!(notification_log(&app, "?status=retrying").await.is_empty());
+
+        // The deliveries page shows the log to people.
+        let ada = signed_in(&app, "ada@acme.io").await;
+        let html = ada
+            .get(app.url("/deliveries"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("Notifications to people"), "{html}");
+        assert!(html.contains("attempt 5 of 5"), "{html}");
+
+        let (status, body) = get(&app, "/api/v1/notifications?status=lost").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert!(body.to_string().contains("unknown notification status"), "{body}");
+    }
+}
+
+/// Inbox digests received so far: (Slack messages, e-mails).
+fn digests(slack: &Receiver, smtp: &SmtpServer) -> (usize, usize) {
+    let is_digest = |subject: &str| subject.contains("new and") && subject.contains("overdue exceptions");
+    let on_slack = slack
+        .all()
+        .iter()
+        .filter(|r| is_digest(r.body["text"].as_str().unwrap_or("")))
+        .count();
+    let by_mail = smtp
+        .mails()
+        .iter()
+        .filter(|m| is_digest(&m.header("Subject").unwrap_or_default()))
+        .count();
+    (on_slack, by_mail)
+}
+
+async fn wait_for_digests(slack: &Receiver, smtp: &SmtpServer, want: (usize, usize)) {
+    tandem_test_support::eventually(
+        &format!("{want:?} digests on Slack and by e-mail"),
+        Duration::from_secs(30),
+        || async { (digests(slack, smtp) == want).then_some(()) },
+    )
+    .await;
+}
+
+/// Move the clock on in steps longer than the scheduler's check interval, letting the
+/// running workers look each time.
+async fn let_workers_look(clock: &ManualClock) {
+    for _ in 0..5 {
+        clock.advance(11_000);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+#[tokio::test]
+async fn two_running_instances_send_one_digest_per_period_and_retry_a_failed_one() {
+    for backend in backends() {
+        let Setup {
+            app,
+            clock,
+            slack,
+            smtp,
+            ..
+        } = setup(backend).await;
+        // A second instance on the same database and clock, as a second machine would be.
+        let other = tandem_service::Tandem::new(
+            tandem_store::open(&app.db.url).await.unwrap(),
+            clock.clone(),
+            (*app.tandem.settings).clone(),
+        );
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let mut workers = Vec::new();
+        for (tandem, id) in [(app.tandem.clone(), "instance-a"), (other, "instance-b")] {
+            let mut stopped = stopped.clone();
+            let worker = tandem_service::worker::Worker::new(tandem, id);
+            workers.push(tokio::spawn(worker.run(async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })));
+        }
+        // The workers' schedulers send the first digest by themselves, once.
+        wait_for_digests(&slack, &smtp, (1, 1)).await;
+        let_workers_look(&clock).await;
+        assert_eq!(digests(&slack, &smtp), (1, 1));
+
+        // Half an hour on, the two open items escalate (once each), and still no digest.
+        clock.set(START + 35 * MINUTE);
+        tandem_test_support::eventually("two escalations on Slack", Duration::from_secs(30), || async {
+            let n = slack
+                .all()
+                .iter()
+                .filter(|r| r.body["text"].as_str().unwrap_or("").starts_with("*Overdue:"))
+                .count();
+            (n == 2).then_some(())
+        })
+        .await;
+        let_workers_look(&clock).await;
+        assert_eq!(digests(&slack, &smtp), (1, 1), "one digest an hour");
+
+        // The next hour's digest: Slack fails its first attempt, the e-mail goes; the
+        // retry task sends the Slack one a minute later, once.
+        slack.fail_next(1);
+        clock.set(START + 61 * MINUTE);
+        wait_for_digests(&slack, &smtp, (1, 2)).await;
+        let retrying = app
+            .tandem
+            .store
+            .list_notifications(app.workspace, Some(NotificationStatus::Retrying), 10)
+            .await
+            .unwrap();
+        assert_eq!(retrying.len(), 1, "{retrying:?}");
+        assert_eq!(retrying[0].next_attempt_at, Some(START + 62 * MINUTE));
+        clock.advance(2 * MINUTE);
+        wait_for_digests(&slack, &smtp, (2, 2)).await;
+        let_workers_look(&clock).await;
+        assert_eq!(
+            digests(&slack, &smtp),
+            (2, 2),
+            "one digest per period on each channel"
+        );
+        let log = app
+            .tandem
+            .store
+            .list_notifications(app.workspace, None, 50)
+            .await
+            .unwrap();
+        let retried = log.iter().find(|n| n.id == retrying[0].id).unwrap();
+        assert_eq!((retried.status, retried.attempts), (NotificationStatus::Sent, 2));
+
+        stop.send(true).unwrap();
+        for w in workers {
+            w.await.unwrap();
+        }
+        // One finished run per period: the claim picked one instance each time.
+        let runs = app
+            .tandem
+            .store
+            .scheduled_runs(app.workspace, "inbox_digests")
+            .await
+            .unwrap();
+        let mut keys: Vec<&str> = runs.iter().map(|r| r.period_key.as_str()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), runs.len(), "{runs:?}");
+        assert!(runs.iter().all(|r| r.finished_at.is_some()), "{runs:?}");
+    }
 }

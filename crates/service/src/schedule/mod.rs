@@ -51,6 +51,7 @@ pub fn tasks() -> Vec<Arc<dyn PeriodicTask>> {
         Arc::new(crate::similar::backfill::SimilarBackfill),
         Arc::new(crate::sweep::InboxDigests),
         Arc::new(crate::sweep::InboxEscalations),
+        Arc::new(crate::sweep::NotificationRetries),
     ]
 }
 

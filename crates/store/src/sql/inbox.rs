@@ -268,11 +268,21 @@ pub(super) async fn record_notification(
     ws: WorkspaceId,
     n: &NewNotification,
     now: Millis,
-) -> Result<()> {
+) -> Result<i64> {
     let ids: Vec<i64> = n.item_ids.iter().map(|i| i.0).collect();
-    sqlx::query(
-        "INSERT INTO notifications (workspace_id, automation_id, kind, channel, item_ids, error, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    let status = match (&n.error, &n.retry) {
+        (None, _) => NotificationStatus::Sent,
+        (Some(_), Some(_)) => NotificationStatus::Retrying,
+        (Some(_), None) => NotificationStatus::Failed,
+    };
+    let (next, payload) = match (&n.error, &n.retry) {
+        (Some(_), Some((at, payload))) => (Some(*at), Some(payload.as_str())),
+        _ => (None, None),
+    };
+    Ok(sqlx::query_scalar(
+        "INSERT INTO notifications (workspace_id, automation_id, kind, channel, item_ids, error,
+             created_at, status, attempts, last_attempt_at, next_attempt_at, payload)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $7, $9, $10) RETURNING id",
     )
     .bind(ws.0)
     .bind(n.automation_id.map(|a| a.0))
@@ -281,39 +291,149 @@ pub(super) async fn record_notification(
     .bind(serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into()))
     .bind(n.error.as_deref())
     .bind(now)
-    .execute(&s.writer)
-    .await?;
-    Ok(())
+    .bind(status.as_str())
+    .bind(next)
+    .bind(payload)
+    .fetch_one(&s.writer)
+    .await?)
+}
+
+fn notification_row(r: &AnyRow) -> Result<NotificationRow> {
+    let ids: String = r.try_get("item_ids")?;
+    let ids: Vec<i64> = serde_json::from_str(&ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let status: String = r.try_get("status")?;
+    Ok(NotificationRow {
+        id: r.try_get("id")?,
+        automation_id: r.try_get::<Option<i64>, _>("automation_id")?.map(AutomationId),
+        kind: r.try_get("kind")?,
+        channel: r.try_get("channel")?,
+        item_ids: ids.into_iter().map(ItemId).collect(),
+        status: NotificationStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("notification status {status:?}")))?,
+        attempts: r.try_get("attempts")?,
+        error: r.try_get("error")?,
+        created_at: r.try_get("created_at")?,
+        last_attempt_at: r.try_get("last_attempt_at")?,
+        next_attempt_at: r.try_get("next_attempt_at")?,
+    })
 }
 
 pub(super) async fn list_notifications(
     s: &SqlStore,
     ws: WorkspaceId,
+    status: Option<NotificationStatus>,
     limit: u32,
 ) -> Result<Vec<NotificationRow>> {
+    let columns = "id, automation_id, kind, channel, item_ids, status, attempts, error, created_at,
+         last_attempt_at, next_attempt_at";
+    let limit = i64::from(limit.clamp(1, 1000));
+    let rows = match status {
+        None => {
+            sqlx::query(&format!(
+                "SELECT {columns} FROM notifications WHERE workspace_id = $1 ORDER BY id DESC LIMIT $2"
+            ))
+            .bind(ws.0)
+            .bind(limit)
+            .fetch_all(&s.reader)
+            .await?
+        }
+        Some(st) => {
+            sqlx::query(&format!(
+                "SELECT {columns} FROM notifications WHERE workspace_id = $1 AND status = $2
+                 ORDER BY id DESC LIMIT $3"
+            ))
+            .bind(ws.0)
+            .bind(st.as_str())
+            .bind(limit)
+            .fetch_all(&s.reader)
+            .await?
+        }
+    };
+    rows.iter().map(notification_row).collect()
+}
+
+pub(super) async fn due_notifications(
+    s: &SqlStore,
+    ws: WorkspaceId,
+    now: Millis,
+    limit: u32,
+) -> Result<Vec<DueNotification>> {
     let rows = sqlx::query(
-        "SELECT id, automation_id, kind, channel, item_ids, error, created_at FROM notifications
-         WHERE workspace_id = $1 ORDER BY id DESC LIMIT $2",
+        "SELECT id, attempts, next_attempt_at, payload FROM notifications
+         WHERE workspace_id = $1 AND status = 'retrying' AND next_attempt_at <= $2
+         ORDER BY next_attempt_at, id LIMIT $3",
     )
     .bind(ws.0)
+    .bind(now)
     .bind(i64::from(limit.clamp(1, 1000)))
-    .fetch_all(&s.reader)
+    .fetch_all(&s.writer)
     .await?;
     rows.iter()
         .map(|r| {
-            let ids: String = r.try_get("item_ids")?;
-            let ids: Vec<i64> = serde_json::from_str(&ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            Ok(NotificationRow {
+            Ok(DueNotification {
                 id: r.try_get("id")?,
-                automation_id: r.try_get::<Option<i64>, _>("automation_id")?.map(AutomationId),
-                kind: r.try_get("kind")?,
-                channel: r.try_get("channel")?,
-                item_ids: ids.into_iter().map(ItemId).collect(),
-                error: r.try_get("error")?,
-                created_at: r.try_get("created_at")?,
+                attempts: r.try_get("attempts")?,
+                next_attempt_at: r.try_get("next_attempt_at")?,
+                payload: r.try_get::<Option<String>, _>("payload")?.unwrap_or_default(),
             })
         })
         .collect()
+}
+
+pub(super) async fn claim_notification(
+    s: &SqlStore,
+    ws: WorkspaceId,
+    due: &DueNotification,
+    lease_until: Millis,
+    now: Millis,
+) -> Result<bool> {
+    // Compare-and-set on what was read: only one instance moves it on.
+    let done = sqlx::query(
+        "UPDATE notifications SET attempts = attempts + 1, last_attempt_at = $1, next_attempt_at = $2
+         WHERE workspace_id = $3 AND id = $4 AND status = 'retrying' AND attempts = $5
+           AND next_attempt_at = $6",
+    )
+    .bind(now)
+    .bind(lease_until)
+    .bind(ws.0)
+    .bind(due.id)
+    .bind(due.attempts)
+    .bind(due.next_attempt_at)
+    .execute(&s.writer)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn finish_notification(
+    s: &SqlStore,
+    ws: WorkspaceId,
+    id: i64,
+    error: Option<&str>,
+    next: Option<Millis>,
+) -> Result<()> {
+    let status = match (error, next) {
+        (None, _) => NotificationStatus::Sent,
+        (Some(_), Some(_)) => NotificationStatus::Retrying,
+        (Some(_), None) => NotificationStatus::Failed,
+    };
+    let keep_payload = status == NotificationStatus::Retrying;
+    let done = sqlx::query(
+        "UPDATE notifications SET status = $1, error = $2, next_attempt_at = $3,
+             payload = CASE WHEN $4 = 1 THEN payload ELSE NULL END
+         WHERE workspace_id = $5 AND id = $6",
+    )
+    .bind(status.as_str())
+    .bind(error)
+    .bind(if keep_payload { next } else { None })
+    .bind(i64::from(keep_payload))
+    .bind(ws.0)
+    .bind(id)
+    .execute(&s.writer)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound("notification"));
+    }
+    Ok(())
 }
 
 pub(super) async fn last_notification_at(

@@ -552,11 +552,42 @@ impl Store for SqlStore {
     async fn escalated_items(&self, ws: WorkspaceId, items: &[ItemId]) -> Result<Vec<ItemId>> {
         inbox::escalated_items(self, ws, items).await
     }
-    async fn record_notification(&self, ws: WorkspaceId, n: &NewNotification, now: Millis) -> Result<()> {
+    async fn record_notification(&self, ws: WorkspaceId, n: &NewNotification, now: Millis) -> Result<i64> {
         inbox::record_notification(self, ws, n, now).await
     }
-    async fn list_notifications(&self, ws: WorkspaceId, limit: u32) -> Result<Vec<NotificationRow>> {
-        inbox::list_notifications(self, ws, limit).await
+    async fn list_notifications(
+        &self,
+        ws: WorkspaceId,
+        status: Option<NotificationStatus>,
+        limit: u32,
+    ) -> Result<Vec<NotificationRow>> {
+        inbox::list_notifications(self, ws, status, limit).await
+    }
+    async fn due_notifications(
+        &self,
+        ws: WorkspaceId,
+        now: Millis,
+        limit: u32,
+    ) -> Result<Vec<DueNotification>> {
+        inbox::due_notifications(self, ws, now, limit).await
+    }
+    async fn claim_notification(
+        &self,
+        ws: WorkspaceId,
+        due: &DueNotification,
+        lease_until: Millis,
+        now: Millis,
+    ) -> Result<bool> {
+        inbox::claim_notification(self, ws, due, lease_until, now).await
+    }
+    async fn finish_notification(
+        &self,
+        ws: WorkspaceId,
+        id: i64,
+        error: Option<&str>,
+        next: Option<Millis>,
+    ) -> Result<()> {
+        inbox::finish_notification(self, ws, id, error, next).await
     }
     async fn last_notification_at(
         &self,

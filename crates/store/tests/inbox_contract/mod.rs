@@ -286,6 +286,7 @@ async fn notifications_are_logged_per_automation_and_kind() {
                 channel: "Slack webhook at x".into(),
                 item_ids: ids.clone(),
                 error: (at == 20).then(|| "cannot connect".into()),
+                retry: None,
             };
             store.record_notification(ws, &n, at).await.unwrap();
         }
@@ -293,12 +294,139 @@ async fn notifications_are_logged_per_automation_and_kind() {
             store.last_notification_at(ws, a, "digest").await.unwrap(),
             Some(30)
         );
-        let all = store.list_notifications(ws, 10).await.unwrap();
+        let all = store.list_notifications(ws, None, 10).await.unwrap();
         assert_eq!(all.len(), 3);
         assert_eq!(all[1].error.as_deref(), Some("cannot connect"));
+        assert_eq!(all[1].status, NotificationStatus::Failed);
+        assert_eq!(all[0].status, NotificationStatus::Sent);
         assert_eq!(all[0].item_ids, ids);
+        let failed = store
+            .list_notifications(ws, Some(NotificationStatus::Failed), 10)
+            .await
+            .unwrap();
+        assert_eq!(failed.len(), 1);
         let other = workspace(&store, "other").await;
-        assert!(store.list_notifications(other, 10).await.unwrap().is_empty());
+        assert!(
+            store
+                .list_notifications(other, None, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_failed_notification_is_retried_once_per_claim_until_sent_or_given_up() {
+    each_backend(|store| async move {
+        let ws = workspace(&store, "acme").await;
+        let other = workspace(&store, "other").await;
+        let (a, _, ids) = items(&store, ws, "a", 1, 0, 1, 2).await;
+        let failing = |payload: &str, at: i64| NewNotification {
+            automation_id: Some(a),
+            kind: "digest".into(),
+            channel: "e-mail to ops@acme.io".into(),
+            item_ids: ids.clone(),
+            error: Some("e-mail not sent: 451 try later".into()),
+            retry: Some((at, payload.into())),
+        };
+        let first = store
+            .record_notification(ws, &failing("one", 1_100), 1_000)
+            .await
+            .unwrap();
+        let second = store
+            .record_notification(ws, &failing("two", 1_200), 1_050)
+            .await
+            .unwrap();
+        assert_ne!(first, second);
+
+        // Nothing is due before its time, and nothing in another workspace.
+        assert!(store.due_notifications(ws, 1_099, 10).await.unwrap().is_empty());
+        assert!(
+            store
+                .due_notifications(other, 5_000, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let due = store.due_notifications(ws, 1_200, 10).await.unwrap();
+        assert_eq!(due.iter().map(|d| d.id).collect::<Vec<_>>(), vec![first, second]);
+        assert_eq!((due[0].attempts, due[0].payload.as_str()), (1, "one"));
+
+        // One claim wins; a second claim on the same reading loses; another workspace
+        // cannot claim it at all.
+        assert!(
+            !store
+                .claim_notification(other, &due[0], 9_000, 1_200)
+                .await
+                .unwrap()
+        );
+        assert!(store.claim_notification(ws, &due[0], 9_000, 1_200).await.unwrap());
+        assert!(!store.claim_notification(ws, &due[0], 9_000, 1_200).await.unwrap());
+        assert!(
+            store
+                .due_notifications(ws, 1_300, 10)
+                .await
+                .unwrap()
+                .iter()
+                .all(|d| d.id != first),
+            "a claimed notification is not due until its lease ends"
+        );
+
+        // Failed again: due later, with the new error; then sent: payload and error go.
+        store
+            .finish_notification(ws, first, Some("attempt 2 of 5: 451"), Some(3_000))
+            .await
+            .unwrap();
+        let log = store
+            .list_notifications(ws, Some(NotificationStatus::Retrying), 10)
+            .await
+            .unwrap();
+        let row = log.iter().find(|n| n.id == first).unwrap();
+        assert_eq!((row.attempts, row.next_attempt_at), (2, Some(3_000)));
+        assert_eq!(row.last_attempt_at, Some(1_200));
+        assert_eq!(row.error.as_deref(), Some("attempt 2 of 5: 451"));
+        let due = store.due_notifications(ws, 3_000, 10).await.unwrap();
+        let again = due.iter().find(|d| d.id == first).unwrap();
+        assert_eq!((again.attempts, again.payload.as_str()), (2, "one"));
+        assert!(store.claim_notification(ws, again, 9_000, 3_000).await.unwrap());
+        store.finish_notification(ws, first, None, None).await.unwrap();
+        let row = store.list_notifications(ws, None, 10).await.unwrap();
+        let row = row.iter().find(|n| n.id == first).unwrap();
+        assert_eq!(row.status, NotificationStatus::Sent);
+        assert_eq!(
+            (row.attempts, row.error.as_deref(), row.next_attempt_at),
+            (3, None, None)
+        );
+
+        // The other gives up: failed, never due again.
+        let due = store.due_notifications(ws, 3_000, 10).await.unwrap();
+        assert_eq!(due.len(), 1);
+        assert!(store.claim_notification(ws, &due[0], 9_000, 3_000).await.unwrap());
+        store
+            .finish_notification(ws, second, Some("attempt 2 of 5: 550 no such user"), None)
+            .await
+            .unwrap();
+        assert!(
+            store
+                .due_notifications(ws, i64::MAX / 2, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let failed = store
+            .list_notifications(ws, Some(NotificationStatus::Failed), 10)
+            .await
+            .unwrap();
+        assert_eq!(failed.iter().map(|n| n.id).collect::<Vec<_>>(), vec![second]);
+        assert!(
+            store
+                .finish_notification(other, second, None, None)
+                .await
+                .is_err(),
+            "another workspace cannot touch it"
+        );
     })
     .await;
 }

@@ -816,11 +816,37 @@ async fn deliveries(
             failed: d.status == DeliveryStatus::Failed,
         })
         .collect();
+    let notifications = s
+        .tandem
+        .store
+        .list_notifications(ws, None, 50)
+        .await?
+        .into_iter()
+        .map(|n| NotificationListRow {
+            kind: n.kind,
+            channel: n.channel,
+            items: n
+                .item_ids
+                .iter()
+                .map(|i| format!("#{}", i.0))
+                .collect::<Vec<_>>()
+                .join(" "),
+            status: n.status.as_str().to_owned(),
+            attempts: n.attempts,
+            error: n.error.unwrap_or_default(),
+            when: datetime(n.last_attempt_at.unwrap_or(n.created_at)),
+            next: n
+                .next_attempt_at
+                .map(|t| format!("next attempt {}", datetime(t)))
+                .unwrap_or_default(),
+        })
+        .collect();
     render(&DeliveriesPage {
         nav: nav(&s, &user, "deliveries").await?,
         rows,
         status,
         failed_count: failed.len(),
+        notifications,
     })
 }
 

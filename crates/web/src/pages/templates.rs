@@ -231,6 +231,21 @@ pub struct DeliveriesPage {
     pub rows: Vec<DeliveryListRow>,
     pub status: String,
     pub failed_count: usize,
+    pub notifications: Vec<NotificationListRow>,
+}
+
+/// A digest or escalation sent to people, as the deliveries page lists it.
+pub struct NotificationListRow {
+    pub kind: String,
+    pub channel: String,
+    pub items: String,
+    /// sent, retrying or failed.
+    pub status: String,
+    pub attempts: i64,
+    pub error: String,
+    pub when: String,
+    /// "next attempt 14:05" while retrying.
+    pub next: String,
 }
 
 #[derive(Template)]
