@@ -4,7 +4,10 @@
 //! A decision stores the item text's MinHash band keys (`engine::similarity`); a page view
 //! computes its own keys, asks the store for the decided items of the same automation
 //! sharing any (a bounded number per key), and ranks the best of them by the exact
-//! overlap of their features. Nothing reads all decided items.
+//! overlap of their features. Nothing reads all decided items. Items decided before the
+//! index existed get their keys from [`backfill`].
+
+pub mod backfill;
 
 use std::collections::BTreeMap;
 

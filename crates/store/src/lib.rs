@@ -159,6 +159,26 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<(ItemId, u32)>>;
     /// Those of `ids` in this workspace that a person decided, with the decision's detail.
     async fn decided_neighbours(&self, ws: WorkspaceId, ids: &[ItemId]) -> Result<Vec<DecidedNeighbour>>;
+    /// The next stretch of at most `span` item ids in the workspace's similarity backfill
+    /// (items decided before the index existed have no keys), newest first, with the items
+    /// in it a person decided; `None` when the walk is done or there is none.
+    async fn similar_backfill_batch(
+        &self,
+        ws: WorkspaceId,
+        span: u32,
+    ) -> Result<Option<SimilarBackfillBatch>>;
+    /// Store the band keys of a stretch's items (keys already there are kept) and move the
+    /// walk below the stretch, in one transaction. `false`, and nothing written, when the
+    /// walk is no longer at the stretch's top (another instance did it first).
+    async fn save_similar_backfill(
+        &self,
+        ws: WorkspaceId,
+        stretch: BackfillStretch,
+        keys: &[(ItemId, Vec<i64>)],
+    ) -> Result<bool>;
+    /// Walk the workspace's items again from its newest, as migration 1300 set up for
+    /// every workspace then (tests use it to stand in for an upgraded database).
+    async fn restart_similar_backfill(&self, ws: WorkspaceId) -> Result<()>;
 
     // --- delivery ------------------------------------------------------------------
     async fn delivery(&self, ws: WorkspaceId, id: DeliveryId) -> Result<Delivery>;

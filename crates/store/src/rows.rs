@@ -354,6 +354,23 @@ pub struct DecidedNeighbour {
     pub detail: Option<String>,
 }
 
+/// A stretch of a workspace's item ids, `bottom..=top`, walked by the similarity backfill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct BackfillStretch {
+    pub top: i64,
+    pub bottom: i64,
+}
+
+/// The next stretch of the similarity backfill and the items in it that need keys.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SimilarBackfillBatch {
+    pub stretch: BackfillStretch,
+    /// The items of the stretch a person decided, newest first: (id, input JSON).
+    pub items: Vec<(ItemId, String)>,
+    /// Item ids left to walk below this stretch.
+    pub ids_left: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditEvent {
     pub id: i64,

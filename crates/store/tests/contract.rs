@@ -7,6 +7,8 @@ use tandem_domain::{ItemId, ItemStatus, Role, WorkspaceId};
 use tandem_store::*;
 use tandem_test_support::{TestDb, backends};
 
+#[path = "contract/bulk.rs"]
+mod bulk;
 #[path = "contract/measure.rs"]
 mod measure;
 // --- rollout ---
@@ -589,6 +591,8 @@ async fn a_given_up_delivery_can_be_retried_by_a_person() {
 mod inbox_contract;
 #[path = "contract/scale.rs"]
 mod scale;
+#[path = "contract/similar_backfill.rs"]
+mod similar_backfill;
 
 #[path = "contract/llm.rs"]
 mod llm;

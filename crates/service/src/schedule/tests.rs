@@ -114,4 +114,5 @@ fn the_product_registers_its_tasks_with_distinct_names() {
     unique.dedup();
     assert_eq!(kinds.len(), unique.len(), "{kinds:?}");
     assert!(kinds.contains(&"prune_scheduled_runs"));
+    assert!(kinds.contains(&"similar_backfill"));
 }

@@ -25,6 +25,7 @@ mod rollout_sessions;
 mod rowmap;
 mod schedule;
 mod similar;
+mod similar_backfill;
 mod training;
 mod transfer;
 
@@ -426,6 +427,24 @@ impl Store for SqlStore {
     }
     async fn decided_neighbours(&self, ws: WorkspaceId, ids: &[ItemId]) -> Result<Vec<DecidedNeighbour>> {
         similar::decided_neighbours(self, ws, ids).await
+    }
+    async fn similar_backfill_batch(
+        &self,
+        ws: WorkspaceId,
+        span: u32,
+    ) -> Result<Option<SimilarBackfillBatch>> {
+        similar_backfill::batch(self, ws, span).await
+    }
+    async fn save_similar_backfill(
+        &self,
+        ws: WorkspaceId,
+        stretch: BackfillStretch,
+        keys: &[(ItemId, Vec<i64>)],
+    ) -> Result<bool> {
+        similar_backfill::save(self, ws, stretch, keys).await
+    }
+    async fn restart_similar_backfill(&self, ws: WorkspaceId) -> Result<()> {
+        similar_backfill::restart(self, ws).await
     }
     async fn audit_events(&self, ws: WorkspaceId, item: ItemId) -> Result<Vec<AuditEvent>> {
         review::audit_events(self, ws, item).await
