@@ -7,7 +7,7 @@ use sqlx::Row;
 use super::SqlStore;
 use crate::*;
 
-/// Rows per multi-row INSERT of items: eleven parameters each, under SQLite's 32,766.
+/// Rows per multi-row INSERT of items: twelve parameters each, under SQLite's 32,766.
 const ITEM_CHUNK: usize = 1_000;
 /// Rows per INSERT of the narrow tables (reasons, keys: three or four parameters).
 const NARROW_CHUNK: usize = 2_000;
@@ -32,9 +32,9 @@ pub(super) async fn load_items(
     for chunk in items.chunks(ITEM_CHUNK) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {
-                let p = 3 + 11 * i;
+                let p = 3 + 12 * i;
                 format!(
-                    "($1, $2, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    "($1, $2, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
                     p,
                     p + 1,
                     p + 2,
@@ -45,13 +45,15 @@ pub(super) async fn load_items(
                     p + 7,
                     p + 8,
                     p + 9,
-                    p + 10
+                    p + 10,
+                    p + 11
                 )
             })
             .collect();
         let sql = format!(
             "INSERT INTO items (workspace_id, automation_id, input, preview, status, version_id, outcome,
-                                final_result, confidence, created_at, processed_at, decided_at, decided_by)
+                                final_result, confidence, created_at, processed_at, decided_at, decided_by,
+                                reason_codes)
              VALUES {} RETURNING id",
             values.join(", ")
         );
@@ -73,7 +75,8 @@ pub(super) async fn load_items(
                 .bind(it.created_at)
                 .bind(it.processed_at)
                 .bind(it.decision.as_ref().map(|d| d.decided_at))
-                .bind(it.decision.as_ref().map(|d| d.decided_by.0));
+                .bind(it.decision.as_ref().map(|d| d.decided_by.0))
+                .bind(super::jobs::reason_codes_text(&it.reason_codes));
         }
         let mut got: Vec<i64> = q
             .fetch_all(&mut *tx)

@@ -505,6 +505,17 @@ pub(super) async fn report_wrong(
         .bind(ws.0)
         .execute(&mut *tx)
         .await?;
+    // And on the item row, beside its other codes (the inbox counts by reason from there).
+    sqlx::query(
+        "UPDATE items SET reason_codes = CASE WHEN reason_codes = '' THEN 'reported_wrong'
+                                              ELSE reason_codes || ' reported_wrong' END
+         WHERE workspace_id = $1 AND id = $2
+           AND ' ' || reason_codes || ' ' NOT LIKE '% reported_wrong %'",
+    )
+    .bind(ws.0)
+    .bind(r.item_id.0)
+    .execute(&mut *tx)
+    .await?;
     let detail = serde_json::json!({ "reason": r.reason, "reporter": r.reporter }).to_string();
     sqlx::query(
         "INSERT INTO audit_events (workspace_id, item_id, actor_id, kind, detail, created_at)

@@ -331,20 +331,27 @@ pub(super) async fn inbox_counts(s: &SqlStore, ws: WorkspaceId) -> Result<InboxC
     .iter()
     .map(|r| Ok((r.try_get("slug")?, r.try_get("name")?, r.try_get("n")?)))
     .collect::<Result<Vec<_>>>()?;
-    let by_reason = sqlx::query(&format!(
-        // `+r.workspace_id` keeps SQLite off the (workspace, code) index: through it, the
-        // count walked every reason of a million-item store (20 s); from the open items
-        // it is one primary-key probe per open item. Still filtered by workspace.
-        "SELECT r.code, COUNT(*) AS n FROM items i
-         JOIN item_reasons r ON r.item_id = i.id AND +r.workspace_id = i.workspace_id
-         WHERE i.workspace_id = $1 AND i.status IN {OPEN} GROUP BY r.code ORDER BY COUNT(*) DESC, r.code"
+    // From each open item's own `reason_codes` (kept beside `item_reasons`, in the same
+    // statements): a walk of the small partial index `items_open_reasons`, grouped by the
+    // combination of codes, then split and summed here. Probing item_reasons once per open
+    // item took 22 ms at 20,000 open items.
+    let mut by_code: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
+    let combos = sqlx::query(&format!(
+        "SELECT reason_codes, COUNT(*) AS n FROM items
+         WHERE workspace_id = $1 AND status IN {OPEN} AND reason_codes <> '' GROUP BY reason_codes"
     ))
     .bind(ws.0)
     .fetch_all(&s.reader)
-    .await?
-    .iter()
-    .map(|r| Ok((r.try_get("code")?, r.try_get("n")?)))
-    .collect::<Result<Vec<_>>>()?;
+    .await?;
+    for r in &combos {
+        let codes: String = r.try_get("reason_codes")?;
+        let n: i64 = r.try_get("n")?;
+        for code in codes.split_whitespace() {
+            *by_code.entry(code.to_owned()).or_default() += n;
+        }
+    }
+    let mut by_reason: Vec<(String, i64)> = by_code.into_iter().collect();
+    by_reason.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     Ok(InboxCounts {
         open,
         by_automation,

@@ -157,7 +157,40 @@ async fn replace_reasons_of(
         }
         q.execute(&mut **tx).await?;
     }
+    // The same codes on the item row (`items.reason_codes`, for the inbox's count by
+    // reason): one statement per chunk, a CASE over the chunk's ids.
+    for chunk in items.chunks(RESULT_CHUNK) {
+        let mut cases = String::new();
+        let mut keys = Vec::with_capacity(chunk.len());
+        for i in 0..chunk.len() {
+            let p = 1 + 4 * i;
+            cases.push_str(&format!(" WHEN ${p} THEN ${}", p + 1));
+            keys.push(format!("(${}, ${})", p + 2, p + 3));
+        }
+        let sql = format!(
+            "UPDATE items SET reason_codes = CASE id{cases} END WHERE (workspace_id, id) IN (VALUES {})",
+            keys.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (ws, item, codes) in chunk {
+            q = q
+                .bind(item.0)
+                .bind(reason_codes_text(codes))
+                .bind(ws.0)
+                .bind(item.0);
+        }
+        q.execute(&mut **tx).await?;
+    }
     Ok(())
+}
+
+/// An item's reason codes as `items.reason_codes` keeps them: sorted, once each,
+/// space-separated.
+pub(super) fn reason_codes_text<S: AsRef<str>>(codes: &[S]) -> String {
+    let mut c: Vec<&str> = codes.iter().map(AsRef::as_ref).collect();
+    c.sort_unstable();
+    c.dedup();
+    c.join(" ")
 }
 
 /// Store a batch's results: one transaction, and a fixed number of statements whatever

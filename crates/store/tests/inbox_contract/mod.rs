@@ -555,6 +555,44 @@ async fn the_open_count_is_the_inbox_count_and_statistics_follow_the_data() {
             store.inbox_counts(ws).await.unwrap().open
         );
         assert_eq!(store.open_count(other).await.unwrap(), 3);
+        // Counts by reason come from each item's own codes; a report adds its code.
+        let counts = store.inbox_counts(ws).await.unwrap();
+        assert_eq!(counts.by_reason, vec![("low_confidence".to_string(), 5)]);
+        let accepted = store
+            .list_items(
+                ws,
+                &ItemFilter {
+                    statuses: vec![ItemStatus::AutoAccepted],
+                    limit: 1,
+                    ..ItemFilter::default()
+                },
+            )
+            .await
+            .unwrap()[0]
+            .id;
+        let report = NewWrongReport {
+            item_id: accepted,
+            reporter_id: None,
+            reporter: "Rita".into(),
+            reason: "wrong total".into(),
+        };
+        store.report_wrong(ws, &report, 50).await.unwrap();
+        let counts = store.inbox_counts(ws).await.unwrap();
+        assert_eq!(
+            counts.by_reason,
+            vec![
+                ("low_confidence".to_string(), 5),
+                ("reported_wrong".to_string(), 1)
+            ]
+        );
+        assert_eq!(
+            store.item_reasons(ws, accepted).await.unwrap(),
+            vec!["reported_wrong"]
+        );
+        assert_eq!(
+            store.inbox_counts(other).await.unwrap().by_reason,
+            vec![("low_confidence".to_string(), 3)]
+        );
 
         store.optimize().await.unwrap();
         if backend == tandem_test_support::TestBackend::Sqlite {
@@ -574,9 +612,9 @@ async fn the_open_count_is_the_inbox_count_and_statistics_follow_the_data() {
                 stat.split(' ').next().unwrap().parse().unwrap()
             };
             assert_eq!(rows_of("items_inbox"), 33);
-            assert_eq!(rows_of("items_open"), 8, "the partial index holds the open items");
+            assert_eq!(rows_of("items_open"), 9, "the partial index holds the open items");
         }
         // Nothing changed for the queries.
-        assert_eq!(store.open_count(ws).await.unwrap(), 5);
+        assert_eq!(store.open_count(ws).await.unwrap(), 6);
     }
 }
