@@ -19,6 +19,9 @@ pub struct WeekFacts {
     pub decisions: Vec<(ItemStatus, Option<f64>)>,
     /// Automatic acceptances reported wrong in the week.
     pub escaped: i64,
+    /// Of the week's decisions, the approvals and corrections of items reported wrong
+    /// before: their result already counted as Tandem's when it was accepted automatically.
+    pub decided_after_report: i64,
     /// For each item first touched by a reviewer in the week: seconds from entering the
     /// inbox to that touch.
     pub first_touch_seconds: Vec<f64>,

@@ -122,6 +122,25 @@ pub(super) async fn week_facts(
         to,
     )
     .await?;
+    // A report sends an automatic acceptance back to the inbox, where it is decided again;
+    // the service must not count that decision as a second result from Tandem. Only an
+    // automatic acceptance can be reported and only an item in the inbox decided, so the
+    // report comes first anyway; the query says so rather than rely on it.
+    let decided_after_report = count(
+        s,
+        "SELECT COUNT(*) FROM audit_events e
+         JOIN items i ON i.id = e.item_id AND i.workspace_id = e.workspace_id
+         WHERE e.workspace_id = $1 AND ($2 = 0 OR i.automation_id = $2)
+         AND e.created_at >= $3 AND e.created_at < $4 AND e.kind IN ('approved', 'corrected')
+         AND EXISTS (SELECT 1 FROM escaped_errors x
+                     WHERE x.workspace_id = e.workspace_id AND x.item_id = e.item_id
+                     AND x.created_at <= e.created_at)",
+        ws,
+        a,
+        from,
+        to,
+    )
+    .await?;
     // The first touch of an item is its earliest touching event; only those falling in
     // the week count for it.
     let first_touch_seconds: Vec<i64> = sqlx::query_scalar(&format!(
@@ -176,6 +195,7 @@ pub(super) async fn week_facts(
         out_of_scope,
         decisions,
         escaped,
+        decided_after_report,
         first_touch_seconds: first_touch_seconds
             .into_iter()
             .map(|ms| ms as f64 / 1000.0)

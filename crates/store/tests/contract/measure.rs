@@ -150,6 +150,64 @@ async fn week_facts_count_by_time_and_stay_in_their_workspace() {
             (0, 1),
             "only the rejected item was open then"
         );
+        assert_eq!(facts.decided_after_report, 0, "reported, not decided yet");
+
+        // Decided again after the report: still one of the period's decisions, and also
+        // counted apart (its result was already counted as accepted automatically). The
+        // rejection at 700 was of an item nobody had reported.
+        store
+            .record_decision(
+                ws,
+                &DecisionRecord {
+                    item_id: auto,
+                    actor: rita.id,
+                    status: ItemStatus::Corrected,
+                    final_result: None,
+                    before: None,
+                    after: None,
+                    detail: "{}".into(),
+                    seconds: Some(30.0),
+                    deliveries: vec![],
+                    similar_keys: Vec::new(),
+                },
+                850,
+            )
+            .await
+            .unwrap();
+        let facts = store.week_facts(ws, Some(a), 500, 1_000).await.unwrap();
+        assert_eq!(
+            facts.decisions,
+            vec![
+                (ItemStatus::Rejected, Some(12.5)),
+                (ItemStatus::Corrected, Some(30.0))
+            ]
+        );
+        assert_eq!(facts.decided_after_report, 1);
+        assert_eq!(
+            store
+                .week_facts(ws, None, 500, 1_000)
+                .await
+                .unwrap()
+                .decided_after_report,
+            1
+        );
+        assert_eq!(
+            store
+                .week_facts(ws, Some(a), 500, 850)
+                .await
+                .unwrap()
+                .decided_after_report,
+            0,
+            "counted in the period of the decision"
+        );
+        assert_eq!(
+            store
+                .week_facts(other, None, 0, 1_000)
+                .await
+                .unwrap()
+                .decided_after_report,
+            0
+        );
 
         // Work by hand: once per item and kind; never on another workspace's automation.
         let hw = NewHandWork {
