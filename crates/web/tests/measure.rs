@@ -14,6 +14,8 @@ use tandem_test_support::{TestApp, backends};
 
 #[path = "measure/by_hand.rs"]
 mod by_hand;
+#[path = "measure/escaped.rs"]
+mod escaped;
 
 /// Monday 2026-01-05 00:00 UTC.
 const WEEK1: i64 = 1_767_571_200_000;

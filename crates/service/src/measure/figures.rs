@@ -24,6 +24,9 @@ pub struct WeekActivity {
     pub corrected: i64,
     pub rejected: i64,
     pub escaped: i64,
+    /// Approvals and corrections (counted in `approved` and `corrected`) of items reported
+    /// wrong before: decided again after an automatic acceptance already counted as avoided.
+    pub decided_after_report: i64,
     /// Seconds recorded on decisions, summed, and how many decisions had them.
     pub review_seconds: f64,
     pub timed_decisions: i64,
@@ -44,6 +47,7 @@ impl WeekActivity {
             auto_accepted: f.auto_accepted,
             out_of_scope: f.out_of_scope,
             escaped: f.escaped,
+            decided_after_report: f.decided_after_report,
             open_at_end: f.open_at_end,
             oldest_open_at: f.oldest_open_at,
             hand_outside: f.hand_outside,
@@ -80,14 +84,16 @@ impl WeekActivity {
     /// Net minutes recovered with `baseline` minutes per item by hand:
     /// manual minutes avoided − review minutes − rework minutes, where
     /// * avoided = baseline × items whose result Tandem gave (accepted automatically,
-    ///   approved or corrected);
+    ///   approved or corrected), each once: an automatic acceptance reported wrong and then
+    ///   approved or corrected counted when it was accepted, so that decision does not
+    ///   count it again (its time is review, the report rework);
     /// * review = the seconds reviewers recorded, plus, for decisions sent without a time,
     ///   the week's median review time (or the baseline itself when nothing was timed:
     ///   the cautious guess, a review as long as doing it by hand);
     /// * rework = baseline × (escaped errors + items the team did by hand outside Tandem),
     ///   each of which was done by hand after all.
     pub fn net_minutes(&self, baseline: f64) -> NetMinutes {
-        let handled = self.auto_accepted + self.approved + self.corrected;
+        let handled = self.auto_accepted + self.approved + self.corrected - self.decided_after_report;
         let avoided = baseline * handled as f64;
         let untimed_each = self.median_review_seconds.map_or(baseline, |s| s / 60.0);
         let review = self.review_seconds / 60.0 + untimed_each * self.untimed_decisions as f64;
