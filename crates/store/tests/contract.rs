@@ -11,6 +11,8 @@ use tandem_test_support::{TestDb, backends};
 mod bulk;
 #[path = "contract/measure.rs"]
 mod measure;
+#[path = "contract/measure_migration.rs"]
+mod measure_migration;
 // --- rollout ---
 #[path = "contract/rollout.rs"]
 mod rollout;
