@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tandem_domain::Role;
 use tandem_service::automations::TrainingFiles;
-use tandem_test_support::{Receiver, TestApp, backends};
+use tandem_test_support::{Receiver, TestApp, TestBackend, backends};
 
 fn definition(receiver: &str, order_label: &str, extra: &str) -> String {
     format!(
@@ -108,6 +108,96 @@ async fn decide(app: &TestApp, token: &str, id: i64, body: Value) {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{b}");
+}
+
+/// The scenario the review-session tests start from: the automation live with its webhook
+/// at a local receiver, a builder and a reviewer (rita), four items processed (two with one
+/// order, one with two e-mails, one with no order) and rita's correction of the fourth, so
+/// the sample has a disagreement to find.
+struct OneCorrected {
+    app: TestApp,
+    /// Kept alive for the test's length: the definition delivers to it.
+    _receiver: Receiver,
+    builder: String,
+    rita: String,
+    ids: Vec<i64>,
+}
+
+async fn one_corrected(backend: TestBackend) -> OneCorrected {
+    let app = TestApp::start(backend).await;
+    let receiver = Receiver::start().await;
+    app.apply(&definition(&receiver.url, "Order", ""), TrainingFiles::default())
+        .await;
+    let builder = app.token("builder@acme.io", Role::Builder).await;
+    let rita = app.token("rita@acme.io", Role::Reviewer).await;
+    let ids = submit(
+        &app,
+        &builder,
+        &[
+            "From a@x.io\nOrder: AB-0001",
+            "From b@x.io\nOrder: AB-0002",
+            "From c@x.io or d@x.io\nOrder: AB-0003",
+            "From e@x.io\nnothing",
+        ],
+    )
+    .await;
+    app.drain().await;
+    decide(
+        &app,
+        &rita,
+        ids[3],
+        json!({ "action": "correct", "fields": { "order": "AB-0004" } }),
+    )
+    .await;
+    OneCorrected {
+        app,
+        _receiver: receiver,
+        builder,
+        rita,
+        ids,
+    }
+}
+
+/// Start a review session over the API as `token`; the session and its sample as
+/// (item id, stratum).
+async fn start_session(app: &TestApp, token: &str, title: &str) -> (Value, Vec<(i64, String)>) {
+    let (status, s) = call(
+        app,
+        token,
+        "POST",
+        "/api/v1/automations/support/review-sessions",
+        Some(json!({ "title": title })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{s}");
+    let sampled = s["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["item_id"].as_i64().unwrap(),
+                i["stratum"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    (s, sampled)
+}
+
+/// Sign rita (a reviewer) in and start a review session from the pages; the response (a
+/// redirect to the session's page) and the CSRF token for the session's forms.
+async fn start_session_from_page(app: &TestApp, title: &str) -> (reqwest::Response, String) {
+    app.user("rita@acme.io", Role::Reviewer).await;
+    app.login("rita@acme.io").await;
+    let csrf = app.csrf().await;
+    let resp = app
+        .client
+        .post(app.url("/automations/support/review-sessions"))
+        .form(&[("csrf", csrf.as_str()), ("title", title)])
+        .send()
+        .await
+        .unwrap();
+    (resp, csrf)
 }
 
 #[tokio::test]
@@ -905,53 +995,15 @@ async fn the_simulator_applies_a_threshold_as_a_new_version_and_the_card_tells_t
 #[tokio::test]
 async fn a_review_session_samples_by_stratum_and_links_its_decisions_to_a_version() {
     for backend in backends() {
-        let app = TestApp::start(backend).await;
-        let receiver = Receiver::start().await;
-        app.apply(&definition(&receiver.url, "Order", ""), TrainingFiles::default())
-            .await;
-        let builder = app.token("builder@acme.io", Role::Builder).await;
-        let rita = app.token("rita@acme.io", Role::Reviewer).await;
-        let ids = submit(
-            &app,
-            &builder,
-            &[
-                "From a@x.io\nOrder: AB-0001",
-                "From b@x.io\nOrder: AB-0002",
-                "From c@x.io or d@x.io\nOrder: AB-0003",
-                "From e@x.io\nnothing",
-            ],
-        )
-        .await;
-        app.drain().await;
-        decide(
-            &app,
-            &rita,
-            ids[3],
-            json!({ "action": "correct", "fields": { "order": "AB-0004" } }),
-        )
-        .await;
-
-        let (status, s) = call(
-            &app,
-            &rita,
-            "POST",
-            "/api/v1/automations/support/review-sessions",
-            Some(json!({ "title": "Friday review" })),
-        )
-        .await;
-        assert_eq!(status, StatusCode::CREATED, "{s}");
+        let OneCorrected {
+            app,
+            _receiver,
+            builder,
+            rita,
+            ids,
+        } = one_corrected(backend).await;
+        let (s, sampled) = start_session(&app, &rita, "Friday review").await;
         assert_eq!(s["title"], "Friday review");
-        let sampled: Vec<(i64, String)> = s["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| {
-                (
-                    i["item_id"].as_i64().unwrap(),
-                    i["stratum"].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect();
         assert!(sampled.contains(&(ids[3], "disagreement".to_owned())), "{s}");
         assert!(sampled.iter().any(|(_, st)| st == "high_confidence"), "{s}");
         let mut unique: Vec<i64> = sampled.iter().map(|x| x.0).collect();
@@ -1105,16 +1157,7 @@ async fn a_team_runs_a_review_session_from_the_pages() {
         )
         .await;
         app.drain().await;
-        app.user("rita@acme.io", Role::Reviewer).await;
-        app.login("rita@acme.io").await;
-        let csrf = app.csrf().await;
-        let resp = app
-            .client
-            .post(app.url("/automations/support/review-sessions"))
-            .form(&[("csrf", csrf.as_str()), ("title", "Monday review")])
-            .send()
-            .await
-            .unwrap();
+        let (resp, csrf) = start_session_from_page(&app, "Monday review").await;
         assert_eq!(resp.status(), StatusCode::SEE_OTHER);
         let page = resp.headers()["location"].to_str().unwrap().to_owned();
         assert!(page.starts_with("/review-sessions/"), "{page}");

@@ -9,58 +9,21 @@ use tandem_domain::Role;
 use tandem_service::automations::TrainingFiles;
 use tandem_test_support::{Receiver, TestApp, backends};
 
-use super::{call, decide, definition, submit};
+use super::{OneCorrected, call, definition, one_corrected, start_session, start_session_from_page, submit};
 
 #[tokio::test]
 async fn closing_a_session_keeps_its_summary_and_its_decisions_stay_linkable() {
     for backend in backends() {
-        let app = TestApp::start(backend).await;
-        let receiver = Receiver::start().await;
-        app.apply(&definition(&receiver.url, "Order", ""), TrainingFiles::default())
-            .await;
-        let builder = app.token("builder@acme.io", Role::Builder).await;
-        let rita = app.token("rita@acme.io", Role::Reviewer).await;
+        let OneCorrected {
+            app,
+            _receiver,
+            builder,
+            rita,
+            ..
+        } = one_corrected(backend).await;
         let sam = app.token("sam@acme.io", Role::Reviewer).await;
-        let ids = submit(
-            &app,
-            &builder,
-            &[
-                "From a@x.io\nOrder: AB-0001",
-                "From b@x.io\nOrder: AB-0002",
-                "From c@x.io or d@x.io\nOrder: AB-0003",
-                "From e@x.io\nnothing",
-            ],
-        )
-        .await;
-        app.drain().await;
-        decide(
-            &app,
-            &rita,
-            ids[3],
-            json!({ "action": "correct", "fields": { "order": "AB-0004" } }),
-        )
-        .await;
-        let (status, s) = call(
-            &app,
-            &rita,
-            "POST",
-            "/api/v1/automations/support/review-sessions",
-            Some(json!({ "title": "Friday review" })),
-        )
-        .await;
-        assert_eq!(status, StatusCode::CREATED, "{s}");
+        let (s, sampled) = start_session(&app, &rita, "Friday review").await;
         let id = s["id"].as_i64().unwrap();
-        let sampled: Vec<(i64, String)> = s["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| {
-                (
-                    i["item_id"].as_i64().unwrap(),
-                    i["stratum"].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect();
         assert!(sampled.len() >= 2, "{s}");
         let (a, stratum_a) = sampled[0].clone();
         let (b, stratum_b) = sampled[1].clone();
@@ -264,16 +227,7 @@ async fn a_session_is_closed_from_its_page() {
     )
     .await;
     app.drain().await;
-    app.user("rita@acme.io", Role::Reviewer).await;
-    app.login("rita@acme.io").await;
-    let csrf = app.csrf().await;
-    let resp = app
-        .client
-        .post(app.url("/automations/support/review-sessions"))
-        .form(&[("csrf", csrf.as_str()), ("title", "Monday review")])
-        .send()
-        .await
-        .unwrap();
+    let (resp, csrf) = start_session_from_page(&app, "Monday review").await;
     let page = resp.headers()["location"].to_str().unwrap().to_owned();
     let html = app
         .client
