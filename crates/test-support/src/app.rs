@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use tandem_domain::{Role, WorkspaceId};
+use tandem_domain::{ItemId, Role, WorkspaceId};
 use tandem_service::worker::{Tick, Worker};
 use tandem_service::{ManualClock, Settings, SystemClock, Tandem};
 
@@ -157,6 +157,33 @@ impl TestApp {
             total.processed += t.processed;
             total.delivered += t.delivered;
         }
+    }
+
+    /// Submit one item a text (as `{"text": ...}`) to the automation `slug` through the
+    /// service, as `actor`, and let the worker process them; their ids, in order.
+    pub async fn submit_texts(
+        &self,
+        actor: &tandem_service::auth::Actor,
+        slug: &str,
+        texts: &[&str],
+    ) -> Vec<ItemId> {
+        let subs = texts
+            .iter()
+            .map(|t| tandem_service::intake::Submission {
+                input: serde_json::json!({ "text": t }),
+                idempotency_key: None,
+            })
+            .collect();
+        let ids = self
+            .tandem
+            .submit(actor, slug, subs)
+            .await
+            .expect("submit")
+            .iter()
+            .map(|i| i.item.id)
+            .collect();
+        self.drain().await;
+        ids
     }
 
     /// `POST path` with a bearer token and a JSON body: the status and the answer's JSON

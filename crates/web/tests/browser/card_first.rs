@@ -3,13 +3,12 @@
 //! it they go on to the item and work as usual. The acknowledgement is per member.
 
 use fantoccini::Locator;
-use serde_json::json;
 use tandem_domain::Role;
 use tandem_service::auth::Actor;
 use tandem_service::automations::TrainingFiles;
 use tandem_test_support::{Browser, TestApp, backends};
 
-use super::{press, screenshot, wait_for_path};
+use super::{press, screenshot};
 
 const CARD: &str = r#"
 name = "Support"
@@ -50,42 +49,13 @@ async fn a_new_reviewer_sees_the_card_before_their_first_decision() {
     let app = TestApp::start(backends()[0]).await;
     app.apply(CARD, TrainingFiles::default()).await;
     let bea = app.user("bea@acme.io", Role::Builder).await;
-    let subs = ["a@x.io wrote", "b@y.io wrote"]
-        .iter()
-        .map(|t| tandem_service::intake::Submission {
-            input: json!({ "text": t }),
-            idempotency_key: None,
-        })
-        .collect();
-    let ids: Vec<i64> = app
-        .tandem
-        .submit(&Actor { user: bea }, "support", subs)
-        .await
-        .unwrap()
-        .iter()
-        .map(|i| i.item.id.0)
-        .collect();
-    app.drain().await;
+    let ids = app
+        .submit_texts(&Actor { user: bea }, "support", &["a@x.io wrote", "b@y.io wrote"])
+        .await;
     let rita = app.user("rita@acme.io", Role::Reviewer).await;
 
     let b = Browser::start(1280, 900).await;
-    b.client.goto(&app.url("/login")).await.unwrap();
-    b.client
-        .find(Locator::Css("#email"))
-        .await
-        .unwrap()
-        .send_keys("rita@acme.io")
-        .await
-        .unwrap();
-    b.client
-        .find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(tandem_test_support::app_password())
-        .await
-        .unwrap();
-    press(&b, &['\u{E007}']).await;
-    wait_for_path(&b, "/inbox").await;
+    b.sign_in(&app, "rita@acme.io").await;
     let unread = text(&b, "#unread-cards").await;
     assert!(unread.contains("Start with the automation cards"), "{unread}");
     assert!(unread.contains("Support"), "{unread}");
@@ -98,7 +68,7 @@ async fn a_new_reviewer_sees_the_card_before_their_first_decision() {
         .click()
         .await
         .unwrap();
-    wait_for_path(&b, "/automations/support/card").await;
+    b.wait_for_path("/automations/support/card").await;
     assert!(text(&b, "#first-read").await.contains("New to Support?"));
     assert_eq!(
         text(&b, "#why").await,
@@ -117,9 +87,9 @@ async fn a_new_reviewer_sees_the_card_before_their_first_decision() {
         .click()
         .await
         .unwrap();
-    wait_for_path(&b, &format!("/items/{}", ids[0])).await;
+    b.wait_for_path(&format!("/items/{}", ids[0])).await;
     press(&b, &['a']).await;
-    wait_for_path(&b, &format!("/items/{}", ids[1])).await;
+    b.wait_for_path(&format!("/items/{}", ids[1])).await;
 
     let reads = app.tandem.store.card_reads(app.workspace, rita.id).await.unwrap();
     assert_eq!(reads.len(), 1, "{reads:?}");
@@ -135,7 +105,7 @@ async fn a_new_reviewer_sees_the_card_before_their_first_decision() {
 
     // The inbox no longer points to the card; the card says when it was acknowledged.
     b.client.goto(&app.url("/inbox")).await.unwrap();
-    wait_for_path(&b, "/inbox").await;
+    b.wait_for_path("/inbox").await;
     assert!(
         b.client
             .find_all(Locator::Css("#unread-cards"))
@@ -193,11 +163,7 @@ async fn a_new_reviewer_sees_the_card_before_their_first_decision() {
     // A link from a notification opens the card first too, then comes back to the link.
     let link = app
         .tandem
-        .decision_link(
-            app.workspace,
-            tandem_domain::ItemId(ids[1]),
-            tandem_service::links::LinkAction::Approve,
-        )
+        .decision_link(app.workspace, ids[1], tandem_service::links::LinkAction::Approve)
         .await
         .unwrap();
     let resp = app.client.get(&link).send().await.unwrap();

@@ -2,13 +2,12 @@
 //! the champion signs off, and the automation goes live.
 
 use fantoccini::Locator;
-use serde_json::json;
 use tandem_domain::{Decision, DecisionAction, Role};
 use tandem_service::auth::Actor;
 use tandem_service::automations::TrainingFiles;
 use tandem_test_support::{Browser, TestApp, backends};
 
-use super::{press, screenshot, wait_for_path};
+use super::screenshot;
 
 const SHADOW: &str = r#"
 name = "Support"
@@ -64,20 +63,14 @@ async fn a_champion_signs_off_and_the_automation_goes_live() {
     app.apply(SHADOW, TrainingFiles::default()).await;
     let bea = app.user("bea@acme.io", Role::Builder).await;
     let actor = Actor { user: bea };
-    let subs = ["a@x.io wrote", "b@y.io wrote"]
-        .iter()
-        .map(|t| tandem_service::intake::Submission {
-            input: json!({ "text": t }),
-            idempotency_key: None,
-        })
-        .collect();
-    let items = app.tandem.submit(&actor, "support", subs).await.unwrap();
-    app.drain().await;
-    for i in &items {
+    let ids = app
+        .submit_texts(&actor, "support", &["a@x.io wrote", "b@y.io wrote"])
+        .await;
+    for id in &ids {
         app.tandem
             .decide(
                 &actor,
-                i.item.id,
+                *id,
                 Decision {
                     action: DecisionAction::Approve,
                     fields: Default::default(),
@@ -95,23 +88,7 @@ async fn a_champion_signs_off_and_the_automation_goes_live() {
         .unwrap();
 
     let b = Browser::start(1280, 900).await;
-    b.client.goto(&app.url("/login")).await.unwrap();
-    b.client
-        .find(Locator::Css("#email"))
-        .await
-        .unwrap()
-        .send_keys("bea@acme.io")
-        .await
-        .unwrap();
-    b.client
-        .find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(tandem_test_support::app_password())
-        .await
-        .unwrap();
-    press(&b, &['\u{E007}']).await;
-    wait_for_path(&b, "/inbox").await;
+    b.sign_in(&app, "bea@acme.io").await;
     b.client
         .goto(&app.url("/automations/support/rollout"))
         .await
@@ -139,7 +116,7 @@ async fn a_champion_signs_off_and_the_automation_goes_live() {
         .await
         .unwrap();
     click(&b, "#sign-off").await;
-    wait_for_path(&b, "/automations/support/rollout").await;
+    b.wait_for_path("/automations/support/rollout").await;
     assert_eq!(text(&b, "#gate-state").await, "green");
     screenshot(&b, "rollout.png").await;
 
@@ -151,17 +128,24 @@ async fn a_champion_signs_off_and_the_automation_goes_live() {
         .await
         .unwrap();
     click(&b, "#to-live").await;
-    wait_for_path(&b, "/automations/support/rollout").await;
+    b.wait_for_path("/automations/support/rollout").await;
     assert_eq!(text(&b, "#stage").await, "live");
     let history = text(&b, "#events").await;
     assert!(history.contains("stage"), "{history}");
     assert!(history.contains("sign off"), "{history}");
     b.close().await;
 
+    let automation = app
+        .tandem
+        .store
+        .automation_by_slug(app.workspace, "support")
+        .await
+        .unwrap()
+        .unwrap();
     let st = app
         .tandem
         .store
-        .rollout_state(app.workspace, items[0].item.automation_id)
+        .rollout_state(app.workspace, automation.id)
         .await
         .unwrap()
         .unwrap();

@@ -10,7 +10,7 @@ use tandem_service::auth::Actor;
 use tandem_service::automations::TrainingFiles;
 use tandem_test_support::{Browser, TestApp, backends, eventually};
 
-use super::{press, screenshot, wait_for_path};
+use super::{press, screenshot};
 
 const SUPPORT: &str = r#"
 name = "Support"
@@ -99,17 +99,9 @@ async fn a_builder_picks_a_threshold_on_the_curve_and_applies_it() {
         "From e@x.io or f@x.io",
         "Write to g@x.io, h@x.io or i@x.io",
     ];
-    let subs = texts
-        .iter()
-        .map(|t| tandem_service::intake::Submission {
-            input: json!({ "text": t }),
-            idempotency_key: None,
-        })
-        .collect();
-    let items = app.tandem.submit(&actor, "support", subs).await.unwrap();
-    app.drain().await;
+    let ids = app.submit_texts(&actor, "support", &texts).await;
     // In shadow every item is decided by a person: the ground truth for the curve.
-    for (n, i) in items.iter().enumerate() {
+    for (n, id) in ids.iter().enumerate() {
         let mut fields = std::collections::BTreeMap::new();
         if n == 3 {
             fields.insert("email".to_owned(), json!("f@x.io"));
@@ -117,7 +109,7 @@ async fn a_builder_picks_a_threshold_on_the_curve_and_applies_it() {
         app.tandem
             .decide(
                 &actor,
-                i.item.id,
+                *id,
                 Decision {
                     action: if fields.is_empty() {
                         DecisionAction::Approve
@@ -135,23 +127,7 @@ async fn a_builder_picks_a_threshold_on_the_curve_and_applies_it() {
     }
 
     let b = Browser::start(1280, 900).await;
-    b.client.goto(&app.url("/login")).await.unwrap();
-    b.client
-        .find(Locator::Css("#email"))
-        .await
-        .unwrap()
-        .send_keys("bea@acme.io")
-        .await
-        .unwrap();
-    b.client
-        .find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(tandem_test_support::app_password())
-        .await
-        .unwrap();
-    press(&b, &['\u{E007}']).await;
-    wait_for_path(&b, "/inbox").await;
+    b.sign_in(&app, "bea@acme.io").await;
     b.client
         .goto(&app.url("/automations/support/simulate?target=email"))
         .await
@@ -178,7 +154,7 @@ async fn a_builder_picks_a_threshold_on_the_curve_and_applies_it() {
         Some(label.as_str())
     );
     press(&b, &['\u{E007}']).await;
-    wait_for_path(&b, "/automations/support/simulate").await;
+    b.wait_for_path("/automations/support/simulate").await;
     assert_eq!(text(&b, "#threshold").await, want);
     let inbox = text(&b, "#inbox").await;
     assert!(
@@ -224,7 +200,7 @@ async fn a_builder_picks_a_threshold_on_the_curve_and_applies_it() {
         .click()
         .await
         .unwrap();
-    wait_for_path(&b, "/automations/support/rollout").await;
+    b.wait_for_path("/automations/support/rollout").await;
     b.close().await;
     let (a, c) = app.tandem.active(app.workspace, "support").await.unwrap();
     assert_eq!(c.version.number, 2, "{a:?}");
