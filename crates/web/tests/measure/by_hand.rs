@@ -7,32 +7,6 @@ use tandem_test_support::Browser;
 
 use super::*;
 
-async fn sign_in(b: &Browser, app: &TestApp, email: &str) {
-    b.client.goto(&app.url("/login")).await.unwrap();
-    b.client
-        .find(Locator::Css("#email"))
-        .await
-        .unwrap()
-        .send_keys(email)
-        .await
-        .unwrap();
-    b.client
-        .find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(tandem_test_support::app_password())
-        .await
-        .unwrap();
-    b.client
-        .find(Locator::Css("form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for(b, "#open-count").await;
-}
-
 async fn text(b: &Browser, css: &str) -> String {
     wait_for(b, css).await.text().await.unwrap()
 }
@@ -96,16 +70,7 @@ async fn by_hand_mode_and_did_this_one_by_hand_in_a_browser() {
     let auto = ids[3];
     assert_eq!(c.status(auto).await, "auto_accepted");
     // Three items timed earlier, through the API: 5, 6 and 7 minutes.
-    for seconds in [300.0, 360.0, 420.0] {
-        let (s, body) = post(
-            &c.app,
-            &c.reviewer,
-            "/api/v1/automations/support/by-hand",
-            &json!({ "mode": "measured", "seconds": seconds }),
-        )
-        .await;
-        assert_eq!(s, StatusCode::CREATED, "{body}");
-    }
+    c.time_by_hand(&[300.0, 360.0, 420.0]).await;
     // An item that is not the automation's is refused, saying which.
     let (s, body) = post(
         &c.app,
@@ -120,7 +85,7 @@ async fn by_hand_mode_and_did_this_one_by_hand_in_a_browser() {
     c.app.user("rosa@acme.io", Role::Reviewer).await;
     c.app.read_cards("rosa@acme.io").await;
     let b = Browser::start(1280, 900).await;
-    sign_in(&b, &c.app, "rosa@acme.io").await;
+    b.sign_in(&c.app, "rosa@acme.io").await;
 
     // The item page as usual shows what the automation found (the order number)...
     b.client
