@@ -165,12 +165,12 @@ impl TestApp {
         &self,
         actor: &tandem_service::auth::Actor,
         slug: &str,
-        texts: &[&str],
+        texts: &[impl AsRef<str>],
     ) -> Vec<ItemId> {
         let subs = texts
             .iter()
             .map(|t| tandem_service::intake::Submission {
-                input: serde_json::json!({ "text": t }),
+                input: serde_json::json!({ "text": t.as_ref() }),
                 idempotency_key: None,
             })
             .collect();

@@ -10,10 +10,12 @@
 //! - [`SmtpServer`]: a local SMTP server that records each message.
 //! - [`Receiver`]: a local webhook receiver that records what it is sent.
 //! - [`FakeLlm`]: a local server that speaks the OpenAI chat-completions protocol.
+//! - [`decision`]: `approve()`, `correct(...)`, `reject(...)` for the service's decide.
 
 mod app;
 mod browser;
 mod db;
+pub mod decision;
 mod llm_server;
 mod receiver;
 mod smtp;

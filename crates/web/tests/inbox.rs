@@ -94,22 +94,7 @@ async fn setup(backend: TestBackend) -> Setup {
         "Write to <b>me</b> at a@x.io & b@y.io please. Order: CD-5678",
         "From c@z.io about Order: EF-9012",
     ];
-    let subs = texts
-        .iter()
-        .map(|t| tandem_service::intake::Submission {
-            input: json!({ "text": t }),
-            idempotency_key: None,
-        })
-        .collect();
-    let items: Vec<ItemId> = app
-        .tandem
-        .submit(&actor, "support", subs)
-        .await
-        .unwrap()
-        .iter()
-        .map(|i| i.item.id)
-        .collect();
-    app.drain().await;
+    let items = app.submit_texts(&actor, "support", &texts).await;
     let status = |id| {
         let app = &app;
         async move { app.tandem.store.item(app.workspace, id).await.unwrap().status }
@@ -433,12 +418,7 @@ async fn without_smtp_an_email_channel_records_a_clear_error() {
     app.apply(&definition(&slack.url), TrainingFiles::default()).await;
     let admin = app.user("ada@acme.io", Role::Admin).await;
     let actor = tandem_service::auth::Actor { user: admin };
-    let sub = tandem_service::intake::Submission {
-        input: json!({ "text": "no address here" }),
-        idempotency_key: None,
-    };
-    app.tandem.submit(&actor, "support", vec![sub]).await.unwrap();
-    app.drain().await;
+    app.submit_texts(&actor, "support", &["no address here"]).await;
     let report = app.tandem.sweep_inbox().await.unwrap();
     assert_eq!((report.sent, report.failed), (1, 1));
     let log = app
@@ -804,22 +784,13 @@ async fn this_looks_wrong_sends_an_automatic_result_back_from_the_page_the_link_
             .unwrap()
             .0;
         let token = app.tandem.create_token(&admin, "t").await.unwrap();
-        let sub = tandem_service::intake::Submission {
-            input: json!({ "text": "From d@q.io about Order: GH-3456" }),
-            idempotency_key: None,
-        };
         let id = app
-            .tandem
-            .submit(
+            .submit_texts(
                 &tandem_service::auth::Actor { user: admin.clone() },
                 "support",
-                vec![sub],
+                &["From d@q.io about Order: GH-3456"],
             )
-            .await
-            .unwrap()[0]
-            .item
-            .id;
-        app.drain().await;
+            .await[0];
         let resp = app
             .client
             .post(app.url(&format!("/api/v1/items/{id}/wrong")))
@@ -866,28 +837,14 @@ async fn reviewer_progress_counts_decisions_and_warns_of_rubber_stamping() {
         .unwrap()
         .0;
     let actor = tandem_service::auth::Actor { user: admin.clone() };
-    let subs = (0..6)
-        .map(|i| tandem_service::intake::Submission {
-            input: json!({ "text": format!("Write to a{i}@x.io or b{i}@y.io. Order: AB-{:04}", 1000 + i) }),
-            idempotency_key: None,
-        })
+    let texts: Vec<String> = (0..6)
+        .map(|i| format!("Write to a{i}@x.io or b{i}@y.io. Order: AB-{:04}", 1000 + i))
         .collect();
-    let ids: Vec<ItemId> = app
-        .tandem
-        .submit(&actor, "support", subs)
-        .await
-        .unwrap()
-        .iter()
-        .map(|i| i.item.id)
-        .collect();
-    app.drain().await;
+    let ids = app.submit_texts(&actor, "support", &texts).await;
     for id in ids {
         let d = tandem_domain::Decision {
-            action: tandem_domain::DecisionAction::Approve,
-            fields: Default::default(),
-            route: None,
-            reason: None,
             seconds: Some(0.7),
+            ..tandem_test_support::decision::approve()
         };
         app.tandem.decide(&actor, id, d).await.unwrap();
     }

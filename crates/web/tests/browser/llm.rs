@@ -2,8 +2,9 @@
 
 use fantoccini::Locator;
 use serde_json::json;
-use tandem_domain::{Decision, DecisionAction, Role};
+use tandem_domain::Role;
 use tandem_service::automations::TrainingFiles;
+use tandem_test_support::decision::correct;
 use tandem_test_support::{Browser, FakeLlm, TestApp, backends};
 
 use super::screenshot;
@@ -44,13 +45,7 @@ retries = 0
         )
         .await;
     for (id, company) in ids.iter().zip(["ACME Ltd", "Initech"]) {
-        let decision = Decision {
-            action: DecisionAction::Correct,
-            fields: [("company".to_owned(), json!(company))].into(),
-            route: None,
-            reason: None,
-            seconds: None,
-        };
+        let decision = correct([("company", json!(company))]);
         app.tandem.decide(&actor, *id, decision).await.unwrap();
     }
 

@@ -2,9 +2,10 @@
 //! the champion signs off, and the automation goes live.
 
 use fantoccini::Locator;
-use tandem_domain::{Decision, DecisionAction, Role};
+use tandem_domain::{Decision, Role};
 use tandem_service::auth::Actor;
 use tandem_service::automations::TrainingFiles;
+use tandem_test_support::decision::approve;
 use tandem_test_support::{Browser, TestApp, backends};
 
 use super::screenshot;
@@ -72,11 +73,8 @@ async fn a_champion_signs_off_and_the_automation_goes_live() {
                 &actor,
                 *id,
                 Decision {
-                    action: DecisionAction::Approve,
-                    fields: Default::default(),
-                    route: None,
-                    reason: None,
                     seconds: Some(30.0),
+                    ..approve()
                 },
             )
             .await

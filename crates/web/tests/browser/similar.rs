@@ -2,8 +2,9 @@
 //! near-duplicate with how it was decided, and its link opens that item.
 
 use fantoccini::Locator;
-use tandem_domain::{Decision, DecisionAction, Role};
+use tandem_domain::Role;
 use tandem_service::automations::TrainingFiles;
+use tandem_test_support::decision::reject;
 use tandem_test_support::{Browser, TestApp, backends};
 
 const SUPPORT: &str = r#"
@@ -43,17 +44,7 @@ async fn the_item_page_links_to_the_decided_near_duplicate() {
         )
         .await;
     app.tandem
-        .decide(
-            &actor,
-            ids[0],
-            Decision {
-                action: DecisionAction::Reject,
-                fields: Default::default(),
-                route: None,
-                reason: Some("duplicate of a closed ticket".into()),
-                seconds: None,
-            },
-        )
+        .decide(&actor, ids[0], reject("duplicate of a closed ticket"))
         .await
         .unwrap();
 

@@ -5,9 +5,10 @@
 use fantoccini::Locator;
 use fantoccini::elements::Element;
 use serde_json::json;
-use tandem_domain::{Decision, DecisionAction, Role};
+use tandem_domain::{Decision, Role};
 use tandem_service::auth::Actor;
 use tandem_service::automations::TrainingFiles;
+use tandem_test_support::decision::{approve, correct};
 use tandem_test_support::{Browser, TestApp, backends, eventually};
 
 use super::{press, screenshot};
@@ -102,24 +103,18 @@ async fn a_builder_picks_a_threshold_on_the_curve_and_applies_it() {
     let ids = app.submit_texts(&actor, "support", &texts).await;
     // In shadow every item is decided by a person: the ground truth for the curve.
     for (n, id) in ids.iter().enumerate() {
-        let mut fields = std::collections::BTreeMap::new();
-        if n == 3 {
-            fields.insert("email".to_owned(), json!("f@x.io"));
-        }
+        let decision = if n == 3 {
+            correct([("email", json!("f@x.io"))])
+        } else {
+            approve()
+        };
         app.tandem
             .decide(
                 &actor,
                 *id,
                 Decision {
-                    action: if fields.is_empty() {
-                        DecisionAction::Approve
-                    } else {
-                        DecisionAction::Correct
-                    },
-                    fields,
-                    route: None,
-                    reason: None,
                     seconds: Some(60.0),
+                    ..decision
                 },
             )
             .await
