@@ -110,6 +110,19 @@ async fn decide(app: &TestApp, token: &str, id: i64, body: Value) {
     assert_eq!(status, StatusCode::OK, "{b}");
 }
 
+/// The app with the support automation (`definition` with `extra` appended) applied, and
+/// the local receiver its webhook delivers to, which the test keeps alive.
+async fn start_support(backend: TestBackend, extra: &str) -> (TestApp, Receiver) {
+    let app = TestApp::start(backend).await;
+    let receiver = Receiver::start().await;
+    app.apply(
+        &definition(&receiver.url, "Order", extra),
+        TrainingFiles::default(),
+    )
+    .await;
+    (app, receiver)
+}
+
 /// The scenario the review-session tests start from: the automation live with its webhook
 /// at a local receiver, a builder and a reviewer (rita), four items processed (two with one
 /// order, one with two e-mails, one with no order) and rita's correction of the fourth, so
@@ -124,10 +137,7 @@ struct OneCorrected {
 }
 
 async fn one_corrected(backend: TestBackend) -> OneCorrected {
-    let app = TestApp::start(backend).await;
-    let receiver = Receiver::start().await;
-    app.apply(&definition(&receiver.url, "Order", ""), TrainingFiles::default())
-        .await;
+    let (app, receiver) = start_support(backend, "").await;
     let builder = app.token("builder@acme.io", Role::Builder).await;
     let rita = app.token("rita@acme.io", Role::Reviewer).await;
     let ids = submit(
@@ -203,13 +213,7 @@ async fn start_session_from_page(app: &TestApp, title: &str) -> (reqwest::Respon
 #[tokio::test]
 async fn shadow_sends_nothing_measures_agreement_and_the_gate_holds_until_sign_off() {
     for backend in backends() {
-        let app = TestApp::start(backend).await;
-        let receiver = Receiver::start().await;
-        app.apply(
-            &definition(&receiver.url, "Order", SHADOW),
-            TrainingFiles::default(),
-        )
-        .await;
+        let (app, receiver) = start_support(backend, SHADOW).await;
         let builder = app.token("builder@acme.io", Role::Builder).await;
         let reviewer = app.token("rita@acme.io", Role::Reviewer).await;
 
@@ -414,13 +418,7 @@ async fn shadow_sends_nothing_measures_agreement_and_the_gate_holds_until_sign_o
 #[tokio::test]
 async fn an_admin_can_force_go_live_with_a_reason_and_it_is_logged() {
     for backend in backends() {
-        let app = TestApp::start(backend).await;
-        let receiver = Receiver::start().await;
-        app.apply(
-            &definition(&receiver.url, "Order", SHADOW),
-            TrainingFiles::default(),
-        )
-        .await;
+        let (app, _receiver) = start_support(backend, SHADOW).await;
         let admin = app.token("ada@acme.io", Role::Admin).await;
         let (status, body) = call(
             &app,
@@ -492,10 +490,7 @@ async fn an_admin_can_force_go_live_with_a_reason_and_it_is_logged() {
 #[tokio::test]
 async fn a_rollback_restores_the_earlier_versions_outputs() {
     for backend in backends() {
-        let app = TestApp::start(backend).await;
-        let receiver = Receiver::start().await;
-        app.apply(&definition(&receiver.url, "Order", ""), TrainingFiles::default())
-            .await;
+        let (app, receiver) = start_support(backend, "").await;
         let builder = app.token("builder@acme.io", Role::Builder).await;
         let text = "From ada@example.com\nOrder: AB-1234";
         let first = submit(&app, &builder, &[text]).await[0];
@@ -594,18 +589,12 @@ async fn a_rollback_restores_the_earlier_versions_outputs() {
 #[tokio::test]
 async fn the_guard_pauses_automatic_acceptance_when_corrections_pile_up() {
     for backend in backends() {
-        let app = TestApp::start(backend).await;
-        let receiver = Receiver::start().await;
         let slack = Receiver::start().await;
         let guard = format!(
             "[rollout]\nstart = \"live\"\nguard_window = 4\nguard_correction_rate = 0.5\n\n[[review.notify]]\ntype = \"slack\"\nurl = \"{}\"\n",
             slack.url
         );
-        app.apply(
-            &definition(&receiver.url, "Order", &guard),
-            TrainingFiles::default(),
-        )
-        .await;
+        let (app, receiver) = start_support(backend, &guard).await;
         let builder = app.token("builder@acme.io", Role::Builder).await;
         let reviewer = app.token("rita@acme.io", Role::Reviewer).await;
         // No order number: each goes to the inbox and a reviewer fills it in.
@@ -675,14 +664,8 @@ async fn the_guard_pauses_automatic_acceptance_when_corrections_pile_up() {
 #[tokio::test]
 async fn corrections_are_proposed_once_the_champion_curates_and_the_gate_runs_the_suite() {
     for backend in backends() {
-        let app = TestApp::start(backend).await;
-        let receiver = Receiver::start().await;
         let gate = "[rollout]\nstart = \"shadow\"\n[gate]\nmin_shadow_decided = 0\nmin_field_agreement = 0\nteam_hours_per_week = 40\n";
-        app.apply(
-            &definition(&receiver.url, "Order", gate),
-            TrainingFiles::default(),
-        )
-        .await;
+        let (app, _receiver) = start_support(backend, gate).await;
         let builder = app.token("builder@acme.io", Role::Builder).await;
         let rita = app.token("rita@acme.io", Role::Reviewer).await;
         let sam = app.token("sam@acme.io", Role::Reviewer).await;
@@ -824,14 +807,8 @@ async fn corrections_are_proposed_once_the_champion_curates_and_the_gate_runs_th
 #[tokio::test]
 async fn the_simulator_applies_a_threshold_as_a_new_version_and_the_card_tells_the_story() {
     for backend in backends() {
-        let app = TestApp::start(backend).await;
-        let receiver = Receiver::start().await;
         let card = "[card]\nwhy = \"Support spends 20 hours a week copying order numbers.\"\nasked_by = \"Maria, head of support\"\nwhen_wrong = \"Correct the order number; never guess it.\"\n";
-        app.apply(
-            &definition(&receiver.url, "Order", card),
-            TrainingFiles::default(),
-        )
-        .await;
+        let (app, _receiver) = start_support(backend, card).await;
         let builder = app.token("builder@acme.io", Role::Builder).await;
         let reviewer = app.token("rita@acme.io", Role::Reviewer).await;
         call(
@@ -1068,14 +1045,8 @@ async fn a_review_session_samples_by_stratum_and_links_its_decisions_to_a_versio
 #[tokio::test]
 async fn fields_step_from_shadow_to_suggest_to_automatic() {
     for backend in backends() {
-        let app = TestApp::start(backend).await;
-        let receiver = Receiver::start().await;
         let modes = "[rollout]\nstart = \"live\"\n[rollout.modes]\nemail = \"suggest\"\norder = \"shadow\"\n";
-        app.apply(
-            &definition(&receiver.url, "Order", modes),
-            TrainingFiles::default(),
-        )
-        .await;
+        let (app, receiver) = start_support(backend, modes).await;
         let builder = app.token("builder@acme.io", Role::Builder).await;
         let rita = app.token("rita@acme.io", Role::Reviewer).await;
         let id = submit(&app, &builder, &["From a@x.io\nOrder: AB-1234"]).await[0];
@@ -1145,10 +1116,7 @@ async fn fields_step_from_shadow_to_suggest_to_automatic() {
 #[tokio::test]
 async fn a_team_runs_a_review_session_from_the_pages() {
     for backend in backends() {
-        let app = TestApp::start(backend).await;
-        let receiver = Receiver::start().await;
-        app.apply(&definition(&receiver.url, "Order", ""), TrainingFiles::default())
-            .await;
+        let (app, _receiver) = start_support(backend, "").await;
         let builder = app.token("builder@acme.io", Role::Builder).await;
         let ids = submit(
             &app,

@@ -6,10 +6,11 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tandem_domain::Role;
-use tandem_service::automations::TrainingFiles;
-use tandem_test_support::{Receiver, TestApp, backends};
+use tandem_test_support::backends;
 
-use super::{OneCorrected, call, definition, one_corrected, start_session, start_session_from_page, submit};
+use super::{
+    OneCorrected, call, one_corrected, start_session, start_session_from_page, start_support, submit,
+};
 
 #[tokio::test]
 async fn closing_a_session_keeps_its_summary_and_its_decisions_stay_linkable() {
@@ -215,10 +216,7 @@ async fn closing_a_session_keeps_its_summary_and_its_decisions_stay_linkable() {
 
 #[tokio::test]
 async fn a_session_is_closed_from_its_page() {
-    let app = TestApp::start(backends()[0]).await;
-    let receiver = Receiver::start().await;
-    app.apply(&definition(&receiver.url, "Order", ""), TrainingFiles::default())
-        .await;
+    let (app, _receiver) = start_support(backends()[0], "").await;
     let builder = app.token("builder@acme.io", Role::Builder).await;
     submit(
         &app,
