@@ -110,6 +110,25 @@ async fn decide(app: &TestApp, token: &str, id: i64, body: Value) {
     assert_eq!(status, StatusCode::OK, "{b}");
 }
 
+/// Set `target`'s threshold as `token`, which makes a new version when allowed.
+async fn set_threshold(app: &TestApp, token: &str, target: &str, threshold: f64) -> (StatusCode, Value) {
+    let body = json!({ "target": target, "threshold": threshold });
+    call(
+        app,
+        token,
+        "POST",
+        "/api/v1/automations/support/thresholds",
+        Some(body),
+    )
+    .await
+}
+
+/// Link a review session's decision (note `note`) to the version that carries it out.
+async fn link_decision(app: &TestApp, token: &str, note: i64, version: i64) -> (StatusCode, Value) {
+    let path = format!("/api/v1/automations/support/review-decisions/{note}/version");
+    call(app, token, "POST", &path, Some(json!({ "version": version }))).await
+}
+
 /// The app with the support automation (`definition` with `extra` appended) applied, and
 /// the local receiver its webhook delivers to, which the test keeps alive.
 async fn start_support(backend: TestBackend, extra: &str) -> (TestApp, Receiver) {
@@ -879,14 +898,7 @@ async fn the_simulator_applies_a_threshold_as_a_new_version_and_the_card_tells_t
         .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 
-        let (status, body) = call(
-            &app,
-            &builder,
-            "POST",
-            "/api/v1/automations/support/thresholds",
-            Some(json!({ "target": "email", "threshold": 0.97 })),
-        )
-        .await;
+        let (status, body) = set_threshold(&app, &builder, "email", 0.97).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         assert_eq!(body["version"], 2);
         let (_, d) = call(
@@ -908,14 +920,7 @@ async fn the_simulator_applies_a_threshold_as_a_new_version_and_the_card_tells_t
             ["-threshold = 0.5", "+threshold = 0.97"],
             "only the e-mail threshold changed: {d}"
         );
-        let (status, _) = call(
-            &app,
-            &reviewer,
-            "POST",
-            "/api/v1/automations/support/thresholds",
-            Some(json!({ "target": "email", "threshold": 0.9 })),
-        )
-        .await;
+        let (status, _) = set_threshold(&app, &reviewer, "email", 0.9).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
 
         let (status, c) = call(&app, &reviewer, "GET", "/api/v1/automations/support/card", None).await;
@@ -1007,32 +1012,11 @@ async fn a_review_session_samples_by_stratum_and_links_its_decisions_to_a_versio
         let decision = d["id"].as_i64().unwrap();
 
         // The decision is carried out by version 2, and linked to it.
-        let (status, _) = call(
-            &app,
-            &builder,
-            "POST",
-            "/api/v1/automations/support/thresholds",
-            Some(json!({ "target": "email", "threshold": 0.9 })),
-        )
-        .await;
+        let (status, _) = set_threshold(&app, &builder, "email", 0.9).await;
         assert_eq!(status, StatusCode::CREATED);
-        let (status, _) = call(
-            &app,
-            &rita,
-            "POST",
-            &format!("/api/v1/automations/support/review-decisions/{decision}/version"),
-            Some(json!({ "version": 2 })),
-        )
-        .await;
+        let (status, _) = link_decision(&app, &rita, decision, 2).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "builders link decisions");
-        let (status, l) = call(
-            &app,
-            &builder,
-            "POST",
-            &format!("/api/v1/automations/support/review-decisions/{decision}/version"),
-            Some(json!({ "version": 2 })),
-        )
-        .await;
+        let (status, l) = link_decision(&app, &builder, decision, 2).await;
         assert_eq!(status, StatusCode::OK, "{l}");
         let (_, view) = call(&app, &rita, "GET", &format!("/api/v1/review-sessions/{id}"), None).await;
         assert_eq!(view["notes"].as_array().unwrap().len(), 2, "{view}");

@@ -9,7 +9,8 @@ use tandem_domain::Role;
 use tandem_test_support::backends;
 
 use super::{
-    OneCorrected, call, one_corrected, start_session, start_session_from_page, start_support, submit,
+    OneCorrected, call, link_decision, one_corrected, set_threshold, start_session, start_session_from_page,
+    start_support, submit,
 };
 
 #[tokio::test]
@@ -65,24 +66,9 @@ async fn closing_a_session_keeps_its_summary_and_its_decisions_stay_linkable() {
         assert!(view["summary"].is_null(), "open sessions have no summary: {view}");
 
         // The threshold decision is carried out by version 2 before the session ends.
-        let (status, _) = call(
-            &app,
-            &builder,
-            "POST",
-            "/api/v1/automations/support/thresholds",
-            Some(json!({ "target": "email", "threshold": 0.9 })),
-        )
-        .await;
+        let (status, _) = set_threshold(&app, &builder, "email", 0.9).await;
         assert_eq!(status, StatusCode::CREATED);
-        let link = |note: i64| format!("/api/v1/automations/support/review-decisions/{note}/version");
-        let (status, l) = call(
-            &app,
-            &builder,
-            "POST",
-            &link(threshold_note),
-            Some(json!({ "version": 2 })),
-        )
-        .await;
+        let (status, l) = link_decision(&app, &builder, threshold_note, 2).await;
         assert_eq!(status, StatusCode::OK, "{l}");
 
         // Sam neither started the session nor is the champion nor a builder.
@@ -150,23 +136,9 @@ async fn closing_a_session_keeps_its_summary_and_its_decisions_stay_linkable() {
         assert!(e["error"]["message"].as_str().unwrap().contains("closed"), "{e}");
 
         // The edge-case decision is carried out the week after, by version 3.
-        let (status, _) = call(
-            &app,
-            &builder,
-            "POST",
-            "/api/v1/automations/support/thresholds",
-            Some(json!({ "target": "order", "threshold": 0.6 })),
-        )
-        .await;
+        let (status, _) = set_threshold(&app, &builder, "order", 0.6).await;
         assert_eq!(status, StatusCode::CREATED);
-        let (status, l) = call(
-            &app,
-            &builder,
-            "POST",
-            &link(edge_note),
-            Some(json!({ "version": 3 })),
-        )
-        .await;
+        let (status, l) = link_decision(&app, &builder, edge_note, 3).await;
         assert_eq!(status, StatusCode::OK, "{l}");
         let (_, view) = call(&app, &rita, "GET", &format!("/api/v1/review-sessions/{id}"), None).await;
         assert_eq!(view["decisions"][1][1], 3, "{view}");
