@@ -159,6 +159,16 @@ impl TestApp {
         }
     }
 
+    /// Item `id`'s status in this app's workspace, read from the store.
+    pub async fn item_status(&self, id: ItemId) -> tandem_domain::ItemStatus {
+        self.tandem
+            .store
+            .item(self.workspace, id)
+            .await
+            .expect("the item")
+            .status
+    }
+
     /// Submit one item a text (as `{"text": ...}`) to the automation `slug` through the
     /// service, as `actor`, and let the worker process them; their ids, in order.
     pub async fn submit_texts(

@@ -178,7 +178,7 @@ async fn a_reviewer_clears_the_inbox_by_keyboard_alone() {
     let statuses: Vec<ItemStatus> = {
         let mut out = Vec::new();
         for id in &ids {
-            out.push(app.tandem.store.item(app.workspace, *id).await.unwrap().status);
+            out.push(app.item_status(*id).await);
         }
         out
     };
@@ -261,10 +261,6 @@ async fn text_of(b: &Browser, css: &str) -> String {
         .unwrap()
 }
 
-async fn status(app: &TestApp, id: ItemId) -> ItemStatus {
-    app.tandem.store.item(app.workspace, id).await.unwrap().status
-}
-
 #[tokio::test]
 async fn two_reviewers_race_and_a_chat_link_decides_only_from_its_button() {
     let (app, slack, ids) = notifying_app().await;
@@ -300,7 +296,7 @@ async fn two_reviewers_race_and_a_chat_link_decides_only_from_its_button() {
     );
     // Sam's keyboard approve does nothing either.
     press(&sam, &['a']).await;
-    assert_eq!(status(&app, ids[0]).await, ItemStatus::NeedsReview);
+    assert_eq!(app.item_status(ids[0]).await, ItemStatus::NeedsReview);
     sam.close().await;
 
     // Rita follows the chat link: the page shows what will be approved; opening it
@@ -311,7 +307,7 @@ async fn two_reviewers_race_and_a_chat_link_decides_only_from_its_button() {
     let shown = text_of(&rita, "#link-fields").await;
     assert!(shown.contains("a@x.io"), "{shown}");
     assert_eq!(
-        status(&app, ids[0]).await,
+        app.item_status(ids[0]).await,
         ItemStatus::NeedsReview,
         "the GET decided"
     );
@@ -324,7 +320,7 @@ async fn two_reviewers_race_and_a_chat_link_decides_only_from_its_button() {
         .await
         .unwrap();
     rita.wait_for_path(&format!("/items/{}", ids[0])).await;
-    assert_eq!(status(&app, ids[0]).await, ItemStatus::Approved);
+    assert_eq!(app.item_status(ids[0]).await, ItemStatus::Approved);
     rita.close().await;
 }
 
@@ -343,7 +339,7 @@ async fn this_looks_wrong_on_a_delivered_result_sends_it_back() {
     b.wait_for_path(&format!("/items/{}/wrong", ids[2])).await;
     b.client.goto(&link).await.unwrap();
     assert_eq!(
-        status(&app, ids[2]).await,
+        app.item_status(ids[2]).await,
         ItemStatus::AutoAccepted,
         "opening the link changes nothing"
     );
@@ -362,7 +358,7 @@ async fn this_looks_wrong_on_a_delivered_result_sends_it_back() {
         .await
         .unwrap();
     b.wait_for_path(&format!("/items/{}", ids[2])).await;
-    assert_eq!(status(&app, ids[2]).await, ItemStatus::NeedsReview);
+    assert_eq!(app.item_status(ids[2]).await, ItemStatus::NeedsReview);
     let history = text_of(
         &b,
         "#history-title + table, section[aria-labelledby=history-title] table",

@@ -95,13 +95,9 @@ async fn setup(backend: TestBackend) -> Setup {
         "From c@z.io about Order: EF-9012",
     ];
     let items = app.submit_texts(&actor, "support", &texts).await;
-    let status = |id| {
-        let app = &app;
-        async move { app.tandem.store.item(app.workspace, id).await.unwrap().status }
-    };
-    assert_eq!(status(items[0]).await, ItemStatus::NeedsReview);
-    assert_eq!(status(items[1]).await, ItemStatus::NeedsReview);
-    assert_eq!(status(items[2]).await, ItemStatus::AutoAccepted);
+    assert_eq!(app.item_status(items[0]).await, ItemStatus::NeedsReview);
+    assert_eq!(app.item_status(items[1]).await, ItemStatus::NeedsReview);
+    assert_eq!(app.item_status(items[2]).await, ItemStatus::AutoAccepted);
     Setup {
         app,
         clock,
@@ -268,15 +264,7 @@ async fn a_digest_goes_to_slack_and_email_with_links_that_decide_only_when_poste
             .await
             .unwrap();
         assert_eq!(resp.status(), StatusCode::FORBIDDEN);
-        assert_eq!(
-            app.tandem
-                .store
-                .item(app.workspace, items[1])
-                .await
-                .unwrap()
-                .status,
-            ItemStatus::NeedsReview
-        );
+        assert_eq!(app.item_status(items[1]).await, ItemStatus::NeedsReview);
 
         // The button decides.
         let csrf = csrf_of(&rita, &app).await;
@@ -323,15 +311,7 @@ async fn a_digest_goes_to_slack_and_email_with_links_that_decide_only_when_poste
             .await
             .unwrap();
         assert_eq!(resp.status(), StatusCode::GONE);
-        assert_eq!(
-            app.tandem
-                .store
-                .item(app.workspace, items[0])
-                .await
-                .unwrap()
-                .status,
-            ItemStatus::NeedsReview
-        );
+        assert_eq!(app.item_status(items[0]).await, ItemStatus::NeedsReview);
 
         // Another workspace's reviewer cannot read the link.
         let other = app.tandem.ensure_workspace("other", "Other").await.unwrap();
@@ -511,15 +491,7 @@ async fn two_reviewers_never_decide_the_same_item_and_claims_expire() {
                 .unwrap()
                 .contains("rita is working on this item")
         );
-        assert_eq!(
-            app.tandem
-                .store
-                .item(app.workspace, items[1])
-                .await
-                .unwrap()
-                .status,
-            ItemStatus::NeedsReview
-        );
+        assert_eq!(app.item_status(items[1]).await, ItemStatus::NeedsReview);
         // The API is held to the same claim.
         let sam_user = app
             .tandem
@@ -646,7 +618,7 @@ async fn the_inbox_sorts_filters_and_bulk_approves_after_a_confirmation() {
         );
         assert!(html.contains("already decided"), "why item 2 is left out");
         for id in &items {
-            let st = app.tandem.store.item(app.workspace, *id).await.unwrap().status;
+            let st = app.item_status(*id).await;
             assert_ne!(st, ItemStatus::Approved, "the confirmation page decided nothing");
         }
         let resp = rita
@@ -662,15 +634,7 @@ async fn the_inbox_sorts_filters_and_bulk_approves_after_a_confirmation() {
                 .unwrap()
                 .contains("Approved%201%20item")
         );
-        assert_eq!(
-            app.tandem
-                .store
-                .item(app.workspace, items[1])
-                .await
-                .unwrap()
-                .status,
-            ItemStatus::Approved
-        );
+        assert_eq!(app.item_status(items[1]).await, ItemStatus::Approved);
         let resp = rita
             .post(app.url("/inbox/bulk"))
             .form(&[("csrf", csrf.as_str())])
@@ -706,12 +670,7 @@ async fn this_looks_wrong_sends_an_automatic_result_back_from_the_page_the_link_
             "the page shows the delivered result: {html}"
         );
         assert_eq!(
-            app.tandem
-                .store
-                .item(app.workspace, items[2])
-                .await
-                .unwrap()
-                .status,
+            app.item_status(items[2]).await,
             ItemStatus::AutoAccepted,
             "opening the link changes nothing"
         );
