@@ -1,12 +1,13 @@
 //! A real browser for UI tests: Debian's Chromium, headless, driven over WebDriver by
 //! ChromeDriver. Each [`Browser`] has its own ChromeDriver process and profile, killed and
-//! removed on drop. [`Browser::sign_in`] and [`Browser::wait_for_path`] are the steps
-//! nearly every browser test starts with.
+//! removed on drop. [`Browser::sign_in`], [`Browser::wait_for_path`], [`Browser::wait_for`]
+//! and [`Browser::text`] are the steps nearly every browser test takes.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::elements::Element;
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 
@@ -116,6 +117,22 @@ impl Browser {
             .then(KeyAction::Up { value: enter });
         self.client.perform_actions(keys).await.expect("press Enter");
         self.wait_for_path("/inbox").await;
+    }
+
+    /// Wait up to ten seconds for an element matching `css` (the page a click opens may
+    /// still be loading) and return it.
+    pub async fn wait_for(&self, css: &str) -> Element {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
+    }
+
+    /// The text of the element matching `css`, waiting for it as [`Browser::wait_for`].
+    pub async fn text(&self, css: &str) -> String {
+        self.wait_for(css).await.text().await.expect("the element's text")
     }
 
     /// Wait until the page shown is at `path` (a click or a redirect may still be loading).

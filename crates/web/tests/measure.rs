@@ -664,15 +664,6 @@ async fn the_checkin_explains_a_hard_week_exports_and_shares() {
     }
 }
 
-async fn wait_for(b: &tandem_test_support::Browser, css: &str) -> fantoccini::elements::Element {
-    b.client
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(fantoccini::Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
-}
-
 #[tokio::test]
 async fn the_checkin_page_in_a_browser() {
     use fantoccini::Locator;
@@ -761,14 +752,15 @@ async fn the_checkin_page_in_a_browser() {
         .click()
         .await
         .unwrap();
-    let url = wait_for(&b, "#share-url a")
+    let url = b
+        .wait_for("#share-url a")
         .await
         .attr("href")
         .await
         .unwrap()
         .unwrap();
     b.client.goto(&url).await.unwrap();
-    wait_for(&b, "h1").await;
+    b.wait_for("h1").await;
     assert!(
         b.client
             .find_all(Locator::Css("header.top, form"))

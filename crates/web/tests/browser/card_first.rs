@@ -32,18 +32,6 @@ why = "Support spends 20 hours a week copying addresses out of e-mails."
 asked_by = "Maria, head of support"
 "#;
 
-async fn text(b: &Browser, css: &str) -> String {
-    b.client
-        .wait()
-        .at_most(std::time::Duration::from_secs(10))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .text()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_new_reviewer_sees_the_card_before_their_first_decision() {
     let app = TestApp::start(backends()[0]).await;
@@ -56,7 +44,7 @@ async fn a_new_reviewer_sees_the_card_before_their_first_decision() {
 
     let b = Browser::start(1280, 900).await;
     b.sign_in(&app, "rita@acme.io").await;
-    let unread = text(&b, "#unread-cards").await;
+    let unread = b.text("#unread-cards").await;
     assert!(unread.contains("Start with the automation cards"), "{unread}");
     assert!(unread.contains("Support"), "{unread}");
 
@@ -69,12 +57,12 @@ async fn a_new_reviewer_sees_the_card_before_their_first_decision() {
         .await
         .unwrap();
     b.wait_for_path("/automations/support/card").await;
-    assert!(text(&b, "#first-read").await.contains("New to Support?"));
+    assert!(b.text("#first-read").await.contains("New to Support?"));
     assert_eq!(
-        text(&b, "#why").await,
+        b.text("#why").await,
         "Support spends 20 hours a week copying addresses out of e-mails."
     );
-    assert_eq!(text(&b, "#asked-by").await, "Maria, head of support");
+    assert_eq!(b.text("#asked-by").await, "Maria, head of support");
     screenshot(&b, "card-first.png").await;
     let nothing_yet = app.tandem.store.card_reads(app.workspace, rita.id).await.unwrap();
     assert!(nothing_yet.is_empty(), "reading is not acknowledging");
@@ -118,7 +106,7 @@ async fn a_new_reviewer_sees_the_card_before_their_first_decision() {
         .await
         .unwrap();
     assert!(
-        text(&b, "#card-read-at")
+        b.text("#card-read-at")
             .await
             .starts_with("You acknowledged this card on")
     );

@@ -35,19 +35,6 @@ min_shadow_decided = 2
 team_hours_per_week = 5
 "#;
 
-async fn text(b: &Browser, css: &str) -> String {
-    // Wait: the element may be on the page a click is still opening.
-    b.client
-        .wait()
-        .at_most(std::time::Duration::from_secs(10))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .text()
-        .await
-        .unwrap()
-}
-
 async fn click(b: &Browser, css: &str) {
     b.client
         .find(Locator::Css(css))
@@ -91,20 +78,20 @@ async fn a_champion_signs_off_and_the_automation_goes_live() {
         .goto(&app.url("/automations/support/rollout"))
         .await
         .unwrap();
-    assert_eq!(text(&b, "#stage").await, "shadow");
-    assert_eq!(text(&b, "#gate-state").await, "not yet");
+    assert_eq!(b.text("#stage").await, "shadow");
+    assert_eq!(b.text("#gate-state").await, "not yet");
     assert!(
-        text(&b, "[data-check='sign_off']")
+        b.text("[data-check='sign_off']")
             .await
             .contains("has not signed off version 1")
     );
 
     // The gate refuses while the sign-off is missing, and says why.
     click(&b, "#to-live").await;
-    let error = text(&b, "#error").await;
+    let error = b.text("#error").await;
     assert!(error.contains("the readiness gate is not green"), "{error}");
     assert!(error.contains("Champion's sign-off"), "{error}");
-    assert_eq!(text(&b, "#stage").await, "shadow");
+    assert_eq!(b.text("#stage").await, "shadow");
 
     b.client
         .find(Locator::Css("#sign-off-note"))
@@ -115,7 +102,7 @@ async fn a_champion_signs_off_and_the_automation_goes_live() {
         .unwrap();
     click(&b, "#sign-off").await;
     b.wait_for_path("/automations/support/rollout").await;
-    assert_eq!(text(&b, "#gate-state").await, "green");
+    assert_eq!(b.text("#gate-state").await, "green");
     screenshot(&b, "rollout.png").await;
 
     b.client
@@ -127,8 +114,8 @@ async fn a_champion_signs_off_and_the_automation_goes_live() {
         .unwrap();
     click(&b, "#to-live").await;
     b.wait_for_path("/automations/support/rollout").await;
-    assert_eq!(text(&b, "#stage").await, "live");
-    let history = text(&b, "#events").await;
+    assert_eq!(b.text("#stage").await, "live");
+    let history = b.text("#events").await;
     assert!(history.contains("stage"), "{history}");
     assert!(history.contains("sign off"), "{history}");
     b.close().await;

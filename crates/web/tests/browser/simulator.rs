@@ -35,18 +35,6 @@ minutes_per_item = 2
 start = "shadow"
 "#;
 
-async fn text(b: &Browser, css: &str) -> String {
-    b.client
-        .wait()
-        .at_most(std::time::Duration::from_secs(10))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .text()
-        .await
-        .unwrap()
-}
-
 async fn wait_text(b: &Browser, css: &str, want: &str) {
     let client = b.client.clone();
     eventually(
@@ -150,13 +138,13 @@ async fn a_builder_picks_a_threshold_on_the_curve_and_applies_it() {
     );
     press(&b, &['\u{E007}']).await;
     b.wait_for_path("/automations/support/simulate").await;
-    assert_eq!(text(&b, "#threshold").await, want);
-    let inbox = text(&b, "#inbox").await;
+    assert_eq!(b.text("#threshold").await, want);
+    let inbox = b.text("#inbox").await;
     assert!(
         inbox.starts_with("about ") && inbox.ends_with(" items a week"),
         "{inbox}"
     );
-    let hours = text(&b, "#hours").await;
+    let hours = b.text("#hours").await;
     assert!(hours.ends_with(" h a week"), "{hours}");
     let focused = b.client.active_element().await.unwrap();
     assert_eq!(
