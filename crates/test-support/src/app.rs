@@ -196,6 +196,24 @@ impl TestApp {
         ids
     }
 
+    /// The body of the page at `path`, fetched with the app's signed-in [`TestApp::client`].
+    pub async fn page(&self, path: &str) -> String {
+        self.page_as(&self.client, path).await
+    }
+
+    /// The body of the page at `path`, fetched with `client` (another member's session).
+    /// The status is not checked: a test that cares asks for the response itself.
+    pub async fn page_as(&self, client: &reqwest::Client, path: &str) -> String {
+        client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+            .text()
+            .await
+            .expect("the page's body")
+    }
+
     /// `POST path` with a bearer token and a JSON body: the status and the answer's JSON
     /// (`null` when the body is not JSON).
     pub async fn post_json(

@@ -455,30 +455,14 @@ async fn the_inbox_page_needs_a_session_and_renders_hostile_input_inert() {
         app.user("rita@acme.io", Role::Reviewer).await;
         app.read_cards("rita@acme.io").await;
         app.login("rita@acme.io").await;
-        let inbox = app
-            .client
-            .get(app.url("/inbox"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let inbox = app.page("/inbox").await;
         assert!(inbox.contains(&format!("href=\"/items/{id}\"")));
         assert!(inbox.contains("Required field missing"));
         assert!(
             !inbox.contains("<script>alert"),
             "item text is escaped in the list"
         );
-        let page = app
-            .client
-            .get(app.url(&format!("/items/{id}")))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = app.page(&format!("/items/{id}")).await;
         assert!(
             page.contains("&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62;&#60;img src=x"),
             "shown as text"

@@ -125,14 +125,7 @@ async fn signed_in(app: &TestApp, email: &str) -> reqwest::Client {
 }
 
 async fn csrf_of(client: &reqwest::Client, app: &TestApp) -> String {
-    let html = client
-        .get(app.url("/inbox"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page_as(client, "/inbox").await;
     let at = html.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
     html[at..].split('"').next().unwrap().to_owned()
 }
@@ -448,34 +441,13 @@ async fn two_reviewers_never_decide_the_same_item_and_claims_expire() {
         let item = format!("/items/{}", items[1]);
 
         // Rita opens the item: it is hers for five minutes.
-        let html = rita
-            .get(app.url(&item))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = app.page_as(&rita, &item).await;
         assert!(html.contains("id=\"approve-button\""), "Rita can decide");
         // Sam sees who holds it, gets no buttons, and a forced POST is refused.
-        let html = sam
-            .get(app.url(&item))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = app.page_as(&sam, &item).await;
         assert!(html.contains("rita is working on this item"), "{html}");
         assert!(!html.contains("id=\"approve-button\""));
-        let inbox = sam
-            .get(app.url("/inbox"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let inbox = app.page_as(&sam, "/inbox").await;
         assert!(inbox.contains("rita is on it"), "the inbox shows the claim");
         let csrf = csrf_of(&sam, &app).await;
         let resp = sam
@@ -514,14 +486,7 @@ async fn two_reviewers_never_decide_the_same_item_and_claims_expire() {
 
         // Claims expire: after five minutes Sam takes it over and decides.
         clock.advance(5 * MINUTE + 1);
-        let html = sam
-            .get(app.url(&item))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = app.page_as(&sam, &item).await;
         assert!(html.contains("id=\"approve-button\""), "the claim expired");
         let resp = sam
             .post(app.url(&format!("{item}/decide")))
@@ -556,37 +521,16 @@ async fn the_inbox_sorts_filters_and_bulk_approves_after_a_confirmation() {
         app.user("rita@acme.io", Role::Reviewer).await;
         app.read_cards("rita@acme.io").await;
         let rita = signed_in(&app, "rita@acme.io").await;
-        let html = rita
-            .get(app.url("/inbox?order=due"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = app.page_as(&rita, "/inbox?order=due").await;
         assert!(html.contains("due in 30 min"), "{html}");
         assert!(html.contains("prio-high"), "the automation's priority shows");
-        let html = rita
-            .get(app.url("/inbox?overdue=1"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = app.page_as(&rita, "/inbox?overdue=1").await;
         assert!(
             html.contains("Nothing waits for review with these filters"),
             "nothing overdue yet"
         );
         clock.advance(31 * MINUTE);
-        let html = rita
-            .get(app.url("/inbox?overdue=1"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = app.page_as(&rita, "/inbox?overdue=1").await;
         assert!(html.contains("overdue by 1 min"), "{html}");
         let resp = rita.get(app.url("/inbox?order=sideways")).send().await.unwrap();
         assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -714,14 +658,7 @@ async fn this_looks_wrong_sends_an_automatic_result_back_from_the_page_the_link_
             )
         );
         assert_eq!(escaped[0].reason, "the order number is from the signature");
-        let inbox = rita
-            .get(app.url("/inbox?reason=reported_wrong"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let inbox = app.page_as(&rita, "/inbox?reason=reported_wrong").await;
         assert!(inbox.contains("Reported wrong"), "{inbox}");
         assert!(inbox.contains(&format!("#{}", items[2])));
         // Again: a clear conflict, counted once.
@@ -808,15 +745,7 @@ async fn reviewer_progress_counts_decisions_and_warns_of_rubber_stamping() {
         app.tandem.decide(&actor, id, d).await.unwrap();
     }
     app.login("ada@acme.io").await;
-    let html = app
-        .client
-        .get(app.url("/progress"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page("/progress").await;
     assert!(
         html.contains("Rubber-stamp warning: 6 approvals in under 2 s each"),
         "{html}"
@@ -943,14 +872,7 @@ async fn a_failed_notification_is_retried_with_backoff_until_sent_or_given_up() 
 
         // The deliveries page shows the log to people.
         let ada = signed_in(&app, "ada@acme.io").await;
-        let html = ada
-            .get(app.url("/deliveries"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = app.page_as(&ada, "/deliveries").await;
         assert!(html.contains("Notifications to people"), "{html}");
         assert!(html.contains("attempt 5 of 5"), "{html}");
 

@@ -544,16 +544,7 @@ async fn the_checkin_explains_a_hard_week_exports_and_shares() {
         // The page: the spike explained, the champion's note escaped, six charts.
         c.app.user("bob@acme.io", Role::Builder).await;
         c.app.login("bob@acme.io").await;
-        let html = c
-            .app
-            .client
-            .get(c.app.url("/checkin?automation=support"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = c.app.page("/checkin?automation=support").await;
         assert!(
             html.contains("Volume spike: 30 items in, 3.0× the recent median of 10."),
             "{html}"
@@ -569,29 +560,11 @@ async fn the_checkin_explains_a_hard_week_exports_and_shares() {
         // Reading it again does not add the automatic note twice.
         let again = c.weekly("automation=support").await;
         assert_eq!(again["weeks"].as_array().unwrap().len(), 4);
-        let html2 = c
-            .app
-            .client
-            .get(c.app.url("/checkin?automation=support"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html2 = c.app.page("/checkin?automation=support").await;
         assert_eq!(html2.matches("Volume spike: 30").count(), 1);
 
         // CSV: a header and a row per week, the notes on their week.
-        let csv = c
-            .app
-            .client
-            .get(c.app.url("/checkin.csv?automation=support"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let csv = c.app.page("/checkin.csv?automation=support").await;
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines.len(), 5, "{csv}");
         assert!(lines[0].starts_with("week_start,closed,items_in,designed_volume"));

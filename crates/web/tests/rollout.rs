@@ -1152,30 +1152,14 @@ async fn a_team_runs_a_review_session_from_the_pages() {
                 .unwrap()
                 .contains("decision: say what was decided")
         );
-        let html = app
-            .client
-            .get(app.url(&page))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = app.page(&page).await;
         assert!(html.contains("Monday review"));
         assert!(html.contains("rita: disagree (no order at all)"), "{html}");
         assert!(
             html.contains("b@x.io") && !html.contains("<b>b@x.io</b>"),
             "item text is escaped"
         );
-        let rollout = app
-            .client
-            .get(app.url("/automations/support/rollout"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let rollout = app.page("/automations/support/rollout").await;
         assert!(
             rollout.contains("Monday review"),
             "the rollout page lists the session"

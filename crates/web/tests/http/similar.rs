@@ -139,15 +139,7 @@ async fn the_most_similar_decided_item_is_the_near_duplicate_and_never_another_w
 
         // The item page shows the section with the decision and a link to the item.
         app.login("rita@acme.io").await;
-        let html = app
-            .client
-            .get(app.url(&format!("/items/{query}")))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = app.page(&format!("/items/{query}")).await;
         let section = &html[html.find("id=\"similar\"").expect("the section")..];
         let section = &section[..section.find("</section>").unwrap()];
         assert!(

@@ -161,15 +161,7 @@ async fn closing_a_session_keeps_its_summary_and_its_decisions_stay_linkable() {
         // The page shows the summary and takes no more votes.
         app.user("vic@acme.io", Role::Viewer).await;
         app.login("vic@acme.io").await;
-        let html = app
-            .client
-            .get(app.url(&format!("/review-sessions/{id}")))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = app.page(&format!("/review-sessions/{id}")).await;
         assert!(
             html.contains("2 of") && html.contains("1 agree and 2 disagree"),
             "{html}"
@@ -199,15 +191,7 @@ async fn a_session_is_closed_from_its_page() {
     app.drain().await;
     let (resp, csrf) = start_session_from_page(&app, "Monday review").await;
     let page = resp.headers()["location"].to_str().unwrap().to_owned();
-    let html = app
-        .client
-        .get(app.url(&page))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page(&page).await;
     assert!(
         html.contains("id=\"close-button\""),
         "the one who started it can close it"
@@ -220,15 +204,7 @@ async fn a_session_is_closed_from_its_page() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    let html = app
-        .client
-        .get(app.url(&page))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page(&page).await;
     assert!(
         html.contains("id=\"summary\"") && html.contains("Closed "),
         "{html}"
