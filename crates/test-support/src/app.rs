@@ -214,6 +214,26 @@ impl TestApp {
             .expect("the page's body")
     }
 
+    /// `POST path` with a form, as the app's signed-in [`TestApp::client`]; the response.
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.post_form_as(&self.client, path, form).await
+    }
+
+    /// `POST path` with a form, as `client` (another member's session); the response.
+    pub async fn post_form_as(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        client
+            .post(self.url(path))
+            .form(form)
+            .send()
+            .await
+            .expect("request")
+    }
+
     /// `POST path` with a bearer token and a JSON body: the status and the answer's JSON
     /// (`null` when the body is not JSON).
     pub async fn post_json(

@@ -444,12 +444,8 @@ async fn the_inbox_page_needs_a_session_and_renders_hostile_input_inert() {
             "signed-out visitors go to the sign-in page"
         );
         let bad = app
-            .client
-            .post(app.url("/login"))
-            .form(&[("email", "nobody@acme.io"), ("password", "x")])
-            .send()
-            .await
-            .unwrap();
+            .post_form("/login", &[("email", "nobody@acme.io"), ("password", "x")])
+            .await;
         assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
 
         app.user("rita@acme.io", Role::Reviewer).await;
@@ -473,26 +469,24 @@ async fn the_inbox_page_needs_a_session_and_renders_hostile_input_inert() {
 
         // A form without the session's token is refused; with it, the decision is made.
         let refused = app
-            .client
-            .post(app.url(&format!("/items/{id}/decide")))
-            .form(&[("action", "reject"), ("reason", "spam"), ("csrf", "forged")])
-            .send()
-            .await
-            .unwrap();
+            .post_form(
+                &format!("/items/{id}/decide"),
+                &[("action", "reject"), ("reason", "spam"), ("csrf", "forged")],
+            )
+            .await;
         assert_eq!(refused.status(), StatusCode::FORBIDDEN);
         let csrf = app.csrf().await;
         let done = app
-            .client
-            .post(app.url(&format!("/items/{id}/decide")))
-            .form(&[
-                ("action", "reject"),
-                ("reason", "spam"),
-                ("csrf", csrf.as_str()),
-                ("seconds", "3.5"),
-            ])
-            .send()
-            .await
-            .unwrap();
+            .post_form(
+                &format!("/items/{id}/decide"),
+                &[
+                    ("action", "reject"),
+                    ("reason", "spam"),
+                    ("csrf", csrf.as_str()),
+                    ("seconds", "3.5"),
+                ],
+            )
+            .await;
         assert_eq!(done.status(), StatusCode::SEE_OTHER);
         let (_, item) = get_json(&app, &token, &format!("/api/v1/items/{id}")).await;
         assert_eq!(item["status"], "rejected");

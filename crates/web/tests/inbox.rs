@@ -114,12 +114,9 @@ async fn signed_in(app: &TestApp, email: &str) -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let resp = client
-        .post(app.url("/login"))
-        .form(&[("email", email), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    let resp = app
+        .post_form_as(&client, "/login", &[("email", email), ("password", PASSWORD)])
+        .await;
     assert_eq!(resp.status(), 303);
     client
 }
@@ -250,33 +247,22 @@ async fn a_digest_goes_to_slack_and_email_with_links_that_decide_only_when_poste
             rita.get(app.url(&forged)).send().await.unwrap().status(),
             StatusCode::NOT_FOUND
         );
-        let resp = rita
-            .post(app.url(&approve))
-            .form(&[("csrf", "nope")])
-            .send()
-            .await
-            .unwrap();
+        let resp = app.post_form_as(&rita, &approve, &[("csrf", "nope")]).await;
         assert_eq!(resp.status(), StatusCode::FORBIDDEN);
         assert_eq!(app.item_status(items[1]).await, ItemStatus::NeedsReview);
 
         // The button decides.
         let csrf = csrf_of(&rita, &app).await;
-        let resp = rita
-            .post(app.url(&approve))
-            .form(&[("csrf", csrf.as_str())])
-            .send()
-            .await
-            .unwrap();
+        let resp = app
+            .post_form_as(&rita, &approve, &[("csrf", csrf.as_str())])
+            .await;
         assert_eq!(resp.status(), StatusCode::SEE_OTHER);
         let item = app.tandem.store.item(app.workspace, items[1]).await.unwrap();
         assert_eq!(item.status, ItemStatus::Approved);
         // Using it again is a clear conflict, not a second decision.
-        let resp = rita
-            .post(app.url(&approve))
-            .form(&[("csrf", csrf.as_str())])
-            .send()
-            .await
-            .unwrap();
+        let resp = app
+            .post_form_as(&rita, &approve, &[("csrf", csrf.as_str())])
+            .await;
         assert_eq!(resp.status(), StatusCode::CONFLICT);
 
         // A reject link needs a reason; after the link's hour it has expired.
@@ -285,24 +271,16 @@ async fn a_digest_goes_to_slack_and_email_with_links_that_decide_only_when_poste
             .find(|(l, u)| l == "Reject" && u.contains(&format!("-{}-reject-", items[0])))
             .map(|(_, u)| path_of(u))
             .unwrap();
-        let resp = rita
-            .post(app.url(&reject))
-            .form(&[("csrf", csrf.as_str())])
-            .send()
-            .await
-            .unwrap();
+        let resp = app.post_form_as(&rita, &reject, &[("csrf", csrf.as_str())]).await;
         assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
         clock.advance(61 * MINUTE);
         assert_eq!(
             rita.get(app.url(&reject)).send().await.unwrap().status(),
             StatusCode::GONE
         );
-        let resp = rita
-            .post(app.url(&reject))
-            .form(&[("csrf", csrf.as_str()), ("reason", "spam")])
-            .send()
-            .await
-            .unwrap();
+        let resp = app
+            .post_form_as(&rita, &reject, &[("csrf", csrf.as_str()), ("reason", "spam")])
+            .await;
         assert_eq!(resp.status(), StatusCode::GONE);
         assert_eq!(app.item_status(items[0]).await, ItemStatus::NeedsReview);
 
@@ -450,12 +428,13 @@ async fn two_reviewers_never_decide_the_same_item_and_claims_expire() {
         let inbox = app.page_as(&sam, "/inbox").await;
         assert!(inbox.contains("rita is on it"), "the inbox shows the claim");
         let csrf = csrf_of(&sam, &app).await;
-        let resp = sam
-            .post(app.url(&format!("{item}/decide")))
-            .form(&[("csrf", csrf.as_str()), ("action", "approve")])
-            .send()
-            .await
-            .unwrap();
+        let resp = app
+            .post_form_as(
+                &sam,
+                &format!("{item}/decide"),
+                &[("csrf", csrf.as_str()), ("action", "approve")],
+            )
+            .await;
         assert_eq!(resp.status(), StatusCode::CONFLICT);
         assert!(
             resp.text()
@@ -488,12 +467,13 @@ async fn two_reviewers_never_decide_the_same_item_and_claims_expire() {
         clock.advance(5 * MINUTE + 1);
         let html = app.page_as(&sam, &item).await;
         assert!(html.contains("id=\"approve-button\""), "the claim expired");
-        let resp = sam
-            .post(app.url(&format!("{item}/decide")))
-            .form(&[("csrf", csrf.as_str()), ("action", "approve")])
-            .send()
-            .await
-            .unwrap();
+        let resp = app
+            .post_form_as(
+                &sam,
+                &format!("{item}/decide"),
+                &[("csrf", csrf.as_str()), ("action", "approve")],
+            )
+            .await;
         assert_eq!(resp.status(), StatusCode::SEE_OTHER);
         let decided = app.tandem.store.item(app.workspace, items[1]).await.unwrap();
         assert_eq!(
@@ -502,12 +482,13 @@ async fn two_reviewers_never_decide_the_same_item_and_claims_expire() {
         );
         // Rita, late, gets a clear conflict.
         let csrf = csrf_of(&rita, &app).await;
-        let resp = rita
-            .post(app.url(&format!("{item}/decide")))
-            .form(&[("csrf", csrf.as_str()), ("action", "approve")])
-            .send()
-            .await
-            .unwrap();
+        let resp = app
+            .post_form_as(
+                &rita,
+                &format!("{item}/decide"),
+                &[("csrf", csrf.as_str()), ("action", "approve")],
+            )
+            .await;
         assert_eq!(resp.status(), StatusCode::CONFLICT);
     }
 }
@@ -565,12 +546,13 @@ async fn the_inbox_sorts_filters_and_bulk_approves_after_a_confirmation() {
             let st = app.item_status(*id).await;
             assert_ne!(st, ItemStatus::Approved, "the confirmation page decided nothing");
         }
-        let resp = rita
-            .post(app.url("/inbox/bulk/approve"))
-            .form(&[("csrf", csrf.clone()), ("item", items[1].0.to_string())])
-            .send()
-            .await
-            .unwrap();
+        let resp = app
+            .post_form_as(
+                &rita,
+                "/inbox/bulk/approve",
+                &[("csrf", csrf.as_str()), ("item", &items[1].0.to_string())],
+            )
+            .await;
         assert_eq!(resp.status(), StatusCode::SEE_OTHER);
         assert!(
             resp.headers()["location"]
@@ -579,12 +561,9 @@ async fn the_inbox_sorts_filters_and_bulk_approves_after_a_confirmation() {
                 .contains("Approved%201%20item")
         );
         assert_eq!(app.item_status(items[1]).await, ItemStatus::Approved);
-        let resp = rita
-            .post(app.url("/inbox/bulk"))
-            .form(&[("csrf", csrf.as_str())])
-            .send()
-            .await
-            .unwrap();
+        let resp = app
+            .post_form_as(&rita, "/inbox/bulk", &[("csrf", csrf.as_str())])
+            .await;
         assert_eq!(
             resp.status(),
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -220,12 +220,11 @@ async fn start_session_from_page(app: &TestApp, title: &str) -> (reqwest::Respon
     app.login("rita@acme.io").await;
     let csrf = app.csrf().await;
     let resp = app
-        .client
-        .post(app.url("/automations/support/review-sessions"))
-        .form(&[("csrf", csrf.as_str()), ("title", title)])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/automations/support/review-sessions",
+            &[("csrf", csrf.as_str()), ("title", title)],
+        )
+        .await;
     (resp, csrf)
 }
 
@@ -1116,31 +1115,29 @@ async fn a_team_runs_a_review_session_from_the_pages() {
         let notes = format!("{page}/notes");
         let item = ids[1].to_string();
         let resp = app
-            .client
-            .post(app.url(&notes))
-            .form(&[
-                ("csrf", csrf.as_str()),
-                ("kind", "vote"),
-                ("item_id", item.as_str()),
-                ("choice", "disagree"),
-                ("body", "no order at all"),
-            ])
-            .send()
-            .await
-            .unwrap();
+            .post_form(
+                &notes,
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("kind", "vote"),
+                    ("item_id", item.as_str()),
+                    ("choice", "disagree"),
+                    ("body", "no order at all"),
+                ],
+            )
+            .await;
         assert_eq!(resp.status(), StatusCode::SEE_OTHER);
         let resp = app
-            .client
-            .post(app.url(&notes))
-            .form(&[
-                ("csrf", csrf.as_str()),
-                ("kind", "decision"),
-                ("choice", "rule"),
-                ("body", ""),
-            ])
-            .send()
-            .await
-            .unwrap();
+            .post_form(
+                &notes,
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("kind", "decision"),
+                    ("choice", "rule"),
+                    ("body", ""),
+                ],
+            )
+            .await;
         assert_eq!(
             resp.status(),
             StatusCode::UNPROCESSABLE_ENTITY,

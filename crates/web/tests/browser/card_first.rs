@@ -137,12 +137,8 @@ async fn a_new_reviewer_sees_the_card_before_their_first_decision() {
     let csrf = app.csrf().await;
     let item = ids[1].to_string();
     let html = app
-        .client
-        .post(app.url("/inbox/bulk"))
-        .form(&[("csrf", csrf.as_str()), ("item", item.as_str())])
-        .send()
+        .post_form("/inbox/bulk", &[("csrf", csrf.as_str()), ("item", item.as_str())])
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -163,23 +159,21 @@ async fn a_new_reviewer_sees_the_card_before_their_first_decision() {
     );
     let csrf = app.csrf().await;
     let resp = app
-        .client
-        .post(app.url("/automations/support/card/read"))
-        .form(&[("csrf", csrf.as_str()), ("next", path)])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/automations/support/card/read",
+            &[("csrf", csrf.as_str()), ("next", path)],
+        )
+        .await;
     assert_eq!(resp.status(), 303);
     assert_eq!(resp.headers()["location"], path);
     assert_eq!(app.client.get(&link).send().await.unwrap().status(), 200);
     // Acknowledging never sends anyone off the site.
     let resp = app
-        .client
-        .post(app.url("/automations/support/card/read"))
-        .form(&[("csrf", csrf.as_str()), ("next", "//evil.example/x")])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/automations/support/card/read",
+            &[("csrf", csrf.as_str()), ("next", "//evil.example/x")],
+        )
+        .await;
     assert_eq!(resp.headers()["location"], "/automations/support/card");
 
     app.login("bea@acme.io").await;

@@ -206,12 +206,11 @@ async fn the_llm_step_runs_beside_a_shadow_and_the_better_extractor_is_kept() {
         // Keep the better one for company: a new version with the extractors swapped.
         let csrf = app.csrf().await;
         let resp = app
-            .client
-            .post(app.url("/automations/receipts-llm/extractors/company/keep"))
-            .form(&[("csrf", csrf.as_str())])
-            .send()
-            .await
-            .unwrap();
+            .post_form(
+                "/automations/receipts-llm/extractors/company/keep",
+                &[("csrf", csrf.as_str())],
+            )
+            .await;
         assert_eq!(resp.status(), StatusCode::SEE_OTHER);
         assert_eq!(
             resp.headers()["location"],

@@ -197,12 +197,8 @@ async fn a_session_is_closed_from_its_page() {
         "the one who started it can close it"
     );
     let resp = app
-        .client
-        .post(app.url(&format!("{page}/close")))
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+        .post_form(&format!("{page}/close"), &[("csrf", csrf.as_str())])
+        .await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     let html = app.page(&page).await;
     assert!(
@@ -210,12 +206,8 @@ async fn a_session_is_closed_from_its_page() {
         "{html}"
     );
     let resp = app
-        .client
-        .post(app.url(&format!("{page}/close")))
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+        .post_form(&format!("{page}/close"), &[("csrf", csrf.as_str())])
+        .await;
     assert_eq!(resp.status(), StatusCode::CONFLICT, "closed once");
     assert!(resp.text().await.unwrap().contains("already closed"));
 }
