@@ -110,6 +110,38 @@ async fn decide(app: &TestApp, token: &str, id: i64, body: Value) {
     assert_eq!(status, StatusCode::OK, "{b}");
 }
 
+/// The automation's rollout: its stage, shadow figures, gate and history.
+async fn rollout(app: &TestApp, token: &str) -> Value {
+    let (status, r) = call(app, token, "GET", "/api/v1/automations/support/rollout", None).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    r
+}
+
+/// Ask to move the automation to another stage (`body` names it, and any reason or force).
+async fn set_stage(app: &TestApp, token: &str, body: Value) -> (StatusCode, Value) {
+    call(
+        app,
+        token,
+        "POST",
+        "/api/v1/automations/support/stage",
+        Some(body),
+    )
+    .await
+}
+
+/// Name the automation's champion.
+async fn set_champion(app: &TestApp, token: &str, email: &str) -> (StatusCode, Value) {
+    let body = json!({ "email": email });
+    call(
+        app,
+        token,
+        "POST",
+        "/api/v1/automations/support/champion",
+        Some(body),
+    )
+    .await
+}
+
 /// Set `target`'s threshold as `token`, which makes a new version when allowed.
 async fn set_threshold(app: &TestApp, token: &str, target: &str, threshold: f64) -> (StatusCode, Value) {
     let body = json!({ "target": target, "threshold": threshold });
@@ -235,7 +267,7 @@ async fn shadow_sends_nothing_measures_agreement_and_the_gate_holds_until_sign_o
         let builder = app.token("builder@acme.io", Role::Builder).await;
         let reviewer = app.token("rita@acme.io", Role::Reviewer).await;
 
-        let (_, r) = call(&app, &builder, "GET", "/api/v1/automations/support/rollout", None).await;
+        let r = rollout(&app, &builder).await;
         assert_eq!(r["stage"], "shadow", "{r}");
 
         let ids = submit(
@@ -310,7 +342,7 @@ async fn shadow_sends_nothing_measures_agreement_and_the_gate_holds_until_sign_o
         // By hand: 6 decided, 1 rejected, 5 compared; email differs on item 3 and order on
         // item 4, so each field agrees 4 of 5; the engine alone would have accepted items
         // 1-5 and sent the spam to the inbox; of those 5, people accepted 3 unchanged.
-        let (_, r) = call(&app, &builder, "GET", "/api/v1/automations/support/rollout", None).await;
+        let r = rollout(&app, &builder).await;
         let sh = &r["shadow"];
         assert_eq!(sh["decided"], 6, "{sh}");
         assert_eq!(sh["rejected"], 1);
@@ -342,14 +374,7 @@ async fn shadow_sends_nothing_measures_agreement_and_the_gate_holds_until_sign_o
         assert!((hours - 10.0 / 6.0 * 2.0 / 60.0).abs() < 1e-9, "{hours}");
 
         // The gate refuses; a builder cannot force it.
-        let (status, body) = call(
-            &app,
-            &builder,
-            "POST",
-            "/api/v1/automations/support/stage",
-            Some(json!({ "stage": "live" })),
-        )
-        .await;
+        let (status, body) = set_stage(&app, &builder, json!({ "stage": "live" })).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         assert!(
             body["error"]["details"][0]
@@ -358,12 +383,10 @@ async fn shadow_sends_nothing_measures_agreement_and_the_gate_holds_until_sign_o
                 .starts_with("Champion's sign-off"),
             "{body}"
         );
-        let (status, _) = call(
+        let (status, _) = set_stage(
             &app,
             &builder,
-            "POST",
-            "/api/v1/automations/support/stage",
-            Some(json!({ "stage": "live", "force": true, "reason": "hurry" })),
+            json!({ "stage": "live", "force": true, "reason": "hurry" }),
         )
         .await;
         assert_eq!(status, StatusCode::FORBIDDEN);
@@ -378,14 +401,7 @@ async fn shadow_sends_nothing_measures_agreement_and_the_gate_holds_until_sign_o
         )
         .await;
         assert_eq!(status, StatusCode::CONFLICT, "no champion yet");
-        let (status, body) = call(
-            &app,
-            &builder,
-            "POST",
-            "/api/v1/automations/support/champion",
-            Some(json!({ "email": "rita@acme.io" })),
-        )
-        .await;
+        let (status, body) = set_champion(&app, &builder, "rita@acme.io").await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let (status, _) = call(
             &app,
@@ -405,14 +421,7 @@ async fn shadow_sends_nothing_measures_agreement_and_the_gate_holds_until_sign_o
         )
         .await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        let (status, body) = call(
-            &app,
-            &builder,
-            "POST",
-            "/api/v1/automations/support/stage",
-            Some(json!({ "stage": "live" })),
-        )
-        .await;
+        let (status, body) = set_stage(&app, &builder, json!({ "stage": "live" })).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["stage"], "live");
 
@@ -422,7 +431,7 @@ async fn shadow_sends_nothing_measures_agreement_and_the_gate_holds_until_sign_o
         assert_eq!(item(&app, &builder, live[0]).await["status"], "auto_accepted");
         assert_eq!(receiver.delivered_items(), live);
 
-        let (_, r) = call(&app, &builder, "GET", "/api/v1/automations/support/rollout", None).await;
+        let r = rollout(&app, &builder).await;
         let kinds: Vec<&str> = r["events"]
             .as_array()
             .unwrap()
@@ -438,14 +447,7 @@ async fn an_admin_can_force_go_live_with_a_reason_and_it_is_logged() {
     for backend in backends() {
         let (app, _receiver) = start_support(backend, SHADOW).await;
         let admin = app.token("ada@acme.io", Role::Admin).await;
-        let (status, body) = call(
-            &app,
-            &admin,
-            "POST",
-            "/api/v1/automations/support/stage",
-            Some(json!({ "stage": "live", "force": true })),
-        )
-        .await;
+        let (status, body) = set_stage(&app, &admin, json!({ "stage": "live", "force": true })).await;
         assert_eq!(
             status,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -458,27 +460,16 @@ async fn an_admin_can_force_go_live_with_a_reason_and_it_is_logged() {
                 .contains("written reason"),
             "{body}"
         );
-        let (status, body) = call(
-            &app,
-            &admin,
-            "POST",
-            "/api/v1/automations/support/stage",
-            Some(json!({ "stage": "nowhere" })),
-        )
-        .await;
+        let (status, body) = set_stage(&app, &admin, json!({ "stage": "nowhere" })).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-        let (status, body) = call(
+        let (status, body) = set_stage(
             &app,
             &admin,
-            "POST",
-            "/api/v1/automations/support/stage",
-            Some(
-                json!({ "stage": "live", "force": true, "reason": "the old system is switched off tonight" }),
-            ),
+            json!({ "stage": "live", "force": true, "reason": "the old system is switched off tonight" }),
         )
         .await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        let (_, r) = call(&app, &admin, "GET", "/api/v1/automations/support/rollout", None).await;
+        let r = rollout(&app, &admin).await;
         let e = &r["events"][0];
         assert_eq!(e["kind"], "forced_live", "{r}");
         assert_eq!(e["actor_name"], "ada");
@@ -486,14 +477,7 @@ async fn an_admin_can_force_go_live_with_a_reason_and_it_is_logged() {
         assert_eq!(detail["reason"], "the old system is switched off tonight");
         assert!(detail["unmet"].as_array().unwrap().len() >= 2, "{detail}");
         // Live cannot go back to draft.
-        let (status, body) = call(
-            &app,
-            &admin,
-            "POST",
-            "/api/v1/automations/support/stage",
-            Some(json!({ "stage": "draft" })),
-        )
-        .await;
+        let (status, body) = set_stage(&app, &admin, json!({ "stage": "draft" })).await;
         assert_eq!(status, StatusCode::CONFLICT, "{body}");
         assert!(
             body["error"]["message"]
@@ -599,7 +583,7 @@ async fn a_rollback_restores_the_earlier_versions_outputs() {
         )
         .await;
         assert_eq!(status, StatusCode::NOT_FOUND);
-        let (_, r) = call(&app, &builder, "GET", "/api/v1/automations/support/rollout", None).await;
+        let r = rollout(&app, &builder).await;
         assert_eq!(r["events"][0]["kind"], "rollback", "{r}");
     }
 }
@@ -625,7 +609,7 @@ async fn the_guard_pauses_automatic_acceptance_when_corrections_pile_up() {
                 json!({ "action": "correct", "fields": { "order": format!("AB-000{n}") } })
             };
             decide(&app, &reviewer, *id, body).await;
-            let (_, r) = call(&app, &builder, "GET", "/api/v1/automations/support/rollout", None).await;
+            let r = rollout(&app, &builder).await;
             let expected = if n < 3 { "live" } else { "paused" };
             assert_eq!(r["stage"], expected, "after {} decisions: {r}", n + 1);
         }
@@ -641,7 +625,7 @@ async fn the_guard_pauses_automatic_acceptance_when_corrections_pile_up() {
             text.contains("/automations/support/rollout|Open the rollout page>"),
             "{text}"
         );
-        let (_, r) = call(&app, &builder, "GET", "/api/v1/automations/support/rollout", None).await;
+        let r = rollout(&app, &builder).await;
         assert_eq!(r["events"][0]["kind"], "notified", "{r}");
         assert_eq!(r["events"][1]["kind"], "guard_paused");
         assert!(
@@ -667,12 +651,10 @@ async fn the_guard_pauses_automatic_acceptance_when_corrections_pile_up() {
             "a paused automation's decisions are delivered"
         );
 
-        let (status, body) = call(
+        let (status, body) = set_stage(
             &app,
             &builder,
-            "POST",
-            "/api/v1/automations/support/stage",
-            Some(json!({ "stage": "live", "reason": "fixed the labels" })),
+            json!({ "stage": "live", "reason": "fixed the labels" }),
         )
         .await;
         assert_eq!(status, StatusCode::OK, "resuming needs no gate: {body}");
@@ -687,14 +669,7 @@ async fn corrections_are_proposed_once_the_champion_curates_and_the_gate_runs_th
         let builder = app.token("builder@acme.io", Role::Builder).await;
         let rita = app.token("rita@acme.io", Role::Reviewer).await;
         let sam = app.token("sam@acme.io", Role::Reviewer).await;
-        call(
-            &app,
-            &builder,
-            "POST",
-            "/api/v1/automations/support/champion",
-            Some(json!({ "email": "rita@acme.io" })),
-        )
-        .await;
+        set_champion(&app, &builder, "rita@acme.io").await;
 
         // The same input corrected twice is proposed once.
         let text = "From a@x.io\nOrder: AB-1234 (or AB-1235?)";
@@ -789,7 +764,7 @@ async fn corrections_are_proposed_once_the_champion_curates_and_the_gate_runs_th
         let (_, report) = call(&app, &builder, "POST", "/api/v1/automations/support/test", None).await;
         assert_eq!(report["failed"], 1, "{report}");
         assert_eq!(report["passed"], 1, "{report}");
-        let (_, r) = call(&app, &builder, "GET", "/api/v1/automations/support/rollout", None).await;
+        let r = rollout(&app, &builder).await;
         let check = r["gate"]["checks"]
             .as_array()
             .unwrap()
@@ -810,7 +785,7 @@ async fn corrections_are_proposed_once_the_champion_curates_and_the_gate_runs_th
         )
         .await;
         call(&app, &builder, "POST", "/api/v1/automations/support/test", None).await;
-        let (_, r) = call(&app, &builder, "GET", "/api/v1/automations/support/rollout", None).await;
+        let r = rollout(&app, &builder).await;
         let check = r["gate"]["checks"]
             .as_array()
             .unwrap()
@@ -829,14 +804,7 @@ async fn the_simulator_applies_a_threshold_as_a_new_version_and_the_card_tells_t
         let (app, _receiver) = start_support(backend, card).await;
         let builder = app.token("builder@acme.io", Role::Builder).await;
         let reviewer = app.token("rita@acme.io", Role::Reviewer).await;
-        call(
-            &app,
-            &builder,
-            "POST",
-            "/api/v1/automations/support/champion",
-            Some(json!({ "email": "rita@acme.io" })),
-        )
-        .await;
+        set_champion(&app, &builder, "rita@acme.io").await;
         // Two e-mail addresses make the e-mail ambiguous: those go to the inbox.
         let ids = submit(
             &app,

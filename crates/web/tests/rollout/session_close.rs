@@ -9,8 +9,8 @@ use tandem_domain::Role;
 use tandem_test_support::backends;
 
 use super::{
-    OneCorrected, call, link_decision, one_corrected, set_threshold, start_session, start_session_from_page,
-    start_support, submit,
+    OneCorrected, call, link_decision, one_corrected, rollout, set_threshold, start_session,
+    start_session_from_page, start_support, submit,
 };
 
 #[tokio::test]
@@ -146,7 +146,7 @@ async fn closing_a_session_keeps_its_summary_and_its_decisions_stay_linkable() {
         assert!(view["session"]["closed_at"].is_i64(), "{view}");
 
         // The rollout's history has the close, with its figures.
-        let (_, r) = call(&app, &builder, "GET", "/api/v1/automations/support/rollout", None).await;
+        let r = rollout(&app, &builder).await;
         let event = r["events"]
             .as_array()
             .unwrap()
