@@ -515,7 +515,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The runs of one task in a workspace, oldest first.
     async fn scheduled_runs(&self, ws: WorkspaceId, kind: &str) -> Result<Vec<ScheduledRun>>;
     /// Forget finished runs created before `before`.
-    async fn prune_scheduled_runs(&self, ws: WorkspaceId, before: Millis) -> Result<u64>;
+    /// Delete finished runs created before `before`: every task's, or only `kind`'s.
+    async fn prune_scheduled_runs(&self, ws: WorkspaceId, kind: Option<&str>, before: Millis) -> Result<u64>;
 
     // --- llm -------------------------------------------------------------------------
     /// Replace an item's LLM run and field runs (primary and shadow answers) with these.

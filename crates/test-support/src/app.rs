@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use tandem_domain::{Role, WorkspaceId};
+use tandem_domain::{ItemId, Role, WorkspaceId};
 use tandem_service::worker::{Tick, Worker};
 use tandem_service::{ManualClock, Settings, SystemClock, Tandem};
 
@@ -157,6 +157,81 @@ impl TestApp {
             total.processed += t.processed;
             total.delivered += t.delivered;
         }
+    }
+
+    /// Item `id`'s status in this app's workspace, read from the store.
+    pub async fn item_status(&self, id: ItemId) -> tandem_domain::ItemStatus {
+        self.tandem
+            .store
+            .item(self.workspace, id)
+            .await
+            .expect("the item")
+            .status
+    }
+
+    /// Submit one item a text (as `{"text": ...}`) to the automation `slug` through the
+    /// service, as `actor`, and let the worker process them; their ids, in order.
+    pub async fn submit_texts(
+        &self,
+        actor: &tandem_service::auth::Actor,
+        slug: &str,
+        texts: &[impl AsRef<str>],
+    ) -> Vec<ItemId> {
+        let subs = texts
+            .iter()
+            .map(|t| tandem_service::intake::Submission {
+                input: serde_json::json!({ "text": t.as_ref() }),
+                idempotency_key: None,
+            })
+            .collect();
+        let ids = self
+            .tandem
+            .submit(actor, slug, subs)
+            .await
+            .expect("submit")
+            .iter()
+            .map(|i| i.item.id)
+            .collect();
+        self.drain().await;
+        ids
+    }
+
+    /// The body of the page at `path`, fetched with the app's signed-in [`TestApp::client`].
+    pub async fn page(&self, path: &str) -> String {
+        self.page_as(&self.client, path).await
+    }
+
+    /// The body of the page at `path`, fetched with `client` (another member's session).
+    /// The status is not checked: a test that cares asks for the response itself.
+    pub async fn page_as(&self, client: &reqwest::Client, path: &str) -> String {
+        client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+            .text()
+            .await
+            .expect("the page's body")
+    }
+
+    /// `POST path` with a form, as the app's signed-in [`TestApp::client`]; the response.
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.post_form_as(&self.client, path, form).await
+    }
+
+    /// `POST path` with a form, as `client` (another member's session); the response.
+    pub async fn post_form_as(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        client
+            .post(self.url(path))
+            .form(form)
+            .send()
+            .await
+            .expect("request")
     }
 
     /// `POST path` with a bearer token and a JSON body: the status and the answer's JSON

@@ -1,11 +1,17 @@
 //! A real browser for UI tests: Debian's Chromium, headless, driven over WebDriver by
 //! ChromeDriver. Each [`Browser`] has its own ChromeDriver process and profile, killed and
-//! removed on drop.
+//! removed on drop. [`Browser::sign_in`], [`Browser::wait_for_path`], [`Browser::wait_for`]
+//! and [`Browser::text`] are the steps nearly every browser test takes.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::elements::Element;
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder, Locator};
+
+use crate::{PASSWORD, TestApp, eventually};
 
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -81,6 +87,73 @@ impl Browser {
             driver,
             _profile: profile,
         }
+    }
+
+    /// Sign in as `email` (a user the test made) on `app`'s login page and wait for the
+    /// inbox it lands on. The form is sent with Enter in the password field, so the
+    /// keyboard-only tests stay keyboard-only.
+    pub async fn sign_in(&self, app: &TestApp, email: &str) {
+        self.client
+            .goto(&app.url("/login"))
+            .await
+            .expect("the login page");
+        self.client
+            .find(Locator::Css("#email"))
+            .await
+            .expect("#email")
+            .send_keys(email)
+            .await
+            .expect("type the e-mail");
+        self.client
+            .find(Locator::Css("#password"))
+            .await
+            .expect("#password")
+            .send_keys(PASSWORD)
+            .await
+            .expect("type the password");
+        let enter: char = Key::Enter.into();
+        let keys = KeyActions::new("sign-in".into())
+            .then(KeyAction::Down { value: enter })
+            .then(KeyAction::Up { value: enter });
+        self.client.perform_actions(keys).await.expect("press Enter");
+        self.wait_for_path("/inbox").await;
+    }
+
+    /// Wait up to ten seconds for an element matching `css` (the page a click opens may
+    /// still be loading) and return it.
+    pub async fn wait_for(&self, css: &str) -> Element {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
+    }
+
+    /// The text of the element matching `css`, waiting for it as [`Browser::wait_for`].
+    pub async fn text(&self, css: &str) -> String {
+        self.wait_for(css).await.text().await.expect("the element's text")
+    }
+
+    /// Wait until the page shown is at `path` (a click or a redirect may still be loading).
+    pub async fn wait_for_path(&self, path: &str) {
+        let client = self.client.clone();
+        eventually(
+            &format!("the browser to reach {path}"),
+            Duration::from_secs(10),
+            || {
+                let client = client.clone();
+                async move {
+                    client
+                        .current_url()
+                        .await
+                        .ok()
+                        .filter(|u| u.path() == path)
+                        .map(|_| ())
+                }
+            },
+        )
+        .await;
     }
 
     /// Close the browser session; dropping without it still kills the driver.

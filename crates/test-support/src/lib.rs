@@ -4,16 +4,19 @@
 //!   [`backends`] says which to run on (both by default; `TANDEM_TEST_BACKENDS=sqlite`
 //!   narrows it on a machine without PostgreSQL).
 //! - [`TestApp`]: the real application (store, service, web) on its own database,
-//!   listening on a free port.
+//!   listening on a free port, with the steps tests repeat (submit texts, an item's
+//!   status, read a page, post a form).
+//! - [`Browser`]: headless Chromium, with sign-in and waits for a path or an element.
 //! - [`Receiver`]: a local webhook receiver that records what it is sent (also a
 //!   Slack-compatible incoming webhook: it records any JSON POSTed to it).
 //! - [`SmtpServer`]: a local SMTP server that records each message.
-//! - [`Receiver`]: a local webhook receiver that records what it is sent.
 //! - [`FakeLlm`]: a local server that speaks the OpenAI chat-completions protocol.
+//! - [`decision`]: `approve()`, `correct(...)`, `reject(...)` for the service's decide.
 
 mod app;
 mod browser;
 mod db;
+pub mod decision;
 mod llm_server;
 mod receiver;
 mod smtp;

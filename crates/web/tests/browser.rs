@@ -2,15 +2,13 @@
 //! keyboard alone, and hostile item text stays inert. Set `TANDEM_SCREENSHOTS=DIR` to
 //! save the screenshots used in the README.
 
-use std::time::Duration;
-
 use fantoccini::Locator;
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
 use serde_json::json;
 use tandem_domain::{ItemId, ItemStatus, Role};
 use tandem_service::automations::TrainingFiles;
-use tandem_test_support::{Browser, TestApp, backends, eventually};
+use tandem_test_support::{Browser, TestApp, backends};
 
 // --- rollout ---
 #[path = "browser/rollout.rs"]
@@ -69,27 +67,6 @@ async fn chord(b: &Browser, modifier: Key, key: char) {
     b.client.perform_actions(actions).await.expect("chord");
 }
 
-async fn wait_for_path(b: &Browser, path: &str) {
-    let client = b.client.clone();
-    eventually(
-        &format!("the browser to reach {path}"),
-        Duration::from_secs(10),
-        || {
-            let client = client.clone();
-            let path = path.to_owned();
-            async move {
-                client
-                    .current_url()
-                    .await
-                    .ok()
-                    .filter(|u| u.path() == path)
-                    .map(|_| ())
-            }
-        },
-    )
-    .await;
-}
-
 async fn screenshot(b: &Browser, name: &str) {
     if let Ok(dir) = std::env::var("TANDEM_SCREENSHOTS") {
         let png = b.client.screenshot().await.expect("screenshot");
@@ -110,44 +87,13 @@ async fn a_reviewer_clears_the_inbox_by_keyboard_alone() {
         "Please reply to a@x.io or to my colleague b@y.io.\nOrder number: CD-5678",
         "<script>document.title='pwned'</script><img src=x onerror=\"document.title='pwned'\"> c@z.io\nOrder: whatever",
     ];
-    let subs = texts
-        .iter()
-        .map(|t| tandem_service::intake::Submission {
-            input: json!({ "text": t }),
-            idempotency_key: None,
-        })
-        .collect();
-    let ids: Vec<ItemId> = app
-        .tandem
-        .submit(&actor, "support", subs)
-        .await
-        .unwrap()
-        .iter()
-        .map(|i| i.item.id)
-        .collect();
-    app.drain().await;
+    let ids = app.submit_texts(&actor, "support", &texts).await;
 
     app.user("rita@acme.io", Role::Reviewer).await;
 
     app.read_cards("rita@acme.io").await;
     let b = Browser::start(1280, 900).await;
-    b.client.goto(&app.url("/login")).await.unwrap();
-    b.client
-        .find(Locator::Css("#email"))
-        .await
-        .unwrap()
-        .send_keys("rita@acme.io")
-        .await
-        .unwrap();
-    b.client
-        .find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(tandem_test_support::app_password())
-        .await
-        .unwrap();
-    press(&b, &[Key::Enter.into()]).await;
-    wait_for_path(&b, "/inbox").await;
+    b.sign_in(&app, "rita@acme.io").await;
     screenshot(&b, "inbox.png").await;
     let badge = b
         .client
@@ -171,7 +117,7 @@ async fn a_reviewer_clears_the_inbox_by_keyboard_alone() {
         .unwrap();
     assert_eq!(selected, format!("#{}", ids[1]));
     press(&b, &['k', '\u{E007}']).await; // Enter
-    wait_for_path(&b, &format!("/items/{}", ids[0])).await;
+    b.wait_for_path(&format!("/items/{}", ids[0])).await;
     screenshot(&b, "item.png").await;
 
     // e edits the first flagged field; Ctrl+Enter submits the correction; the next item opens.
@@ -182,11 +128,11 @@ async fn a_reviewer_clears_the_inbox_by_keyboard_alone() {
         press(&b, &[c]).await;
     }
     chord(&b, Key::Control, '\u{E007}').await;
-    wait_for_path(&b, &format!("/items/{}", ids[1])).await;
+    b.wait_for_path(&format!("/items/{}", ids[1])).await;
 
     // a approves.
     press(&b, &['a']).await;
-    wait_for_path(&b, &format!("/items/{}", ids[2])).await;
+    b.wait_for_path(&format!("/items/{}", ids[2])).await;
 
     // The hostile item's markup is shown as text and never runs.
     let title = b.client.title().await.unwrap();
@@ -217,7 +163,7 @@ async fn a_reviewer_clears_the_inbox_by_keyboard_alone() {
         press(&b, &[c]).await;
     }
     press(&b, &['\u{E007}']).await;
-    wait_for_path(&b, "/inbox").await;
+    b.wait_for_path("/inbox").await;
     let notice = b
         .client
         .find(Locator::Css(".notice"))
@@ -232,7 +178,7 @@ async fn a_reviewer_clears_the_inbox_by_keyboard_alone() {
     let statuses: Vec<ItemStatus> = {
         let mut out = Vec::new();
         for id in &ids {
-            out.push(app.tandem.store.item(app.workspace, *id).await.unwrap().status);
+            out.push(app.item_status(*id).await);
         }
         out
     };
@@ -295,43 +241,13 @@ async fn notifying_app() -> (TestApp, tandem_test_support::Receiver, Vec<ItemId>
         "No address in this one.",
         "From c@z.io: all good.",
     ];
-    let subs = texts
-        .iter()
-        .map(|t| tandem_service::intake::Submission {
-            input: json!({ "text": t }),
-            idempotency_key: None,
-        })
-        .collect();
-    let ids: Vec<ItemId> = app
-        .tandem
-        .submit(&actor, "support", subs)
-        .await
-        .unwrap()
-        .iter()
-        .map(|i| i.item.id)
-        .collect();
-    app.drain().await;
+    let ids = app.submit_texts(&actor, "support", &texts).await;
     (app, slack, ids)
 }
 
+/// Sign in as `email`, then open `next`.
 async fn sign_in(b: &Browser, app: &TestApp, email: &str, next: &str) {
-    b.client.goto(&app.url("/login")).await.unwrap();
-    b.client
-        .find(Locator::Css("#email"))
-        .await
-        .unwrap()
-        .send_keys(email)
-        .await
-        .unwrap();
-    b.client
-        .find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(tandem_test_support::app_password())
-        .await
-        .unwrap();
-    press(b, &[Key::Enter.into()]).await;
-    wait_for_path(b, "/inbox").await;
+    b.sign_in(app, email).await;
     b.client.goto(&app.url(next)).await.unwrap();
 }
 
@@ -343,10 +259,6 @@ async fn text_of(b: &Browser, css: &str) -> String {
         .text()
         .await
         .unwrap()
-}
-
-async fn status(app: &TestApp, id: ItemId) -> ItemStatus {
-    app.tandem.store.item(app.workspace, id).await.unwrap().status
 }
 
 #[tokio::test]
@@ -368,11 +280,11 @@ async fn two_reviewers_race_and_a_chat_link_decides_only_from_its_button() {
     // Rita opens the item; Sam, a moment later, sees that she holds it and cannot decide.
     let rita = Browser::start(1280, 900).await;
     sign_in(&rita, &app, "rita@acme.io", &format!("/items/{}", ids[0])).await;
-    wait_for_path(&rita, &format!("/items/{}", ids[0])).await;
+    rita.wait_for_path(&format!("/items/{}", ids[0])).await;
     assert!(rita.client.find(Locator::Css("#approve-button")).await.is_ok());
     let sam = Browser::start(1280, 900).await;
     sign_in(&sam, &app, "sam@acme.io", &format!("/items/{}", ids[0])).await;
-    wait_for_path(&sam, &format!("/items/{}", ids[0])).await;
+    sam.wait_for_path(&format!("/items/{}", ids[0])).await;
     let note = text_of(&sam, "#held-note").await;
     assert!(note.contains("rita is working on this item"), "{note}");
     assert!(
@@ -384,7 +296,7 @@ async fn two_reviewers_race_and_a_chat_link_decides_only_from_its_button() {
     );
     // Sam's keyboard approve does nothing either.
     press(&sam, &['a']).await;
-    assert_eq!(status(&app, ids[0]).await, ItemStatus::NeedsReview);
+    assert_eq!(app.item_status(ids[0]).await, ItemStatus::NeedsReview);
     sam.close().await;
 
     // Rita follows the chat link: the page shows what will be approved; opening it
@@ -395,7 +307,7 @@ async fn two_reviewers_race_and_a_chat_link_decides_only_from_its_button() {
     let shown = text_of(&rita, "#link-fields").await;
     assert!(shown.contains("a@x.io"), "{shown}");
     assert_eq!(
-        status(&app, ids[0]).await,
+        app.item_status(ids[0]).await,
         ItemStatus::NeedsReview,
         "the GET decided"
     );
@@ -407,8 +319,8 @@ async fn two_reviewers_race_and_a_chat_link_decides_only_from_its_button() {
         .click()
         .await
         .unwrap();
-    wait_for_path(&rita, &format!("/items/{}", ids[0])).await;
-    assert_eq!(status(&app, ids[0]).await, ItemStatus::Approved);
+    rita.wait_for_path(&format!("/items/{}", ids[0])).await;
+    assert_eq!(app.item_status(ids[0]).await, ItemStatus::Approved);
     rita.close().await;
 }
 
@@ -424,10 +336,10 @@ async fn this_looks_wrong_on_a_delivered_result_sends_it_back() {
 
     let b = Browser::start(1280, 900).await;
     sign_in(&b, &app, "rita@acme.io", &format!("/items/{}/wrong", ids[2])).await;
-    wait_for_path(&b, &format!("/items/{}/wrong", ids[2])).await;
+    b.wait_for_path(&format!("/items/{}/wrong", ids[2])).await;
     b.client.goto(&link).await.unwrap();
     assert_eq!(
-        status(&app, ids[2]).await,
+        app.item_status(ids[2]).await,
         ItemStatus::AutoAccepted,
         "opening the link changes nothing"
     );
@@ -445,8 +357,8 @@ async fn this_looks_wrong_on_a_delivered_result_sends_it_back() {
         .click()
         .await
         .unwrap();
-    wait_for_path(&b, &format!("/items/{}", ids[2])).await;
-    assert_eq!(status(&app, ids[2]).await, ItemStatus::NeedsReview);
+    b.wait_for_path(&format!("/items/{}", ids[2])).await;
+    assert_eq!(app.item_status(ids[2]).await, ItemStatus::NeedsReview);
     let history = text_of(
         &b,
         "#history-title + table, section[aria-labelledby=history-title] table",
@@ -467,7 +379,7 @@ async fn the_inbox_and_an_item_fit_a_phone_and_have_labels() {
     for (width, height, suffix) in [(1280, 900, ""), (390, 844, "-phone")] {
         let b = Browser::start(width, height).await;
         sign_in(&b, &app, "rita@acme.io", "/inbox").await;
-        wait_for_path(&b, "/inbox").await;
+        b.wait_for_path("/inbox").await;
         for path in [
             "/inbox".to_owned(),
             format!("/items/{}", ids[0]),

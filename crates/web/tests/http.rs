@@ -444,41 +444,21 @@ async fn the_inbox_page_needs_a_session_and_renders_hostile_input_inert() {
             "signed-out visitors go to the sign-in page"
         );
         let bad = app
-            .client
-            .post(app.url("/login"))
-            .form(&[("email", "nobody@acme.io"), ("password", "x")])
-            .send()
-            .await
-            .unwrap();
+            .post_form("/login", &[("email", "nobody@acme.io"), ("password", "x")])
+            .await;
         assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
 
         app.user("rita@acme.io", Role::Reviewer).await;
         app.read_cards("rita@acme.io").await;
         app.login("rita@acme.io").await;
-        let inbox = app
-            .client
-            .get(app.url("/inbox"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let inbox = app.page("/inbox").await;
         assert!(inbox.contains(&format!("href=\"/items/{id}\"")));
         assert!(inbox.contains("Required field missing"));
         assert!(
             !inbox.contains("<script>alert"),
             "item text is escaped in the list"
         );
-        let page = app
-            .client
-            .get(app.url(&format!("/items/{id}")))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = app.page(&format!("/items/{id}")).await;
         assert!(
             page.contains("&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62;&#60;img src=x"),
             "shown as text"
@@ -489,26 +469,24 @@ async fn the_inbox_page_needs_a_session_and_renders_hostile_input_inert() {
 
         // A form without the session's token is refused; with it, the decision is made.
         let refused = app
-            .client
-            .post(app.url(&format!("/items/{id}/decide")))
-            .form(&[("action", "reject"), ("reason", "spam"), ("csrf", "forged")])
-            .send()
-            .await
-            .unwrap();
+            .post_form(
+                &format!("/items/{id}/decide"),
+                &[("action", "reject"), ("reason", "spam"), ("csrf", "forged")],
+            )
+            .await;
         assert_eq!(refused.status(), StatusCode::FORBIDDEN);
         let csrf = app.csrf().await;
         let done = app
-            .client
-            .post(app.url(&format!("/items/{id}/decide")))
-            .form(&[
-                ("action", "reject"),
-                ("reason", "spam"),
-                ("csrf", csrf.as_str()),
-                ("seconds", "3.5"),
-            ])
-            .send()
-            .await
-            .unwrap();
+            .post_form(
+                &format!("/items/{id}/decide"),
+                &[
+                    ("action", "reject"),
+                    ("reason", "spam"),
+                    ("csrf", csrf.as_str()),
+                    ("seconds", "3.5"),
+                ],
+            )
+            .await;
         assert_eq!(done.status(), StatusCode::SEE_OTHER);
         let (_, item) = get_json(&app, &token, &format!("/api/v1/items/{id}")).await;
         assert_eq!(item["status"], "rejected");

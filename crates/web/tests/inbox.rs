@@ -94,29 +94,10 @@ async fn setup(backend: TestBackend) -> Setup {
         "Write to <b>me</b> at a@x.io & b@y.io please. Order: CD-5678",
         "From c@z.io about Order: EF-9012",
     ];
-    let subs = texts
-        .iter()
-        .map(|t| tandem_service::intake::Submission {
-            input: json!({ "text": t }),
-            idempotency_key: None,
-        })
-        .collect();
-    let items: Vec<ItemId> = app
-        .tandem
-        .submit(&actor, "support", subs)
-        .await
-        .unwrap()
-        .iter()
-        .map(|i| i.item.id)
-        .collect();
-    app.drain().await;
-    let status = |id| {
-        let app = &app;
-        async move { app.tandem.store.item(app.workspace, id).await.unwrap().status }
-    };
-    assert_eq!(status(items[0]).await, ItemStatus::NeedsReview);
-    assert_eq!(status(items[1]).await, ItemStatus::NeedsReview);
-    assert_eq!(status(items[2]).await, ItemStatus::AutoAccepted);
+    let items = app.submit_texts(&actor, "support", &texts).await;
+    assert_eq!(app.item_status(items[0]).await, ItemStatus::NeedsReview);
+    assert_eq!(app.item_status(items[1]).await, ItemStatus::NeedsReview);
+    assert_eq!(app.item_status(items[2]).await, ItemStatus::AutoAccepted);
     Setup {
         app,
         clock,
@@ -133,25 +114,15 @@ async fn signed_in(app: &TestApp, email: &str) -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let resp = client
-        .post(app.url("/login"))
-        .form(&[("email", email), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    let resp = app
+        .post_form_as(&client, "/login", &[("email", email), ("password", PASSWORD)])
+        .await;
     assert_eq!(resp.status(), 303);
     client
 }
 
 async fn csrf_of(client: &reqwest::Client, app: &TestApp) -> String {
-    let html = client
-        .get(app.url("/inbox"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page_as(client, "/inbox").await;
     let at = html.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
     html[at..].split('"').next().unwrap().to_owned()
 }
@@ -276,41 +247,22 @@ async fn a_digest_goes_to_slack_and_email_with_links_that_decide_only_when_poste
             rita.get(app.url(&forged)).send().await.unwrap().status(),
             StatusCode::NOT_FOUND
         );
-        let resp = rita
-            .post(app.url(&approve))
-            .form(&[("csrf", "nope")])
-            .send()
-            .await
-            .unwrap();
+        let resp = app.post_form_as(&rita, &approve, &[("csrf", "nope")]).await;
         assert_eq!(resp.status(), StatusCode::FORBIDDEN);
-        assert_eq!(
-            app.tandem
-                .store
-                .item(app.workspace, items[1])
-                .await
-                .unwrap()
-                .status,
-            ItemStatus::NeedsReview
-        );
+        assert_eq!(app.item_status(items[1]).await, ItemStatus::NeedsReview);
 
         // The button decides.
         let csrf = csrf_of(&rita, &app).await;
-        let resp = rita
-            .post(app.url(&approve))
-            .form(&[("csrf", csrf.as_str())])
-            .send()
-            .await
-            .unwrap();
+        let resp = app
+            .post_form_as(&rita, &approve, &[("csrf", csrf.as_str())])
+            .await;
         assert_eq!(resp.status(), StatusCode::SEE_OTHER);
         let item = app.tandem.store.item(app.workspace, items[1]).await.unwrap();
         assert_eq!(item.status, ItemStatus::Approved);
         // Using it again is a clear conflict, not a second decision.
-        let resp = rita
-            .post(app.url(&approve))
-            .form(&[("csrf", csrf.as_str())])
-            .send()
-            .await
-            .unwrap();
+        let resp = app
+            .post_form_as(&rita, &approve, &[("csrf", csrf.as_str())])
+            .await;
         assert_eq!(resp.status(), StatusCode::CONFLICT);
 
         // A reject link needs a reason; after the link's hour it has expired.
@@ -319,34 +271,18 @@ async fn a_digest_goes_to_slack_and_email_with_links_that_decide_only_when_poste
             .find(|(l, u)| l == "Reject" && u.contains(&format!("-{}-reject-", items[0])))
             .map(|(_, u)| path_of(u))
             .unwrap();
-        let resp = rita
-            .post(app.url(&reject))
-            .form(&[("csrf", csrf.as_str())])
-            .send()
-            .await
-            .unwrap();
+        let resp = app.post_form_as(&rita, &reject, &[("csrf", csrf.as_str())]).await;
         assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
         clock.advance(61 * MINUTE);
         assert_eq!(
             rita.get(app.url(&reject)).send().await.unwrap().status(),
             StatusCode::GONE
         );
-        let resp = rita
-            .post(app.url(&reject))
-            .form(&[("csrf", csrf.as_str()), ("reason", "spam")])
-            .send()
-            .await
-            .unwrap();
+        let resp = app
+            .post_form_as(&rita, &reject, &[("csrf", csrf.as_str()), ("reason", "spam")])
+            .await;
         assert_eq!(resp.status(), StatusCode::GONE);
-        assert_eq!(
-            app.tandem
-                .store
-                .item(app.workspace, items[0])
-                .await
-                .unwrap()
-                .status,
-            ItemStatus::NeedsReview
-        );
+        assert_eq!(app.item_status(items[0]).await, ItemStatus::NeedsReview);
 
         // Another workspace's reviewer cannot read the link.
         let other = app.tandem.ensure_workspace("other", "Other").await.unwrap();
@@ -433,12 +369,7 @@ async fn without_smtp_an_email_channel_records_a_clear_error() {
     app.apply(&definition(&slack.url), TrainingFiles::default()).await;
     let admin = app.user("ada@acme.io", Role::Admin).await;
     let actor = tandem_service::auth::Actor { user: admin };
-    let sub = tandem_service::intake::Submission {
-        input: json!({ "text": "no address here" }),
-        idempotency_key: None,
-    };
-    app.tandem.submit(&actor, "support", vec![sub]).await.unwrap();
-    app.drain().await;
+    app.submit_texts(&actor, "support", &["no address here"]).await;
     let report = app.tandem.sweep_inbox().await.unwrap();
     assert_eq!((report.sent, report.failed), (1, 1));
     let log = app
@@ -488,42 +419,22 @@ async fn two_reviewers_never_decide_the_same_item_and_claims_expire() {
         let item = format!("/items/{}", items[1]);
 
         // Rita opens the item: it is hers for five minutes.
-        let html = rita
-            .get(app.url(&item))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = app.page_as(&rita, &item).await;
         assert!(html.contains("id=\"approve-button\""), "Rita can decide");
         // Sam sees who holds it, gets no buttons, and a forced POST is refused.
-        let html = sam
-            .get(app.url(&item))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = app.page_as(&sam, &item).await;
         assert!(html.contains("rita is working on this item"), "{html}");
         assert!(!html.contains("id=\"approve-button\""));
-        let inbox = sam
-            .get(app.url("/inbox"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let inbox = app.page_as(&sam, "/inbox").await;
         assert!(inbox.contains("rita is on it"), "the inbox shows the claim");
         let csrf = csrf_of(&sam, &app).await;
-        let resp = sam
-            .post(app.url(&format!("{item}/decide")))
-            .form(&[("csrf", csrf.as_str()), ("action", "approve")])
-            .send()
-            .await
-            .unwrap();
+        let resp = app
+            .post_form_as(
+                &sam,
+                &format!("{item}/decide"),
+                &[("csrf", csrf.as_str()), ("action", "approve")],
+            )
+            .await;
         assert_eq!(resp.status(), StatusCode::CONFLICT);
         assert!(
             resp.text()
@@ -531,15 +442,7 @@ async fn two_reviewers_never_decide_the_same_item_and_claims_expire() {
                 .unwrap()
                 .contains("rita is working on this item")
         );
-        assert_eq!(
-            app.tandem
-                .store
-                .item(app.workspace, items[1])
-                .await
-                .unwrap()
-                .status,
-            ItemStatus::NeedsReview
-        );
+        assert_eq!(app.item_status(items[1]).await, ItemStatus::NeedsReview);
         // The API is held to the same claim.
         let sam_user = app
             .tandem
@@ -562,21 +465,15 @@ async fn two_reviewers_never_decide_the_same_item_and_claims_expire() {
 
         // Claims expire: after five minutes Sam takes it over and decides.
         clock.advance(5 * MINUTE + 1);
-        let html = sam
-            .get(app.url(&item))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = app.page_as(&sam, &item).await;
         assert!(html.contains("id=\"approve-button\""), "the claim expired");
-        let resp = sam
-            .post(app.url(&format!("{item}/decide")))
-            .form(&[("csrf", csrf.as_str()), ("action", "approve")])
-            .send()
-            .await
-            .unwrap();
+        let resp = app
+            .post_form_as(
+                &sam,
+                &format!("{item}/decide"),
+                &[("csrf", csrf.as_str()), ("action", "approve")],
+            )
+            .await;
         assert_eq!(resp.status(), StatusCode::SEE_OTHER);
         let decided = app.tandem.store.item(app.workspace, items[1]).await.unwrap();
         assert_eq!(
@@ -585,12 +482,13 @@ async fn two_reviewers_never_decide_the_same_item_and_claims_expire() {
         );
         // Rita, late, gets a clear conflict.
         let csrf = csrf_of(&rita, &app).await;
-        let resp = rita
-            .post(app.url(&format!("{item}/decide")))
-            .form(&[("csrf", csrf.as_str()), ("action", "approve")])
-            .send()
-            .await
-            .unwrap();
+        let resp = app
+            .post_form_as(
+                &rita,
+                &format!("{item}/decide"),
+                &[("csrf", csrf.as_str()), ("action", "approve")],
+            )
+            .await;
         assert_eq!(resp.status(), StatusCode::CONFLICT);
     }
 }
@@ -604,37 +502,16 @@ async fn the_inbox_sorts_filters_and_bulk_approves_after_a_confirmation() {
         app.user("rita@acme.io", Role::Reviewer).await;
         app.read_cards("rita@acme.io").await;
         let rita = signed_in(&app, "rita@acme.io").await;
-        let html = rita
-            .get(app.url("/inbox?order=due"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = app.page_as(&rita, "/inbox?order=due").await;
         assert!(html.contains("due in 30 min"), "{html}");
         assert!(html.contains("prio-high"), "the automation's priority shows");
-        let html = rita
-            .get(app.url("/inbox?overdue=1"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = app.page_as(&rita, "/inbox?overdue=1").await;
         assert!(
             html.contains("Nothing waits for review with these filters"),
             "nothing overdue yet"
         );
         clock.advance(31 * MINUTE);
-        let html = rita
-            .get(app.url("/inbox?overdue=1"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = app.page_as(&rita, "/inbox?overdue=1").await;
         assert!(html.contains("overdue by 1 min"), "{html}");
         let resp = rita.get(app.url("/inbox?order=sideways")).send().await.unwrap();
         assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -666,15 +543,16 @@ async fn the_inbox_sorts_filters_and_bulk_approves_after_a_confirmation() {
         );
         assert!(html.contains("already decided"), "why item 2 is left out");
         for id in &items {
-            let st = app.tandem.store.item(app.workspace, *id).await.unwrap().status;
+            let st = app.item_status(*id).await;
             assert_ne!(st, ItemStatus::Approved, "the confirmation page decided nothing");
         }
-        let resp = rita
-            .post(app.url("/inbox/bulk/approve"))
-            .form(&[("csrf", csrf.clone()), ("item", items[1].0.to_string())])
-            .send()
-            .await
-            .unwrap();
+        let resp = app
+            .post_form_as(
+                &rita,
+                "/inbox/bulk/approve",
+                &[("csrf", csrf.as_str()), ("item", &items[1].0.to_string())],
+            )
+            .await;
         assert_eq!(resp.status(), StatusCode::SEE_OTHER);
         assert!(
             resp.headers()["location"]
@@ -682,21 +560,10 @@ async fn the_inbox_sorts_filters_and_bulk_approves_after_a_confirmation() {
                 .unwrap()
                 .contains("Approved%201%20item")
         );
-        assert_eq!(
-            app.tandem
-                .store
-                .item(app.workspace, items[1])
-                .await
-                .unwrap()
-                .status,
-            ItemStatus::Approved
-        );
-        let resp = rita
-            .post(app.url("/inbox/bulk"))
-            .form(&[("csrf", csrf.as_str())])
-            .send()
-            .await
-            .unwrap();
+        assert_eq!(app.item_status(items[1]).await, ItemStatus::Approved);
+        let resp = app
+            .post_form_as(&rita, "/inbox/bulk", &[("csrf", csrf.as_str())])
+            .await;
         assert_eq!(
             resp.status(),
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -726,12 +593,7 @@ async fn this_looks_wrong_sends_an_automatic_result_back_from_the_page_the_link_
             "the page shows the delivered result: {html}"
         );
         assert_eq!(
-            app.tandem
-                .store
-                .item(app.workspace, items[2])
-                .await
-                .unwrap()
-                .status,
+            app.item_status(items[2]).await,
             ItemStatus::AutoAccepted,
             "opening the link changes nothing"
         );
@@ -775,14 +637,7 @@ async fn this_looks_wrong_sends_an_automatic_result_back_from_the_page_the_link_
             )
         );
         assert_eq!(escaped[0].reason, "the order number is from the signature");
-        let inbox = rita
-            .get(app.url("/inbox?reason=reported_wrong"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let inbox = app.page_as(&rita, "/inbox?reason=reported_wrong").await;
         assert!(inbox.contains("Reported wrong"), "{inbox}");
         assert!(inbox.contains(&format!("#{}", items[2])));
         // Again: a clear conflict, counted once.
@@ -804,22 +659,13 @@ async fn this_looks_wrong_sends_an_automatic_result_back_from_the_page_the_link_
             .unwrap()
             .0;
         let token = app.tandem.create_token(&admin, "t").await.unwrap();
-        let sub = tandem_service::intake::Submission {
-            input: json!({ "text": "From d@q.io about Order: GH-3456" }),
-            idempotency_key: None,
-        };
         let id = app
-            .tandem
-            .submit(
+            .submit_texts(
                 &tandem_service::auth::Actor { user: admin.clone() },
                 "support",
-                vec![sub],
+                &["From d@q.io about Order: GH-3456"],
             )
-            .await
-            .unwrap()[0]
-            .item
-            .id;
-        app.drain().await;
+            .await[0];
         let resp = app
             .client
             .post(app.url(&format!("/api/v1/items/{id}/wrong")))
@@ -866,41 +712,19 @@ async fn reviewer_progress_counts_decisions_and_warns_of_rubber_stamping() {
         .unwrap()
         .0;
     let actor = tandem_service::auth::Actor { user: admin.clone() };
-    let subs = (0..6)
-        .map(|i| tandem_service::intake::Submission {
-            input: json!({ "text": format!("Write to a{i}@x.io or b{i}@y.io. Order: AB-{:04}", 1000 + i) }),
-            idempotency_key: None,
-        })
+    let texts: Vec<String> = (0..6)
+        .map(|i| format!("Write to a{i}@x.io or b{i}@y.io. Order: AB-{:04}", 1000 + i))
         .collect();
-    let ids: Vec<ItemId> = app
-        .tandem
-        .submit(&actor, "support", subs)
-        .await
-        .unwrap()
-        .iter()
-        .map(|i| i.item.id)
-        .collect();
-    app.drain().await;
+    let ids = app.submit_texts(&actor, "support", &texts).await;
     for id in ids {
         let d = tandem_domain::Decision {
-            action: tandem_domain::DecisionAction::Approve,
-            fields: Default::default(),
-            route: None,
-            reason: None,
             seconds: Some(0.7),
+            ..tandem_test_support::decision::approve()
         };
         app.tandem.decide(&actor, id, d).await.unwrap();
     }
     app.login("ada@acme.io").await;
-    let html = app
-        .client
-        .get(app.url("/progress"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page("/progress").await;
     assert!(
         html.contains("Rubber-stamp warning: 6 approvals in under 2 s each"),
         "{html}"
@@ -1027,14 +851,7 @@ async fn a_failed_notification_is_retried_with_backoff_until_sent_or_given_up() 
 
         // The deliveries page shows the log to people.
         let ada = signed_in(&app, "ada@acme.io").await;
-        let html = ada
-            .get(app.url("/deliveries"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = app.page_as(&ada, "/deliveries").await;
         assert!(html.contains("Notifications to people"), "{html}");
         assert!(html.contains("attempt 5 of 5"), "{html}");
 

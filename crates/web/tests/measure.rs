@@ -118,6 +118,31 @@ impl Ctx {
         assert_eq!(s, StatusCode::OK, "{body}");
     }
 
+    /// Record items timed by hand through the API, one a duration in seconds.
+    async fn time_by_hand(&self, seconds: &[f64]) {
+        for s in seconds {
+            let (st, body) = post(
+                &self.app,
+                &self.reviewer,
+                "/api/v1/automations/support/by-hand",
+                &json!({ "mode": "measured", "seconds": s }),
+            )
+            .await;
+            assert_eq!(st, StatusCode::CREATED, "{body}");
+        }
+    }
+
+    /// Report item `id`'s delivered result as wrong (an escaped error), as the reviewer.
+    async fn escaped(&self, id: i64, body: &Value) -> (StatusCode, Value) {
+        post(
+            &self.app,
+            &self.reviewer,
+            &format!("/api/v1/items/{id}/escaped"),
+            body,
+        )
+        .await
+    }
+
     async fn status(&self, id: i64) -> String {
         let (_, item) = get(&self.app, &self.builder, &format!("/api/v1/items/{id}")).await;
         item["status"].as_str().unwrap().to_owned()
@@ -228,13 +253,7 @@ async fn weekly_figures_match_a_hand_computation() {
         c.decide(WEEK1 + WEEK + 11 * HOUR, w2[5], json!({ "action": "approve" }))
             .await;
         c.clock.set(WEEK1 + WEEK + DAY + 9 * HOUR);
-        let (s, body) = post(
-            &c.app,
-            &c.reviewer,
-            &format!("/api/v1/items/{}/escaped", w1[0]),
-            &json!({ "note": "wrong address" }),
-        )
-        .await;
+        let (s, body) = c.escaped(w1[0], &json!({ "note": "wrong address" })).await;
         assert_eq!(s, StatusCode::NO_CONTENT, "{body}");
         let (s, body) = post(
             &c.app,
@@ -358,16 +377,7 @@ async fn weekly_figures_match_a_hand_computation() {
 
         // A measured baseline: five timed items by hand, 4 to 10 minutes. The median
         // (6 min) replaces the typed one; the quartiles (5 and 7 min) give a range.
-        for s in [240.0, 300.0, 360.0, 420.0, 600.0] {
-            let (st, body) = post(
-                &c.app,
-                &c.reviewer,
-                "/api/v1/automations/support/by-hand",
-                &json!({ "mode": "measured", "seconds": s }),
-            )
-            .await;
-            assert_eq!(st, StatusCode::CREATED, "{body}");
-        }
+        c.time_by_hand(&[240.0, 300.0, 360.0, 420.0, 600.0]).await;
         let body = c.weekly("automation=support&weeks=12").await;
         assert_eq!(body["baseline"]["source"], "measured");
         assert_eq!(body["baseline"]["measured"]["count"], 5);
@@ -440,13 +450,7 @@ async fn measurement_refuses_bad_input_and_other_workspaces() {
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
         // An escaped error says what was wrong; only an automatic acceptance can escape,
         // and only once.
-        let (s, body) = post(
-            &c.app,
-            &c.reviewer,
-            &format!("/api/v1/items/{}/escaped", ids[0]),
-            &json!({}),
-        )
-        .await;
+        let (s, body) = c.escaped(ids[0], &json!({})).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(
             body["error"]["details"][0]
@@ -455,29 +459,11 @@ async fn measurement_refuses_bad_input_and_other_workspaces() {
                 .starts_with("reason:"),
             "{body}"
         );
-        let (s, _) = post(
-            &c.app,
-            &c.reviewer,
-            &format!("/api/v1/items/{}/escaped", ids[1]),
-            &json!({ "note": "wrong" }),
-        )
-        .await;
+        let (s, _) = c.escaped(ids[1], &json!({ "note": "wrong" })).await;
         assert_eq!(s, StatusCode::CONFLICT);
-        let (s, _) = post(
-            &c.app,
-            &c.reviewer,
-            &format!("/api/v1/items/{}/escaped", ids[0]),
-            &json!({ "note": "wrong" }),
-        )
-        .await;
+        let (s, _) = c.escaped(ids[0], &json!({ "note": "wrong" })).await;
         assert_eq!(s, StatusCode::NO_CONTENT);
-        let (s, _) = post(
-            &c.app,
-            &c.reviewer,
-            &format!("/api/v1/items/{}/escaped", ids[0]),
-            &json!({ "note": "wrong" }),
-        )
-        .await;
+        let (s, _) = c.escaped(ids[0], &json!({ "note": "wrong" })).await;
         assert_eq!(s, StatusCode::CONFLICT);
         // A viewer may read the figures but not record work.
         let viewer = c.app.token("vic@acme.io", Role::Viewer).await;
@@ -560,16 +546,7 @@ async fn the_checkin_explains_a_hard_week_exports_and_shares() {
         // The page: the spike explained, the champion's note escaped, six charts.
         c.app.user("bob@acme.io", Role::Builder).await;
         c.app.login("bob@acme.io").await;
-        let html = c
-            .app
-            .client
-            .get(c.app.url("/checkin?automation=support"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = c.app.page("/checkin?automation=support").await;
         assert!(
             html.contains("Volume spike: 30 items in, 3.0× the recent median of 10."),
             "{html}"
@@ -585,29 +562,11 @@ async fn the_checkin_explains_a_hard_week_exports_and_shares() {
         // Reading it again does not add the automatic note twice.
         let again = c.weekly("automation=support").await;
         assert_eq!(again["weeks"].as_array().unwrap().len(), 4);
-        let html2 = c
-            .app
-            .client
-            .get(c.app.url("/checkin?automation=support"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html2 = c.app.page("/checkin?automation=support").await;
         assert_eq!(html2.matches("Volume spike: 30").count(), 1);
 
         // CSV: a header and a row per week, the notes on their week.
-        let csv = c
-            .app
-            .client
-            .get(c.app.url("/checkin.csv?automation=support"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let csv = c.app.page("/checkin.csv?automation=support").await;
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines.len(), 5, "{csv}");
         assert!(lines[0].starts_with("week_start,closed,items_in,designed_volume"));
@@ -680,15 +639,6 @@ async fn the_checkin_explains_a_hard_week_exports_and_shares() {
     }
 }
 
-async fn wait_for(b: &tandem_test_support::Browser, css: &str) -> fantoccini::elements::Element {
-    b.client
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(fantoccini::Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
-}
-
 #[tokio::test]
 async fn the_checkin_page_in_a_browser() {
     use fantoccini::Locator;
@@ -701,29 +651,7 @@ async fn the_checkin_page_in_a_browser() {
     spike(&c).await;
     c.app.user("bob@acme.io", Role::Builder).await;
     let b = Browser::start(1280, 900).await;
-    b.client.goto(&c.app.url("/login")).await.unwrap();
-    b.client
-        .find(Locator::Css("#email"))
-        .await
-        .unwrap()
-        .send_keys("bob@acme.io")
-        .await
-        .unwrap();
-    b.client
-        .find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(tandem_test_support::app_password())
-        .await
-        .unwrap();
-    b.client
-        .find(Locator::Css("form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for(&b, "#open-count").await;
+    b.sign_in(&c.app, "bob@acme.io").await;
     b.client
         .goto(&c.app.url("/checkin?automation=support"))
         .await
@@ -799,14 +727,15 @@ async fn the_checkin_page_in_a_browser() {
         .click()
         .await
         .unwrap();
-    let url = wait_for(&b, "#share-url a")
+    let url = b
+        .wait_for("#share-url a")
         .await
         .attr("href")
         .await
         .unwrap()
         .unwrap();
     b.client.goto(&url).await.unwrap();
-    wait_for(&b, "h1").await;
+    b.wait_for("h1").await;
     assert!(
         b.client
             .find_all(Locator::Css("header.top, form"))
@@ -1059,22 +988,10 @@ async fn a_looks_wrong_report_is_the_weeks_escaped_error() {
         .await;
         assert_eq!(s, StatusCode::OK, "{body}");
         assert_eq!(c.status(ids[0]).await, "needs_review");
-        let (s, _) = post(
-            &c.app,
-            &c.reviewer,
-            &format!("/api/v1/items/{}/escaped", ids[0]),
-            &json!({ "note": "again" }),
-        )
-        .await;
+        let (s, _) = c.escaped(ids[0], &json!({ "note": "again" })).await;
         assert_eq!(s, StatusCode::CONFLICT, "one report per result");
         // The other way round: /escaped, then /wrong refuses.
-        let (s, _) = post(
-            &c.app,
-            &c.reviewer,
-            &format!("/api/v1/items/{}/escaped", ids[1]),
-            &json!({ "note": "wrong order number" }),
-        )
-        .await;
+        let (s, _) = c.escaped(ids[1], &json!({ "note": "wrong order number" })).await;
         assert_eq!(s, StatusCode::NO_CONTENT);
         let (s, _) = post(
             &c.app,

@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tandem_domain::Role;
 use tandem_service::automations::TrainingFiles;
-use tandem_test_support::{Receiver, TestApp, backends};
+use tandem_test_support::{Receiver, TestApp, TestBackend, backends};
 
 fn definition(receiver: &str, order_label: &str, extra: &str) -> String {
     format!(
@@ -110,20 +110,164 @@ async fn decide(app: &TestApp, token: &str, id: i64, body: Value) {
     assert_eq!(status, StatusCode::OK, "{b}");
 }
 
+/// The automation's rollout: its stage, shadow figures, gate and history.
+async fn rollout(app: &TestApp, token: &str) -> Value {
+    let (status, r) = call(app, token, "GET", "/api/v1/automations/support/rollout", None).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    r
+}
+
+/// Ask to move the automation to another stage (`body` names it, and any reason or force).
+async fn set_stage(app: &TestApp, token: &str, body: Value) -> (StatusCode, Value) {
+    call(
+        app,
+        token,
+        "POST",
+        "/api/v1/automations/support/stage",
+        Some(body),
+    )
+    .await
+}
+
+/// Name the automation's champion.
+async fn set_champion(app: &TestApp, token: &str, email: &str) -> (StatusCode, Value) {
+    let body = json!({ "email": email });
+    call(
+        app,
+        token,
+        "POST",
+        "/api/v1/automations/support/champion",
+        Some(body),
+    )
+    .await
+}
+
+/// Set `target`'s threshold as `token`, which makes a new version when allowed.
+async fn set_threshold(app: &TestApp, token: &str, target: &str, threshold: f64) -> (StatusCode, Value) {
+    let body = json!({ "target": target, "threshold": threshold });
+    call(
+        app,
+        token,
+        "POST",
+        "/api/v1/automations/support/thresholds",
+        Some(body),
+    )
+    .await
+}
+
+/// Link a review session's decision (note `note`) to the version that carries it out.
+async fn link_decision(app: &TestApp, token: &str, note: i64, version: i64) -> (StatusCode, Value) {
+    let path = format!("/api/v1/automations/support/review-decisions/{note}/version");
+    call(app, token, "POST", &path, Some(json!({ "version": version }))).await
+}
+
+/// The app with the support automation (`definition` with `extra` appended) applied, and
+/// the local receiver its webhook delivers to, which the test keeps alive.
+async fn start_support(backend: TestBackend, extra: &str) -> (TestApp, Receiver) {
+    let app = TestApp::start(backend).await;
+    let receiver = Receiver::start().await;
+    app.apply(
+        &definition(&receiver.url, "Order", extra),
+        TrainingFiles::default(),
+    )
+    .await;
+    (app, receiver)
+}
+
+/// The scenario the review-session tests start from: the automation live with its webhook
+/// at a local receiver, a builder and a reviewer (rita), four items processed (two with one
+/// order, one with two e-mails, one with no order) and rita's correction of the fourth, so
+/// the sample has a disagreement to find.
+struct OneCorrected {
+    app: TestApp,
+    /// Kept alive for the test's length: the definition delivers to it.
+    _receiver: Receiver,
+    builder: String,
+    rita: String,
+    ids: Vec<i64>,
+}
+
+async fn one_corrected(backend: TestBackend) -> OneCorrected {
+    let (app, receiver) = start_support(backend, "").await;
+    let builder = app.token("builder@acme.io", Role::Builder).await;
+    let rita = app.token("rita@acme.io", Role::Reviewer).await;
+    let ids = submit(
+        &app,
+        &builder,
+        &[
+            "From a@x.io\nOrder: AB-0001",
+            "From b@x.io\nOrder: AB-0002",
+            "From c@x.io or d@x.io\nOrder: AB-0003",
+            "From e@x.io\nnothing",
+        ],
+    )
+    .await;
+    app.drain().await;
+    decide(
+        &app,
+        &rita,
+        ids[3],
+        json!({ "action": "correct", "fields": { "order": "AB-0004" } }),
+    )
+    .await;
+    OneCorrected {
+        app,
+        _receiver: receiver,
+        builder,
+        rita,
+        ids,
+    }
+}
+
+/// Start a review session over the API as `token`; the session and its sample as
+/// (item id, stratum).
+async fn start_session(app: &TestApp, token: &str, title: &str) -> (Value, Vec<(i64, String)>) {
+    let (status, s) = call(
+        app,
+        token,
+        "POST",
+        "/api/v1/automations/support/review-sessions",
+        Some(json!({ "title": title })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{s}");
+    let sampled = s["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["item_id"].as_i64().unwrap(),
+                i["stratum"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    (s, sampled)
+}
+
+/// Sign rita (a reviewer) in and start a review session from the pages; the response (a
+/// redirect to the session's page) and the CSRF token for the session's forms.
+async fn start_session_from_page(app: &TestApp, title: &str) -> (reqwest::Response, String) {
+    app.user("rita@acme.io", Role::Reviewer).await;
+    app.login("rita@acme.io").await;
+    let csrf = app.csrf().await;
+    let resp = app
+        .post_form(
+            "/automations/support/review-sessions",
+            &[("csrf", csrf.as_str()), ("title", title)],
+        )
+        .await;
+    (resp, csrf)
+}
+
 #[tokio::test]
 async fn shadow_sends_nothing_measures_agreement_and_the_gate_holds_until_sign_off() {
     for backend in backends() {
-        let app = TestApp::start(backend).await;
-        let receiver = Receiver::start().await;
-        app.apply(
-            &definition(&receiver.url, "Order", SHADOW),
-            TrainingFiles::default(),
-        )
-        .await;
+        let (app, receiver) = start_support(backend, SHADOW).await;
         let builder = app.token("builder@acme.io", Role::Builder).await;
         let reviewer = app.token("rita@acme.io", Role::Reviewer).await;
 
-        let (_, r) = call(&app, &builder, "GET", "/api/v1/automations/support/rollout", None).await;
+        let r = rollout(&app, &builder).await;
         assert_eq!(r["stage"], "shadow", "{r}");
 
         let ids = submit(
@@ -198,7 +342,7 @@ async fn shadow_sends_nothing_measures_agreement_and_the_gate_holds_until_sign_o
         // By hand: 6 decided, 1 rejected, 5 compared; email differs on item 3 and order on
         // item 4, so each field agrees 4 of 5; the engine alone would have accepted items
         // 1-5 and sent the spam to the inbox; of those 5, people accepted 3 unchanged.
-        let (_, r) = call(&app, &builder, "GET", "/api/v1/automations/support/rollout", None).await;
+        let r = rollout(&app, &builder).await;
         let sh = &r["shadow"];
         assert_eq!(sh["decided"], 6, "{sh}");
         assert_eq!(sh["rejected"], 1);
@@ -230,14 +374,7 @@ async fn shadow_sends_nothing_measures_agreement_and_the_gate_holds_until_sign_o
         assert!((hours - 10.0 / 6.0 * 2.0 / 60.0).abs() < 1e-9, "{hours}");
 
         // The gate refuses; a builder cannot force it.
-        let (status, body) = call(
-            &app,
-            &builder,
-            "POST",
-            "/api/v1/automations/support/stage",
-            Some(json!({ "stage": "live" })),
-        )
-        .await;
+        let (status, body) = set_stage(&app, &builder, json!({ "stage": "live" })).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         assert!(
             body["error"]["details"][0]
@@ -246,12 +383,10 @@ async fn shadow_sends_nothing_measures_agreement_and_the_gate_holds_until_sign_o
                 .starts_with("Champion's sign-off"),
             "{body}"
         );
-        let (status, _) = call(
+        let (status, _) = set_stage(
             &app,
             &builder,
-            "POST",
-            "/api/v1/automations/support/stage",
-            Some(json!({ "stage": "live", "force": true, "reason": "hurry" })),
+            json!({ "stage": "live", "force": true, "reason": "hurry" }),
         )
         .await;
         assert_eq!(status, StatusCode::FORBIDDEN);
@@ -266,14 +401,7 @@ async fn shadow_sends_nothing_measures_agreement_and_the_gate_holds_until_sign_o
         )
         .await;
         assert_eq!(status, StatusCode::CONFLICT, "no champion yet");
-        let (status, body) = call(
-            &app,
-            &builder,
-            "POST",
-            "/api/v1/automations/support/champion",
-            Some(json!({ "email": "rita@acme.io" })),
-        )
-        .await;
+        let (status, body) = set_champion(&app, &builder, "rita@acme.io").await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let (status, _) = call(
             &app,
@@ -293,14 +421,7 @@ async fn shadow_sends_nothing_measures_agreement_and_the_gate_holds_until_sign_o
         )
         .await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        let (status, body) = call(
-            &app,
-            &builder,
-            "POST",
-            "/api/v1/automations/support/stage",
-            Some(json!({ "stage": "live" })),
-        )
-        .await;
+        let (status, body) = set_stage(&app, &builder, json!({ "stage": "live" })).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["stage"], "live");
 
@@ -310,7 +431,7 @@ async fn shadow_sends_nothing_measures_agreement_and_the_gate_holds_until_sign_o
         assert_eq!(item(&app, &builder, live[0]).await["status"], "auto_accepted");
         assert_eq!(receiver.delivered_items(), live);
 
-        let (_, r) = call(&app, &builder, "GET", "/api/v1/automations/support/rollout", None).await;
+        let r = rollout(&app, &builder).await;
         let kinds: Vec<&str> = r["events"]
             .as_array()
             .unwrap()
@@ -324,22 +445,9 @@ async fn shadow_sends_nothing_measures_agreement_and_the_gate_holds_until_sign_o
 #[tokio::test]
 async fn an_admin_can_force_go_live_with_a_reason_and_it_is_logged() {
     for backend in backends() {
-        let app = TestApp::start(backend).await;
-        let receiver = Receiver::start().await;
-        app.apply(
-            &definition(&receiver.url, "Order", SHADOW),
-            TrainingFiles::default(),
-        )
-        .await;
+        let (app, _receiver) = start_support(backend, SHADOW).await;
         let admin = app.token("ada@acme.io", Role::Admin).await;
-        let (status, body) = call(
-            &app,
-            &admin,
-            "POST",
-            "/api/v1/automations/support/stage",
-            Some(json!({ "stage": "live", "force": true })),
-        )
-        .await;
+        let (status, body) = set_stage(&app, &admin, json!({ "stage": "live", "force": true })).await;
         assert_eq!(
             status,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -352,27 +460,16 @@ async fn an_admin_can_force_go_live_with_a_reason_and_it_is_logged() {
                 .contains("written reason"),
             "{body}"
         );
-        let (status, body) = call(
-            &app,
-            &admin,
-            "POST",
-            "/api/v1/automations/support/stage",
-            Some(json!({ "stage": "nowhere" })),
-        )
-        .await;
+        let (status, body) = set_stage(&app, &admin, json!({ "stage": "nowhere" })).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-        let (status, body) = call(
+        let (status, body) = set_stage(
             &app,
             &admin,
-            "POST",
-            "/api/v1/automations/support/stage",
-            Some(
-                json!({ "stage": "live", "force": true, "reason": "the old system is switched off tonight" }),
-            ),
+            json!({ "stage": "live", "force": true, "reason": "the old system is switched off tonight" }),
         )
         .await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        let (_, r) = call(&app, &admin, "GET", "/api/v1/automations/support/rollout", None).await;
+        let r = rollout(&app, &admin).await;
         let e = &r["events"][0];
         assert_eq!(e["kind"], "forced_live", "{r}");
         assert_eq!(e["actor_name"], "ada");
@@ -380,14 +477,7 @@ async fn an_admin_can_force_go_live_with_a_reason_and_it_is_logged() {
         assert_eq!(detail["reason"], "the old system is switched off tonight");
         assert!(detail["unmet"].as_array().unwrap().len() >= 2, "{detail}");
         // Live cannot go back to draft.
-        let (status, body) = call(
-            &app,
-            &admin,
-            "POST",
-            "/api/v1/automations/support/stage",
-            Some(json!({ "stage": "draft" })),
-        )
-        .await;
+        let (status, body) = set_stage(&app, &admin, json!({ "stage": "draft" })).await;
         assert_eq!(status, StatusCode::CONFLICT, "{body}");
         assert!(
             body["error"]["message"]
@@ -402,10 +492,7 @@ async fn an_admin_can_force_go_live_with_a_reason_and_it_is_logged() {
 #[tokio::test]
 async fn a_rollback_restores_the_earlier_versions_outputs() {
     for backend in backends() {
-        let app = TestApp::start(backend).await;
-        let receiver = Receiver::start().await;
-        app.apply(&definition(&receiver.url, "Order", ""), TrainingFiles::default())
-            .await;
+        let (app, receiver) = start_support(backend, "").await;
         let builder = app.token("builder@acme.io", Role::Builder).await;
         let text = "From ada@example.com\nOrder: AB-1234";
         let first = submit(&app, &builder, &[text]).await[0];
@@ -496,7 +583,7 @@ async fn a_rollback_restores_the_earlier_versions_outputs() {
         )
         .await;
         assert_eq!(status, StatusCode::NOT_FOUND);
-        let (_, r) = call(&app, &builder, "GET", "/api/v1/automations/support/rollout", None).await;
+        let r = rollout(&app, &builder).await;
         assert_eq!(r["events"][0]["kind"], "rollback", "{r}");
     }
 }
@@ -504,18 +591,12 @@ async fn a_rollback_restores_the_earlier_versions_outputs() {
 #[tokio::test]
 async fn the_guard_pauses_automatic_acceptance_when_corrections_pile_up() {
     for backend in backends() {
-        let app = TestApp::start(backend).await;
-        let receiver = Receiver::start().await;
         let slack = Receiver::start().await;
         let guard = format!(
             "[rollout]\nstart = \"live\"\nguard_window = 4\nguard_correction_rate = 0.5\n\n[[review.notify]]\ntype = \"slack\"\nurl = \"{}\"\n",
             slack.url
         );
-        app.apply(
-            &definition(&receiver.url, "Order", &guard),
-            TrainingFiles::default(),
-        )
-        .await;
+        let (app, receiver) = start_support(backend, &guard).await;
         let builder = app.token("builder@acme.io", Role::Builder).await;
         let reviewer = app.token("rita@acme.io", Role::Reviewer).await;
         // No order number: each goes to the inbox and a reviewer fills it in.
@@ -528,7 +609,7 @@ async fn the_guard_pauses_automatic_acceptance_when_corrections_pile_up() {
                 json!({ "action": "correct", "fields": { "order": format!("AB-000{n}") } })
             };
             decide(&app, &reviewer, *id, body).await;
-            let (_, r) = call(&app, &builder, "GET", "/api/v1/automations/support/rollout", None).await;
+            let r = rollout(&app, &builder).await;
             let expected = if n < 3 { "live" } else { "paused" };
             assert_eq!(r["stage"], expected, "after {} decisions: {r}", n + 1);
         }
@@ -544,7 +625,7 @@ async fn the_guard_pauses_automatic_acceptance_when_corrections_pile_up() {
             text.contains("/automations/support/rollout|Open the rollout page>"),
             "{text}"
         );
-        let (_, r) = call(&app, &builder, "GET", "/api/v1/automations/support/rollout", None).await;
+        let r = rollout(&app, &builder).await;
         assert_eq!(r["events"][0]["kind"], "notified", "{r}");
         assert_eq!(r["events"][1]["kind"], "guard_paused");
         assert!(
@@ -570,12 +651,10 @@ async fn the_guard_pauses_automatic_acceptance_when_corrections_pile_up() {
             "a paused automation's decisions are delivered"
         );
 
-        let (status, body) = call(
+        let (status, body) = set_stage(
             &app,
             &builder,
-            "POST",
-            "/api/v1/automations/support/stage",
-            Some(json!({ "stage": "live", "reason": "fixed the labels" })),
+            json!({ "stage": "live", "reason": "fixed the labels" }),
         )
         .await;
         assert_eq!(status, StatusCode::OK, "resuming needs no gate: {body}");
@@ -585,25 +664,12 @@ async fn the_guard_pauses_automatic_acceptance_when_corrections_pile_up() {
 #[tokio::test]
 async fn corrections_are_proposed_once_the_champion_curates_and_the_gate_runs_the_suite() {
     for backend in backends() {
-        let app = TestApp::start(backend).await;
-        let receiver = Receiver::start().await;
         let gate = "[rollout]\nstart = \"shadow\"\n[gate]\nmin_shadow_decided = 0\nmin_field_agreement = 0\nteam_hours_per_week = 40\n";
-        app.apply(
-            &definition(&receiver.url, "Order", gate),
-            TrainingFiles::default(),
-        )
-        .await;
+        let (app, _receiver) = start_support(backend, gate).await;
         let builder = app.token("builder@acme.io", Role::Builder).await;
         let rita = app.token("rita@acme.io", Role::Reviewer).await;
         let sam = app.token("sam@acme.io", Role::Reviewer).await;
-        call(
-            &app,
-            &builder,
-            "POST",
-            "/api/v1/automations/support/champion",
-            Some(json!({ "email": "rita@acme.io" })),
-        )
-        .await;
+        set_champion(&app, &builder, "rita@acme.io").await;
 
         // The same input corrected twice is proposed once.
         let text = "From a@x.io\nOrder: AB-1234 (or AB-1235?)";
@@ -698,7 +764,7 @@ async fn corrections_are_proposed_once_the_champion_curates_and_the_gate_runs_th
         let (_, report) = call(&app, &builder, "POST", "/api/v1/automations/support/test", None).await;
         assert_eq!(report["failed"], 1, "{report}");
         assert_eq!(report["passed"], 1, "{report}");
-        let (_, r) = call(&app, &builder, "GET", "/api/v1/automations/support/rollout", None).await;
+        let r = rollout(&app, &builder).await;
         let check = r["gate"]["checks"]
             .as_array()
             .unwrap()
@@ -719,7 +785,7 @@ async fn corrections_are_proposed_once_the_champion_curates_and_the_gate_runs_th
         )
         .await;
         call(&app, &builder, "POST", "/api/v1/automations/support/test", None).await;
-        let (_, r) = call(&app, &builder, "GET", "/api/v1/automations/support/rollout", None).await;
+        let r = rollout(&app, &builder).await;
         let check = r["gate"]["checks"]
             .as_array()
             .unwrap()
@@ -734,24 +800,11 @@ async fn corrections_are_proposed_once_the_champion_curates_and_the_gate_runs_th
 #[tokio::test]
 async fn the_simulator_applies_a_threshold_as_a_new_version_and_the_card_tells_the_story() {
     for backend in backends() {
-        let app = TestApp::start(backend).await;
-        let receiver = Receiver::start().await;
         let card = "[card]\nwhy = \"Support spends 20 hours a week copying order numbers.\"\nasked_by = \"Maria, head of support\"\nwhen_wrong = \"Correct the order number; never guess it.\"\n";
-        app.apply(
-            &definition(&receiver.url, "Order", card),
-            TrainingFiles::default(),
-        )
-        .await;
+        let (app, _receiver) = start_support(backend, card).await;
         let builder = app.token("builder@acme.io", Role::Builder).await;
         let reviewer = app.token("rita@acme.io", Role::Reviewer).await;
-        call(
-            &app,
-            &builder,
-            "POST",
-            "/api/v1/automations/support/champion",
-            Some(json!({ "email": "rita@acme.io" })),
-        )
-        .await;
+        set_champion(&app, &builder, "rita@acme.io").await;
         // Two e-mail addresses make the e-mail ambiguous: those go to the inbox.
         let ids = submit(
             &app,
@@ -812,14 +865,7 @@ async fn the_simulator_applies_a_threshold_as_a_new_version_and_the_card_tells_t
         .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 
-        let (status, body) = call(
-            &app,
-            &builder,
-            "POST",
-            "/api/v1/automations/support/thresholds",
-            Some(json!({ "target": "email", "threshold": 0.97 })),
-        )
-        .await;
+        let (status, body) = set_threshold(&app, &builder, "email", 0.97).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         assert_eq!(body["version"], 2);
         let (_, d) = call(
@@ -841,14 +887,7 @@ async fn the_simulator_applies_a_threshold_as_a_new_version_and_the_card_tells_t
             ["-threshold = 0.5", "+threshold = 0.97"],
             "only the e-mail threshold changed: {d}"
         );
-        let (status, _) = call(
-            &app,
-            &reviewer,
-            "POST",
-            "/api/v1/automations/support/thresholds",
-            Some(json!({ "target": "email", "threshold": 0.9 })),
-        )
-        .await;
+        let (status, _) = set_threshold(&app, &reviewer, "email", 0.9).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
 
         let (status, c) = call(&app, &reviewer, "GET", "/api/v1/automations/support/card", None).await;
@@ -905,53 +944,15 @@ async fn the_simulator_applies_a_threshold_as_a_new_version_and_the_card_tells_t
 #[tokio::test]
 async fn a_review_session_samples_by_stratum_and_links_its_decisions_to_a_version() {
     for backend in backends() {
-        let app = TestApp::start(backend).await;
-        let receiver = Receiver::start().await;
-        app.apply(&definition(&receiver.url, "Order", ""), TrainingFiles::default())
-            .await;
-        let builder = app.token("builder@acme.io", Role::Builder).await;
-        let rita = app.token("rita@acme.io", Role::Reviewer).await;
-        let ids = submit(
-            &app,
-            &builder,
-            &[
-                "From a@x.io\nOrder: AB-0001",
-                "From b@x.io\nOrder: AB-0002",
-                "From c@x.io or d@x.io\nOrder: AB-0003",
-                "From e@x.io\nnothing",
-            ],
-        )
-        .await;
-        app.drain().await;
-        decide(
-            &app,
-            &rita,
-            ids[3],
-            json!({ "action": "correct", "fields": { "order": "AB-0004" } }),
-        )
-        .await;
-
-        let (status, s) = call(
-            &app,
-            &rita,
-            "POST",
-            "/api/v1/automations/support/review-sessions",
-            Some(json!({ "title": "Friday review" })),
-        )
-        .await;
-        assert_eq!(status, StatusCode::CREATED, "{s}");
+        let OneCorrected {
+            app,
+            _receiver,
+            builder,
+            rita,
+            ids,
+        } = one_corrected(backend).await;
+        let (s, sampled) = start_session(&app, &rita, "Friday review").await;
         assert_eq!(s["title"], "Friday review");
-        let sampled: Vec<(i64, String)> = s["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| {
-                (
-                    i["item_id"].as_i64().unwrap(),
-                    i["stratum"].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect();
         assert!(sampled.contains(&(ids[3], "disagreement".to_owned())), "{s}");
         assert!(sampled.iter().any(|(_, st)| st == "high_confidence"), "{s}");
         let mut unique: Vec<i64> = sampled.iter().map(|x| x.0).collect();
@@ -978,32 +979,11 @@ async fn a_review_session_samples_by_stratum_and_links_its_decisions_to_a_versio
         let decision = d["id"].as_i64().unwrap();
 
         // The decision is carried out by version 2, and linked to it.
-        let (status, _) = call(
-            &app,
-            &builder,
-            "POST",
-            "/api/v1/automations/support/thresholds",
-            Some(json!({ "target": "email", "threshold": 0.9 })),
-        )
-        .await;
+        let (status, _) = set_threshold(&app, &builder, "email", 0.9).await;
         assert_eq!(status, StatusCode::CREATED);
-        let (status, _) = call(
-            &app,
-            &rita,
-            "POST",
-            &format!("/api/v1/automations/support/review-decisions/{decision}/version"),
-            Some(json!({ "version": 2 })),
-        )
-        .await;
+        let (status, _) = link_decision(&app, &rita, decision, 2).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "builders link decisions");
-        let (status, l) = call(
-            &app,
-            &builder,
-            "POST",
-            &format!("/api/v1/automations/support/review-decisions/{decision}/version"),
-            Some(json!({ "version": 2 })),
-        )
-        .await;
+        let (status, l) = link_decision(&app, &builder, decision, 2).await;
         assert_eq!(status, StatusCode::OK, "{l}");
         let (_, view) = call(&app, &rita, "GET", &format!("/api/v1/review-sessions/{id}"), None).await;
         assert_eq!(view["notes"].as_array().unwrap().len(), 2, "{view}");
@@ -1016,14 +996,8 @@ async fn a_review_session_samples_by_stratum_and_links_its_decisions_to_a_versio
 #[tokio::test]
 async fn fields_step_from_shadow_to_suggest_to_automatic() {
     for backend in backends() {
-        let app = TestApp::start(backend).await;
-        let receiver = Receiver::start().await;
         let modes = "[rollout]\nstart = \"live\"\n[rollout.modes]\nemail = \"suggest\"\norder = \"shadow\"\n";
-        app.apply(
-            &definition(&receiver.url, "Order", modes),
-            TrainingFiles::default(),
-        )
-        .await;
+        let (app, receiver) = start_support(backend, modes).await;
         let builder = app.token("builder@acme.io", Role::Builder).await;
         let rita = app.token("rita@acme.io", Role::Reviewer).await;
         let id = submit(&app, &builder, &["From a@x.io\nOrder: AB-1234"]).await[0];
@@ -1093,10 +1067,7 @@ async fn fields_step_from_shadow_to_suggest_to_automatic() {
 #[tokio::test]
 async fn a_team_runs_a_review_session_from_the_pages() {
     for backend in backends() {
-        let app = TestApp::start(backend).await;
-        let receiver = Receiver::start().await;
-        app.apply(&definition(&receiver.url, "Order", ""), TrainingFiles::default())
-            .await;
+        let (app, _receiver) = start_support(backend, "").await;
         let builder = app.token("builder@acme.io", Role::Builder).await;
         let ids = submit(
             &app,
@@ -1105,47 +1076,36 @@ async fn a_team_runs_a_review_session_from_the_pages() {
         )
         .await;
         app.drain().await;
-        app.user("rita@acme.io", Role::Reviewer).await;
-        app.login("rita@acme.io").await;
-        let csrf = app.csrf().await;
-        let resp = app
-            .client
-            .post(app.url("/automations/support/review-sessions"))
-            .form(&[("csrf", csrf.as_str()), ("title", "Monday review")])
-            .send()
-            .await
-            .unwrap();
+        let (resp, csrf) = start_session_from_page(&app, "Monday review").await;
         assert_eq!(resp.status(), StatusCode::SEE_OTHER);
         let page = resp.headers()["location"].to_str().unwrap().to_owned();
         assert!(page.starts_with("/review-sessions/"), "{page}");
         let notes = format!("{page}/notes");
         let item = ids[1].to_string();
         let resp = app
-            .client
-            .post(app.url(&notes))
-            .form(&[
-                ("csrf", csrf.as_str()),
-                ("kind", "vote"),
-                ("item_id", item.as_str()),
-                ("choice", "disagree"),
-                ("body", "no order at all"),
-            ])
-            .send()
-            .await
-            .unwrap();
+            .post_form(
+                &notes,
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("kind", "vote"),
+                    ("item_id", item.as_str()),
+                    ("choice", "disagree"),
+                    ("body", "no order at all"),
+                ],
+            )
+            .await;
         assert_eq!(resp.status(), StatusCode::SEE_OTHER);
         let resp = app
-            .client
-            .post(app.url(&notes))
-            .form(&[
-                ("csrf", csrf.as_str()),
-                ("kind", "decision"),
-                ("choice", "rule"),
-                ("body", ""),
-            ])
-            .send()
-            .await
-            .unwrap();
+            .post_form(
+                &notes,
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("kind", "decision"),
+                    ("choice", "rule"),
+                    ("body", ""),
+                ],
+            )
+            .await;
         assert_eq!(
             resp.status(),
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -1157,30 +1117,14 @@ async fn a_team_runs_a_review_session_from_the_pages() {
                 .unwrap()
                 .contains("decision: say what was decided")
         );
-        let html = app
-            .client
-            .get(app.url(&page))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = app.page(&page).await;
         assert!(html.contains("Monday review"));
         assert!(html.contains("rita: disagree (no order at all)"), "{html}");
         assert!(
             html.contains("b@x.io") && !html.contains("<b>b@x.io</b>"),
             "item text is escaped"
         );
-        let rollout = app
-            .client
-            .get(app.url("/automations/support/rollout"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let rollout = app.page("/automations/support/rollout").await;
         assert!(
             rollout.contains("Monday review"),
             "the rollout page lists the session"

@@ -24,6 +24,11 @@ impl Period {
         }
     }
 
+    /// How long one period lasts, in milliseconds.
+    pub fn length(&self) -> Millis {
+        self.length
+    }
+
     pub fn hourly() -> Period {
         Period::every(Duration::from_secs(3600))
     }

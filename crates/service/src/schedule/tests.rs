@@ -116,3 +116,59 @@ fn the_product_registers_its_tasks_with_distinct_names() {
     assert!(kinds.contains(&"prune_scheduled_runs"));
     assert!(kinds.contains(&"similar_backfill"));
 }
+
+#[tokio::test]
+async fn minute_tasks_runs_are_pruned_after_two_days_and_the_rest_after_ninety() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let clock = Arc::new(ManualClock::new(START));
+        let t = instance(&db, &clock).await;
+        let ws = t.store.create_workspace("one", "One", START).await.unwrap().id;
+        let other = t.store.create_workspace("two", "Two", START).await.unwrap().id;
+        for w in [ws, other] {
+            for (kind, key) in [("inbox_escalations", "m"), ("weekly_digest", "w")] {
+                let c = t
+                    .store
+                    .claim_scheduled_run(w, kind, key, "a", START + 60_000, START)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                t.store
+                    .finish_scheduled_run(w, c.id, "a", "done", START + 1)
+                    .await
+                    .unwrap();
+            }
+        }
+        let prune = |at: Millis| TaskRun {
+            workspace: ws,
+            period_key: "p".into(),
+            start: at,
+            end: at + DAY,
+        };
+        let left = |w, kind: &'static str| {
+            let t = t.clone();
+            async move { t.store.scheduled_runs(w, kind).await.unwrap().len() }
+        };
+        prune::PruneScheduledRuns
+            .run(&t, &prune(START + DAY))
+            .await
+            .unwrap();
+        assert_eq!(left(ws, "inbox_escalations").await, 1, "a day old: kept");
+        prune::PruneScheduledRuns
+            .run(&t, &prune(START + 3 * DAY))
+            .await
+            .unwrap();
+        assert_eq!(left(ws, "inbox_escalations").await, 0, "three days old: gone");
+        assert_eq!(left(ws, "weekly_digest").await, 1, "a weekly run stays 90 days");
+        assert_eq!(
+            left(other, "inbox_escalations").await,
+            1,
+            "another workspace's are its own"
+        );
+        prune::PruneScheduledRuns
+            .run(&t, &prune(START + 91 * DAY))
+            .await
+            .unwrap();
+        assert_eq!(left(ws, "weekly_digest").await, 0);
+    }
+}

@@ -861,8 +861,8 @@ impl Store for SqlStore {
     async fn scheduled_runs(&self, ws: WorkspaceId, kind: &str) -> Result<Vec<ScheduledRun>> {
         schedule::scheduled_runs(self, ws, kind).await
     }
-    async fn prune_scheduled_runs(&self, ws: WorkspaceId, before: Millis) -> Result<u64> {
-        schedule::prune_scheduled_runs(self, ws, before).await
+    async fn prune_scheduled_runs(&self, ws: WorkspaceId, kind: Option<&str>, before: Millis) -> Result<u64> {
+        schedule::prune_scheduled_runs(self, ws, kind, before).await
     }
     async fn record_extractor_runs(
         &self,

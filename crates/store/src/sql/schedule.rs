@@ -104,13 +104,33 @@ pub(super) async fn scheduled_runs(s: &SqlStore, ws: WorkspaceId, kind: &str) ->
     rows.iter().map(run).collect()
 }
 
-pub(super) async fn prune_scheduled_runs(s: &SqlStore, ws: WorkspaceId, before: Millis) -> Result<u64> {
-    Ok(sqlx::query(
-        "DELETE FROM scheduled_runs WHERE workspace_id = $1 AND finished_at IS NOT NULL AND created_at < $2",
-    )
-    .bind(ws.0)
-    .bind(before)
-    .execute(&s.writer)
-    .await?
-    .rows_affected())
+pub(super) async fn prune_scheduled_runs(
+    s: &SqlStore,
+    ws: WorkspaceId,
+    kind: Option<&str>,
+    before: Millis,
+) -> Result<u64> {
+    let done = match kind {
+        None => {
+            sqlx::query(
+                "DELETE FROM scheduled_runs WHERE workspace_id = $1 AND finished_at IS NOT NULL AND created_at < $2",
+            )
+            .bind(ws.0)
+            .bind(before)
+            .execute(&s.writer)
+            .await?
+        }
+        Some(kind) => {
+            sqlx::query(
+                "DELETE FROM scheduled_runs
+                 WHERE workspace_id = $1 AND kind = $2 AND finished_at IS NOT NULL AND created_at < $3",
+            )
+            .bind(ws.0)
+            .bind(kind)
+            .bind(before)
+            .execute(&s.writer)
+            .await?
+        }
+    };
+    Ok(done.rows_affected())
 }

@@ -136,7 +136,35 @@ async fn a_dead_claimers_run_is_taken_over_and_a_finished_run_never_again() {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(store.prune_scheduled_runs(ws, 1_000).await.unwrap(), 1);
+        // A frequent task's runs can be pruned sooner, by kind, leaving the others'.
+        for (kind, key) in [("sweep", "m1"), ("sweep", "m2")] {
+            let c = store
+                .claim_scheduled_run(ws, kind, key, "alive", 1_000, 150)
+                .await
+                .unwrap()
+                .unwrap();
+            store
+                .finish_scheduled_run(ws, c.id, "alive", "ok", 151)
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            store
+                .prune_scheduled_runs(other, Some("sweep"), 1_000)
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            store
+                .prune_scheduled_runs(ws, Some("sweep"), 1_000)
+                .await
+                .unwrap(),
+            2
+        );
+        assert!(store.scheduled_runs(ws, "sweep").await.unwrap().is_empty());
+        assert_eq!(store.scheduled_runs(ws, "rollup").await.unwrap().len(), 2);
+        assert_eq!(store.prune_scheduled_runs(ws, None, 1_000).await.unwrap(), 1);
         let left = store.scheduled_runs(ws, "rollup").await.unwrap();
         assert_eq!(left.len(), 1);
         assert_eq!(left[0].period_key, "d2");

@@ -3,13 +3,12 @@
 //! it they go on to the item and work as usual. The acknowledgement is per member.
 
 use fantoccini::Locator;
-use serde_json::json;
 use tandem_domain::Role;
 use tandem_service::auth::Actor;
 use tandem_service::automations::TrainingFiles;
 use tandem_test_support::{Browser, TestApp, backends};
 
-use super::{press, screenshot, wait_for_path};
+use super::{press, screenshot};
 
 const CARD: &str = r#"
 name = "Support"
@@ -33,60 +32,19 @@ why = "Support spends 20 hours a week copying addresses out of e-mails."
 asked_by = "Maria, head of support"
 "#;
 
-async fn text(b: &Browser, css: &str) -> String {
-    b.client
-        .wait()
-        .at_most(std::time::Duration::from_secs(10))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .text()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_new_reviewer_sees_the_card_before_their_first_decision() {
     let app = TestApp::start(backends()[0]).await;
     app.apply(CARD, TrainingFiles::default()).await;
     let bea = app.user("bea@acme.io", Role::Builder).await;
-    let subs = ["a@x.io wrote", "b@y.io wrote"]
-        .iter()
-        .map(|t| tandem_service::intake::Submission {
-            input: json!({ "text": t }),
-            idempotency_key: None,
-        })
-        .collect();
-    let ids: Vec<i64> = app
-        .tandem
-        .submit(&Actor { user: bea }, "support", subs)
-        .await
-        .unwrap()
-        .iter()
-        .map(|i| i.item.id.0)
-        .collect();
-    app.drain().await;
+    let ids = app
+        .submit_texts(&Actor { user: bea }, "support", &["a@x.io wrote", "b@y.io wrote"])
+        .await;
     let rita = app.user("rita@acme.io", Role::Reviewer).await;
 
     let b = Browser::start(1280, 900).await;
-    b.client.goto(&app.url("/login")).await.unwrap();
-    b.client
-        .find(Locator::Css("#email"))
-        .await
-        .unwrap()
-        .send_keys("rita@acme.io")
-        .await
-        .unwrap();
-    b.client
-        .find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(tandem_test_support::app_password())
-        .await
-        .unwrap();
-    press(&b, &['\u{E007}']).await;
-    wait_for_path(&b, "/inbox").await;
-    let unread = text(&b, "#unread-cards").await;
+    b.sign_in(&app, "rita@acme.io").await;
+    let unread = b.text("#unread-cards").await;
     assert!(unread.contains("Start with the automation cards"), "{unread}");
     assert!(unread.contains("Support"), "{unread}");
 
@@ -98,13 +56,13 @@ async fn a_new_reviewer_sees_the_card_before_their_first_decision() {
         .click()
         .await
         .unwrap();
-    wait_for_path(&b, "/automations/support/card").await;
-    assert!(text(&b, "#first-read").await.contains("New to Support?"));
+    b.wait_for_path("/automations/support/card").await;
+    assert!(b.text("#first-read").await.contains("New to Support?"));
     assert_eq!(
-        text(&b, "#why").await,
+        b.text("#why").await,
         "Support spends 20 hours a week copying addresses out of e-mails."
     );
-    assert_eq!(text(&b, "#asked-by").await, "Maria, head of support");
+    assert_eq!(b.text("#asked-by").await, "Maria, head of support");
     screenshot(&b, "card-first.png").await;
     let nothing_yet = app.tandem.store.card_reads(app.workspace, rita.id).await.unwrap();
     assert!(nothing_yet.is_empty(), "reading is not acknowledging");
@@ -117,9 +75,9 @@ async fn a_new_reviewer_sees_the_card_before_their_first_decision() {
         .click()
         .await
         .unwrap();
-    wait_for_path(&b, &format!("/items/{}", ids[0])).await;
+    b.wait_for_path(&format!("/items/{}", ids[0])).await;
     press(&b, &['a']).await;
-    wait_for_path(&b, &format!("/items/{}", ids[1])).await;
+    b.wait_for_path(&format!("/items/{}", ids[1])).await;
 
     let reads = app.tandem.store.card_reads(app.workspace, rita.id).await.unwrap();
     assert_eq!(reads.len(), 1, "{reads:?}");
@@ -135,7 +93,7 @@ async fn a_new_reviewer_sees_the_card_before_their_first_decision() {
 
     // The inbox no longer points to the card; the card says when it was acknowledged.
     b.client.goto(&app.url("/inbox")).await.unwrap();
-    wait_for_path(&b, "/inbox").await;
+    b.wait_for_path("/inbox").await;
     assert!(
         b.client
             .find_all(Locator::Css("#unread-cards"))
@@ -148,7 +106,7 @@ async fn a_new_reviewer_sees_the_card_before_their_first_decision() {
         .await
         .unwrap();
     assert!(
-        text(&b, "#card-read-at")
+        b.text("#card-read-at")
             .await
             .starts_with("You acknowledged this card on")
     );
@@ -179,12 +137,8 @@ async fn a_new_reviewer_sees_the_card_before_their_first_decision() {
     let csrf = app.csrf().await;
     let item = ids[1].to_string();
     let html = app
-        .client
-        .post(app.url("/inbox/bulk"))
-        .form(&[("csrf", csrf.as_str()), ("item", item.as_str())])
-        .send()
+        .post_form("/inbox/bulk", &[("csrf", csrf.as_str()), ("item", item.as_str())])
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -193,11 +147,7 @@ async fn a_new_reviewer_sees_the_card_before_their_first_decision() {
     // A link from a notification opens the card first too, then comes back to the link.
     let link = app
         .tandem
-        .decision_link(
-            app.workspace,
-            tandem_domain::ItemId(ids[1]),
-            tandem_service::links::LinkAction::Approve,
-        )
+        .decision_link(app.workspace, ids[1], tandem_service::links::LinkAction::Approve)
         .await
         .unwrap();
     let resp = app.client.get(&link).send().await.unwrap();
@@ -209,23 +159,21 @@ async fn a_new_reviewer_sees_the_card_before_their_first_decision() {
     );
     let csrf = app.csrf().await;
     let resp = app
-        .client
-        .post(app.url("/automations/support/card/read"))
-        .form(&[("csrf", csrf.as_str()), ("next", path)])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/automations/support/card/read",
+            &[("csrf", csrf.as_str()), ("next", path)],
+        )
+        .await;
     assert_eq!(resp.status(), 303);
     assert_eq!(resp.headers()["location"], path);
     assert_eq!(app.client.get(&link).send().await.unwrap().status(), 200);
     // Acknowledging never sends anyone off the site.
     let resp = app
-        .client
-        .post(app.url("/automations/support/card/read"))
-        .form(&[("csrf", csrf.as_str()), ("next", "//evil.example/x")])
-        .send()
-        .await
-        .unwrap();
+        .post_form(
+            "/automations/support/card/read",
+            &[("csrf", csrf.as_str()), ("next", "//evil.example/x")],
+        )
+        .await;
     assert_eq!(resp.headers()["location"], "/automations/support/card");
 
     app.login("bea@acme.io").await;

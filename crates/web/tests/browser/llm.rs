@@ -1,13 +1,13 @@
 //! A builder compares two extractors in the browser and keeps the better one.
 
 use fantoccini::Locator;
-use fantoccini::key::Key;
 use serde_json::json;
-use tandem_domain::{Decision, DecisionAction, ItemId, Role};
+use tandem_domain::Role;
 use tandem_service::automations::TrainingFiles;
+use tandem_test_support::decision::correct;
 use tandem_test_support::{Browser, FakeLlm, TestApp, backends};
 
-use super::{press, screenshot, wait_for_path};
+use super::screenshot;
 
 #[tokio::test]
 async fn a_builder_keeps_the_extractor_that_agrees_with_the_reviewers() {
@@ -37,51 +37,20 @@ retries = 0
     app.apply(&definition, TrainingFiles::default()).await;
     let admin = app.user("ada@acme.io", Role::Admin).await;
     let actor = tandem_service::auth::Actor { user: admin };
-    let subs = ["Company: ACME Ltd", "Initech\nCompany: 1 Main Street"]
-        .iter()
-        .map(|t| tandem_service::intake::Submission {
-            input: json!({ "text": t }),
-            idempotency_key: None,
-        })
-        .collect();
-    let ids: Vec<ItemId> = app
-        .tandem
-        .submit(&actor, "receipts", subs)
-        .await
-        .unwrap()
-        .iter()
-        .map(|i| i.item.id)
-        .collect();
-    app.drain().await;
+    let ids = app
+        .submit_texts(
+            &actor,
+            "receipts",
+            &["Company: ACME Ltd", "Initech\nCompany: 1 Main Street"],
+        )
+        .await;
     for (id, company) in ids.iter().zip(["ACME Ltd", "Initech"]) {
-        let decision = Decision {
-            action: DecisionAction::Correct,
-            fields: [("company".to_owned(), json!(company))].into(),
-            route: None,
-            reason: None,
-            seconds: None,
-        };
+        let decision = correct([("company", json!(company))]);
         app.tandem.decide(&actor, *id, decision).await.unwrap();
     }
 
     let b = Browser::start(1280, 900).await;
-    b.client.goto(&app.url("/login")).await.unwrap();
-    b.client
-        .find(Locator::Css("#email"))
-        .await
-        .unwrap()
-        .send_keys("ada@acme.io")
-        .await
-        .unwrap();
-    b.client
-        .find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(tandem_test_support::app_password())
-        .await
-        .unwrap();
-    press(&b, &[Key::Enter.into()]).await;
-    wait_for_path(&b, "/inbox").await;
+    b.sign_in(&app, "ada@acme.io").await;
     b.client
         .goto(&app.url("/automations/receipts/extractors"))
         .await

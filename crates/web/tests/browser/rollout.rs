@@ -2,13 +2,13 @@
 //! the champion signs off, and the automation goes live.
 
 use fantoccini::Locator;
-use serde_json::json;
-use tandem_domain::{Decision, DecisionAction, Role};
+use tandem_domain::{Decision, Role};
 use tandem_service::auth::Actor;
 use tandem_service::automations::TrainingFiles;
+use tandem_test_support::decision::approve;
 use tandem_test_support::{Browser, TestApp, backends};
 
-use super::{press, screenshot, wait_for_path};
+use super::screenshot;
 
 const SHADOW: &str = r#"
 name = "Support"
@@ -35,19 +35,6 @@ min_shadow_decided = 2
 team_hours_per_week = 5
 "#;
 
-async fn text(b: &Browser, css: &str) -> String {
-    // Wait: the element may be on the page a click is still opening.
-    b.client
-        .wait()
-        .at_most(std::time::Duration::from_secs(10))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .text()
-        .await
-        .unwrap()
-}
-
 async fn click(b: &Browser, css: &str) {
     b.client
         .find(Locator::Css(css))
@@ -64,26 +51,17 @@ async fn a_champion_signs_off_and_the_automation_goes_live() {
     app.apply(SHADOW, TrainingFiles::default()).await;
     let bea = app.user("bea@acme.io", Role::Builder).await;
     let actor = Actor { user: bea };
-    let subs = ["a@x.io wrote", "b@y.io wrote"]
-        .iter()
-        .map(|t| tandem_service::intake::Submission {
-            input: json!({ "text": t }),
-            idempotency_key: None,
-        })
-        .collect();
-    let items = app.tandem.submit(&actor, "support", subs).await.unwrap();
-    app.drain().await;
-    for i in &items {
+    let ids = app
+        .submit_texts(&actor, "support", &["a@x.io wrote", "b@y.io wrote"])
+        .await;
+    for id in &ids {
         app.tandem
             .decide(
                 &actor,
-                i.item.id,
+                *id,
                 Decision {
-                    action: DecisionAction::Approve,
-                    fields: Default::default(),
-                    route: None,
-                    reason: None,
                     seconds: Some(30.0),
+                    ..approve()
                 },
             )
             .await
@@ -95,41 +73,25 @@ async fn a_champion_signs_off_and_the_automation_goes_live() {
         .unwrap();
 
     let b = Browser::start(1280, 900).await;
-    b.client.goto(&app.url("/login")).await.unwrap();
-    b.client
-        .find(Locator::Css("#email"))
-        .await
-        .unwrap()
-        .send_keys("bea@acme.io")
-        .await
-        .unwrap();
-    b.client
-        .find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(tandem_test_support::app_password())
-        .await
-        .unwrap();
-    press(&b, &['\u{E007}']).await;
-    wait_for_path(&b, "/inbox").await;
+    b.sign_in(&app, "bea@acme.io").await;
     b.client
         .goto(&app.url("/automations/support/rollout"))
         .await
         .unwrap();
-    assert_eq!(text(&b, "#stage").await, "shadow");
-    assert_eq!(text(&b, "#gate-state").await, "not yet");
+    assert_eq!(b.text("#stage").await, "shadow");
+    assert_eq!(b.text("#gate-state").await, "not yet");
     assert!(
-        text(&b, "[data-check='sign_off']")
+        b.text("[data-check='sign_off']")
             .await
             .contains("has not signed off version 1")
     );
 
     // The gate refuses while the sign-off is missing, and says why.
     click(&b, "#to-live").await;
-    let error = text(&b, "#error").await;
+    let error = b.text("#error").await;
     assert!(error.contains("the readiness gate is not green"), "{error}");
     assert!(error.contains("Champion's sign-off"), "{error}");
-    assert_eq!(text(&b, "#stage").await, "shadow");
+    assert_eq!(b.text("#stage").await, "shadow");
 
     b.client
         .find(Locator::Css("#sign-off-note"))
@@ -139,8 +101,8 @@ async fn a_champion_signs_off_and_the_automation_goes_live() {
         .await
         .unwrap();
     click(&b, "#sign-off").await;
-    wait_for_path(&b, "/automations/support/rollout").await;
-    assert_eq!(text(&b, "#gate-state").await, "green");
+    b.wait_for_path("/automations/support/rollout").await;
+    assert_eq!(b.text("#gate-state").await, "green");
     screenshot(&b, "rollout.png").await;
 
     b.client
@@ -151,17 +113,24 @@ async fn a_champion_signs_off_and_the_automation_goes_live() {
         .await
         .unwrap();
     click(&b, "#to-live").await;
-    wait_for_path(&b, "/automations/support/rollout").await;
-    assert_eq!(text(&b, "#stage").await, "live");
-    let history = text(&b, "#events").await;
+    b.wait_for_path("/automations/support/rollout").await;
+    assert_eq!(b.text("#stage").await, "live");
+    let history = b.text("#events").await;
     assert!(history.contains("stage"), "{history}");
     assert!(history.contains("sign off"), "{history}");
     b.close().await;
 
+    let automation = app
+        .tandem
+        .store
+        .automation_by_slug(app.workspace, "support")
+        .await
+        .unwrap()
+        .unwrap();
     let st = app
         .tandem
         .store
-        .rollout_state(app.workspace, items[0].item.automation_id)
+        .rollout_state(app.workspace, automation.id)
         .await
         .unwrap()
         .unwrap();

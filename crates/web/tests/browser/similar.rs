@@ -2,13 +2,10 @@
 //! near-duplicate with how it was decided, and its link opens that item.
 
 use fantoccini::Locator;
-use fantoccini::key::Key;
-use serde_json::json;
-use tandem_domain::{Decision, DecisionAction, ItemId, Role};
+use tandem_domain::Role;
 use tandem_service::automations::TrainingFiles;
+use tandem_test_support::decision::reject;
 use tandem_test_support::{Browser, TestApp, backends};
-
-use super::{press, wait_for_path};
 
 const SUPPORT: &str = r#"
 name = "Support"
@@ -36,60 +33,25 @@ async fn the_item_page_links_to_the_decided_near_duplicate() {
     app.apply(SUPPORT, TrainingFiles::default()).await;
     let admin = app.user("ada@acme.io", Role::Admin).await;
     let actor = tandem_service::auth::Actor { user: admin };
-    let subs = [
-        "Refund please: the kettle from Order: KT-2001 leaks, write to ana@x.io",
-        "Refund please: the kettle from Order: KT-2002 leaks, write to ana@x.io",
-    ]
-    .iter()
-    .map(|t| tandem_service::intake::Submission {
-        input: json!({ "text": t }),
-        idempotency_key: None,
-    })
-    .collect();
-    let ids: Vec<ItemId> = app
-        .tandem
-        .submit(&actor, "support", subs)
-        .await
-        .unwrap()
-        .iter()
-        .map(|i| i.item.id)
-        .collect();
-    app.drain().await;
-    app.tandem
-        .decide(
+    let ids = app
+        .submit_texts(
             &actor,
-            ids[0],
-            Decision {
-                action: DecisionAction::Reject,
-                fields: Default::default(),
-                route: None,
-                reason: Some("duplicate of a closed ticket".into()),
-                seconds: None,
-            },
+            "support",
+            &[
+                "Refund please: the kettle from Order: KT-2001 leaks, write to ana@x.io",
+                "Refund please: the kettle from Order: KT-2002 leaks, write to ana@x.io",
+            ],
         )
+        .await;
+    app.tandem
+        .decide(&actor, ids[0], reject("duplicate of a closed ticket"))
         .await
         .unwrap();
 
     app.user("rita@acme.io", Role::Reviewer).await;
     app.read_cards("rita@acme.io").await;
     let b = Browser::start(1280, 900).await;
-    b.client.goto(&app.url("/login")).await.unwrap();
-    b.client
-        .find(Locator::Css("#email"))
-        .await
-        .unwrap()
-        .send_keys("rita@acme.io")
-        .await
-        .unwrap();
-    b.client
-        .find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(tandem_test_support::app_password())
-        .await
-        .unwrap();
-    press(&b, &[Key::Enter.into()]).await;
-    wait_for_path(&b, "/inbox").await;
+    b.sign_in(&app, "rita@acme.io").await;
     b.client
         .goto(&app.url(&format!("/items/{}", ids[1])))
         .await
@@ -106,7 +68,7 @@ async fn the_item_page_links_to_the_decided_near_duplicate() {
     assert!(text.contains("Rejected"), "{text}");
     assert!(text.contains("duplicate of a closed ticket"), "{text}");
     row.find(Locator::Css("a")).await.unwrap().click().await.unwrap();
-    wait_for_path(&b, &format!("/items/{}", ids[0])).await;
+    b.wait_for_path(&format!("/items/{}", ids[0])).await;
     let heading = b
         .client
         .find(Locator::Css("h1"))

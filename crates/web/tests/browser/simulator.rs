@@ -5,12 +5,13 @@
 use fantoccini::Locator;
 use fantoccini::elements::Element;
 use serde_json::json;
-use tandem_domain::{Decision, DecisionAction, Role};
+use tandem_domain::{Decision, Role};
 use tandem_service::auth::Actor;
 use tandem_service::automations::TrainingFiles;
+use tandem_test_support::decision::{approve, correct};
 use tandem_test_support::{Browser, TestApp, backends, eventually};
 
-use super::{press, screenshot, wait_for_path};
+use super::{press, screenshot};
 
 const SUPPORT: &str = r#"
 name = "Support"
@@ -33,18 +34,6 @@ minutes_per_item = 2
 [rollout]
 start = "shadow"
 "#;
-
-async fn text(b: &Browser, css: &str) -> String {
-    b.client
-        .wait()
-        .at_most(std::time::Duration::from_secs(10))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .text()
-        .await
-        .unwrap()
-}
 
 async fn wait_text(b: &Browser, css: &str, want: &str) {
     let client = b.client.clone();
@@ -99,35 +88,21 @@ async fn a_builder_picks_a_threshold_on_the_curve_and_applies_it() {
         "From e@x.io or f@x.io",
         "Write to g@x.io, h@x.io or i@x.io",
     ];
-    let subs = texts
-        .iter()
-        .map(|t| tandem_service::intake::Submission {
-            input: json!({ "text": t }),
-            idempotency_key: None,
-        })
-        .collect();
-    let items = app.tandem.submit(&actor, "support", subs).await.unwrap();
-    app.drain().await;
+    let ids = app.submit_texts(&actor, "support", &texts).await;
     // In shadow every item is decided by a person: the ground truth for the curve.
-    for (n, i) in items.iter().enumerate() {
-        let mut fields = std::collections::BTreeMap::new();
-        if n == 3 {
-            fields.insert("email".to_owned(), json!("f@x.io"));
-        }
+    for (n, id) in ids.iter().enumerate() {
+        let decision = if n == 3 {
+            correct([("email", json!("f@x.io"))])
+        } else {
+            approve()
+        };
         app.tandem
             .decide(
                 &actor,
-                i.item.id,
+                *id,
                 Decision {
-                    action: if fields.is_empty() {
-                        DecisionAction::Approve
-                    } else {
-                        DecisionAction::Correct
-                    },
-                    fields,
-                    route: None,
-                    reason: None,
                     seconds: Some(60.0),
+                    ..decision
                 },
             )
             .await
@@ -135,23 +110,7 @@ async fn a_builder_picks_a_threshold_on_the_curve_and_applies_it() {
     }
 
     let b = Browser::start(1280, 900).await;
-    b.client.goto(&app.url("/login")).await.unwrap();
-    b.client
-        .find(Locator::Css("#email"))
-        .await
-        .unwrap()
-        .send_keys("bea@acme.io")
-        .await
-        .unwrap();
-    b.client
-        .find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(tandem_test_support::app_password())
-        .await
-        .unwrap();
-    press(&b, &['\u{E007}']).await;
-    wait_for_path(&b, "/inbox").await;
+    b.sign_in(&app, "bea@acme.io").await;
     b.client
         .goto(&app.url("/automations/support/simulate?target=email"))
         .await
@@ -178,14 +137,14 @@ async fn a_builder_picks_a_threshold_on_the_curve_and_applies_it() {
         Some(label.as_str())
     );
     press(&b, &['\u{E007}']).await;
-    wait_for_path(&b, "/automations/support/simulate").await;
-    assert_eq!(text(&b, "#threshold").await, want);
-    let inbox = text(&b, "#inbox").await;
+    b.wait_for_path("/automations/support/simulate").await;
+    assert_eq!(b.text("#threshold").await, want);
+    let inbox = b.text("#inbox").await;
     assert!(
         inbox.starts_with("about ") && inbox.ends_with(" items a week"),
         "{inbox}"
     );
-    let hours = text(&b, "#hours").await;
+    let hours = b.text("#hours").await;
     assert!(hours.ends_with(" h a week"), "{hours}");
     let focused = b.client.active_element().await.unwrap();
     assert_eq!(
@@ -224,7 +183,7 @@ async fn a_builder_picks_a_threshold_on_the_curve_and_applies_it() {
         .click()
         .await
         .unwrap();
-    wait_for_path(&b, "/automations/support/rollout").await;
+    b.wait_for_path("/automations/support/rollout").await;
     b.close().await;
     let (a, c) = app.tandem.active(app.workspace, "support").await.unwrap();
     assert_eq!(c.version.number, 2, "{a:?}");

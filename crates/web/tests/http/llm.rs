@@ -170,15 +170,7 @@ async fn the_llm_step_runs_beside_a_shadow_and_the_better_extractor_is_kept() {
         // The item page shows them (viewed after the decisions: viewing claims an item).
         app.user("ada@acme.io", Role::Builder).await;
         app.login("ada@acme.io").await;
-        let html = app
-            .client
-            .get(app.url(&format!("/items/{}", ids[2])))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = app.page(&format!("/items/{}", ids[2])).await;
         assert!(html.contains("test-model") && html.contains("prompt +"), "{html}");
         assert!(
             html.contains("Shadow extractors") && html.contains("Initech"),
@@ -208,26 +200,17 @@ async fn the_llm_step_runs_beside_a_shadow_and_the_better_extractor_is_kept() {
         let (status, api) = get_json(&app, &token, "/api/v1/automations/receipts-llm/extractors").await;
         assert_eq!(status, StatusCode::OK, "{api}");
         assert_eq!(api["fields"][0]["switch_to"], "llm", "{api}");
-        let html = app
-            .client
-            .get(app.url("/automations/receipts-llm/extractors"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = app.page("/automations/receipts-llm/extractors").await;
         assert!(html.contains("Keep llm for company"), "{html}");
 
         // Keep the better one for company: a new version with the extractors swapped.
         let csrf = app.csrf().await;
         let resp = app
-            .client
-            .post(app.url("/automations/receipts-llm/extractors/company/keep"))
-            .form(&[("csrf", csrf.as_str())])
-            .send()
-            .await
-            .unwrap();
+            .post_form(
+                "/automations/receipts-llm/extractors/company/keep",
+                &[("csrf", csrf.as_str())],
+            )
+            .await;
         assert_eq!(resp.status(), StatusCode::SEE_OTHER);
         assert_eq!(
             resp.headers()["location"],

@@ -4,8 +4,9 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tandem_domain::{Decision, DecisionAction, ItemId, Role};
+use tandem_domain::Role;
 use tandem_service::automations::TrainingFiles;
+use tandem_test_support::decision::approve;
 use tandem_test_support::{TestApp, backends};
 
 use super::{get_json, post_json};
@@ -80,39 +81,8 @@ async fn the_most_similar_decided_item_is_the_near_duplicate_and_never_another_w
             .await
             .unwrap();
         let stranger = tandem_service::auth::Actor { user: stranger };
-        let theirs: Vec<ItemId> = app
-            .tandem
-            .submit(
-                &stranger,
-                "support",
-                [QUERY, QUERY]
-                    .iter()
-                    .map(|t| tandem_service::intake::Submission {
-                        input: json!({ "text": t }),
-                        idempotency_key: None,
-                    })
-                    .collect(),
-            )
-            .await
-            .unwrap()
-            .iter()
-            .map(|i| i.item.id)
-            .collect();
-        app.drain().await;
-        app.tandem
-            .decide(
-                &stranger,
-                theirs[0],
-                Decision {
-                    action: DecisionAction::Approve,
-                    fields: Default::default(),
-                    route: None,
-                    reason: None,
-                    seconds: None,
-                },
-            )
-            .await
-            .unwrap();
+        let theirs = app.submit_texts(&stranger, "support", &[QUERY, QUERY]).await;
+        app.tandem.decide(&stranger, theirs[0], approve()).await.unwrap();
 
         // Ours: three decided items, one of them a near-duplicate of the open one.
         let ids = submit(&app, &builder, &[PARCEL, HOURS, SPAM, QUERY]).await;
@@ -169,15 +139,7 @@ async fn the_most_similar_decided_item_is_the_near_duplicate_and_never_another_w
 
         // The item page shows the section with the decision and a link to the item.
         app.login("rita@acme.io").await;
-        let html = app
-            .client
-            .get(app.url(&format!("/items/{query}")))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = app.page(&format!("/items/{query}")).await;
         let section = &html[html.find("id=\"similar\"").expect("the section")..];
         let section = &section[..section.find("</section>").unwrap()];
         assert!(

@@ -7,36 +7,6 @@ use tandem_test_support::Browser;
 
 use super::*;
 
-async fn sign_in(b: &Browser, app: &TestApp, email: &str) {
-    b.client.goto(&app.url("/login")).await.unwrap();
-    b.client
-        .find(Locator::Css("#email"))
-        .await
-        .unwrap()
-        .send_keys(email)
-        .await
-        .unwrap();
-    b.client
-        .find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(tandem_test_support::app_password())
-        .await
-        .unwrap();
-    b.client
-        .find(Locator::Css("form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for(b, "#open-count").await;
-}
-
-async fn text(b: &Browser, css: &str) -> String {
-    wait_for(b, css).await.text().await.unwrap()
-}
-
 async fn value(b: &Browser, css: &str) -> String {
     b.client
         .find(Locator::Css(css))
@@ -96,16 +66,7 @@ async fn by_hand_mode_and_did_this_one_by_hand_in_a_browser() {
     let auto = ids[3];
     assert_eq!(c.status(auto).await, "auto_accepted");
     // Three items timed earlier, through the API: 5, 6 and 7 minutes.
-    for seconds in [300.0, 360.0, 420.0] {
-        let (s, body) = post(
-            &c.app,
-            &c.reviewer,
-            "/api/v1/automations/support/by-hand",
-            &json!({ "mode": "measured", "seconds": seconds }),
-        )
-        .await;
-        assert_eq!(s, StatusCode::CREATED, "{body}");
-    }
+    c.time_by_hand(&[300.0, 360.0, 420.0]).await;
     // An item that is not the automation's is refused, saying which.
     let (s, body) = post(
         &c.app,
@@ -120,14 +81,14 @@ async fn by_hand_mode_and_did_this_one_by_hand_in_a_browser() {
     c.app.user("rosa@acme.io", Role::Reviewer).await;
     c.app.read_cards("rosa@acme.io").await;
     let b = Browser::start(1280, 900).await;
-    sign_in(&b, &c.app, "rosa@acme.io").await;
+    b.sign_in(&c.app, "rosa@acme.io").await;
 
     // The item page as usual shows what the automation found (the order number)...
     b.client
         .goto(&c.app.url(&format!("/items/{}", ids[0])))
         .await
         .unwrap();
-    wait_for(&b, "#start-by-hand").await;
+    b.wait_for("#start-by-hand").await;
     assert_eq!(value(&b, "#f-order").await, "CD-5600");
     // ...and by-hand mode hides it: no values, no evidence, no confidences, no approve.
     b.client
@@ -137,7 +98,7 @@ async fn by_hand_mode_and_did_this_one_by_hand_in_a_browser() {
         .click()
         .await
         .unwrap();
-    wait_for(&b, "#by-hand").await;
+    b.wait_for("#by-hand").await;
     assert_eq!(value(&b, "#f-order").await, "");
     assert_eq!(value(&b, "#f-email").await, "");
     assert!(b.client.find_all(Locator::Css("mark")).await.unwrap().is_empty());
@@ -151,7 +112,7 @@ async fn by_hand_mode_and_did_this_one_by_hand_in_a_browser() {
     for conf in b.client.find_all(Locator::Css(".conf")).await.unwrap() {
         assert_eq!(conf.text().await.unwrap(), "–");
     }
-    let baseline = text(&b, "#by-hand-baseline").await;
+    let baseline = b.text("#by-hand-baseline").await;
     assert!(
         baseline.contains("Baseline typed in: 6 min per item (3 timed so far)")
             && baseline.contains("once 5 are timed (3 so far)"),
@@ -160,7 +121,7 @@ async fn by_hand_mode_and_did_this_one_by_hand_in_a_browser() {
 
     // Two items worked out by hand; the mode carries on to the next item.
     submit_by_hand(&b, "nobody@example.com", "CD-5600").await;
-    wait_for(&b, "#by-hand").await;
+    b.wait_for("#by-hand").await;
     let second: i64 = b
         .client
         .current_url()
@@ -171,7 +132,7 @@ async fn by_hand_mode_and_did_this_one_by_hand_in_a_browser() {
         .parse()
         .unwrap();
     assert!(ids[1..3].contains(&second), "next item {second}");
-    assert!(text(&b, "#by-hand-baseline").await.contains("(4 timed so far)"));
+    assert!(b.text("#by-hand-baseline").await.contains("(4 timed so far)"));
     submit_by_hand(&b, "someone@example.com", "CD-0001").await;
 
     // Both were decided as corrections (the automation had no address) with their time.
@@ -194,7 +155,7 @@ async fn by_hand_mode_and_did_this_one_by_hand_in_a_browser() {
         .goto(&c.app.url("/checkin?automation=support"))
         .await
         .unwrap();
-    let shown = text(&b, "#baseline").await;
+    let shown = b.text("#baseline").await;
     assert!(
         shown.starts_with("Baseline measured: 5.0 min per item (median of 5 timed items; middle half ")
             && shown.ends_with("–6.0 min)."),
@@ -206,7 +167,7 @@ async fn by_hand_mode_and_did_this_one_by_hand_in_a_browser() {
         .goto(&c.app.url(&format!("/items/{auto}")))
         .await
         .unwrap();
-    wait_for(&b, "#outside-note-input")
+    b.wait_for("#outside-note-input")
         .await
         .send_keys("Customer phoned; typed it into the CRM")
         .await
@@ -219,12 +180,12 @@ async fn by_hand_mode_and_did_this_one_by_hand_in_a_browser() {
         .await
         .unwrap();
     assert!(
-        text(&b, "#notice")
+        b.text("#notice")
             .await
             .starts_with("Recorded: this item was done by hand outside Tandem.")
     );
     assert!(
-        text(&b, "#outside-note")
+        b.text("#outside-note")
             .await
             .starts_with("Recorded as done by hand outside Tandem on ")
     );

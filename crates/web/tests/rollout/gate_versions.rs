@@ -8,7 +8,7 @@ use tandem_domain::Role;
 use tandem_service::automations::TrainingFiles;
 use tandem_test_support::{Receiver, TestApp, backends};
 
-use super::{call, decide, definition, submit};
+use super::{call, decide, definition, rollout, submit};
 
 /// The gate needs three decided shadow items with 80% agreement per field; only the
 /// version number of `min_shadow_decided` differs, so the two versions extract alike.
@@ -38,12 +38,6 @@ fn unmet(rollout: &Value) -> Vec<String> {
         .filter(|c| c["passed"] == false)
         .map(|c| c["key"].as_str().unwrap().to_owned())
         .collect()
-}
-
-async fn rollout(app: &TestApp, token: &str) -> Value {
-    let (status, r) = call(app, token, "GET", "/api/v1/automations/support/rollout", None).await;
-    assert_eq!(status, StatusCode::OK, "{r}");
-    r
 }
 
 #[tokio::test]

@@ -6,61 +6,26 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tandem_domain::Role;
-use tandem_service::automations::TrainingFiles;
-use tandem_test_support::{Receiver, TestApp, backends};
+use tandem_test_support::backends;
 
-use super::{call, decide, definition, submit};
+use super::{
+    OneCorrected, call, link_decision, one_corrected, rollout, set_threshold, start_session,
+    start_session_from_page, start_support, submit,
+};
 
 #[tokio::test]
 async fn closing_a_session_keeps_its_summary_and_its_decisions_stay_linkable() {
     for backend in backends() {
-        let app = TestApp::start(backend).await;
-        let receiver = Receiver::start().await;
-        app.apply(&definition(&receiver.url, "Order", ""), TrainingFiles::default())
-            .await;
-        let builder = app.token("builder@acme.io", Role::Builder).await;
-        let rita = app.token("rita@acme.io", Role::Reviewer).await;
+        let OneCorrected {
+            app,
+            _receiver,
+            builder,
+            rita,
+            ..
+        } = one_corrected(backend).await;
         let sam = app.token("sam@acme.io", Role::Reviewer).await;
-        let ids = submit(
-            &app,
-            &builder,
-            &[
-                "From a@x.io\nOrder: AB-0001",
-                "From b@x.io\nOrder: AB-0002",
-                "From c@x.io or d@x.io\nOrder: AB-0003",
-                "From e@x.io\nnothing",
-            ],
-        )
-        .await;
-        app.drain().await;
-        decide(
-            &app,
-            &rita,
-            ids[3],
-            json!({ "action": "correct", "fields": { "order": "AB-0004" } }),
-        )
-        .await;
-        let (status, s) = call(
-            &app,
-            &rita,
-            "POST",
-            "/api/v1/automations/support/review-sessions",
-            Some(json!({ "title": "Friday review" })),
-        )
-        .await;
-        assert_eq!(status, StatusCode::CREATED, "{s}");
+        let (s, sampled) = start_session(&app, &rita, "Friday review").await;
         let id = s["id"].as_i64().unwrap();
-        let sampled: Vec<(i64, String)> = s["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| {
-                (
-                    i["item_id"].as_i64().unwrap(),
-                    i["stratum"].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect();
         assert!(sampled.len() >= 2, "{s}");
         let (a, stratum_a) = sampled[0].clone();
         let (b, stratum_b) = sampled[1].clone();
@@ -101,24 +66,9 @@ async fn closing_a_session_keeps_its_summary_and_its_decisions_stay_linkable() {
         assert!(view["summary"].is_null(), "open sessions have no summary: {view}");
 
         // The threshold decision is carried out by version 2 before the session ends.
-        let (status, _) = call(
-            &app,
-            &builder,
-            "POST",
-            "/api/v1/automations/support/thresholds",
-            Some(json!({ "target": "email", "threshold": 0.9 })),
-        )
-        .await;
+        let (status, _) = set_threshold(&app, &builder, "email", 0.9).await;
         assert_eq!(status, StatusCode::CREATED);
-        let link = |note: i64| format!("/api/v1/automations/support/review-decisions/{note}/version");
-        let (status, l) = call(
-            &app,
-            &builder,
-            "POST",
-            &link(threshold_note),
-            Some(json!({ "version": 2 })),
-        )
-        .await;
+        let (status, l) = link_decision(&app, &builder, threshold_note, 2).await;
         assert_eq!(status, StatusCode::OK, "{l}");
 
         // Sam neither started the session nor is the champion nor a builder.
@@ -186,23 +136,9 @@ async fn closing_a_session_keeps_its_summary_and_its_decisions_stay_linkable() {
         assert!(e["error"]["message"].as_str().unwrap().contains("closed"), "{e}");
 
         // The edge-case decision is carried out the week after, by version 3.
-        let (status, _) = call(
-            &app,
-            &builder,
-            "POST",
-            "/api/v1/automations/support/thresholds",
-            Some(json!({ "target": "order", "threshold": 0.6 })),
-        )
-        .await;
+        let (status, _) = set_threshold(&app, &builder, "order", 0.6).await;
         assert_eq!(status, StatusCode::CREATED);
-        let (status, l) = call(
-            &app,
-            &builder,
-            "POST",
-            &link(edge_note),
-            Some(json!({ "version": 3 })),
-        )
-        .await;
+        let (status, l) = link_decision(&app, &builder, edge_note, 3).await;
         assert_eq!(status, StatusCode::OK, "{l}");
         let (_, view) = call(&app, &rita, "GET", &format!("/api/v1/review-sessions/{id}"), None).await;
         assert_eq!(view["decisions"][1][1], 3, "{view}");
@@ -210,7 +146,7 @@ async fn closing_a_session_keeps_its_summary_and_its_decisions_stay_linkable() {
         assert!(view["session"]["closed_at"].is_i64(), "{view}");
 
         // The rollout's history has the close, with its figures.
-        let (_, r) = call(&app, &builder, "GET", "/api/v1/automations/support/rollout", None).await;
+        let r = rollout(&app, &builder).await;
         let event = r["events"]
             .as_array()
             .unwrap()
@@ -225,15 +161,7 @@ async fn closing_a_session_keeps_its_summary_and_its_decisions_stay_linkable() {
         // The page shows the summary and takes no more votes.
         app.user("vic@acme.io", Role::Viewer).await;
         app.login("vic@acme.io").await;
-        let html = app
-            .client
-            .get(app.url(&format!("/review-sessions/{id}")))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = app.page(&format!("/review-sessions/{id}")).await;
         assert!(
             html.contains("2 of") && html.contains("1 agree and 2 disagree"),
             "{html}"
@@ -252,10 +180,7 @@ async fn closing_a_session_keeps_its_summary_and_its_decisions_stay_linkable() {
 
 #[tokio::test]
 async fn a_session_is_closed_from_its_page() {
-    let app = TestApp::start(backends()[0]).await;
-    let receiver = Receiver::start().await;
-    app.apply(&definition(&receiver.url, "Order", ""), TrainingFiles::default())
-        .await;
+    let (app, _receiver) = start_support(backends()[0], "").await;
     let builder = app.token("builder@acme.io", Role::Builder).await;
     submit(
         &app,
@@ -264,58 +189,25 @@ async fn a_session_is_closed_from_its_page() {
     )
     .await;
     app.drain().await;
-    app.user("rita@acme.io", Role::Reviewer).await;
-    app.login("rita@acme.io").await;
-    let csrf = app.csrf().await;
-    let resp = app
-        .client
-        .post(app.url("/automations/support/review-sessions"))
-        .form(&[("csrf", csrf.as_str()), ("title", "Monday review")])
-        .send()
-        .await
-        .unwrap();
+    let (resp, csrf) = start_session_from_page(&app, "Monday review").await;
     let page = resp.headers()["location"].to_str().unwrap().to_owned();
-    let html = app
-        .client
-        .get(app.url(&page))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page(&page).await;
     assert!(
         html.contains("id=\"close-button\""),
         "the one who started it can close it"
     );
     let resp = app
-        .client
-        .post(app.url(&format!("{page}/close")))
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+        .post_form(&format!("{page}/close"), &[("csrf", csrf.as_str())])
+        .await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    let html = app
-        .client
-        .get(app.url(&page))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page(&page).await;
     assert!(
         html.contains("id=\"summary\"") && html.contains("Closed "),
         "{html}"
     );
     let resp = app
-        .client
-        .post(app.url(&format!("{page}/close")))
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+        .post_form(&format!("{page}/close"), &[("csrf", csrf.as_str())])
+        .await;
     assert_eq!(resp.status(), StatusCode::CONFLICT, "closed once");
     assert!(resp.text().await.unwrap().contains("already closed"));
 }
