@@ -31,6 +31,36 @@ where
     }
 }
 
+/// A one-connection pool on `db` with every migration before `version` applied, as an
+/// earlier build left the database (for tests of a migration on existing rows).
+async fn migrated_before(db: &TestDb, version: i64) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    let (dir, url) = match db.backend {
+        tandem_test_support::TestBackend::Sqlite => ("sqlite", format!("{}?mode=rwc", db.url)),
+        tandem_test_support::TestBackend::Postgres => ("postgres", db.url.clone()),
+    };
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(dir);
+    let all = sqlx::migrate::Migrator::new(path).await.unwrap();
+    let before = sqlx::migrate::Migrator {
+        migrations: all
+            .iter()
+            .filter(|m| m.version < version)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into(),
+        ..sqlx::migrate::Migrator::DEFAULT
+    };
+    let pool = sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .unwrap();
+    before.run(&pool).await.unwrap();
+    pool
+}
+
 async fn workspace(store: &Arc<dyn Store>, slug: &str) -> WorkspaceId {
     store.create_workspace(slug, slug, 1).await.unwrap().id
 }

@@ -6,7 +6,7 @@
 use sqlx::Row;
 use tandem_domain::{AutomationId, WorkspaceId};
 use tandem_store::*;
-use tandem_test_support::{TestBackend, TestDb, backends};
+use tandem_test_support::{TestDb, backends};
 
 /// Monday 2026-01-05 00:00 UTC, and the week after.
 const W1: i64 = 1_767_571_200_000;
@@ -22,30 +22,7 @@ struct Before {
 
 /// A database as the build before 1400 left it, written by hand.
 async fn database_before_1400(db: &TestDb) -> Before {
-    sqlx::any::install_default_drivers();
-    let (dir, url) = match db.backend {
-        TestBackend::Sqlite => ("sqlite", format!("{}?mode=rwc", db.url)),
-        TestBackend::Postgres => ("postgres", db.url.clone()),
-    };
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("migrations")
-        .join(dir);
-    let all = sqlx::migrate::Migrator::new(path).await.unwrap();
-    let before = sqlx::migrate::Migrator {
-        migrations: all
-            .iter()
-            .filter(|m| m.version < 1400)
-            .cloned()
-            .collect::<Vec<_>>()
-            .into(),
-        ..sqlx::migrate::Migrator::DEFAULT
-    };
-    let pool = sqlx::any::AnyPoolOptions::new()
-        .max_connections(1)
-        .connect(&url)
-        .await
-        .unwrap();
-    before.run(&pool).await.unwrap();
+    let pool = super::migrated_before(db, 1400).await;
     let id = |sql: String| {
         let pool = pool.clone();
         async move {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tandem_domain::{AutomationId, ItemId, ItemStatus, Role, UserId, WorkspaceId};
 use tandem_store::*;
-use tandem_test_support::{TestBackend, TestDb, backends};
+use tandem_test_support::{TestDb, backends};
 
 use super::{each_backend, new_version, workspace};
 
@@ -284,30 +284,7 @@ async fn the_walk_goes_down_the_workspaces_ids_in_stretches_and_keys_decided_ite
 async fn database_before_1300(db: &TestDb) -> Vec<(i64, Vec<i64>)> {
     use sqlx::Row;
 
-    sqlx::any::install_default_drivers();
-    let (dir, url) = match db.backend {
-        TestBackend::Sqlite => ("sqlite", format!("{}?mode=rwc", db.url)),
-        TestBackend::Postgres => ("postgres", db.url.clone()),
-    };
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("migrations")
-        .join(dir);
-    let all = sqlx::migrate::Migrator::new(path).await.unwrap();
-    let before = sqlx::migrate::Migrator {
-        migrations: all
-            .iter()
-            .filter(|m| m.version < 1300)
-            .cloned()
-            .collect::<Vec<_>>()
-            .into(),
-        ..sqlx::migrate::Migrator::DEFAULT
-    };
-    let pool = sqlx::any::AnyPoolOptions::new()
-        .max_connections(1)
-        .connect(&url)
-        .await
-        .unwrap();
-    before.run(&pool).await.unwrap();
+    let pool = super::migrated_before(db, 1300).await;
     let mut out = Vec::new();
     for slug in ["acme", "other", "empty"] {
         let ws: i64 =
