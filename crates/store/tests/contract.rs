@@ -61,6 +61,24 @@ async fn migrated_before(db: &TestDb, version: i64) -> sqlx::AnyPool {
     pool
 }
 
+/// A reviewer in `ws` (an e-mail unique to the workspace).
+async fn reviewer(store: &Arc<dyn Store>, ws: WorkspaceId) -> tandem_domain::UserId {
+    store
+        .create_user(
+            ws,
+            &NewUser {
+                email: format!("rita@{}.example", ws.0),
+                name: "Rita".into(),
+                role: Role::Reviewer,
+                password_hash: "h".into(),
+            },
+            1,
+        )
+        .await
+        .unwrap()
+        .id
+}
+
 async fn workspace(store: &Arc<dyn Store>, slug: &str) -> WorkspaceId {
     store.create_workspace(slug, slug, 1).await.unwrap().id
 }

@@ -67,6 +67,24 @@ async fn get(app: &TestApp, token: &str, path: &str) -> (StatusCode, Value) {
 }
 
 impl Ctx {
+    /// An admin's API token in a second workspace ("other"), to check it sees none of this.
+    async fn other_workspace_token(&self) -> String {
+        let other = self.app.tandem.ensure_workspace("other", "Other").await.unwrap();
+        let u = self
+            .app
+            .tandem
+            .add_user(
+                other.id,
+                "eve@other.io",
+                "",
+                Role::Admin,
+                tandem_test_support::PASSWORD,
+            )
+            .await
+            .unwrap();
+        self.app.tandem.create_token(&u, "t").await.unwrap()
+    }
+
     async fn start(backend: tandem_test_support::TestBackend) -> Ctx {
         Self::start_with(backend, DEFINITION).await
     }
@@ -479,20 +497,7 @@ async fn measurement_refuses_bad_input_and_other_workspaces() {
         assert_eq!(s, StatusCode::FORBIDDEN);
 
         // Another workspace sees none of it.
-        let other = c.app.tandem.ensure_workspace("other", "Other").await.unwrap();
-        let u = c
-            .app
-            .tandem
-            .add_user(
-                other.id,
-                "eve@other.io",
-                "",
-                Role::Admin,
-                tandem_test_support::PASSWORD,
-            )
-            .await
-            .unwrap();
-        let eve = c.app.tandem.create_token(&u, "t").await.unwrap();
+        let eve = c.other_workspace_token().await;
         let (s, _) = get(&c.app, &eve, "/api/v1/checkin?automation=support").await;
         assert_eq!(s, StatusCode::NOT_FOUND);
         let (s, body) = get(&c.app, &eve, "/api/v1/checkin").await;

@@ -4,27 +4,10 @@
 
 use std::sync::Arc;
 
-use tandem_domain::{AutomationId, ItemId, ItemStatus, Role, UserId, VersionId, WorkspaceId};
+use tandem_domain::{AutomationId, ItemId, ItemStatus, UserId, VersionId, WorkspaceId};
 use tandem_store::*;
 
-use super::{each_backend, new_version, workspace};
-
-async fn reviewer(store: &Arc<dyn Store>, ws: WorkspaceId) -> UserId {
-    store
-        .create_user(
-            ws,
-            &NewUser {
-                email: "rita@example.com".into(),
-                name: "Rita".into(),
-                role: Role::Reviewer,
-                password_hash: "h".into(),
-            },
-            1,
-        )
-        .await
-        .unwrap()
-        .id
-}
+use super::{each_backend, new_version, reviewer, workspace};
 
 /// Item `n` of a load: created at `1_000 * n`, processed 50 ms later.
 fn open(n: i64, status: ItemStatus, confidence: Option<f64>, reasons: &[&str]) -> LoadedItem {

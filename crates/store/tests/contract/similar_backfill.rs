@@ -3,28 +3,11 @@
 
 use std::sync::Arc;
 
-use tandem_domain::{AutomationId, ItemId, ItemStatus, Role, UserId, WorkspaceId};
+use tandem_domain::{AutomationId, ItemId, ItemStatus, UserId, WorkspaceId};
 use tandem_store::*;
 use tandem_test_support::{TestDb, backends};
 
-use super::{each_backend, new_version, workspace};
-
-async fn reviewer(store: &Arc<dyn Store>, ws: WorkspaceId) -> UserId {
-    store
-        .create_user(
-            ws,
-            &NewUser {
-                email: format!("rita@{}.example", ws.0),
-                name: "Rita".into(),
-                role: Role::Reviewer,
-                password_hash: "h".into(),
-            },
-            1,
-        )
-        .await
-        .unwrap()
-        .id
-}
+use super::{each_backend, new_version, reviewer, workspace};
 
 /// An item with `status`; a decided one has a decision with `keys` (none: unindexed, as
 /// before migration 0900).

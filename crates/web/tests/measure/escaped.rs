@@ -141,20 +141,7 @@ async fn a_corrected_escaped_error_is_avoided_once() {
         );
 
         // Another workspace sees none of these weeks.
-        let other = c.app.tandem.ensure_workspace("other", "Other").await.unwrap();
-        let u = c
-            .app
-            .tandem
-            .add_user(
-                other.id,
-                "eve@other.io",
-                "",
-                Role::Admin,
-                tandem_test_support::PASSWORD,
-            )
-            .await
-            .unwrap();
-        let eve = c.app.tandem.create_token(&u, "t").await.unwrap();
+        let eve = c.other_workspace_token().await;
         let (s, body) = get(&c.app, &eve, "/api/v1/checkin").await;
         assert_eq!(s, StatusCode::OK);
         let theirs = body["weeks"].as_array().unwrap();
