@@ -5,6 +5,7 @@
 
 pub mod calibration;
 pub mod classifier;
+pub mod evidence;
 pub mod extractor;
 pub mod field;
 pub mod metrics;
