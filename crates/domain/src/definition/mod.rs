@@ -142,6 +142,12 @@ pub struct RouteDef {
     pub threshold: f64,
     /// The label that marks out-of-scope examples in the training data, if any.
     pub oos_label: Option<String>,
+    /// The precision routes taken automatically must have: when set, a route is taken on
+    /// its own only from the lowest confidence whose held-out precision has a 95% lower
+    /// bound at this target (and never under `threshold`); with too little evidence, no
+    /// route is taken automatically.
+    #[serde(default)]
+    pub target_precision: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -273,6 +279,8 @@ impl AutomationDef {
             input: r.source.clone(),
             threshold: r.threshold,
             oos_label: r.oos_label.clone(),
+            // Filled in from the trained router's held-out answers when the version loads.
+            evidence: None,
         });
         Spec { fields, route }
     }

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::range::{RangeCheck, RangeViolation};
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum Reason {
@@ -24,6 +26,17 @@ pub enum Reason {
     SourceMissing { input: String },
     /// The step has no trained model (or an external step failed).
     StepUnavailable { message: String },
+    /// The input is far outside what the automation learned from (length, unknown words
+    /// or characters, repetition, binary-looking text), whatever the score.
+    OutOfRange(RangeViolation),
+    /// The automation states a target precision for routes that the held-out evidence
+    /// cannot back at any threshold, so no route is taken automatically.
+    RouteUnbacked {
+        target: f64,
+        held_out: usize,
+        best_lower_bound: f64,
+        needed_at_least: usize,
+    },
 }
 
 impl Reason {
@@ -39,6 +52,8 @@ impl Reason {
             Reason::RouteUnsure { .. } => "route_unsure",
             Reason::SourceMissing { .. } => "source_missing",
             Reason::StepUnavailable { .. } => "step_unavailable",
+            Reason::OutOfRange(_) => "out_of_range",
+            Reason::RouteUnbacked { .. } => "route_unbacked",
         }
     }
 
@@ -75,6 +90,13 @@ impl Reason {
             ),
             Reason::SourceMissing { input } => format!("{subject} is read from \"{input}\", which is empty."),
             Reason::StepUnavailable { message } => format!("{subject} could not be worked out: {message}."),
+            Reason::OutOfRange(v) => out_of_range(v),
+            Reason::RouteUnbacked {
+                target,
+                held_out,
+                best_lower_bound,
+                needed_at_least,
+            } => route_unbacked(*target, *held_out, *best_lower_bound, *needed_at_least),
         }
     }
 
@@ -90,6 +112,8 @@ impl Reason {
             "route_unsure" => "Route unsure",
             "source_missing" => "Input empty",
             "step_unavailable" => "Step unavailable",
+            "out_of_range" => "Unlike the training input",
+            "route_unbacked" => "Route precision not yet shown",
             "engine_error" => "Processing failed",
             "shadow_mode" => "Shadow mode",
             "draft_mode" => "Draft: not live yet",
@@ -98,6 +122,71 @@ impl Reason {
             "field_suggest" => "Suggested, not automatic",
             _ => "Other",
         }
+    }
+}
+
+/// Words for an input outside the range: what was found, and what training saw. The same
+/// words for every step that reads the input, since the range belongs to the input.
+fn out_of_range(v: &RangeViolation) -> String {
+    let subject = "this automation";
+    let share = |p: f64| {
+        if p < 0.01 {
+            "almost none".to_owned()
+        } else {
+            format!("about {}", percent(p))
+        }
+    };
+    let what = match v.check {
+        RangeCheck::Length => format!(
+            "The input is {} characters long; the longest text {subject} learned from had {}, and more than {} is out of range.",
+            v.found, v.seen, v.limit
+        ),
+        RangeCheck::WordLength => format!(
+            "The input has a word {} characters long; the longest word {subject} learned from had {}.",
+            v.found, v.seen
+        ),
+        RangeCheck::UnknownWords => format!(
+            "{} of the input's {} words never appeared in what {subject} learned from ({} of the words in new texts like them are new): it may be another language or another kind of text.",
+            v.found,
+            v.of,
+            share(v.seen)
+        ),
+        RangeCheck::UnknownCharacters => format!(
+            "{} of the input's {} characters never appeared in what {subject} learned from: it may be another alphabet or script.",
+            v.found, v.of
+        ),
+        RangeCheck::Repetition => format!(
+            "The input repeats itself: {} of its {} word pairs occur earlier in it ({} do in what {subject} learned from).",
+            v.found,
+            v.of,
+            share(v.seen)
+        ),
+        RangeCheck::Binary => format!(
+            "{} of the input's {} characters are control or unreadable characters: it looks like binary data, not text.",
+            v.found, v.of
+        ),
+    };
+    format!("{what} It goes to a person whatever its score.")
+}
+
+/// Why no route is taken automatically: the evidence for the target is too thin. Shared
+/// with the card and the gate, so all three say it the same way.
+pub fn route_unbacked(target: f64, held_out: usize, best_lower_bound: f64, needed_at_least: usize) -> String {
+    format!(
+        "No route is taken automatically: {} precision is the target, and the router's {held_out} held-out answers show at best {} at 95% confidence at any threshold (it takes at least {needed_at_least} held-out answers, nearly all right, to show {}). Add training examples, or lower route.target_precision.",
+        percent_fine(target),
+        percent_fine(best_lower_bound),
+        percent_fine(target)
+    )
+}
+
+/// A percentage with one decimal where it matters (99.5%), none where it does not (99%).
+fn percent_fine(p: f64) -> String {
+    let v = (p * 1000.0).round() / 10.0;
+    if v.fract() == 0.0 {
+        format!("{v:.0}%")
+    } else {
+        format!("{v:.1}%")
     }
 }
 
@@ -127,5 +216,27 @@ mod tests {
         );
         assert_eq!(serde_json::from_str::<Reason>(&json).unwrap(), r);
         assert_eq!(Reason::label("out_of_scope"), "Out of scope");
+    }
+
+    #[test]
+    fn out_of_range_reads_as_a_sentence_with_its_figures() {
+        let r = Reason::OutOfRange(RangeViolation {
+            check: RangeCheck::Length,
+            found: 62_013,
+            of: 0,
+            limit: 280,
+            seen: 140.0,
+        });
+        assert_eq!(r.code(), "out_of_range");
+        assert_eq!(
+            r.describe("the route"),
+            "The input is 62013 characters long; the longest text this automation learned from had 140, and more than 280 is out of range. It goes to a person whatever its score."
+        );
+        let json = serde_json::to_string(&r).unwrap();
+        assert_eq!(
+            json,
+            r#"{"code":"out_of_range","check":"length","found":62013,"of":0,"limit":280,"seen":140.0}"#
+        );
+        assert_eq!(serde_json::from_str::<Reason>(&json).unwrap(), r);
     }
 }

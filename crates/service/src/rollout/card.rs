@@ -7,7 +7,8 @@
 
 use serde::Serialize;
 use tandem_domain::{ItemStatus, Stage};
-use tandem_engine::pipeline::Reason;
+use tandem_engine::evidence::ThresholdEvidence;
+use tandem_engine::pipeline::{Reason, route_unbacked};
 use tandem_store::{DecidedFilter, EdgeCaseStatus, User};
 
 use super::simulate::pairs;
@@ -98,10 +99,22 @@ impl Tandem {
             })
             .collect();
         if let Some(r) = &def.route {
-            range.push(format!(
-                "The route is taken on its own from {} confidence; inputs unlike the training examples go to a person.",
-                pct(r.threshold)
-            ));
+            let evidence = c.spec.route.as_ref().and_then(|s| s.evidence.as_ref());
+            range.push(match evidence.map(|e| (e.target, &e.evidence)) {
+                None => format!(
+                    "The route is taken on its own from {} confidence; inputs unlike the training examples go to a person.",
+                    pct(r.threshold)
+                ),
+                Some((target, ThresholdEvidence::Supported { threshold, accepted, right, lower_bound })) => format!(
+                    "The route is taken on its own from {} confidence: there, {right} of the router's {accepted} held-out answers were right, so its precision is at least {} with 95% confidence (the target is {}). Inputs unlike the training examples go to a person.",
+                    pct(threshold.max(r.threshold)),
+                    pct(*lower_bound),
+                    pct(target)
+                ),
+                Some((target, ThresholdEvidence::Insufficient { held_out, best_lower_bound, needed_at_least })) => {
+                    route_unbacked(target, *held_out, *best_lower_bound, *needed_at_least)
+                }
+            });
         }
         range.push(match stage {
             Stage::Live => "It is live: inside this range results are sent without a person.".to_owned(),

@@ -5,6 +5,8 @@
 
 use serde::Serialize;
 use tandem_domain::WorkspaceId;
+use tandem_engine::evidence::ThresholdEvidence;
+use tandem_engine::pipeline::route_unbacked;
 use tandem_store::{Automation, EdgeCaseStatus, RolloutState};
 
 use super::Agreement;
@@ -88,6 +90,31 @@ pub fn evaluate(
                     pct(g.min_route_agreement)
                 ),
                 None => format!("nothing decided yet; needs {}", pct(g.min_route_agreement)),
+            },
+        });
+    }
+    if let Some(e) = c.spec.route.as_ref().and_then(|r| r.evidence.as_ref()) {
+        checks.push(Check {
+            key: "route_evidence".into(),
+            label: "Route precision backed by held-out evidence".into(),
+            passed: e.evidence.threshold().is_some(),
+            detail: match &e.evidence {
+                ThresholdEvidence::Supported {
+                    threshold,
+                    accepted,
+                    right,
+                    lower_bound,
+                } => format!(
+                    "from {} confidence, {right} of {accepted} held-out answers right: at least {} with 95% confidence; needs {}",
+                    pct(*threshold),
+                    pct(*lower_bound),
+                    pct(e.target)
+                ),
+                ThresholdEvidence::Insufficient {
+                    held_out,
+                    best_lower_bound,
+                    needed_at_least,
+                } => route_unbacked(e.target, *held_out, *best_lower_bound, *needed_at_least),
             },
         });
     }

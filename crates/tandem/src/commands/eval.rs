@@ -123,8 +123,19 @@ pub fn model(args: &ModelEvalArgs) -> anyhow::Result<ExitCode> {
         ),
         ("coverage (routed automatically)", pct(Some(r.coverage))),
         ("precision of routed items", pct(r.precision)),
+        (
+            "threshold the evidence backs",
+            r.evidence_threshold.map_or_else(
+                || "none: training's held-out answers back no threshold".to_owned(),
+                |t| format!("{t:.3} (95% lower bound on training's held-out answers)"),
+            ),
+        ),
+        ("coverage at that threshold", pct(Some(r.evidence_coverage))),
+        ("precision at that threshold", pct(r.evidence_precision)),
         ("out-of-scope recall", pct(r.oos_recall)),
         ("out-of-scope AUROC", num(r.oos_auroc)),
+        ("in-scope items out of range", pct(Some(r.out_of_range_in_scope))),
+        ("out-of-scope items out of range", pct(r.out_of_range_oos)),
         ("ECE (15 bins)", num(Some(r.ece))),
         ("training", format!("{:.1} s", r.train_seconds)),
         (
