@@ -307,7 +307,7 @@ mod tests {
     use serde_json::Value;
 
     /// The JSON keys `tandem model eval --json` prints, for callers that check them.
-    const MODEL_EVAL_KEYS: [&str; 9] = [
+    const MODEL_EVAL_KEYS: [&str; 14] = [
         "in_scope_accuracy",
         "threshold",
         "coverage",
@@ -317,6 +317,11 @@ mod tests {
         "ece",
         "train_seconds",
         "predictions_per_second",
+        "evidence_threshold",
+        "evidence_coverage",
+        "evidence_precision",
+        "out_of_range_in_scope",
+        "out_of_range_oos",
     ];
 
     #[test]
@@ -331,6 +336,11 @@ mod tests {
             ece: 0.01,
             train_seconds: 1.0,
             predictions_per_second: 10.0,
+            evidence_threshold: None,
+            evidence_coverage: 0.0,
+            evidence_precision: None,
+            out_of_range_in_scope: 0.0,
+            out_of_range_oos: None,
         };
         let Value::Object(map) = serde_json::to_value(&r).unwrap() else {
             panic!("not an object")
