@@ -5,10 +5,9 @@
 use std::collections::BTreeMap;
 use tandem_domain::definition::{AutomationDef, ExtractorKind};
 use tandem_engine::classifier::{self, Example, ExampleFormat, TextClassifier};
-use tandem_engine::evidence::threshold_with_evidence;
+use tandem_engine::evidence::{ThresholdEvidence, threshold_with_evidence};
 use tandem_engine::extractor::{self, Extractor, FieldSpec, LabelledDoc};
 use tandem_engine::metrics::Scored;
-use tandem_engine::pipeline::RouteEvidence;
 use tandem_engine::pipeline::{FieldModel, ModelField, ModelValue, Models, RoutePrediction, Router};
 use tandem_engine::range::InputRange;
 use tandem_store::NewArtifact;
@@ -18,8 +17,8 @@ use crate::{ServiceError, ServiceResult};
 
 pub(crate) const ROUTER: &str = "router";
 pub(crate) const EXTRACTOR: &str = "extractor";
-/// The router's cross-fitted held-out answers (confidence, right), the evidence behind a
-/// route threshold for `route.target_precision`.
+/// The router's cross-fitted held-out answers (confidence, right), the evidence behind the
+/// route threshold taken as a target precision.
 pub(crate) const ROUTE_EVIDENCE: &str = "route_evidence";
 /// What each input's training texts looked like (`engine::range`), by input name.
 pub(crate) const INPUT_RANGE: &str = "input_range";
@@ -243,6 +242,10 @@ impl FieldModel for ExtractorStep {
             })
             .collect()
     }
+
+    fn evidence(&self, field: &str, target: f64) -> Option<ThresholdEvidence> {
+        self.0.evidence(field, target)
+    }
 }
 
 pub(crate) fn load_router(bytes: &[u8]) -> ServiceResult<RouterStep> {
@@ -262,15 +265,12 @@ pub(crate) fn load_route_evidence(bytes: &[u8]) -> ServiceResult<Vec<Scored>> {
         .map_err(|e| ServiceError::Internal(format!("stored held-out answers cannot be loaded: {e}")))
 }
 
-/// What the held-out answers say about the definition's route target precision, if it
-/// states one. A version trained before the answers were kept has none to show, so it
-/// routes nothing automatically until it is retrained.
-pub(crate) fn route_evidence(def: &AutomationDef, held_out: Option<&[Scored]>) -> Option<RouteEvidence> {
-    let target = def.route.as_ref()?.target_precision?;
-    Some(RouteEvidence {
-        target,
-        evidence: threshold_with_evidence(held_out.unwrap_or(&[]), target),
-    })
+/// What the router's held-out answers say about the route threshold taken as a target
+/// precision (as for learned fields). `None` for a version trained before the answers
+/// were kept: its confidence is then taken at its word, as before.
+pub(crate) fn route_evidence(def: &AutomationDef, held_out: Option<&[Scored]>) -> Option<ThresholdEvidence> {
+    let target = def.route.as_ref()?.threshold;
+    Some(threshold_with_evidence(held_out?, target))
 }
 
 pub(crate) fn load_ranges(bytes: &[u8]) -> ServiceResult<BTreeMap<String, InputRange>> {

@@ -138,16 +138,12 @@ pub struct RouteDef {
     /// A JSONL or CSV file of `{"text", "label"}` examples, relative to the definition.
     pub examples: Option<String>,
     pub inline_examples: Vec<RouteExample>,
-    /// Below this calibrated confidence the item goes to the inbox.
+    /// Below this calibrated confidence the item goes to the inbox. Also the precision
+    /// routes taken on their own must show on the router's held-out answers (95% lower
+    /// bound), as for learned fields: where they cannot, nothing is routed on its own.
     pub threshold: f64,
     /// The label that marks out-of-scope examples in the training data, if any.
     pub oos_label: Option<String>,
-    /// The precision routes taken automatically must have: when set, a route is taken on
-    /// its own only from the lowest confidence whose held-out precision has a 95% lower
-    /// bound at this target (and never under `threshold`); with too little evidence, no
-    /// route is taken automatically.
-    #[serde(default)]
-    pub target_precision: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

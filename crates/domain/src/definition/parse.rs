@@ -37,14 +37,7 @@ const FIELD_KEYS: &[&str] = &[
     "validate",
 ];
 const VALIDATE_KEYS: &[&str] = &["pattern", "min", "max", "one_of", "max_length"];
-const ROUTE_KEYS: &[&str] = &[
-    "source",
-    "labels",
-    "examples",
-    "threshold",
-    "oos_label",
-    "target_precision",
-];
+const ROUTE_KEYS: &[&str] = &["source", "labels", "examples", "threshold", "oos_label"];
 const DESTINATION_KEYS: &[&str] = &["type", "url", "secret", "path"];
 const BASELINE_KEYS: &[&str] = &["minutes_per_item", "weekly_volume", "target_hours_per_week"];
 
@@ -477,7 +470,6 @@ fn parse_route(w: &mut Walker<'_>, t: &Table<'_>, at: usize, inputs: &[&str]) ->
             .number(t, "threshold", "route", 0.0, 1.0)
             .unwrap_or(DEFAULT_ROUTE_THRESHOLD),
         oos_label: w.string(t, "oos_label", "route"),
-        target_precision: w.number(t, "target_precision", "route", 0.5, 0.9999),
     }
 }
 

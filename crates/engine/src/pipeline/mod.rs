@@ -7,6 +7,7 @@
 //! rules are tested here without training anything, and a new kind of model (an LLM step
 //! run by the service) plugs in without touching them.
 
+mod accept;
 mod llm;
 mod normalize;
 mod reason;
@@ -23,9 +24,10 @@ use crate::patterns::{self, PatternOptions};
 use crate::range::{InputRange, RangeViolation};
 use crate::{FieldKind, Span};
 
+pub use accept::{Acceptance, NoEvidence, acceptance, route_acceptance};
 pub use llm::{LlmAnswer, LlmAnswers};
 pub use normalize::normalize;
-pub use reason::{Reason, route_unbacked};
+pub use reason::Reason;
 
 /// How a field's value is found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,18 +72,11 @@ pub struct RouteStep {
     pub threshold: f64,
     /// The label that marks out-of-scope items, if the training data had one.
     pub oos_label: Option<String>,
-    /// When the automation states a target precision: what the router's held-out answers
-    /// say about it. A supported threshold above `threshold` replaces it; with too little
-    /// evidence no route is taken automatically.
+    /// What the router's held-out answers say about `threshold` taken as a target
+    /// precision, as for a learned field (see [`route_acceptance`]); `None` when the
+    /// router kept none (a version trained before they were kept).
     #[serde(default)]
-    pub evidence: Option<RouteEvidence>,
-}
-
-/// A target precision for the route and the held-out evidence about it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RouteEvidence {
-    pub target: f64,
-    pub evidence: ThresholdEvidence,
+    pub evidence: Option<ThresholdEvidence>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -123,6 +118,13 @@ pub struct ModelField {
 
 pub trait FieldModel: Send + Sync {
     fn extract(&self, text: &str) -> Vec<ModelField>;
+
+    /// What the model's held-out answers say about accepting `field` automatically at
+    /// the target precision `target` (see [`acceptance`]). `None` when the model keeps no
+    /// held-out answers: its confidence is then taken at its word.
+    fn evidence(&self, _field: &str, _target: f64) -> Option<ThresholdEvidence> {
+        None
+    }
 }
 
 /// The trained parts of an automation version.
@@ -300,7 +302,7 @@ pub fn run_with(
                     Source::Llm => llm::from_llm(step, text, llm),
                 }
             };
-            let mut outcome = gate_field(step, found);
+            let mut outcome = gate_field(step, found, &acceptance(step, models));
             outcome.reasons.extend(out_of_range(&step.input));
             outcome
         })
@@ -377,7 +379,7 @@ fn from_model(all: &[ModelField], name: &str) -> Found {
     }
 }
 
-fn gate_field(step: &FieldStep, found: Found) -> FieldOutcome {
+fn gate_field(step: &FieldStep, found: Found, accept: &Acceptance) -> FieldOutcome {
     let mut out = FieldOutcome {
         name: step.name.clone(),
         value: None,
@@ -423,6 +425,17 @@ fn gate_field(step: &FieldStep, found: Found) -> FieldOutcome {
     if distinct.is_empty() {
         if step.required {
             out.reasons.push(Reason::MissingRequired);
+        } else if step.source == Source::Model {
+            // "Absent" is the model's answer, with its own confidence: gated the same way.
+            out.confidence = confidence;
+            match accept {
+                Acceptance::Nothing(why) => out.reasons.push(not_enough(why)),
+                Acceptance::From(t) if confidence < *t => out.reasons.push(Reason::AbsentUnsure {
+                    confidence,
+                    threshold: *t,
+                }),
+                Acceptance::From(_) => {}
+            }
         }
         return out;
     }
@@ -451,11 +464,13 @@ fn gate_field(step: &FieldStep, found: Found) -> FieldOutcome {
         }
     }
     out.confidence = confidence;
-    if confidence < step.threshold {
-        out.reasons.push(Reason::LowConfidence {
+    match accept {
+        Acceptance::Nothing(why) => out.reasons.push(not_enough(why)),
+        Acceptance::From(t) if confidence < *t => out.reasons.push(Reason::LowConfidence {
             confidence,
-            threshold: step.threshold,
-        });
+            threshold: *t,
+        }),
+        Acceptance::From(_) => {}
     }
     for m in &distinct {
         if let Some(r) = check_rules(step, &m.value) {
@@ -464,6 +479,15 @@ fn gate_field(step: &FieldStep, found: Found) -> FieldOutcome {
         }
     }
     out
+}
+
+fn not_enough(why: &NoEvidence) -> Reason {
+    Reason::NotEnoughEvidence {
+        target: why.target,
+        held_out: why.held_out,
+        best_lower_bound: why.best_lower_bound,
+        needed_at_least: why.needed_at_least,
+    }
 }
 
 /// A pattern field's confidence: the chosen match's own confidence, shared out when
@@ -496,23 +520,10 @@ fn gate_route(step: &RouteStep, p: RoutePrediction) -> RouteOutcome {
     let best = p.ranked.first().map(|(l, _)| l.clone());
     let oos = p.out_of_scope || (best.is_some() && best == step.oos_label);
     let mut reasons = Vec::new();
-    let threshold = match step.evidence.as_ref().map(|e| (e.target, &e.evidence)) {
-        None => Some(step.threshold),
-        Some((_, ThresholdEvidence::Supported { threshold, .. })) => Some(threshold.max(step.threshold)),
-        Some((
-            target,
-            ThresholdEvidence::Insufficient {
-                held_out,
-                best_lower_bound,
-                needed_at_least,
-            },
-        )) => {
-            reasons.push(Reason::RouteUnbacked {
-                target,
-                held_out: *held_out,
-                best_lower_bound: *best_lower_bound,
-                needed_at_least: *needed_at_least,
-            });
+    let threshold = match route_acceptance(step) {
+        Acceptance::From(t) => Some(t),
+        Acceptance::Nothing(why) => {
+            reasons.push(not_enough(&why));
             None
         }
     };

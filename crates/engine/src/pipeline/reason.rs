@@ -26,17 +26,19 @@ pub enum Reason {
     SourceMissing { input: String },
     /// The step has no trained model (or an external step failed).
     StepUnavailable { message: String },
-    /// The input is far outside what the automation learned from (length, unknown words
-    /// or characters, repetition, binary-looking text), whatever the score.
-    OutOfRange(RangeViolation),
-    /// The automation states a target precision for routes that the held-out evidence
-    /// cannot back at any threshold, so no route is taken automatically.
-    RouteUnbacked {
+    /// The model's held-out answers cannot back the field's threshold as a precision
+    /// with 95% confidence, so the field is never accepted on its own.
+    NotEnoughEvidence {
         target: f64,
         held_out: usize,
         best_lower_bound: f64,
         needed_at_least: usize,
     },
+    /// The model reports the field absent, but is less sure of that than the threshold.
+    AbsentUnsure { confidence: f64, threshold: f64 },
+    /// The input is far outside what the automation learned from (length, unknown words
+    /// or characters, repetition, binary-looking text), whatever the score.
+    OutOfRange(RangeViolation),
 }
 
 impl Reason {
@@ -52,8 +54,9 @@ impl Reason {
             Reason::RouteUnsure { .. } => "route_unsure",
             Reason::SourceMissing { .. } => "source_missing",
             Reason::StepUnavailable { .. } => "step_unavailable",
+            Reason::NotEnoughEvidence { .. } => "not_enough_evidence",
+            Reason::AbsentUnsure { .. } => "absent_unsure",
             Reason::OutOfRange(_) => "out_of_range",
-            Reason::RouteUnbacked { .. } => "route_unbacked",
         }
     }
 
@@ -90,13 +93,29 @@ impl Reason {
             ),
             Reason::SourceMissing { input } => format!("{subject} is read from \"{input}\", which is empty."),
             Reason::StepUnavailable { message } => format!("{subject} could not be worked out: {message}."),
-            Reason::OutOfRange(v) => out_of_range(v),
-            Reason::RouteUnbacked {
+            Reason::NotEnoughEvidence {
                 target,
                 held_out,
                 best_lower_bound,
                 needed_at_least,
-            } => route_unbacked(*target, *held_out, *best_lower_bound, *needed_at_least),
+            } => {
+                let why = super::NoEvidence {
+                    target: *target,
+                    held_out: *held_out,
+                    best_lower_bound: *best_lower_bound,
+                    needed_at_least: *needed_at_least,
+                };
+                format!("{subject} is never accepted on its own yet: {}.", why.describe())
+            }
+            Reason::AbsentUnsure {
+                confidence,
+                threshold,
+            } => format!(
+                "{subject} was not found, but the model is only {} sure it is absent; this automation accepts that on its own from {}.",
+                percent(*confidence),
+                percent(*threshold)
+            ),
+            Reason::OutOfRange(v) => out_of_range(v),
         }
     }
 
@@ -112,8 +131,9 @@ impl Reason {
             "route_unsure" => "Route unsure",
             "source_missing" => "Input empty",
             "step_unavailable" => "Step unavailable",
+            "not_enough_evidence" => "Not enough evidence",
+            "absent_unsure" => "Unsure it is absent",
             "out_of_range" => "Unlike the training input",
-            "route_unbacked" => "Route precision not yet shown",
             "engine_error" => "Processing failed",
             "shadow_mode" => "Shadow mode",
             "draft_mode" => "Draft: not live yet",
@@ -167,27 +187,6 @@ fn out_of_range(v: &RangeViolation) -> String {
         ),
     };
     format!("{what} It goes to a person whatever its score.")
-}
-
-/// Why no route is taken automatically: the evidence for the target is too thin. Shared
-/// with the card and the gate, so all three say it the same way.
-pub fn route_unbacked(target: f64, held_out: usize, best_lower_bound: f64, needed_at_least: usize) -> String {
-    format!(
-        "No route is taken automatically: {} precision is the target, and the router's {held_out} held-out answers show at best {} at 95% confidence at any threshold (it takes at least {needed_at_least} held-out answers, nearly all right, to show {}). Add training examples, or lower route.target_precision.",
-        percent_fine(target),
-        percent_fine(best_lower_bound),
-        percent_fine(target)
-    )
-}
-
-/// A percentage with one decimal where it matters (99.5%), none where it does not (99%).
-fn percent_fine(p: f64) -> String {
-    let v = (p * 1000.0).round() / 10.0;
-    if v.fract() == 0.0 {
-        format!("{v:.0}%")
-    } else {
-        format!("{v:.1}%")
-    }
 }
 
 fn percent(p: f64) -> String {

@@ -8,7 +8,7 @@
 use serde::Serialize;
 use tandem_domain::{ItemStatus, Stage};
 use tandem_engine::evidence::ThresholdEvidence;
-use tandem_engine::pipeline::{Reason, route_unbacked};
+use tandem_engine::pipeline::{Acceptance, Reason, acceptance, route_acceptance};
 use tandem_store::{DecidedFilter, EdgeCaseStatus, User};
 
 use super::simulate::pairs;
@@ -79,11 +79,25 @@ impl Tandem {
             .fields
             .iter()
             .map(|f| {
-                let mut s = format!(
-                    "{} is accepted on its own from {} confidence",
-                    f.name,
-                    pct(f.threshold)
-                );
+                let step = c.spec.fields.iter().find(|s| s.name == f.name);
+                let rule = step.map(|s| acceptance(s, &c.models));
+                let mut s = match rule {
+                    Some(Acceptance::Nothing(why)) => {
+                        format!("{} is never accepted on its own yet: {}", f.name, why.describe())
+                    }
+                    Some(Acceptance::From(t)) if t > f.threshold => format!(
+                        "{} is accepted on its own from {} confidence (set at {}; its held-out answers back {} precision only from there)",
+                        f.name,
+                        pct(t),
+                        pct(f.threshold),
+                        pct(f.threshold)
+                    ),
+                    _ => format!(
+                        "{} is accepted on its own from {} confidence",
+                        f.name,
+                        pct(f.threshold)
+                    ),
+                };
                 if f.required {
                     s.push_str("; without it the item goes to a person");
                 }
@@ -98,23 +112,28 @@ impl Tandem {
                 s
             })
             .collect();
-        if let Some(r) = &def.route {
-            let evidence = c.spec.route.as_ref().and_then(|s| s.evidence.as_ref());
-            range.push(match evidence.map(|e| (e.target, &e.evidence)) {
-                None => format!(
-                    "The route is taken on its own from {} confidence; inputs unlike the training examples go to a person.",
+        if let (Some(r), Some(step)) = (&def.route, c.spec.route.as_ref()) {
+            range.push(match (&step.evidence, route_acceptance(step)) {
+                (_, Acceptance::Nothing(why)) => {
+                    format!("The route is never taken on its own yet: {}.", why.describe())
+                }
+                (Some(ThresholdEvidence::Supported { accepted, right, lower_bound, .. }), Acceptance::From(t)) => format!(
+                    "The route is taken on its own from {} confidence: there, {right} of the router's {accepted} held-out answers were right, so its precision is at least {} with 95% confidence (set at {}, which is also the precision it must show). Inputs unlike the training examples go to a person.",
+                    pct(t),
+                    pct(*lower_bound),
                     pct(r.threshold)
                 ),
-                Some((target, ThresholdEvidence::Supported { threshold, accepted, right, lower_bound })) => format!(
-                    "The route is taken on its own from {} confidence: there, {right} of the router's {accepted} held-out answers were right, so its precision is at least {} with 95% confidence (the target is {}). Inputs unlike the training examples go to a person.",
-                    pct(threshold.max(r.threshold)),
-                    pct(*lower_bound),
-                    pct(target)
+                (_, Acceptance::From(t)) => format!(
+                    "The route is taken on its own from {} confidence; inputs unlike the training examples go to a person.",
+                    pct(t)
                 ),
-                Some((target, ThresholdEvidence::Insufficient { held_out, best_lower_bound, needed_at_least })) => {
-                    route_unbacked(target, *held_out, *best_lower_bound, *needed_at_least)
-                }
             });
+        }
+        if !c.models.ranges.is_empty() {
+            range.push(
+                "Inputs far outside what it learned from (much longer, repeating themselves, in another language or alphabet, binary) go to a person whatever their score."
+                    .to_owned(),
+            );
         }
         range.push(match stage {
             Stage::Live => "It is live: inside this range results are sent without a person.".to_owned(),

@@ -5,9 +5,9 @@
 
 use serde::Serialize;
 use tandem_domain::WorkspaceId;
-use tandem_engine::evidence::ThresholdEvidence;
-use tandem_engine::pipeline::route_unbacked;
 use tandem_store::{Automation, EdgeCaseStatus, RolloutState};
+
+use tandem_engine::pipeline::{Acceptance, Source, acceptance, route_acceptance};
 
 use super::Agreement;
 use crate::automations::Compiled;
@@ -93,29 +93,45 @@ pub fn evaluate(
             },
         });
     }
-    if let Some(e) = c.spec.route.as_ref().and_then(|r| r.evidence.as_ref()) {
-        checks.push(Check {
-            key: "route_evidence".into(),
-            label: "Route precision backed by held-out evidence".into(),
-            passed: e.evidence.threshold().is_some(),
-            detail: match &e.evidence {
-                ThresholdEvidence::Supported {
-                    threshold,
-                    accepted,
-                    right,
-                    lower_bound,
-                } => format!(
-                    "from {} confidence, {right} of {accepted} held-out answers right: at least {} with 95% confidence; needs {}",
-                    pct(*threshold),
-                    pct(*lower_bound),
-                    pct(e.target)
+    // A field the model's held-out answers cannot back is never accepted on its own:
+    // every item would wait for a person on it, whatever the shadow agreement says.
+    for step in c.spec.fields.iter().filter(|f| f.source == Source::Model) {
+        let (passed, detail) = match acceptance(step, &c.models) {
+            Acceptance::From(t) => (
+                true,
+                format!(
+                    "accepted on its own from {} confidence; the held-out answers back {} precision",
+                    pct(t),
+                    pct(step.threshold)
                 ),
-                ThresholdEvidence::Insufficient {
-                    held_out,
-                    best_lower_bound,
-                    needed_at_least,
-                } => route_unbacked(e.target, *held_out, *best_lower_bound, *needed_at_least),
-            },
+            ),
+            Acceptance::Nothing(why) => (false, why.describe()),
+        };
+        checks.push(Check {
+            key: format!("evidence.{}", step.name),
+            label: format!("Evidence for accepting {} on its own", step.name),
+            passed,
+            detail,
+        });
+    }
+    // The route, the same way, when its router kept held-out answers.
+    if let Some(step) = c.spec.route.as_ref().filter(|r| r.evidence.is_some()) {
+        let (passed, detail) = match route_acceptance(step) {
+            Acceptance::From(t) => (
+                true,
+                format!(
+                    "routed on its own from {} confidence; the held-out answers back {} precision",
+                    pct(t),
+                    pct(step.threshold)
+                ),
+            ),
+            Acceptance::Nothing(why) => (false, why.describe()),
+        };
+        checks.push(Check {
+            key: "evidence.route".into(),
+            label: "Evidence for routing on its own".into(),
+            passed,
+            detail,
         });
     }
     if g.edge_cases_must_pass {
