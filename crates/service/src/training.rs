@@ -4,6 +4,7 @@
 
 use tandem_domain::definition::{AutomationDef, ExtractorKind};
 use tandem_engine::classifier::{self, Example, ExampleFormat, TextClassifier};
+use tandem_engine::evidence::ThresholdEvidence;
 use tandem_engine::extractor::{self, Extractor, FieldSpec, LabelledDoc};
 use tandem_engine::pipeline::{FieldModel, ModelField, ModelValue, Models, RoutePrediction, Router};
 use tandem_store::NewArtifact;
@@ -185,6 +186,10 @@ impl FieldModel for ExtractorStep {
                 confidence: f.confidence,
             })
             .collect()
+    }
+
+    fn evidence(&self, field: &str, target: f64) -> Option<ThresholdEvidence> {
+        self.0.evidence(field, target)
     }
 }
 

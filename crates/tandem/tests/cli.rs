@@ -229,6 +229,17 @@ fn extract_eval_json_has_the_documented_shape() {
     // Dates are printed plainly on receipts: even 90 training documents learn them.
     assert!(report["fields"]["date"]["f1"].as_f64().unwrap() > 0.8, "{report}");
     assert!(report["micro_f1"].as_f64().unwrap() > 0.5, "{report}");
+    // But 90 held-out answers cannot back 99% precision (268 right ones at least could):
+    // nothing is accepted automatically, and each field says why.
+    for (name, f) in fields {
+        assert!(f["threshold"].is_null(), "{name}: {f}");
+        assert_eq!(f["accepted"], 0, "{name}: {f}");
+        let why = f["no_evidence"].as_str().unwrap_or_default();
+        assert!(
+            why.starts_with("not enough evidence for 99%: 90 held-out answers (at least 268"),
+            "{name}: {why}"
+        );
+    }
 
     // The table form names every field.
     let out = tandem(
@@ -249,6 +260,10 @@ fn extract_eval_json_has_the_documented_shape() {
     for name in ["company", "date", "address", "total", "all (micro)"] {
         assert!(stdout.contains(name), "{stdout}");
     }
+    assert!(
+        stdout.contains("date accepts nothing automatically: not enough evidence for 99%"),
+        "{stdout}"
+    );
 }
 
 #[test]

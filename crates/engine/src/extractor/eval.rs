@@ -11,8 +11,12 @@
 //!   A field the extractor reports absent predicts nothing.
 //! - A field's *answer* (its whole value set, or "absent") is right when it is exactly the
 //!   gold set. The confidence threshold for the target precision is chosen on the
-//!   training set's cross-fitted held-out answers, never on the test set; the answers at
-//!   or above it are *accepted* automatically. `coverage` is the share of gold-bearing
+//!   training set's cross-fitted held-out answers, never on the test set, and only where
+//!   the one-sided 95% Wilson lower bound of their precision reaches the target
+//!   ([`crate::evidence`]); where no threshold does, the field accepts nothing and
+//!   `no_evidence` says why in words. The answers at or above the threshold (and the
+//!   field's pipeline acceptance rule, [`crate::pipeline::acceptance`]) are *accepted*
+//!   automatically. `coverage` is the share of gold-bearing
 //!   fields accepted, and `precision` the share of accepted answers that are right.
 //! - `ece` is the expected calibration error of the answers' confidences (15 bins).
 //!
@@ -23,7 +27,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{Extractor, FieldSpec, LabelledDoc, TrainError, TrainOptions, same_value};
-use crate::metrics::{Scored, ece, threshold_for_precision};
+use crate::evidence::{ThresholdEvidence, threshold_with_evidence};
+use crate::metrics::{Scored, ece};
+use crate::pipeline::NoEvidence;
 
 /// What to aim for and how to seed training.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,9 +58,14 @@ pub struct FieldEval {
     pub extraction_precision: f64,
     pub recall: f64,
     pub f1: f64,
-    /// The confidence at or above which answers are accepted; `None` when no threshold
-    /// reached the target on held-out training data (nothing is accepted).
+    /// The confidence at or above which answers are accepted; `None` when no threshold's
+    /// 95% lower bound reached the target on held-out training data (nothing is accepted).
     pub threshold: Option<f64>,
+    /// When nothing is accepted, why, in words ("not enough evidence for 99%: 14
+    /// held-out answers ...").
+    pub no_evidence: Option<String>,
+    /// The held-out figures behind `threshold`.
+    pub evidence: ThresholdEvidence,
     pub accepted: usize,
     pub coverage: f64,
     /// Realised precision of the accepted answers (1 when none were accepted).
@@ -157,7 +168,25 @@ pub fn evaluate(
     let mut all = Tally::default();
     for (f, spec) in fields.iter().enumerate() {
         let held = extractor.held_out(&spec.name).unwrap_or(&[]);
-        let threshold = threshold_for_precision(held, opts.target_precision);
+        let evidence = threshold_with_evidence(held, opts.target_precision);
+        // The pipeline's rule: never below the target itself as a confidence.
+        let threshold = evidence.threshold().map(|t| t.max(opts.target_precision));
+        let no_evidence = match &evidence {
+            ThresholdEvidence::Supported { .. } => None,
+            ThresholdEvidence::Insufficient {
+                held_out,
+                best_lower_bound,
+                needed_at_least,
+            } => Some(
+                NoEvidence {
+                    target: opts.target_precision,
+                    held_out: *held_out,
+                    best_lower_bound: *best_lower_bound,
+                    needed_at_least: *needed_at_least,
+                }
+                .describe(),
+            ),
+        };
         let order = extractor.date_order(&spec.name).unwrap_or_default();
         let mut t = Tally::default();
         for (doc, out) in test.iter().zip(&outputs) {
@@ -198,6 +227,8 @@ pub fn evaluate(
                 recall: t.recall(),
                 f1: t.f1(),
                 threshold,
+                no_evidence,
+                evidence,
                 accepted: t.accepted,
                 coverage: t.coverage(),
                 precision: t.accepted_precision(),

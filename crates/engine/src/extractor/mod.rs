@@ -36,6 +36,7 @@ pub use normalise::{DateOrder, NormaliseError, collapse_whitespace, normalise, s
 pub use serial::LoadError;
 pub use train::{TrainError, TrainOptions};
 
+use crate::evidence::{ThresholdEvidence, threshold_with_evidence};
 use crate::metrics::Scored;
 use crate::{FieldKind, Span};
 use candidates::{Layout, generate};
@@ -150,6 +151,14 @@ impl Extractor {
             .iter()
             .find(|f| f.spec.name == field)
             .map(|f| f.held_out.as_slice())
+    }
+
+    /// What `field`'s held-out answers back at the target precision `target`: the lowest
+    /// threshold whose 95% lower bound on precision reaches it, or why there is none.
+    /// `None` for a field this extractor does not know.
+    pub fn evidence(&self, field: &str, target: f64) -> Option<ThresholdEvidence> {
+        self.held_out(field)
+            .map(|held| threshold_with_evidence(held, target))
     }
 
     /// The date order learned for `field` (meaningful for date fields).

@@ -7,6 +7,7 @@
 //! rules are tested here without training anything, and a new kind of model (an LLM step
 //! run by the service) plugs in without touching them.
 
+mod accept;
 mod llm;
 mod normalize;
 mod reason;
@@ -15,9 +16,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::evidence::ThresholdEvidence;
 use crate::patterns::{self, PatternOptions};
 use crate::{FieldKind, Span};
 
+pub use accept::{Acceptance, NoEvidence, acceptance};
 pub use llm::{LlmAnswer, LlmAnswers};
 pub use normalize::normalize;
 pub use reason::Reason;
@@ -106,6 +109,13 @@ pub struct ModelField {
 
 pub trait FieldModel: Send + Sync {
     fn extract(&self, text: &str) -> Vec<ModelField>;
+
+    /// What the model's held-out answers say about accepting `field` automatically at
+    /// the target precision `target` (see [`acceptance`]). `None` when the model keeps no
+    /// held-out answers: its confidence is then taken at its word.
+    fn evidence(&self, _field: &str, _target: f64) -> Option<ThresholdEvidence> {
+        None
+    }
 }
 
 /// The trained parts of an automation version.
@@ -257,7 +267,7 @@ pub fn run_with(
                     Source::Llm => llm::from_llm(step, text, llm),
                 }
             };
-            gate_field(step, found)
+            gate_field(step, found, &acceptance(step, models))
         })
         .collect();
     let route = spec.route.as_ref().map(|step| {
@@ -328,7 +338,7 @@ fn from_model(all: &[ModelField], name: &str) -> Found {
     }
 }
 
-fn gate_field(step: &FieldStep, found: Found) -> FieldOutcome {
+fn gate_field(step: &FieldStep, found: Found, accept: &Acceptance) -> FieldOutcome {
     let mut out = FieldOutcome {
         name: step.name.clone(),
         value: None,
@@ -374,6 +384,17 @@ fn gate_field(step: &FieldStep, found: Found) -> FieldOutcome {
     if distinct.is_empty() {
         if step.required {
             out.reasons.push(Reason::MissingRequired);
+        } else if step.source == Source::Model {
+            // "Absent" is the model's answer, with its own confidence: gated the same way.
+            out.confidence = confidence;
+            match accept {
+                Acceptance::Nothing(why) => out.reasons.push(not_enough(why)),
+                Acceptance::From(t) if confidence < *t => out.reasons.push(Reason::AbsentUnsure {
+                    confidence,
+                    threshold: *t,
+                }),
+                Acceptance::From(_) => {}
+            }
         }
         return out;
     }
@@ -402,11 +423,13 @@ fn gate_field(step: &FieldStep, found: Found) -> FieldOutcome {
         }
     }
     out.confidence = confidence;
-    if confidence < step.threshold {
-        out.reasons.push(Reason::LowConfidence {
+    match accept {
+        Acceptance::Nothing(why) => out.reasons.push(not_enough(why)),
+        Acceptance::From(t) if confidence < *t => out.reasons.push(Reason::LowConfidence {
             confidence,
-            threshold: step.threshold,
-        });
+            threshold: *t,
+        }),
+        Acceptance::From(_) => {}
     }
     for m in &distinct {
         if let Some(r) = check_rules(step, &m.value) {
@@ -415,6 +438,15 @@ fn gate_field(step: &FieldStep, found: Found) -> FieldOutcome {
         }
     }
     out
+}
+
+fn not_enough(why: &NoEvidence) -> Reason {
+    Reason::NotEnoughEvidence {
+        target: why.target,
+        held_out: why.held_out,
+        best_lower_bound: why.best_lower_bound,
+        needed_at_least: why.needed_at_least,
+    }
 }
 
 /// A pattern field's confidence: the chosen match's own confidence, shared out when

@@ -24,6 +24,16 @@ pub enum Reason {
     SourceMissing { input: String },
     /// The step has no trained model (or an external step failed).
     StepUnavailable { message: String },
+    /// The model's held-out answers cannot back the field's threshold as a precision
+    /// with 95% confidence, so the field is never accepted on its own.
+    NotEnoughEvidence {
+        target: f64,
+        held_out: usize,
+        best_lower_bound: f64,
+        needed_at_least: usize,
+    },
+    /// The model reports the field absent, but is less sure of that than the threshold.
+    AbsentUnsure { confidence: f64, threshold: f64 },
 }
 
 impl Reason {
@@ -39,6 +49,8 @@ impl Reason {
             Reason::RouteUnsure { .. } => "route_unsure",
             Reason::SourceMissing { .. } => "source_missing",
             Reason::StepUnavailable { .. } => "step_unavailable",
+            Reason::NotEnoughEvidence { .. } => "not_enough_evidence",
+            Reason::AbsentUnsure { .. } => "absent_unsure",
         }
     }
 
@@ -75,6 +87,28 @@ impl Reason {
             ),
             Reason::SourceMissing { input } => format!("{subject} is read from \"{input}\", which is empty."),
             Reason::StepUnavailable { message } => format!("{subject} could not be worked out: {message}."),
+            Reason::NotEnoughEvidence {
+                target,
+                held_out,
+                best_lower_bound,
+                needed_at_least,
+            } => {
+                let why = super::NoEvidence {
+                    target: *target,
+                    held_out: *held_out,
+                    best_lower_bound: *best_lower_bound,
+                    needed_at_least: *needed_at_least,
+                };
+                format!("{subject} is never accepted on its own yet: {}.", why.describe())
+            }
+            Reason::AbsentUnsure {
+                confidence,
+                threshold,
+            } => format!(
+                "{subject} was not found, but the model is only {} sure it is absent; this automation accepts that on its own from {}.",
+                percent(*confidence),
+                percent(*threshold)
+            ),
         }
     }
 
@@ -90,6 +124,8 @@ impl Reason {
             "route_unsure" => "Route unsure",
             "source_missing" => "Input empty",
             "step_unavailable" => "Step unavailable",
+            "not_enough_evidence" => "Not enough evidence",
+            "absent_unsure" => "Unsure it is absent",
             "engine_error" => "Processing failed",
             "shadow_mode" => "Shadow mode",
             "draft_mode" => "Draft: not live yet",

@@ -299,3 +299,129 @@ fn corrections_are_normalised_like_extractions() {
     );
     assert!(normalize(FieldKind::Text, "  ", &o).is_err());
 }
+
+/// A model that answers `company` (or reports it absent) with a fixed confidence and
+/// held-out evidence of a fixed kind.
+struct Evidenced {
+    value: Option<&'static str>,
+    confidence: f64,
+    evidence: crate::evidence::ThresholdEvidence,
+}
+
+impl FieldModel for Evidenced {
+    fn extract(&self, _text: &str) -> Vec<ModelField> {
+        vec![ModelField {
+            name: "company".into(),
+            values: self
+                .value
+                .map(|v| ModelValue {
+                    value: v.into(),
+                    span: Some(Span::new(0, v.len())),
+                    confidence: self.confidence,
+                })
+                .into_iter()
+                .collect(),
+            confidence: self.confidence,
+        }]
+    }
+
+    fn evidence(&self, field: &str, _target: f64) -> Option<crate::evidence::ThresholdEvidence> {
+        (field == "company").then(|| self.evidence.clone())
+    }
+}
+
+fn run_evidenced(model: Evidenced, threshold: f64) -> FieldOutcome {
+    let mut s = step("company", FieldKind::Text, Source::Model);
+    s.threshold = threshold;
+    let spec = Spec {
+        fields: vec![s],
+        route: None,
+    };
+    let models = Models {
+        router: None,
+        fields: Some(Box::new(model)),
+    };
+    run(&spec, &models, &inputs("ACME LTD\n1 Main St"))
+        .fields
+        .remove(0)
+}
+
+#[test]
+fn a_model_field_without_enough_evidence_accepts_nothing_and_says_why() {
+    use crate::evidence::ThresholdEvidence;
+    let few = ThresholdEvidence::Insufficient {
+        held_out: 14,
+        best_lower_bound: 0.838,
+        needed_at_least: 268,
+    };
+    // Even a confident answer waits for a person.
+    let f = run_evidenced(
+        Evidenced {
+            value: Some("ACME LTD"),
+            confidence: 0.999,
+            evidence: few.clone(),
+        },
+        0.99,
+    );
+    assert_eq!(f.value, Some(serde_json::json!("ACME LTD")));
+    assert_eq!(f.reasons.len(), 1);
+    assert_eq!(f.reasons[0].code(), "not_enough_evidence");
+    assert!(
+        f.reasons[0]
+            .describe("company")
+            .contains("not enough evidence for 99%: 14 held-out answers"),
+        "{}",
+        f.reasons[0].describe("company")
+    );
+    // So does a confident "absent": it is an answer like any other.
+    let f = run_evidenced(
+        Evidenced {
+            value: None,
+            confidence: 0.999,
+            evidence: few,
+        },
+        0.99,
+    );
+    assert_eq!(f.value, None);
+    assert_eq!(f.reasons[0].code(), "not_enough_evidence");
+}
+
+#[test]
+fn a_model_field_is_accepted_only_from_the_threshold_its_evidence_backs() {
+    use crate::evidence::ThresholdEvidence;
+    let backed = ThresholdEvidence::Supported {
+        threshold: 0.97,
+        accepted: 400,
+        right: 399,
+        lower_bound: 0.9905,
+    };
+    let answer = |confidence, value| Evidenced {
+        value,
+        confidence,
+        evidence: backed.clone(),
+    };
+    // The builder asked for 0.9; the evidence backs 0.9 only from 0.97.
+    let f = run_evidenced(answer(0.95, Some("ACME LTD")), 0.9);
+    assert_eq!(
+        f.reasons,
+        vec![Reason::LowConfidence {
+            confidence: 0.95,
+            threshold: 0.97
+        }]
+    );
+    assert!(
+        run_evidenced(answer(0.98, Some("ACME LTD")), 0.9)
+            .reasons
+            .is_empty()
+    );
+    // An unsure "absent" goes to a person; a sure one is accepted.
+    let f = run_evidenced(answer(0.6, None), 0.9);
+    assert_eq!(
+        f.reasons,
+        vec![Reason::AbsentUnsure {
+            confidence: 0.6,
+            threshold: 0.97
+        }]
+    );
+    assert!(run_evidenced(answer(0.99, None), 0.9).reasons.is_empty());
+}

@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 use tandem_domain::{ItemStatus, Stage};
-use tandem_engine::pipeline::Reason;
+use tandem_engine::pipeline::{Acceptance, Reason, acceptance};
 use tandem_store::{DecidedFilter, EdgeCaseStatus, User};
 
 use super::simulate::pairs;
@@ -78,11 +78,25 @@ impl Tandem {
             .fields
             .iter()
             .map(|f| {
-                let mut s = format!(
-                    "{} is accepted on its own from {} confidence",
-                    f.name,
-                    pct(f.threshold)
-                );
+                let step = c.spec.fields.iter().find(|s| s.name == f.name);
+                let rule = step.map(|s| acceptance(s, &c.models));
+                let mut s = match rule {
+                    Some(Acceptance::Nothing(why)) => {
+                        format!("{} is never accepted on its own yet: {}", f.name, why.describe())
+                    }
+                    Some(Acceptance::From(t)) if t > f.threshold => format!(
+                        "{} is accepted on its own from {} confidence (set at {}; its held-out answers back {} precision only from there)",
+                        f.name,
+                        pct(t),
+                        pct(f.threshold),
+                        pct(f.threshold)
+                    ),
+                    _ => format!(
+                        "{} is accepted on its own from {} confidence",
+                        f.name,
+                        pct(f.threshold)
+                    ),
+                };
                 if f.required {
                     s.push_str("; without it the item goes to a person");
                 }

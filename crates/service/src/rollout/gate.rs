@@ -7,6 +7,8 @@ use serde::Serialize;
 use tandem_domain::WorkspaceId;
 use tandem_store::{Automation, EdgeCaseStatus, RolloutState};
 
+use tandem_engine::pipeline::{Acceptance, Source, acceptance};
+
 use super::Agreement;
 use crate::automations::Compiled;
 use crate::{ServiceResult, Tandem};
@@ -89,6 +91,27 @@ pub fn evaluate(
                 ),
                 None => format!("nothing decided yet; needs {}", pct(g.min_route_agreement)),
             },
+        });
+    }
+    // A field the model's held-out answers cannot back is never accepted on its own:
+    // every item would wait for a person on it, whatever the shadow agreement says.
+    for step in c.spec.fields.iter().filter(|f| f.source == Source::Model) {
+        let (passed, detail) = match acceptance(step, &c.models) {
+            Acceptance::From(t) => (
+                true,
+                format!(
+                    "accepted on its own from {} confidence; the held-out answers back {} precision",
+                    pct(t),
+                    pct(step.threshold)
+                ),
+            ),
+            Acceptance::Nothing(why) => (false, why.describe()),
+        };
+        checks.push(Check {
+            key: format!("evidence.{}", step.name),
+            label: format!("Evidence for accepting {} on its own", step.name),
+            passed,
+            detail,
         });
     }
     if g.edge_cases_must_pass {

@@ -232,6 +232,11 @@ pub fn extract(args: &ExtractEvalArgs) -> anyhow::Result<ExitCode> {
         "\ntraining {:.1} s; {:.0} documents per second",
         r.train_seconds, r.documents_per_second
     );
+    for (name, f) in &r.fields {
+        if let Some(why) = &f.no_evidence {
+            println!("{name} accepts nothing automatically: {why}.");
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -285,6 +285,30 @@ async fn a_corrected_field_becomes_a_labelled_document() {
         let token = app.token("builder@acme.io", Role::Builder).await;
         let text = "OMEGA SHOP\nRECEIPT NO 7\nITEM A 4.00\nTOTAL: 41.20\nCASH 50.00\nTHANK YOU";
         let ids = submit(&app, &token, "till", &[text]).await;
+        // 40 held-out answers cannot back 99.9% precision: the item, the card and the gate
+        // each say so in words, and nothing is accepted on its own.
+        let why = "not enough evidence for 99.9%: 40 held-out answers (at least ";
+        let (_, item) = get_json(&app, &token, &format!("/api/v1/items/{}", ids[0])).await;
+        assert_eq!(item["status"], "needs_review", "{item}");
+        let words = item["reasons"].to_string();
+        assert!(words.contains(why), "{words}");
+        let (status, card) = get_json(&app, &token, "/api/v1/automations/till/card").await;
+        assert_eq!(status, StatusCode::OK, "{card}");
+        let range = card["reliable_range"].to_string();
+        assert!(
+            range.contains(&format!("total is never accepted on its own yet: {why}")),
+            "{range}"
+        );
+        let (status, rollout) = get_json(&app, &token, "/api/v1/automations/till/rollout").await;
+        assert_eq!(status, StatusCode::OK, "{rollout}");
+        let check = rollout["gate"]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["key"] == "evidence.total")
+            .expect("an evidence check for the learned field");
+        assert_eq!(check["passed"], false, "{check}");
+        assert!(check["detail"].as_str().unwrap().starts_with(why), "{check}");
         let (status, body) = post_json(
             &app,
             &reviewer,
