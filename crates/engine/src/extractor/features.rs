@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use super::candidates::{Candidate, Layout};
 use super::normalise::{DateOrder, collapse_whitespace, kind_normalises, normalise};
 use super::prose::Prose;
-use crate::FieldKind;
+use crate::{FieldKind, Span};
 
 /// What the model needs to know about a candidate's value, computed once.
 #[derive(Debug, Clone)]
@@ -214,6 +214,27 @@ fn line_profile(line: &str, n_tokens: usize) -> u64 {
     (longest.min(6) as u64) | (ending << 3) | (u64::from(caps) << 6) | (len << 7)
 }
 
+/// A context word is read up to this many bytes from the candidate: a "word" of a million
+/// characters beside thousands of candidates must not be hashed whole for each of them.
+const MAX_CONTEXT_BYTES: usize = 64;
+
+/// The last `MAX_CONTEXT_BYTES` (or a little less, at a character boundary) of `s`.
+fn tail(s: &str) -> &str {
+    &s[s.ceil_char_boundary(s.len().saturating_sub(MAX_CONTEXT_BYTES))..]
+}
+
+/// The first `MAX_CONTEXT_BYTES` (or a little less, at a character boundary) of `s`.
+fn head(s: &str) -> &str {
+    &s[..s.floor_char_boundary(MAX_CONTEXT_BYTES)]
+}
+
+/// The tokens of a line (in order, not overlapping) that overlap `span`.
+fn overlapping(tokens: &[(usize, usize)], span: Span) -> &[(usize, usize)] {
+    let from = tokens.partition_point(|t| t.1 <= span.start);
+    let to = tokens.partition_point(|t| t.0 < span.end);
+    &tokens[from..to.max(from)]
+}
+
 /// Buckets that keep small counts exact and group large ones.
 fn bucket(n: usize) -> u64 {
     match n {
@@ -299,35 +320,35 @@ pub(crate) fn featurize(
         let (span, first, last) = (cand.span, cand.first_line, cand.last_line);
         s.add(BIAS, 0);
 
-        // The candidate's own words.
+        // The candidate's own words: the tokens of its lines that overlap it, found by
+        // binary search, so a candidate inside a long line does not walk the whole line.
         let mut n_tok = 0;
-        let (mut first_word, mut last_word, mut last_shape) = (0, 0, 0);
+        let (mut first_word, mut last_tok) = (0, None);
         for line in &lines[first..=last] {
-            for &(a, b) in &line.tokens {
-                let (a, b) = (a.max(span.start), b.min(span.end));
-                if a >= b {
-                    continue;
-                }
-                let tok = &text[a..b];
+            let toks = overlapping(&line.tokens, span);
+            for (k, &(a, b)) in toks.iter().enumerate().take(MAX_TOKENS.saturating_sub(n_tok)) {
+                let tok = &text[a.max(span.start)..b.min(span.end)];
                 let w = word_hash(tok);
                 let sh = shape_hash(tok);
-                if n_tok < MAX_TOKENS {
-                    s.add(TOK, w);
-                    s.add(SHAPE, sh);
-                    // Word beginnings and endings survive OCR slips ("ENTERORISE") and
-                    // generalise to unseen names ("...MART", "...WARE").
-                    let (pre, suf) = affixes(tok);
-                    s.add(AFFIX, pre);
-                    s.add(AFFIX, suf);
-                }
-                if n_tok == 0 {
+                s.add(TOK, w);
+                s.add(SHAPE, sh);
+                // Word beginnings and endings survive OCR slips ("ENTERORISE") and
+                // generalise to unseen names ("...MART", "...WARE").
+                let (pre, suf) = affixes(tok);
+                s.add(AFFIX, pre);
+                s.add(AFFIX, suf);
+                if n_tok + k == 0 {
                     first_word = w;
                     s.add(SHAPE_FIRST, sh);
                 }
-                (last_word, last_shape) = (w, sh);
-                n_tok += 1;
             }
+            n_tok += toks.len();
+            last_tok = toks.last().copied().or(last_tok);
         }
+        let (last_word, last_shape) = last_tok.map_or((0, 0), |(a, b)| {
+            let tok = &text[a.max(span.start)..b.min(span.end)];
+            (word_hash(tok), shape_hash(tok))
+        });
         // Each line of a run by its outline and place in the run, and the words of its
         // first and last lines: where a multi-line value starts and stops.
         for l in (first..=last).take(MAX_CONTEXT_TOKENS) {
@@ -405,11 +426,12 @@ pub(crate) fn featurize(
         // The whole label before the value ("total sales (inclusive of gst) :") and its word
         // pairs, besides its single words: "grand total" and "net total" differ only there.
         let (mut left_all, mut next_word) = (FNV_OFFSET, None);
-        for &(a, b) in lines[first].tokens.iter().rev() {
-            if a >= span.start {
-                continue;
-            }
-            let w = word_hash(&text[a..b.min(span.start)]);
+        // At most `MAX_TOKENS` words either side: a label is near its value, and a
+        // candidate inside a line of thousands of words must not cost the whole line.
+        let line_toks = &lines[first].tokens;
+        let before = line_toks.partition_point(|t| t.0 < span.start);
+        for &(a, b) in line_toks[before.saturating_sub(MAX_TOKENS)..before].iter().rev() {
+            let w = word_hash(tail(&text[a..b.min(span.start)]));
             if left_last.is_none() {
                 left_last = Some(w);
                 s.add(LEFT_LAST, w);
@@ -429,11 +451,10 @@ pub(crate) fn featurize(
             s.add(LEFT_LAST, 1);
         }
         let mut right_first = None;
-        for &(a, b) in lines[last].tokens.iter() {
-            if b <= span.end {
-                continue;
-            }
-            let w = word_hash(&text[a.max(span.end)..b]);
+        let line_toks = &lines[last].tokens;
+        let after = line_toks.partition_point(|t| t.1 <= span.end);
+        for &(a, b) in line_toks[after..].iter().take(MAX_TOKENS) {
+            let w = word_hash(head(&text[a.max(span.end)..b]));
             if right_first.is_none() {
                 right_first = Some(w);
                 s.add(RIGHT_FIRST, w);
@@ -488,4 +509,70 @@ pub(crate) fn featurize(
         fm.offsets.push(fm.idx.len() as u32);
     }
     fm
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::candidates::{CandidateConfig, generate};
+    use super::*;
+
+    /// The features of every candidate of `text` for a money field.
+    fn features_of(text: &str) -> (usize, FeatureMatrix) {
+        let layout = Layout::new(text);
+        let cfg = CandidateConfig {
+            max_run: 2,
+            max_ngram: 3,
+            max_wrap: 0,
+        };
+        let order = DateOrder::default();
+        let cands = generate(text, &layout, FieldKind::Money, cfg, order);
+        let values: Vec<_> = cands
+            .iter()
+            .map(|c| describe(text, c, FieldKind::Money, order))
+            .collect();
+        let fm = featurize(text, &layout, &cands, &values, FieldKind::Money, 16, true);
+        (cands.len(), fm)
+    }
+
+    #[test]
+    fn a_candidate_in_a_long_line_has_a_bounded_number_of_features() {
+        // Issue 21: every candidate of this line once featurised every other word of the
+        // line as context, so memory grew with the square of the line's length.
+        let (n, fm) = features_of(&"TOTAL RM 1,234.56 ".repeat(2_000));
+        assert!(n >= 2_000, "every amount is a candidate ({n})");
+        assert_eq!(fm.len(), n);
+        let widest = (0..n).map(|i| fm.row(i).len()).max().unwrap();
+        // Own words, context words either side and the fixed features: a few hundred at
+        // most, whatever the line's length (before the fix: about 8,000 here).
+        assert!(widest <= 400, "a candidate has {widest} features");
+    }
+
+    #[test]
+    fn the_same_candidate_has_the_same_features_in_a_short_and_a_huge_line() {
+        // The bounds cut only what is far from the candidate: the last candidate of a
+        // line is described the same whether the line has 50 words before it or 30,000.
+        let short = "x ".repeat(50) + "TOTAL RM 9.50";
+        let long = "x ".repeat(30_000) + "TOTAL RM 9.50";
+        let (_, a) = features_of(&short);
+        let (_, b) = features_of(&long);
+        let last = |fm: &FeatureMatrix| fm.row(fm.len() - 1).to_vec();
+        assert_eq!(last(&a), last(&b));
+    }
+
+    #[test]
+    fn overlapping_tokens_are_found_by_their_byte_ranges() {
+        let toks = [(0, 5), (6, 8), (9, 15), (16, 20)];
+        assert_eq!(overlapping(&toks, Span::new(6, 8)), &toks[1..2]);
+        assert_eq!(overlapping(&toks, Span::new(7, 12)), &toks[1..3]);
+        assert_eq!(overlapping(&toks, Span::new(0, 20)), &toks[..]);
+        assert!(overlapping(&toks, Span::new(8, 9)).is_empty());
+    }
+
+    #[test]
+    fn context_words_are_cut_at_a_character_boundary() {
+        let word = "é".repeat(100);
+        assert!(tail(&word).len() <= MAX_CONTEXT_BYTES && tail(&word).ends_with('é'));
+        assert!(head(&word).len() <= MAX_CONTEXT_BYTES && head(&word).starts_with('é'));
+        assert_eq!(tail("TOTAL"), "TOTAL");
+    }
 }
