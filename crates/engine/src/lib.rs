@@ -11,6 +11,7 @@ pub mod field;
 pub mod metrics;
 pub mod patterns;
 pub mod pipeline;
+pub mod range;
 pub mod similarity;
 pub mod span;
 

@@ -225,17 +225,23 @@ impl Tandem {
         })?;
         let compiled = tokio::task::spawn_blocking(move || -> ServiceResult<Compiled> {
             let mut models = Models::default();
+            let mut held_out = None;
             for a in &artifacts {
                 match a.kind.as_str() {
                     training::ROUTER => models.router = Some(Box::new(training::load_router(&a.bytes)?)),
                     training::EXTRACTOR => {
                         models.fields = Some(Box::new(training::load_extractor(&a.bytes)?))
                     }
+                    training::INPUT_RANGE => models.ranges = training::load_ranges(&a.bytes)?,
+                    training::ROUTE_EVIDENCE => held_out = Some(training::load_route_evidence(&a.bytes)?),
                     training::TRAINING_DATA => {}
                     other => tracing::warn!(kind = other, "ignoring an unknown model artifact"),
                 }
             }
-            let spec = def.pipeline_spec();
+            let mut spec = def.pipeline_spec();
+            if let Some(route) = spec.route.as_mut() {
+                route.evidence = training::route_evidence(&def, held_out.as_deref());
+            }
             Ok(Compiled {
                 version: v,
                 def,

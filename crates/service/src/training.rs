@@ -2,11 +2,14 @@
 //! pipeline steps. Training happens once, when a changed definition is applied; loading
 //! a version never retrains.
 
+use std::collections::BTreeMap;
 use tandem_domain::definition::{AutomationDef, ExtractorKind};
 use tandem_engine::classifier::{self, Example, ExampleFormat, TextClassifier};
-use tandem_engine::evidence::ThresholdEvidence;
+use tandem_engine::evidence::{ThresholdEvidence, threshold_with_evidence};
 use tandem_engine::extractor::{self, Extractor, FieldSpec, LabelledDoc};
+use tandem_engine::metrics::Scored;
 use tandem_engine::pipeline::{FieldModel, ModelField, ModelValue, Models, RoutePrediction, Router};
+use tandem_engine::range::InputRange;
 use tandem_store::NewArtifact;
 
 use crate::automations::TrainingFiles;
@@ -14,6 +17,11 @@ use crate::{ServiceError, ServiceResult};
 
 pub(crate) const ROUTER: &str = "router";
 pub(crate) const EXTRACTOR: &str = "extractor";
+/// The router's cross-fitted held-out answers (confidence, right), the evidence behind the
+/// route threshold taken as a target precision.
+pub(crate) const ROUTE_EVIDENCE: &str = "route_evidence";
+/// What each input's training texts looked like (`engine::range`), by input name.
+pub(crate) const INPUT_RANGE: &str = "input_range";
 /// The definition's training files as they were when the version was trained, so that a
 /// retrain can start from the same data without the files on disk.
 pub(crate) const TRAINING_DATA: &str = "training_data";
@@ -94,14 +102,19 @@ pub(crate) fn train_with(
     more_documents: &[LabelledDoc],
 ) -> ServiceResult<Vec<NewArtifact>> {
     let mut artifacts = Vec::new();
-    if def.route.is_some() {
+    // The texts each input was trained on, for its range.
+    let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    if let Some(route) = &def.route {
         let mut examples = route_examples(def, data)?;
         examples.extend_from_slice(more_routes);
+        seen.entry(route.source.clone())
+            .or_default()
+            .extend(examples.iter().map(|e| e.text.clone()));
         let opts = classifier::TrainOptions {
             oos_label: def.route.as_ref().and_then(|r| r.oos_label.clone()),
             ..Default::default()
         };
-        let model = TextClassifier::train(&examples, &opts)
+        let (model, held_out) = TextClassifier::train_scored(&examples, &opts)
             .map_err(|e| ServiceError::invalid(format!("the router could not be trained: {e}")))?;
         let summary = serde_json::json!({ "examples": examples.len(), "labels": model.labels().len() });
         artifacts.push(NewArtifact {
@@ -109,11 +122,32 @@ pub(crate) fn train_with(
             bytes: model.to_bytes(),
             summary: summary.to_string(),
         });
+        let bytes = serde_json::to_vec(&held_out)
+            .map_err(|e| ServiceError::Internal(format!("held-out answers do not serialise: {e}")))?;
+        let right = held_out.iter().filter(|s| s.correct).count();
+        artifacts.push(NewArtifact {
+            kind: ROUTE_EVIDENCE.into(),
+            bytes,
+            summary: serde_json::json!({ "held_out": held_out.len(), "right": right }).to_string(),
+        });
     }
     let fields = learned_fields(def);
     if !fields.is_empty() {
         let mut docs = documents(data)?;
         docs.extend_from_slice(more_documents);
+        let mut inputs: Vec<&str> = def
+            .fields
+            .iter()
+            .filter(|f| fields.iter().any(|l| l.name == f.name))
+            .map(|f| f.source.as_str())
+            .collect();
+        inputs.sort_unstable();
+        inputs.dedup();
+        for input in inputs {
+            seen.entry(input.to_owned())
+                .or_default()
+                .extend(docs.iter().map(|d| d.text.clone()));
+        }
         let model = Extractor::train(&docs, &fields, &extractor::TrainOptions::default())
             .map_err(|e| ServiceError::invalid(format!("the extractor could not be trained: {e}")))?;
         let summary = serde_json::json!({ "documents": docs.len(), "fields": fields.len() });
@@ -121,6 +155,26 @@ pub(crate) fn train_with(
             kind: EXTRACTOR.into(),
             bytes: model.to_bytes(),
             summary: summary.to_string(),
+        });
+    }
+    let ranges: BTreeMap<String, InputRange> = seen
+        .iter()
+        .filter_map(|(input, texts)| Some((input.clone(), InputRange::learn(texts)?)))
+        .collect();
+    if !ranges.is_empty() {
+        let bytes = serde_json::to_vec(&ranges)
+            .map_err(|e| ServiceError::Internal(format!("input ranges do not serialise: {e}")))?;
+        let summary: BTreeMap<&String, serde_json::Value> = ranges
+            .iter()
+            .map(|(k, r)| {
+                let v = serde_json::json!({ "texts": r.texts, "longest_text": r.longest_text });
+                (k, v)
+            })
+            .collect();
+        artifacts.push(NewArtifact {
+            kind: INPUT_RANGE.into(),
+            bytes,
+            summary: serde_json::json!(summary).to_string(),
         });
     }
     let kept = serde_json::to_vec(data)
@@ -144,6 +198,7 @@ pub(crate) fn load_models(artifacts: &[NewArtifact]) -> ServiceResult<Models> {
         match a.kind.as_str() {
             ROUTER => models.router = Some(Box::new(load_router(&a.bytes)?)),
             EXTRACTOR => models.fields = Some(Box::new(load_extractor(&a.bytes)?)),
+            INPUT_RANGE => models.ranges = load_ranges(&a.bytes)?,
             _ => {}
         }
     }
@@ -203,4 +258,22 @@ pub(crate) fn load_extractor(bytes: &[u8]) -> ServiceResult<ExtractorStep> {
     Extractor::from_bytes(bytes)
         .map(ExtractorStep)
         .map_err(|e| ServiceError::Internal(format!("stored extractor cannot be loaded: {e}")))
+}
+
+pub(crate) fn load_route_evidence(bytes: &[u8]) -> ServiceResult<Vec<Scored>> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| ServiceError::Internal(format!("stored held-out answers cannot be loaded: {e}")))
+}
+
+/// What the router's held-out answers say about the route threshold taken as a target
+/// precision (as for learned fields). `None` for a version trained before the answers
+/// were kept: its confidence is then taken at its word, as before.
+pub(crate) fn route_evidence(def: &AutomationDef, held_out: Option<&[Scored]>) -> Option<ThresholdEvidence> {
+    let target = def.route.as_ref()?.threshold;
+    Some(threshold_with_evidence(held_out?, target))
+}
+
+pub(crate) fn load_ranges(bytes: &[u8]) -> ServiceResult<BTreeMap<String, InputRange>> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| ServiceError::Internal(format!("stored input ranges cannot be loaded: {e}")))
 }

@@ -515,3 +515,9 @@ mod llm;
 
 #[path = "http/similar.rs"]
 mod similar;
+
+#[path = "http/range.rs"]
+mod range;
+
+#[path = "http/route_evidence.rs"]
+mod route_evidence;

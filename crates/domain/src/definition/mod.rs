@@ -138,7 +138,9 @@ pub struct RouteDef {
     /// A JSONL or CSV file of `{"text", "label"}` examples, relative to the definition.
     pub examples: Option<String>,
     pub inline_examples: Vec<RouteExample>,
-    /// Below this calibrated confidence the item goes to the inbox.
+    /// Below this calibrated confidence the item goes to the inbox. Also the precision
+    /// routes taken on their own must show on the router's held-out answers (95% lower
+    /// bound), as for learned fields: where they cannot, nothing is routed on its own.
     pub threshold: f64,
     /// The label that marks out-of-scope examples in the training data, if any.
     pub oos_label: Option<String>,
@@ -273,6 +275,8 @@ impl AutomationDef {
             input: r.source.clone(),
             threshold: r.threshold,
             oos_label: r.oos_label.clone(),
+            // Filled in from the trained router's held-out answers when the version loads.
+            evidence: None,
         });
         Spec { fields, route }
     }

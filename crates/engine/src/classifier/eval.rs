@@ -9,9 +9,11 @@ use super::io::Example;
 use super::model::{Prediction, TextClassifier};
 use super::rng::Rng;
 use super::train::{TrainError, TrainOptions};
+use crate::evidence::threshold_with_evidence;
 use crate::metrics::{
     CurvePoint, ReliabilityBin, Scored, auroc, coverage_curve, ece, reliability_bins, threshold_for_precision,
 };
+use crate::range::InputRange;
 use serde::Serialize;
 
 /// Settings for [`evaluate`].
@@ -55,6 +57,18 @@ pub struct EvalReport {
     pub train_seconds: f64,
     /// Predictions per second on one thread, over the whole test set.
     pub predictions_per_second: f64,
+    /// The threshold the product would use for the target precision: the lowest whose
+    /// training held-out answers have a 95% lower bound at the target (see
+    /// [`crate::evidence`]); null when they back none.
+    pub evidence_threshold: Option<f64>,
+    /// Coverage and precision on the test set at `evidence_threshold`.
+    pub evidence_coverage: f64,
+    pub evidence_precision: Option<f64>,
+    /// Share of in-scope test items that the input range learned from the training texts
+    /// (see [`crate::range`]) calls out of range: inputs a person would see needlessly.
+    pub out_of_range_in_scope: f64,
+    /// The same share among out-of-scope test items; null without any.
+    pub out_of_range_oos: Option<f64>,
 }
 
 /// The report plus what the charts need.
@@ -95,8 +109,10 @@ pub fn evaluate(
         None => split_stratified(train, HOLDOUT_SHARE, opts.seed),
     };
     let start = clock();
-    let model = TextClassifier::train(&fit_on, &train_opts)?;
+    let (model, held_out) = TextClassifier::train_scored(&fit_on, &train_opts)?;
     let train_seconds = clock() - start;
+    let evidence_threshold = threshold_with_evidence(&held_out, opts.target_precision).threshold();
+    let range = InputRange::learn(&fit_on.iter().map(|e| e.text.as_str()).collect::<Vec<_>>());
 
     let val_preds = model.predict_batch(&held.iter().map(|e| e.text.as_str()).collect::<Vec<_>>());
     let threshold = choose_threshold(&held, &val_preds, &opts.oos_label, opts.target_precision);
@@ -141,6 +157,25 @@ pub fn evaluate(
             .collect()
     };
     let (pos, neg) = (confidences(false), confidences(true));
+    let at_evidence: Vec<bool> = preds
+        .iter()
+        .map(|p| evidence_threshold.is_some_and(|t| !p.out_of_scope && p.confidence >= t))
+        .collect();
+    let n_evidence = at_evidence.iter().filter(|&&r| r).count();
+    let n_evidence_right = test
+        .iter()
+        .zip(&preds)
+        .zip(&at_evidence)
+        .filter(|((e, p), r)| **r && right(e, p))
+        .count();
+    let flagged = |want_oos: bool| {
+        let set: Vec<&Example> = test.iter().filter(|e| oos(e) == want_oos).collect();
+        let n = set
+            .iter()
+            .filter(|e| range.as_ref().is_some_and(|r| !r.check(&e.text).is_empty()))
+            .count();
+        ratio(n, set.len())
+    };
 
     let report = EvalReport {
         in_scope_accuracy: ratio(in_scope.iter().filter(|&&r| r).count(), in_scope.len()).unwrap_or(0.0),
@@ -156,6 +191,11 @@ pub fn evaluate(
         } else {
             0.0
         },
+        evidence_threshold,
+        evidence_coverage: ratio(n_evidence, test.len()).unwrap_or(0.0),
+        evidence_precision: ratio(n_evidence_right, n_evidence),
+        out_of_range_in_scope: flagged(false).unwrap_or(0.0),
+        out_of_range_oos: flagged(true),
     };
     let test_scored = routable(test, &preds, &opts.oos_label);
     Ok(EvalOutput {
@@ -292,6 +332,11 @@ mod tests {
             "ece",
             "train_seconds",
             "predictions_per_second",
+            "evidence_threshold",
+            "evidence_coverage",
+            "evidence_precision",
+            "out_of_range_in_scope",
+            "out_of_range_oos",
         ];
         want.sort_unstable();
         let mut got = keys.clone();
@@ -316,5 +361,6 @@ mod tests {
         .unwrap();
         let json = serde_json::to_value(&out.report).unwrap();
         assert!(json["oos_recall"].is_null() && json["oos_auroc"].is_null());
+        assert!(json["out_of_range_oos"].is_null());
     }
 }

@@ -55,7 +55,7 @@ pub(crate) type FeatureMap = HashMap<u64, u32, BuildHasherDefault<PreHashed>>;
 
 /// FNV-1a, 64-bit, with a namespace folded in first. Stable across versions and platforms,
 /// which a saved model depends on (std's hasher is randomised per process).
-fn fnv(ns: u64, parts: &[&[u8]]) -> u64 {
+pub(crate) fn fnv(ns: u64, parts: &[&[u8]]) -> u64 {
     let mut h: u64 = 0xCBF2_9CE4_8422_2325 ^ ns.wrapping_mul(0x100_0000_01B3);
     for (i, part) in parts.iter().enumerate() {
         if i > 0 {

@@ -13,6 +13,7 @@ use super::linear::{Compact, Linear, SgdParams};
 use super::model::{TextClassifier, TrainSummary, top_route};
 use super::rng::Rng;
 use crate::calibration::fit_temperature;
+use crate::metrics::Scored;
 use std::collections::BTreeMap;
 use thiserror::Error;
 
@@ -86,6 +87,20 @@ struct HeldRow {
 impl TextClassifier {
     /// Train on labelled examples.
     pub fn train(examples: &[Example], opts: &TrainOptions) -> Result<Self, TrainError> {
+        Self::train_scored(examples, opts).map(|(model, _)| model)
+    }
+
+    /// Train, and also return the cross-fitted held-out answers as the evidence for a
+    /// route threshold (see [`crate::evidence`]): one per held-out in-scope or real
+    /// out-of-scope example, its confidence as the router would give it (0 when it would
+    /// be called out of scope, which is never accepted) and whether routing it would have
+    /// been right (never, for an out-of-scope example). The confidences come from
+    /// cross-fitted scores; the two small signal models were fitted on these same rows,
+    /// which a few parameters barely bias.
+    pub fn train_scored(
+        examples: &[Example],
+        opts: &TrainOptions,
+    ) -> Result<(Self, Vec<Scored>), TrainError> {
         if examples.len() < MIN_EXAMPLES {
             return Err(TrainError::TooFewExamples {
                 got: examples.len(),
@@ -233,6 +248,23 @@ impl TextClassifier {
             .map(|r| if r.kind == Held::RealOos { real_weight } else { 1.0 })
             .collect();
         let oos = SignalModel::fit(&rows, &is_oos, &weights).with_prior(oos_share, opts.oos_prior);
+        let scored: Vec<Scored> = rows
+            .iter()
+            .zip(&held_rows)
+            .filter(|(_, r)| r.kind != Held::PseudoOos)
+            .map(|(sig, r)| {
+                let oos_score = oos.probability(sig);
+                let argmax = (0..r.logits.len()).max_by(|&a, &b| r.logits[a].total_cmp(&r.logits[b]));
+                let called_oos = oos_score >= 0.5 || (oos_idx.is_some() && argmax == oos_idx);
+                let confidence = if called_oos {
+                    0.0
+                } else {
+                    correct.probability(sig) * (1.0 - oos_score)
+                };
+                let right = r.kind == Held::InScope && top_route(&r.logits, oos_idx) == r.label as usize;
+                Scored::new(confidence, right)
+            })
+            .collect();
 
         // The final model sees everything.
         let vocab = Vocab::fit(grams.iter());
@@ -259,7 +291,7 @@ impl TextClassifier {
             features: vocab.len(),
             weights: linear.entries(),
         };
-        Ok(Self {
+        let model = Self {
             labels,
             oos_class,
             vocab,
@@ -269,7 +301,8 @@ impl TextClassifier {
             correct,
             oos,
             summary,
-        })
+        };
+        Ok((model, scored))
     }
 }
 

@@ -13,7 +13,7 @@
 
 use crate::evidence::ThresholdEvidence;
 
-use super::{FieldStep, Models, Source};
+use super::{FieldStep, Models, RouteStep, Source};
 
 /// Whether, and from what confidence, a field is accepted on its own.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,17 +61,25 @@ pub fn acceptance(step: &FieldStep, models: &Models) -> Acceptance {
         .fields
         .as_ref()
         .and_then(|m| m.evidence(&step.name, step.threshold));
+    backed(step.threshold, evidence)
+}
+
+/// The same rule for the route: its threshold is also the precision its routes must
+/// have, and the router's held-out answers (carried by the step) must back it.
+pub fn route_acceptance(step: &RouteStep) -> Acceptance {
+    backed(step.threshold, step.evidence.clone())
+}
+
+fn backed(threshold: f64, evidence: Option<ThresholdEvidence>) -> Acceptance {
     match evidence {
-        None => Acceptance::From(step.threshold),
-        Some(ThresholdEvidence::Supported { threshold, .. }) => {
-            Acceptance::From(threshold.max(step.threshold))
-        }
+        None => Acceptance::From(threshold),
+        Some(ThresholdEvidence::Supported { threshold: t, .. }) => Acceptance::From(t.max(threshold)),
         Some(ThresholdEvidence::Insufficient {
             held_out,
             best_lower_bound,
             needed_at_least,
         }) => Acceptance::Nothing(NoEvidence {
-            target: step.threshold,
+            target: threshold,
             held_out,
             best_lower_bound,
             needed_at_least,

@@ -11,6 +11,9 @@ mod accept;
 mod llm;
 mod normalize;
 mod reason;
+mod rules;
+
+use rules::check_rules;
 
 use std::collections::BTreeMap;
 
@@ -18,9 +21,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::evidence::ThresholdEvidence;
 use crate::patterns::{self, PatternOptions};
+use crate::range::{InputRange, RangeViolation};
 use crate::{FieldKind, Span};
 
-pub use accept::{Acceptance, NoEvidence, acceptance};
+pub use accept::{Acceptance, NoEvidence, acceptance, route_acceptance};
 pub use llm::{LlmAnswer, LlmAnswers};
 pub use normalize::normalize;
 pub use reason::Reason;
@@ -68,6 +72,11 @@ pub struct RouteStep {
     pub threshold: f64,
     /// The label that marks out-of-scope items, if the training data had one.
     pub oos_label: Option<String>,
+    /// What the router's held-out answers say about `threshold` taken as a target
+    /// precision, as for a learned field (see [`route_acceptance`]); `None` when the
+    /// router kept none (a version trained before they were kept).
+    #[serde(default)]
+    pub evidence: Option<ThresholdEvidence>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -123,6 +132,9 @@ pub trait FieldModel: Send + Sync {
 pub struct Models {
     pub router: Option<Box<dyn Router>>,
     pub fields: Option<Box<dyn FieldModel>>,
+    /// What each input's training texts looked like, by input name: a text far outside
+    /// it sends every step that reads it to review (see [`crate::range`]).
+    pub ranges: BTreeMap<String, InputRange>,
 }
 
 impl std::fmt::Debug for Models {
@@ -130,6 +142,7 @@ impl std::fmt::Debug for Models {
         f.debug_struct("Models")
             .field("router", &self.router.is_some())
             .field("fields", &self.fields.is_some())
+            .field("ranges", &self.ranges.keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -236,6 +249,28 @@ pub fn run_with(
     inputs: &BTreeMap<String, String>,
     llm: Option<&LlmAnswers>,
 ) -> Outcome {
+    // Each input with a learned range is checked once; a step reading an input far outside
+    // it goes to review whatever its score.
+    let outside: BTreeMap<&str, Vec<RangeViolation>> = models
+        .ranges
+        .iter()
+        .filter_map(|(input, range)| {
+            let text = inputs.get(input).map_or("", String::as_str);
+            let found = if text.trim().is_empty() {
+                Vec::new()
+            } else {
+                range.check(text)
+            };
+            (!found.is_empty()).then_some((input.as_str(), found))
+        })
+        .collect();
+    let out_of_range = |input: &str| {
+        outside
+            .get(input)
+            .into_iter()
+            .flatten()
+            .map(|v| Reason::OutOfRange(v.clone()))
+    };
     // A learned extractor reads each input once for all its fields.
     let mut learned: BTreeMap<&str, Vec<ModelField>> = BTreeMap::new();
     if let Some(model) = &models.fields {
@@ -267,7 +302,9 @@ pub fn run_with(
                     Source::Llm => llm::from_llm(step, text, llm),
                 }
             };
-            gate_field(step, found, &acceptance(step, models))
+            let mut outcome = gate_field(step, found, &acceptance(step, models));
+            outcome.reasons.extend(out_of_range(&step.input));
+            outcome
         })
         .collect();
     let route = spec.route.as_ref().map(|step| {
@@ -282,7 +319,11 @@ pub fn run_with(
                     message: "there is no trained router for this version".into(),
                 }],
             },
-            Some(router) => gate_route(step, router.predict(text)),
+            Some(router) => {
+                let mut outcome = gate_route(step, router.predict(text));
+                outcome.reasons.extend(out_of_range(&step.input));
+                outcome
+            }
         }
     });
     Outcome { fields, route }
@@ -466,87 +507,6 @@ fn pattern_confidence(step: &FieldStep, ms: &[patterns::Match]) -> f64 {
     ms[0].confidence / values.len() as f64
 }
 
-fn check_rules(step: &FieldStep, value: &str) -> Option<Reason> {
-    let rules = &step.rules;
-    if let Some(p) = &rules.pattern {
-        // The definition was validated, so the pattern compiles; a failure here would be
-        // a stored definition from an older build, reported rather than panicking.
-        let matched = regex::Regex::new(&format!("^(?:{p})$")).map(|re| re.is_match(value));
-        match matched {
-            Ok(true) => {}
-            Ok(false) => {
-                return Some(Reason::ValidationFailed {
-                    rule: format!("matches {p}"),
-                    message: format!("\"{}\" does not match", excerpt(value)),
-                });
-            }
-            Err(e) => {
-                return Some(Reason::ValidationFailed {
-                    rule: format!("matches {p}"),
-                    message: e.to_string(),
-                });
-            }
-        }
-    }
-    if rules.min.is_some() || rules.max.is_some() {
-        // Money values read "12.50 USD": the amount is the first word.
-        let amount = value
-            .split_whitespace()
-            .next()
-            .and_then(|a| a.parse::<f64>().ok());
-        match amount {
-            None => {
-                return Some(Reason::ValidationFailed {
-                    rule: "is a number".into(),
-                    message: format!("\"{}\" is not a number", excerpt(value)),
-                });
-            }
-            Some(a) => {
-                if let Some(min) = rules.min
-                    && a < min
-                {
-                    return Some(Reason::ValidationFailed {
-                        rule: format!("at least {min}"),
-                        message: format!("{a} is below {min}"),
-                    });
-                }
-                if let Some(max) = rules.max
-                    && a > max
-                {
-                    return Some(Reason::ValidationFailed {
-                        rule: format!("at most {max}"),
-                        message: format!("{a} is above {max}"),
-                    });
-                }
-            }
-        }
-    }
-    if !rules.one_of.is_empty() && !rules.one_of.iter().any(|o| o == value) {
-        return Some(Reason::ValidationFailed {
-            rule: format!("one of {}", rules.one_of.join(", ")),
-            message: format!("\"{}\" is not one of them", excerpt(value)),
-        });
-    }
-    if let Some(max) = rules.max_length
-        && value.chars().count() > max
-    {
-        return Some(Reason::ValidationFailed {
-            rule: format!("at most {max} characters"),
-            message: format!("it has {}", value.chars().count()),
-        });
-    }
-    None
-}
-
-fn excerpt(s: &str) -> String {
-    let cut: String = s.chars().take(60).collect();
-    if cut.len() < s.len() {
-        format!("{cut}…")
-    } else {
-        cut
-    }
-}
-
 fn gate_route(step: &RouteStep, p: RoutePrediction) -> RouteOutcome {
     let top: Vec<RouteChoice> = p
         .ranked
@@ -560,12 +520,21 @@ fn gate_route(step: &RouteStep, p: RoutePrediction) -> RouteOutcome {
     let best = p.ranked.first().map(|(l, _)| l.clone());
     let oos = p.out_of_scope || (best.is_some() && best == step.oos_label);
     let mut reasons = Vec::new();
+    let threshold = match route_acceptance(step) {
+        Acceptance::From(t) => Some(t),
+        Acceptance::Nothing(why) => {
+            reasons.push(not_enough(&why));
+            None
+        }
+    };
     if oos {
         reasons.push(Reason::OutOfScope);
-    } else if p.confidence < step.threshold || best.is_none() {
+    } else if let Some(threshold) = threshold
+        && (p.confidence < threshold || best.is_none())
+    {
         reasons.push(Reason::RouteUnsure {
             confidence: p.confidence,
-            threshold: step.threshold,
+            threshold,
         });
     }
     RouteOutcome {

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::range::{RangeCheck, RangeViolation};
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum Reason {
@@ -34,6 +36,9 @@ pub enum Reason {
     },
     /// The model reports the field absent, but is less sure of that than the threshold.
     AbsentUnsure { confidence: f64, threshold: f64 },
+    /// The input is far outside what the automation learned from (length, unknown words
+    /// or characters, repetition, binary-looking text), whatever the score.
+    OutOfRange(RangeViolation),
 }
 
 impl Reason {
@@ -51,6 +56,7 @@ impl Reason {
             Reason::StepUnavailable { .. } => "step_unavailable",
             Reason::NotEnoughEvidence { .. } => "not_enough_evidence",
             Reason::AbsentUnsure { .. } => "absent_unsure",
+            Reason::OutOfRange(_) => "out_of_range",
         }
     }
 
@@ -109,6 +115,7 @@ impl Reason {
                 percent(*confidence),
                 percent(*threshold)
             ),
+            Reason::OutOfRange(v) => out_of_range(v),
         }
     }
 
@@ -126,6 +133,7 @@ impl Reason {
             "step_unavailable" => "Step unavailable",
             "not_enough_evidence" => "Not enough evidence",
             "absent_unsure" => "Unsure it is absent",
+            "out_of_range" => "Unlike the training input",
             "engine_error" => "Processing failed",
             "shadow_mode" => "Shadow mode",
             "draft_mode" => "Draft: not live yet",
@@ -135,6 +143,50 @@ impl Reason {
             _ => "Other",
         }
     }
+}
+
+/// Words for an input outside the range: what was found, and what training saw. The same
+/// words for every step that reads the input, since the range belongs to the input.
+fn out_of_range(v: &RangeViolation) -> String {
+    let subject = "this automation";
+    let share = |p: f64| {
+        if p < 0.01 {
+            "almost none".to_owned()
+        } else {
+            format!("about {}", percent(p))
+        }
+    };
+    let what = match v.check {
+        RangeCheck::Length => format!(
+            "The input is {} characters long; the longest text {subject} learned from had {}, and more than {} is out of range.",
+            v.found, v.seen, v.limit
+        ),
+        RangeCheck::WordLength => format!(
+            "The input has a word {} characters long; the longest word {subject} learned from had {}.",
+            v.found, v.seen
+        ),
+        RangeCheck::UnknownWords => format!(
+            "{} of the input's {} words never appeared in what {subject} learned from ({} of the words in new texts like them are new): it may be another language or another kind of text.",
+            v.found,
+            v.of,
+            share(v.seen)
+        ),
+        RangeCheck::UnknownCharacters => format!(
+            "{} of the input's {} characters never appeared in what {subject} learned from: it may be another alphabet or script.",
+            v.found, v.of
+        ),
+        RangeCheck::Repetition => format!(
+            "The input repeats itself: {} of its {} word pairs occur earlier in it ({} do in what {subject} learned from).",
+            v.found,
+            v.of,
+            share(v.seen)
+        ),
+        RangeCheck::Binary => format!(
+            "{} of the input's {} characters are control or unreadable characters: it looks like binary data, not text.",
+            v.found, v.of
+        ),
+    };
+    format!("{what} It goes to a person whatever its score.")
 }
 
 fn percent(p: f64) -> String {
@@ -163,5 +215,27 @@ mod tests {
         );
         assert_eq!(serde_json::from_str::<Reason>(&json).unwrap(), r);
         assert_eq!(Reason::label("out_of_scope"), "Out of scope");
+    }
+
+    #[test]
+    fn out_of_range_reads_as_a_sentence_with_its_figures() {
+        let r = Reason::OutOfRange(RangeViolation {
+            check: RangeCheck::Length,
+            found: 62_013,
+            of: 0,
+            limit: 280,
+            seen: 140.0,
+        });
+        assert_eq!(r.code(), "out_of_range");
+        assert_eq!(
+            r.describe("the route"),
+            "The input is 62013 characters long; the longest text this automation learned from had 140, and more than 280 is out of range. It goes to a person whatever its score."
+        );
+        let json = serde_json::to_string(&r).unwrap();
+        assert_eq!(
+            json,
+            r#"{"code":"out_of_range","check":"length","found":62013,"of":0,"limit":280,"seen":140.0}"#
+        );
+        assert_eq!(serde_json::from_str::<Reason>(&json).unwrap(), r);
     }
 }

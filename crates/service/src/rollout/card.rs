@@ -7,7 +7,8 @@
 
 use serde::Serialize;
 use tandem_domain::{ItemStatus, Stage};
-use tandem_engine::pipeline::{Acceptance, Reason, acceptance};
+use tandem_engine::evidence::ThresholdEvidence;
+use tandem_engine::pipeline::{Acceptance, Reason, acceptance, route_acceptance};
 use tandem_store::{DecidedFilter, EdgeCaseStatus, User};
 
 use super::simulate::pairs;
@@ -111,11 +112,28 @@ impl Tandem {
                 s
             })
             .collect();
-        if let Some(r) = &def.route {
-            range.push(format!(
-                "The route is taken on its own from {} confidence; inputs unlike the training examples go to a person.",
-                pct(r.threshold)
-            ));
+        if let (Some(r), Some(step)) = (&def.route, c.spec.route.as_ref()) {
+            range.push(match (&step.evidence, route_acceptance(step)) {
+                (_, Acceptance::Nothing(why)) => {
+                    format!("The route is never taken on its own yet: {}.", why.describe())
+                }
+                (Some(ThresholdEvidence::Supported { accepted, right, lower_bound, .. }), Acceptance::From(t)) => format!(
+                    "The route is taken on its own from {} confidence: there, {right} of the router's {accepted} held-out answers were right, so its precision is at least {} with 95% confidence (set at {}, which is also the precision it must show). Inputs unlike the training examples go to a person.",
+                    pct(t),
+                    pct(*lower_bound),
+                    pct(r.threshold)
+                ),
+                (_, Acceptance::From(t)) => format!(
+                    "The route is taken on its own from {} confidence; inputs unlike the training examples go to a person.",
+                    pct(t)
+                ),
+            });
+        }
+        if !c.models.ranges.is_empty() {
+            range.push(
+                "Inputs far outside what it learned from (much longer, repeating themselves, in another language or alphabet, binary) go to a person whatever their score."
+                    .to_owned(),
+            );
         }
         range.push(match stage {
             Stage::Live => "It is live: inside this range results are sent without a person.".to_owned(),

@@ -7,7 +7,7 @@ use serde::Serialize;
 use tandem_domain::WorkspaceId;
 use tandem_store::{Automation, EdgeCaseStatus, RolloutState};
 
-use tandem_engine::pipeline::{Acceptance, Source, acceptance};
+use tandem_engine::pipeline::{Acceptance, Source, acceptance, route_acceptance};
 
 use super::Agreement;
 use crate::automations::Compiled;
@@ -110,6 +110,26 @@ pub fn evaluate(
         checks.push(Check {
             key: format!("evidence.{}", step.name),
             label: format!("Evidence for accepting {} on its own", step.name),
+            passed,
+            detail,
+        });
+    }
+    // The route, the same way, when its router kept held-out answers.
+    if let Some(step) = c.spec.route.as_ref().filter(|r| r.evidence.is_some()) {
+        let (passed, detail) = match route_acceptance(step) {
+            Acceptance::From(t) => (
+                true,
+                format!(
+                    "routed on its own from {} confidence; the held-out answers back {} precision",
+                    pct(t),
+                    pct(step.threshold)
+                ),
+            ),
+            Acceptance::Nothing(why) => (false, why.describe()),
+        };
+        checks.push(Check {
+            key: "evidence.route".into(),
+            label: "Evidence for routing on its own".into(),
             passed,
             detail,
         });

@@ -123,8 +123,19 @@ pub fn model(args: &ModelEvalArgs) -> anyhow::Result<ExitCode> {
         ),
         ("coverage (routed automatically)", pct(Some(r.coverage))),
         ("precision of routed items", pct(r.precision)),
+        (
+            "threshold the evidence backs",
+            r.evidence_threshold.map_or_else(
+                || "none: training's held-out answers back no threshold".to_owned(),
+                |t| format!("{t:.3} (95% lower bound on training's held-out answers)"),
+            ),
+        ),
+        ("coverage at that threshold", pct(Some(r.evidence_coverage))),
+        ("precision at that threshold", pct(r.evidence_precision)),
         ("out-of-scope recall", pct(r.oos_recall)),
         ("out-of-scope AUROC", num(r.oos_auroc)),
+        ("in-scope items out of range", pct(Some(r.out_of_range_in_scope))),
+        ("out-of-scope items out of range", pct(r.out_of_range_oos)),
         ("ECE (15 bins)", num(Some(r.ece))),
         ("training", format!("{:.1} s", r.train_seconds)),
         (
@@ -301,7 +312,7 @@ mod tests {
     use serde_json::Value;
 
     /// The JSON keys `tandem model eval --json` prints, for callers that check them.
-    const MODEL_EVAL_KEYS: [&str; 9] = [
+    const MODEL_EVAL_KEYS: [&str; 14] = [
         "in_scope_accuracy",
         "threshold",
         "coverage",
@@ -311,6 +322,11 @@ mod tests {
         "ece",
         "train_seconds",
         "predictions_per_second",
+        "evidence_threshold",
+        "evidence_coverage",
+        "evidence_precision",
+        "out_of_range_in_scope",
+        "out_of_range_oos",
     ];
 
     #[test]
@@ -325,6 +341,11 @@ mod tests {
             ece: 0.01,
             train_seconds: 1.0,
             predictions_per_second: 10.0,
+            evidence_threshold: None,
+            evidence_coverage: 0.0,
+            evidence_precision: None,
+            out_of_range_in_scope: 0.0,
+            out_of_range_oos: None,
         };
         let Value::Object(map) = serde_json::to_value(&r).unwrap() else {
             panic!("not an object")
