@@ -1,8 +1,8 @@
 //! Bounded work per item (issue 21): inputs of 1 MiB, on one line and on many, run through
-//! the real pipeline (every pattern kind, a label field, a trained extractor and a trained
-//! router) while a counting global allocator records the heap's peak. A step whose cost
-//! grows with the square of a line's length needed gigabytes here (a 100 KB line took
-//! 8.7 GB); a linear one needs a small multiple of the input.
+//! the real pipeline (every pattern kind, a label field, a trained extractor, a trained
+//! router and the input-range check) while a counting global allocator records the heap's
+//! peak. A step whose cost grows with the square of a line's length needed gigabytes here
+//! (a 100 KB line took 8.7 GB); a linear one needs a small multiple of the input.
 //!
 //! This is its own test binary because the allocator is global: nothing else runs in the
 //! process while the peak is read.
@@ -18,6 +18,7 @@ use tandem_engine::pipeline::{
     self, FieldModel, FieldStep, ModelField, ModelValue, Models, RoutePrediction, RouteStep, Router, Rules,
     Source, Spec,
 };
+use tandem_engine::range::InputRange;
 
 #[global_allocator]
 static HEAP: Cap<std::alloc::System> = Cap::new(std::alloc::System, usize::MAX);
@@ -144,6 +145,7 @@ fn spec() -> Spec {
             input: "text".into(),
             threshold: 0.5,
             oos_label: None,
+            evidence: None,
         }),
     }
 }
@@ -176,9 +178,12 @@ fn one_mebibyte_inputs_keep_the_heap_bounded() {
         },
     )
     .expect("the router trains");
+    let texts: Vec<String> = receipts().into_iter().map(|d| d.text).collect();
     let models = Models {
         router: Some(Box::new(RouterStep(router))),
         fields: Some(Box::new(ExtractorStep(extractor))),
+        // The check that an input looks like the training texts reads every input too.
+        ranges: BTreeMap::from([("text".to_string(), InputRange::learn(&texts).expect("a range"))]),
     };
     let spec = spec();
     let inputs = [
