@@ -13,6 +13,13 @@ pub struct Settings {
     pub worker_batch: u32,
     /// How long a claimed job stays with its worker before another may take it.
     pub job_lease: Duration,
+    /// How long the engine may take over one item; past it the item goes to the inbox
+    /// ("took longer than 10 s to process") and is not taken up again.
+    pub item_time_budget: Duration,
+    /// Attempts a worker makes at processing an item, each counted when the job is claimed;
+    /// an item that used them all without a result (its process died on it each time) goes
+    /// to the inbox ("could not be processed (3 attempts)") instead of being claimed again.
+    pub process_attempts: u32,
     /// How long a stopping worker lets the batch in hand finish before giving its jobs
     /// back (the orchestrator's grace period must be longer).
     pub shutdown_grace: Duration,
@@ -35,6 +42,8 @@ impl Default for Settings {
             public_url: "http://127.0.0.1:8080".into(),
             worker_batch: 64,
             job_lease: Duration::from_secs(60),
+            item_time_budget: Duration::from_secs(10),
+            process_attempts: 3,
             shutdown_grace: Duration::from_secs(10),
             delivery_timeout: Duration::from_secs(10),
             delivery_backoff_base: Duration::from_secs(2),

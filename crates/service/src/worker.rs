@@ -147,14 +147,34 @@ impl Worker {
         let t = &self.tandem;
         let now = t.now();
         let lease = i64::try_from(t.settings.job_lease.as_millis()).unwrap_or(60_000);
-        let jobs = t
-            .store
-            .claim_jobs(&self.id, t.settings.worker_batch, now + lease, now)
-            .await?;
+        // A job claimed before that did not finish is taken alone: if its item is what
+        // killed the last process, the next death counts against it only, and the items
+        // that shared its batch are not quarantined with it.
+        let jobs = match t.store.claim_retry(&self.id, now + lease, now).await? {
+            Some(job) => vec![job],
+            None => {
+                t.store
+                    .claim_jobs(&self.id, t.settings.worker_batch, now + lease, now)
+                    .await?
+            }
+        };
         let (process, deliver): (Vec<Job>, Vec<Job>) =
             jobs.into_iter().partition(|j| j.kind == JobKind::Process);
+        // The claim counted this attempt before any work. A job claimed again after using
+        // all its attempts lost them without a recorded failure: each time, the process
+        // died (or stalled past its lease) on this item. Taking it up again would kill the
+        // next instance too, so it goes to a person instead.
+        let (poison, process): (Vec<Job>, Vec<Job>) = process
+            .into_iter()
+            .partition(|j| j.attempts > self.attempts_allowed(j));
+        for job in &poison {
+            let made = job.attempts - 1;
+            let plural = if made == 1 { "" } else { "s" };
+            let message = format!("could not be processed ({made} attempt{plural})");
+            self.give_up(job, &message).await;
+        }
         let tick = Tick {
-            processed: process.len(),
+            processed: process.len() + poison.len(),
             delivered: deliver.len(),
         };
         if !process.is_empty() {
@@ -191,27 +211,35 @@ impl Worker {
         // The LLM step is network I/O: it runs here, before the engine, for the items
         // whose automation uses it.
         let llm = crate::llm::run_steps(t, &work).await;
-        // The engine is CPU work: run the batch off the async threads.
-        let tandem = t.clone();
-        let results = tokio::task::spawn_blocking(move || {
-            work.into_iter()
-                .zip(llm)
-                .map(|((job, item, compiled, slug), llm)| {
-                    let out = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                        let answers = llm.as_ref().map(|l| &l.answers);
-                        let p = run_engine(&tandem, &job, &item, &compiled, &slug, answers)?;
-                        let runs = crate::llm::extractor_runs(&compiled, &item, llm.as_ref(), &p.outcome);
-                        Ok((p, runs))
-                    }));
-                    (
-                        job,
-                        out.unwrap_or_else(|_| Err("the engine failed on this item".to_owned())),
-                    )
-                })
-                .collect::<Vec<_>>()
-        })
-        .await
-        .map_err(|e| ServiceError::Internal(format!("engine batch stopped: {e}")))?;
+        // The engine is CPU work: run it off the async threads, one item at a time, each
+        // within the time budget. A thread cannot be stopped from outside: an item past its
+        // budget is left to finish on its own, its result dropped, and goes to the inbox at
+        // once. The engine's work is linear in the input and inputs are capped (issue 21),
+        // so that thread ends, and memory stays bounded for the same reason.
+        let budget = t.settings.item_time_budget;
+        let mut results = Vec::with_capacity(work.len());
+        for ((job, item, compiled, slug), llm) in work.into_iter().zip(llm) {
+            let tandem = t.clone();
+            let claimed = job.clone();
+            let engine = tokio::task::spawn_blocking(move || {
+                std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    let answers = llm.as_ref().map(|l| &l.answers);
+                    let p = run_engine(&tandem, &claimed, &item, &compiled, &slug, answers)?;
+                    let runs = crate::llm::extractor_runs(&compiled, &item, llm.as_ref(), &p.outcome);
+                    Ok((p, runs))
+                }))
+                .unwrap_or_else(|_| Err(Failed::Retry("the engine failed on this item".to_owned())))
+            });
+            let r = match tokio::time::timeout(budget, engine).await {
+                Ok(Ok(r)) => r,
+                Ok(Err(e)) => Err(Failed::Retry(format!("the engine stopped: {e}"))),
+                Err(_) => Err(Failed::Never(format!(
+                    "took longer than {} to process",
+                    words_for(budget)
+                ))),
+            };
+            results.push((job, r));
+        }
         let mut done = Vec::with_capacity(results.len());
         for (job, r) in results {
             match r {
@@ -226,7 +254,11 @@ impl Worker {
                     }
                     done.push(p);
                 }
-                Err(e) => self.failed(&job, &e).await,
+                Err(Failed::Retry(e)) => self.failed(&job, &e).await,
+                Err(Failed::Never(e)) => {
+                    tracing::warn!(worker = %self.id, job = %job.id, error = %e, "item over its time budget");
+                    self.give_up(&job, &e).await;
+                }
             }
         }
         if !done.is_empty() {
@@ -258,11 +290,31 @@ impl Worker {
         Ok((item, compiled, (automation.slug, stage)))
     }
 
+    /// How many attempts `job` may use: the job's own limit, and for processing at most
+    /// the configured number (`worker.process_attempts`).
+    fn attempts_allowed(&self, job: &Job) -> i64 {
+        match job.kind {
+            JobKind::Process => job
+                .max_attempts
+                .min(i64::from(self.tandem.settings.process_attempts.max(1))),
+            JobKind::Deliver => job.max_attempts,
+        }
+    }
+
+    /// Send the item to the inbox as failed, saying why in words; the job is not retried.
+    async fn give_up(&self, job: &Job, error: &str) {
+        let t = &self.tandem;
+        tracing::warn!(worker = %self.id, job = %job.id, attempts = job.attempts, error, "job given up");
+        if let Err(e) = t.store.fail_job(&self.id, job.id, error, None, t.now()).await {
+            tracing::error!(worker = %self.id, job = %job.id, error = %e, "could not record a job failure");
+        }
+    }
+
     /// Record a failed attempt: retry later with backoff, or give up after the last one.
     async fn failed(&self, job: &Job, error: &str) {
         let t = &self.tandem;
         let now = t.now();
-        let retry_at = (job.attempts < job.max_attempts).then(|| now + backoff(t, job.attempts));
+        let retry_at = (job.attempts < self.attempts_allowed(job)).then(|| now + backoff(t, job.attempts));
         tracing::warn!(worker = %self.id, job = %job.id, attempts = job.attempts, error, "job failed");
         if let Err(e) = t.store.fail_job(&self.id, job.id, error, retry_at, now).await {
             tracing::error!(worker = %self.id, job = %job.id, error = %e, "could not record a job failure");
@@ -329,6 +381,25 @@ impl Worker {
     }
 }
 
+/// Why an item's processing produced no result.
+enum Failed {
+    /// Perhaps passing (a store read, a panic): tried again while attempts remain.
+    Retry(String),
+    /// Would fail again (over the time budget): to the inbox now.
+    Never(String),
+}
+
+/// A duration as people say it: "10 s", "1.5 s", "250 ms".
+fn words_for(d: Duration) -> String {
+    if d.as_millis() < 1000 {
+        format!("{} ms", d.as_millis())
+    } else if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
 /// Exponential backoff: base × 2^(attempts-1), capped.
 fn backoff(t: &Tandem, attempts: i64) -> Millis {
     let base = i64::try_from(t.settings.delivery_backoff_base.as_millis()).unwrap_or(2_000);
@@ -344,9 +415,9 @@ fn run_engine(
     c: &Compiled,
     (slug, stage): &(String, Stage),
     llm: Option<&tandem_engine::pipeline::LlmAnswers>,
-) -> Result<Processed, String> {
-    let fields: std::collections::BTreeMap<String, String> =
-        serde_json::from_str(&item.input).map_err(|e| format!("stored input is not readable: {e}"))?;
+) -> Result<Processed, Failed> {
+    let fields: std::collections::BTreeMap<String, String> = serde_json::from_str(&item.input)
+        .map_err(|e| Failed::Retry(format!("stored input is not readable: {e}")))?;
     let input = ItemInput::from_stored(fields);
     let outcome = tandem_engine::pipeline::run_with(&c.spec, &c.models, input.fields(), llm);
     let mut reason_codes = outcome.reason_codes();
@@ -378,7 +449,7 @@ fn run_engine(
         item_id: item.id,
         version_id: c.version.id,
         status,
-        outcome: serde_json::to_string(&outcome).map_err(|e| e.to_string())?,
+        outcome: serde_json::to_string(&outcome).map_err(|e| Failed::Retry(e.to_string()))?,
         confidence: outcome.min_confidence(),
         reason_codes,
         final_result,

@@ -126,6 +126,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         lease_until: Millis,
         now: Millis,
     ) -> Result<Vec<Job>>;
+    /// Lease one due processing job that was claimed before without finishing (its worker
+    /// died on it, or it failed and waits for a retry), alone: an item that kills its
+    /// process then counts attempts against itself, not against a batch of others.
+    async fn claim_retry(&self, worker: &str, lease_until: Millis, now: Millis) -> Result<Option<Job>>;
     /// Store engine results and finish their jobs. Each entry commits only while its
     /// job is still leased to `worker`; the others are reported as lost, not applied.
     async fn complete_processing(&self, worker: &str, done: &[Processed], now: Millis) -> Result<Vec<JobId>>;

@@ -99,6 +99,8 @@ pub struct WorkerConfig {
     pub batch: u32,
     pub lease_seconds: u64,
     pub shutdown_grace_seconds: u64,
+    pub item_seconds: f64,
+    pub process_attempts: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -123,6 +125,8 @@ impl Default for Config {
                 batch: 64,
                 lease_seconds: 60,
                 shutdown_grace_seconds: 10,
+                item_seconds: 10.0,
+                process_attempts: 3,
             },
             delivery: DeliveryConfig {
                 timeout_seconds: 10,
@@ -164,6 +168,11 @@ lease_seconds = 60
 # Seconds a stopping instance (SIGTERM, Ctrl-C) lets the batch in hand finish before it
 # gives the batch's jobs back; keep it under the orchestrator's own grace period.
 shutdown_grace_seconds = 10
+# Seconds the engine may take over one item; past it the item goes to the inbox, saying so.
+item_seconds = 10.0
+# Attempts at processing an item (each counted before the work starts); an item whose
+# process died that many times goes to the inbox instead of being taken up again.
+process_attempts = 3
 
 [delivery]
 # Seconds to wait for a webhook to answer.
@@ -239,6 +248,11 @@ impl Config {
             worker_batch: self.worker.batch.max(1),
             job_lease: Duration::from_secs(self.worker.lease_seconds.max(5)),
             shutdown_grace: Duration::from_secs(self.worker.shutdown_grace_seconds),
+            // `validate` refuses what does not convert.
+            item_time_budget: Duration::try_from_secs_f64(self.worker.item_seconds)
+                .unwrap_or(Duration::from_secs(10))
+                .max(Duration::from_millis(1)),
+            process_attempts: self.worker.process_attempts.max(1),
             delivery_timeout: Duration::from_secs(self.delivery.timeout_seconds.max(1)),
             delivery_backoff_base: Duration::from_secs(self.delivery.backoff_base_seconds),
             delivery_backoff_max: Duration::from_secs(self.delivery.backoff_max_seconds),
@@ -250,6 +264,12 @@ impl Config {
 
     /// Check what `settings` cannot report (it has no error path).
     pub fn validate(&self) -> anyhow::Result<()> {
+        let secs = self.worker.item_seconds;
+        if !(secs.is_finite() && secs > 0.0 && secs <= 86_400.0) {
+            anyhow::bail!(
+                "worker.item_seconds must be a number of seconds above 0 and at most 86400, not {secs}"
+            );
+        }
         self.inbox.settings().map(|_| ())
     }
 }

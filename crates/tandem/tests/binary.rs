@@ -7,6 +7,8 @@ mod health;
 mod instance;
 #[path = "binary/kill.rs"]
 mod kill;
+#[path = "binary/poison.rs"]
+mod poison;
 #[path = "binary/shutdown.rs"]
 mod shutdown;
 #[path = "binary/transfer.rs"]

@@ -1,7 +1,8 @@
 //! A local server that speaks the OpenAI chat-completions protocol, for testing the LLM
 //! step without a model: it answers `POST /v1/chat/completions` with configured JSON
 //! answers, token log-probabilities (`logprobs`) and `usage`, and can be told to fail,
-//! to be slow, to refuse `json_schema` like an older server, or to ignore `n`.
+//! to be slow, to hang on one input, to refuse `json_schema` like an older server, or to
+//! ignore `n`.
 //!
 //! Answers are chosen per choice: first from a queue of scripted answers, then by the
 //! first rule whose needle the document contains, then the default answer.
@@ -32,6 +33,8 @@ struct Config {
     delay: Duration,
     reject_json_schema: bool,
     ignore_n: bool,
+    /// Requests that contain one of these are never answered.
+    hang: Vec<String>,
 }
 
 #[derive(Debug, Default)]
@@ -118,6 +121,12 @@ impl FakeLlm {
         self
     }
 
+    /// Never answer a request that contains `needle` (a server that hangs on one input).
+    pub fn hang_when(&self, needle: impl Into<String>) -> &Self {
+        self.config().hang.push(needle.into());
+        self
+    }
+
     /// Refuse `response_format: json_schema` with a 400, as older servers do.
     pub fn reject_json_schema(&self, on: bool) -> &Self {
         self.config().reject_json_schema = on;
@@ -161,7 +170,14 @@ async fn complete(State(inner): State<Arc<Inner>>, Json(body): Json<Value>) -> R
     let _flight = Flight(&inner.in_flight);
     inner.max_in_flight.fetch_max(now, Ordering::SeqCst);
     inner.requests.lock().expect("fake LLM lock").push(body.clone());
-    let delay = inner.config.lock().expect("fake LLM lock").delay;
+    let (delay, hangs) = {
+        let cfg = inner.config.lock().expect("fake LLM lock");
+        let text = body.to_string();
+        (cfg.delay, cfg.hang.iter().any(|n| text.contains(n.as_str())))
+    };
+    if hangs {
+        std::future::pending::<()>().await;
+    }
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }

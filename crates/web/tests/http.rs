@@ -508,6 +508,8 @@ async fn health_and_readiness() {
     }
 }
 
+#[path = "http/budget.rs"]
+mod budget;
 #[path = "http/llm.rs"]
 mod llm;
 

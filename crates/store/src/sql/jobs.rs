@@ -2,7 +2,7 @@
 //! processing commit together. Jobs are leased, not popped: a worker that dies leaves a
 //! lease that runs out, and the job is due again.
 
-use super::{SqlStore, rowmap};
+use super::{Backend, Dialect, SqlStore, rowmap};
 use crate::*;
 
 pub(super) const DELIVER_MAX_ATTEMPTS: i64 = 8;
@@ -24,6 +24,45 @@ pub(super) async fn claim_jobs(
     let mut jobs: Vec<Job> = rows.iter().map(rowmap::job).collect::<Result<_>>()?;
     jobs.sort_by_key(|j| j.id);
     Ok(jobs)
+}
+
+pub(super) async fn claim_retry(
+    s: &SqlStore,
+    worker: &str,
+    lease_until: Millis,
+    now: Millis,
+) -> Result<Option<Job>> {
+    let row = sqlx::query(s.dialect.claim_retry())
+        .bind(worker)
+        .bind(lease_until)
+        .bind(now)
+        .fetch_optional(&s.writer)
+        .await?;
+    row.as_ref().map(rowmap::job).transpose()
+}
+
+impl Dialect {
+    /// Lease one due processing job that has been claimed before (see `Store::claim_retry`).
+    pub fn claim_retry(&self) -> &'static str {
+        match self.backend {
+            Backend::Postgres => {
+                "UPDATE jobs SET locked_by = $1, locked_until = $2, attempts = attempts + 1
+                 WHERE id IN (SELECT id FROM jobs
+                              WHERE kind = 'process' AND attempts > 0 AND run_at <= $3
+                                AND (locked_until IS NULL OR locked_until < $3)
+                              ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+                 RETURNING id, workspace_id, kind, item_id, delivery_id, attempts, max_attempts"
+            }
+            Backend::Sqlite => {
+                "UPDATE jobs SET locked_by = $1, locked_until = $2, attempts = attempts + 1
+                 WHERE id IN (SELECT id FROM jobs
+                              WHERE kind = 'process' AND attempts > 0 AND run_at <= $3
+                                AND (locked_until IS NULL OR locked_until < $3)
+                              ORDER BY run_at, id LIMIT 1)
+                 RETURNING id, workspace_id, kind, item_id, delivery_id, attempts, max_attempts"
+            }
+        }
+    }
 }
 
 /// The delivery key is stable across retries and instances: the receiver de-duplicates

@@ -392,6 +392,9 @@ impl Store for SqlStore {
     ) -> Result<Vec<Job>> {
         jobs::claim_jobs(self, worker, limit, lease_until, now).await
     }
+    async fn claim_retry(&self, worker: &str, lease_until: Millis, now: Millis) -> Result<Option<Job>> {
+        jobs::claim_retry(self, worker, lease_until, now).await
+    }
     async fn complete_processing(&self, worker: &str, done: &[Processed], now: Millis) -> Result<Vec<JobId>> {
         jobs::complete_processing(self, worker, done, now).await
     }
