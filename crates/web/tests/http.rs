@@ -522,13 +522,19 @@ async fn health_and_readiness() {
     }
 }
 
+#[path = "http/amplification.rs"]
+mod amplification;
 #[path = "http/budget.rs"]
 mod budget;
 #[path = "http/llm.rs"]
 mod llm;
 
+#[path = "http/outbound.rs"]
+mod outbound;
 #[path = "http/similar.rs"]
 mod similar;
+#[path = "http/timeouts.rs"]
+mod timeouts;
 
 #[path = "http/range.rs"]
 mod range;
