@@ -25,10 +25,13 @@ pub enum FieldKind {
     Url,
     /// A plain number, normalised to a decimal string.
     Number,
+    /// A length of time ("two (2) years", "90 days"), normalised to an ISO 8601 duration
+    /// in the unit written (`P2Y`, `P90D`).
+    Duration,
 }
 
 impl FieldKind {
-    pub const ALL: [FieldKind; 9] = [
+    pub const ALL: [FieldKind; 10] = [
         FieldKind::Text,
         FieldKind::MultilineText,
         FieldKind::Date,
@@ -38,6 +41,7 @@ impl FieldKind {
         FieldKind::Phone,
         FieldKind::Url,
         FieldKind::Number,
+        FieldKind::Duration,
     ];
 
     /// The name used in automation files and the API.
@@ -52,6 +56,7 @@ impl FieldKind {
             FieldKind::Phone => "phone",
             FieldKind::Url => "url",
             FieldKind::Number => "number",
+            FieldKind::Duration => "duration",
         }
     }
 }

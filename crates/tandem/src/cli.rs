@@ -328,6 +328,10 @@ pub struct ExtractEvalArgs {
     /// seconds (Linux), for figures that hold on a shared, busy machine.
     #[arg(long)]
     pub cpu_time: bool,
+    /// Report the simple baseline instead of the learned extractor (the first pattern
+    /// match, or the most frequent training value written in the document).
+    #[arg(long)]
+    pub baseline: bool,
 }
 
 #[derive(Debug, Subcommand)]

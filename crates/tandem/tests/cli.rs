@@ -343,3 +343,46 @@ fn retrain_needs_corrections_and_activate_switches_versions() {
     let out = tandem(dir.path(), &["--data-dir", data, "retrain", "nobody"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn extract_eval_reports_a_baseline_on_the_contract_sample() {
+    // The CUAD sample the repository carries: 30 contracts to learn from, 10 to score.
+    let dir = tempfile::tempdir().unwrap();
+    let (train, test) = split("benches/cuad/sample.jsonl", dir.path(), 4, 40);
+    let automation = repo().join("examples/contracts.toml");
+    let out = tandem(
+        dir.path(),
+        &[
+            "extract",
+            "eval",
+            "--automation",
+            automation.to_str().unwrap(),
+            "--train",
+            train.to_str().unwrap(),
+            "--test",
+            test.to_str().unwrap(),
+            "--baseline",
+            "--json",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let fields = report["fields"].as_object().unwrap();
+    let mut names: Vec<&str> = fields.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        ["agreement_date", "governing_law", "parties", "renewal_term"]
+    );
+    // The baseline has no confidence: it accepts nothing, and says so.
+    assert_eq!(report["coverage"], 0.0, "{report}");
+    for (name, f) in fields {
+        assert!(f["threshold"].is_null(), "{name}: {f}");
+        assert!(f["no_evidence"].as_str().is_some(), "{name}: {f}");
+    }
+    // The first date written in a contract is often its date.
+    assert!(
+        fields["agreement_date"]["correct"].as_u64().unwrap() >= 1,
+        "{report}"
+    );
+}

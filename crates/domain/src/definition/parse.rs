@@ -395,6 +395,7 @@ fn has_pattern(kind: FieldKind) -> bool {
             | FieldKind::Money
             | FieldKind::Date
             | FieldKind::Number
+            | FieldKind::Duration
     )
 }
 

@@ -5,7 +5,11 @@
 //! - *runs*: one line or up to `max_run` consecutive lines, joined with spaces (an address
 //!   printed over four lines);
 //! - *grams*: up to `max_ngram` consecutive whitespace tokens inside one line (a company
-//!   name followed by its registration number on the same line, a value after a label);
+//!   name followed by its registration number on the same line, a value after a label),
+//!   and the same gram with the punctuation around it split off, as a reader of prose
+//!   does: "York." is "York", `(the "Company")` holds "Company";
+//! - *wrapped grams*: up to `max_wrap` tokens that start on one line and end on the next
+//!   (PDF text wraps names and addresses mid-sentence), with punctuation split off too;
 //! - *shapes*: spans that look like a value of the field's kind (a date inside
 //!   `DATE:11/03/18`), whether or not they normalise, so an impossible date is still seen.
 //!
@@ -74,6 +78,9 @@ impl Layout {
 pub(crate) struct CandidateConfig {
     pub max_run: usize,
     pub max_ngram: usize,
+    /// Zero (no wrapped grams) for models saved before wrapped grams existed.
+    #[serde(default)]
+    pub max_wrap: usize,
 }
 
 impl CandidateConfig {
@@ -81,6 +88,7 @@ impl CandidateConfig {
     pub const SCAN: CandidateConfig = CandidateConfig {
         max_run: 12,
         max_ngram: 12,
+        max_wrap: 12,
     };
 }
 
@@ -89,6 +97,7 @@ impl CandidateConfig {
 pub(crate) enum Origin {
     Run(usize),
     Gram(usize),
+    Wrap(usize),
     Shape,
 }
 
@@ -150,6 +159,33 @@ pub(crate) fn generate(
                     if valid(&text[start..end]) {
                         push(&mut out, start, end, i, i, Origin::Gram(n));
                     }
+                    if let Some((a, b)) = trimmed(text, start, end)
+                        && valid(&text[a..b])
+                    {
+                        push(&mut out, a, b, i, i, Origin::Gram(n));
+                    }
+                }
+            }
+        }
+    }
+    if cfg.max_wrap > 1 {
+        // A gram that starts on line i and ends on line i + 1: `before` tokens at the end
+        // of one line and `after` at the start of the next, at most `max_wrap` in all.
+        for i in 0..lines.len().saturating_sub(1) {
+            let (top, next) = (&lines[i].tokens, &lines[i + 1].tokens);
+            for before in 1..=top.len().min(cfg.max_wrap - 1) {
+                let start = top[top.len() - before].0;
+                for after in 1..=next.len().min(cfg.max_wrap - before) {
+                    let end = next[after - 1].1;
+                    let n = before + after;
+                    if valid(&text[start..end]) {
+                        push(&mut out, start, end, i, i + 1, Origin::Wrap(n));
+                    }
+                    if let Some((a, b)) = trimmed(text, start, end)
+                        && valid(&text[a..b])
+                    {
+                        push(&mut out, a, b, i, i + 1, Origin::Wrap(n));
+                    }
                 }
             }
         }
@@ -160,6 +196,26 @@ pub(crate) fn generate(
         }
     }
     out
+}
+
+/// Punctuation a value is wrapped in, in prose: opening quotes and brackets before it,
+/// and closing ones, commas, full stops, colons and semicolons after it.
+const OPENING: &[char] = &['"', '\'', '(', '[', '{', '\u{201c}', '\u{2018}', '<'];
+const CLOSING: &[char] = &[
+    '"', '\'', ')', ']', '}', '\u{201d}', '\u{2019}', '>', ',', '.', ';', ':', '!', '?',
+];
+
+/// `start..end` without the punctuation around it, when there is some and something is
+/// left. A full stop that ends an abbreviation ("Inc.") is also split off: the untrimmed
+/// span stays a candidate beside it, and the model learns which one a field wants.
+fn trimmed(text: &str, start: usize, end: usize) -> Option<(usize, usize)> {
+    let s = &text[start..end];
+    let inner = s.trim_start_matches(OPENING).trim_end_matches(CLOSING);
+    if inner.is_empty() || inner.len() == s.len() {
+        return None;
+    }
+    let a = start + (s.len() - s.trim_start_matches(OPENING).len());
+    Some((a, a + inner.len()))
 }
 
 /// The bounds a set of documents needs: for each document whose gold value some candidate
@@ -173,6 +229,7 @@ pub(crate) fn learn_config<'a>(
     let mut cfg = CandidateConfig {
         max_run: 1,
         max_ngram: 0,
+        max_wrap: 0,
     };
     for (doc, cands) in docs {
         let hits: Vec<Origin> = cands
@@ -197,6 +254,14 @@ pub(crate) fn learn_config<'a>(
         });
         if let Some(n) = shortest_gram.min() {
             cfg.max_ngram = cfg.max_ngram.max(n);
+            continue;
+        }
+        let shortest_wrap = hits.iter().filter_map(|o| match o {
+            Origin::Wrap(n) => Some(*n),
+            _ => None,
+        });
+        if let Some(n) = shortest_wrap.min() {
+            cfg.max_wrap = cfg.max_wrap.max(n);
         }
     }
     cfg
@@ -223,6 +288,7 @@ mod tests {
         let cfg = CandidateConfig {
             max_run: 2,
             max_ngram: 2,
+            max_wrap: 0,
         };
         let cands = generate(text, &layout, FieldKind::Text, cfg, DateOrder::default());
         // Runs: 3 single + 2 double; grams inside "a b c": a, b, c, "a b", "b c"; inside
@@ -252,8 +318,43 @@ mod tests {
             cfg,
             CandidateConfig {
                 max_run: 2,
-                max_ngram: 2
+                max_ngram: 2,
+                max_wrap: 0,
             }
         );
+    }
+
+    #[test]
+    fn prose_values_are_found_without_their_punctuation_and_across_line_breaks() {
+        let text = "governed by the laws of the State of New York.\nBetween ACME (the \"Company\") and Beta\nHoldings Inc., a Delaware corporation";
+        let layout = Layout::new(text);
+        let cfg = CandidateConfig {
+            max_run: 1,
+            max_ngram: 3,
+            max_wrap: 3,
+        };
+        let cands = generate(text, &layout, FieldKind::Text, cfg, DateOrder::default());
+        let raw: Vec<&str> = cands.iter().map(|c| &text[c.span.start..c.span.end]).collect();
+        for want in [
+            "New York",
+            "York",
+            "Company",
+            "Beta\nHoldings Inc",
+            "Beta\nHoldings Inc.,",
+        ] {
+            assert!(raw.contains(&want), "{want:?} missing from {raw:?}");
+        }
+        let wrapped = cands
+            .iter()
+            .find(|c| &text[c.span.start..c.span.end] == "Beta\nHoldings Inc")
+            .unwrap();
+        assert_eq!((wrapped.first_line, wrapped.last_line), (1, 2));
+        // The learned bounds reach a wrapped value only when a label needs one.
+        let learned = learn_config([(0, &cands[..])].into_iter(), |_, c| {
+            super::super::normalise::collapse_whitespace(&text[c.span.start..c.span.end])
+                == "Beta Holdings Inc"
+        });
+        assert_eq!(learned.max_wrap, 3);
+        assert_eq!(learned.max_ngram, 0);
     }
 }

@@ -26,7 +26,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Extractor, FieldSpec, LabelledDoc, TrainError, TrainOptions, same_value};
+use super::{
+    DateOrder, Extractor, FieldOutput, FieldSpec, LabelledDoc, TrainError, TrainOptions, same_value,
+};
 use crate::evidence::{ThresholdEvidence, threshold_with_evidence};
 use crate::metrics::{Scored, ece};
 use crate::pipeline::NoEvidence;
@@ -92,7 +94,7 @@ pub struct ExtractEvalReport {
 }
 
 #[derive(Default)]
-struct Tally {
+pub(crate) struct Tally {
     gold: usize,
     predicted: usize,
     correct: usize,
@@ -100,7 +102,7 @@ struct Tally {
     accepted: usize,
     accepted_gold: usize,
     accepted_right: usize,
-    answers: Vec<Scored>,
+    pub(crate) answers: Vec<Scored>,
 }
 
 impl Tally {
@@ -115,23 +117,23 @@ impl Tally {
         self.answers.extend_from_slice(&other.answers);
     }
 
-    fn precision(&self) -> f64 {
+    pub(crate) fn precision(&self) -> f64 {
         ratio(self.correct, self.predicted)
     }
 
-    fn recall(&self) -> f64 {
+    pub(crate) fn recall(&self) -> f64 {
         ratio(self.correct, self.gold)
     }
 
-    fn f1(&self) -> f64 {
+    pub(crate) fn f1(&self) -> f64 {
         ratio(2 * self.correct, self.predicted + self.gold)
     }
 
-    fn coverage(&self) -> f64 {
+    pub(crate) fn coverage(&self) -> f64 {
         ratio(self.accepted_gold, self.gold_fields)
     }
 
-    fn accepted_precision(&self) -> f64 {
+    pub(crate) fn accepted_precision(&self) -> f64 {
         if self.accepted == 0 {
             1.0
         } else {
@@ -164,13 +166,58 @@ pub fn evaluate(
     let outputs: Vec<_> = test.iter().map(|d| extractor.extract(&d.text)).collect();
     let extract_seconds = clock() - started;
 
+    let rules: Vec<Rule> = fields
+        .iter()
+        .map(|spec| {
+            let held = extractor.held_out(&spec.name).unwrap_or(&[]);
+            Rule {
+                evidence: threshold_with_evidence(held, opts.target_precision),
+                order: extractor.date_order(&spec.name).unwrap_or_default(),
+            }
+        })
+        .collect();
+    let (per_field, all) = score(fields, test, &outputs, &rules, opts.target_precision);
+    Ok(ExtractEvalReport {
+        fields: per_field,
+        micro_precision: all.precision(),
+        micro_recall: all.recall(),
+        micro_f1: all.f1(),
+        coverage: all.coverage(),
+        precision: all.accepted_precision(),
+        ece: ece(&all.answers, 15),
+        target_precision: opts.target_precision,
+        train_documents: train.len(),
+        test_documents: test.len(),
+        train_seconds,
+        documents_per_second: if extract_seconds > 0.0 {
+            test.len() as f64 / extract_seconds
+        } else {
+            0.0
+        },
+    })
+}
+
+/// How one field's answers are accepted, and how its dates are read.
+pub(crate) struct Rule {
+    pub evidence: ThresholdEvidence,
+    pub order: DateOrder,
+}
+
+/// Score `outputs` (one per test document, fields in declared order) against the gold.
+pub(crate) fn score(
+    fields: &[FieldSpec],
+    test: &[LabelledDoc],
+    outputs: &[Vec<FieldOutput>],
+    rules: &[Rule],
+    target: f64,
+) -> (BTreeMap<String, FieldEval>, Tally) {
     let mut per_field = BTreeMap::new();
     let mut all = Tally::default();
-    for (f, spec) in fields.iter().enumerate() {
-        let held = extractor.held_out(&spec.name).unwrap_or(&[]);
-        let evidence = threshold_with_evidence(held, opts.target_precision);
+    for (f, (spec, rule)) in fields.iter().zip(rules).enumerate() {
+        let evidence = rule.evidence.clone();
+        let order = rule.order;
         // The pipeline's rule: never below the target itself as a confidence.
-        let threshold = evidence.threshold().map(|t| t.max(opts.target_precision));
+        let threshold = evidence.threshold().map(|t| t.max(target));
         let no_evidence = match &evidence {
             ThresholdEvidence::Supported { .. } => None,
             ThresholdEvidence::Insufficient {
@@ -179,7 +226,7 @@ pub fn evaluate(
                 needed_at_least,
             } => Some(
                 NoEvidence {
-                    target: opts.target_precision,
+                    target,
                     held_out: *held_out,
                     best_lower_bound: *best_lower_bound,
                     needed_at_least: *needed_at_least,
@@ -187,9 +234,8 @@ pub fn evaluate(
                 .describe(),
             ),
         };
-        let order = extractor.date_order(&spec.name).unwrap_or_default();
         let mut t = Tally::default();
-        for (doc, out) in test.iter().zip(&outputs) {
+        for (doc, out) in test.iter().zip(outputs) {
             let Some(gold) = doc.gold(&spec.name) else {
                 continue;
             };
@@ -236,24 +282,7 @@ pub fn evaluate(
             },
         );
     }
-    Ok(ExtractEvalReport {
-        fields: per_field,
-        micro_precision: all.precision(),
-        micro_recall: all.recall(),
-        micro_f1: all.f1(),
-        coverage: all.coverage(),
-        precision: all.accepted_precision(),
-        ece: ece(&all.answers, 15),
-        target_precision: opts.target_precision,
-        train_documents: train.len(),
-        test_documents: test.len(),
-        train_seconds,
-        documents_per_second: if extract_seconds > 0.0 {
-            test.len() as f64 / extract_seconds
-        } else {
-            0.0
-        },
-    })
+    (per_field, all)
 }
 
 #[cfg(test)]

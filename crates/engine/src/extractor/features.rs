@@ -16,6 +16,7 @@ use std::collections::HashMap;
 
 use super::candidates::{Candidate, Layout};
 use super::normalise::{DateOrder, collapse_whitespace, kind_normalises, normalise};
+use super::prose::Prose;
 use crate::{FieldKind, Span};
 
 /// What the model needs to know about a candidate's value, computed once.
@@ -271,8 +272,11 @@ pub(crate) fn featurize(
     values: &[CandValue],
     kind: FieldKind,
     bits: u8,
+    prose: bool,
 ) -> FeatureMatrix {
     let lines = &layout.lines;
+    // Models trained before the prose context existed are featurised as they were.
+    let prose = prose.then(|| Prose::new(text, layout, word_hash));
     let line_words: Vec<Vec<u64>> = lines
         .iter()
         .map(|l| {
@@ -495,6 +499,9 @@ pub(crate) fn featurize(
             );
         }
         s.add(NEXT1_FIRST, next_first);
+        if let Some(p) = &prose {
+            p.features(text, layout, cand, |ns, h| s.add(ns, h));
+        }
         s.pair(PREV_X_PLACE, prev_last, place);
         if numeric {
             s.pair(RANK_X_PREV, rank, prev_last);
@@ -515,6 +522,7 @@ mod tests {
         let cfg = CandidateConfig {
             max_run: 2,
             max_ngram: 3,
+            max_wrap: 0,
         };
         let order = DateOrder::default();
         let cands = generate(text, &layout, FieldKind::Money, cfg, order);
@@ -522,7 +530,7 @@ mod tests {
             .iter()
             .map(|c| describe(text, c, FieldKind::Money, order))
             .collect();
-        let fm = featurize(text, &layout, &cands, &values, FieldKind::Money, 16);
+        let fm = featurize(text, &layout, &cands, &values, FieldKind::Money, 16, true);
         (cands.len(), fm)
     }
 

@@ -2,8 +2,10 @@
 //! confidence and evidence span for every value.
 //!
 //! How it works, for each declared field: propose candidate spans (lines, runs of lines,
-//! spans inside a line, spans shaped like the field's kind; `candidates`), describe each
-//! with hashed features of its words, its context and its position (`features`), score
+//! spans inside a line with the punctuation around them split off, spans wrapped over a
+//! line break, spans shaped like the field's kind; `candidates`), describe each with
+//! hashed features of its words, its context and its position (`features`, and for prose
+//! the words around it across lines and its sentence: `prose`), score
 //! them with a linear model trained on which candidates match the gold value (`model`),
 //! pick the best value or, for a multi-valued field, every value above a learned cut
 //! (`decide`), and turn the score into a probability with calibrators fitted on held-out
@@ -14,6 +16,7 @@
 //! Training is deterministic for a seed, and a trained extractor is a versioned byte
 //! artifact (`serial`) that reloads to identical output without retraining.
 
+pub mod baseline;
 mod calibrate;
 mod candidates;
 mod decide;
@@ -22,10 +25,13 @@ mod features;
 mod io;
 mod model;
 mod normalise;
+mod prose;
 mod serial;
 mod train;
 mod verify;
 
+#[cfg(test)]
+mod prose_tests;
 #[cfg(test)]
 mod tests;
 
@@ -182,7 +188,7 @@ fn extract_field(f: &FieldModel, text: &str, layout: &Layout) -> FieldOutput {
     let kind = f.spec.kind;
     let cands = generate(text, layout, kind, f.cfg, f.order);
     let values: Vec<_> = cands.iter().map(|c| describe(text, c, kind, f.order)).collect();
-    let feats = featurize(text, layout, &cands, &values, kind, f.linear.bits);
+    let feats = featurize(text, layout, &cands, &values, kind, f.linear.bits, f.prose);
     let scores = f.linear.scores(&feats);
     let make = |i: usize, confidence: f64| {
         let v = &values[i];

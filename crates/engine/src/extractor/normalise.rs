@@ -20,7 +20,7 @@ use regex::Regex;
 
 use crate::FieldKind;
 use crate::patterns::date::read_date;
-use crate::patterns::{email, number, parse_date, parse_money, phone, url};
+use crate::patterns::{duration, email, number, parse_date, parse_money, phone, url};
 
 pub use crate::patterns::DateOrder;
 /// Why a value could not be normalised for its kind (the pattern normalisers' error).
@@ -48,6 +48,7 @@ pub fn normalise(kind: FieldKind, raw: &str, order: DateOrder) -> Result<String,
         FieldKind::Money => parse_money(raw).map(|m| m.to_string()),
         FieldKind::Number => number::parse_number(raw).map(|d| d.value),
         FieldKind::Phone => phone::parse_phone(raw, None),
+        FieldKind::Duration => duration::parse_duration(raw),
     }
 }
 
@@ -159,6 +160,7 @@ pub(crate) fn shape_matches(kind: FieldKind, line: &str) -> Vec<(usize, usize)> 
         FieldKind::Email => vec![&*EMAIL_SHAPE],
         FieldKind::Url => vec![&*URL_SHAPE],
         FieldKind::Phone => vec![&*PHONE_SHAPE],
+        FieldKind::Duration => return duration::shapes(line),
         FieldKind::Text | FieldKind::MultilineText | FieldKind::Identifier => return Vec::new(),
     };
     let bytes = line.as_bytes();

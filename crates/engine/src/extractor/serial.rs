@@ -56,6 +56,9 @@ struct FieldHeader {
     held_out: Vec<Scored>,
     /// A verifier's base curve; its weights follow the ranker's.
     verifier: Option<Platt>,
+    /// Absent (false) in models saved before the prose context.
+    #[serde(default)]
+    prose: bool,
 }
 
 pub(crate) fn to_bytes(fields: &[FieldModel]) -> Vec<u8> {
@@ -73,6 +76,7 @@ pub(crate) fn to_bytes(fields: &[FieldModel]) -> Vec<u8> {
             cut: f.cut,
             held_out: f.held_out.clone(),
             verifier: f.verifier.as_ref().map(|v| v.base),
+            prose: f.prose,
         })
         .collect();
     let header = serde_json::to_value(&headers).expect("header serialises");
@@ -129,6 +133,7 @@ pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Vec<FieldModel>, LoadError> {
             cut: h.cut,
             held_out: h.held_out,
             verifier,
+            prose: h.prose,
         });
     }
     if r.pos != bytes.len() {

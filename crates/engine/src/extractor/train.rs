@@ -90,10 +90,13 @@ pub(crate) struct FieldModel {
     /// Single-valued fields: the second opinion whose probability the cut and calibrators
     /// read instead of the ranker's raw share (see `verify`).
     pub verifier: Option<verify::Verifier>,
+    /// Whether the model reads the prose context (`prose`); false for models saved
+    /// before it existed, which are featurised as they were trained.
+    pub prose: bool,
 }
 
-/// One labelled document, ready for the model.
-struct Prepared {
+/// Every candidate of one labelled document, described for the model.
+struct Full {
     cands: Vec<Candidate>,
     values: Vec<CandValue>,
     feats: FeatureMatrix,
@@ -101,9 +104,44 @@ struct Prepared {
     positive: Vec<bool>,
     /// `positive`, or the nearest candidate when no candidate is exact.
     target: Vec<bool>,
+}
+
+/// One labelled document as training keeps it. A document with at most
+/// [`MAX_TRAIN_CANDIDATES`] candidates is kept whole; a longer one keeps only the sample
+/// the model trains on (every target and a seeded share of the rest), and is described
+/// again, whole, when its held-out answers are scored. So memory is bounded by the number
+/// of documents, not their length, while every held-out answer (what the calibrators and
+/// thresholds are fitted on) still weighs the answer against every candidate, as
+/// extraction will.
+struct Prepared {
+    whole: Option<Full>,
+    /// The sample, when the document is too long to keep whole: features and targets.
+    sample: Option<(FeatureMatrix, Vec<bool>)>,
+    /// Whether any candidate is a training target.
+    reachable: bool,
     /// Distinct gold values.
     gold_keys: Vec<String>,
 }
+
+impl Prepared {
+    fn train_doc(&self) -> TrainDoc<'_> {
+        match (&self.sample, &self.whole) {
+            (Some((feats, target)), _) => TrainDoc {
+                feats,
+                positive: target,
+            },
+            (None, Some(w)) => TrainDoc {
+                feats: &w.feats,
+                positive: &w.target,
+            },
+            (None, None) => unreachable!("a prepared document keeps its sample or itself"),
+        }
+    }
+}
+
+/// Candidates of one document that training keeps at most (see [`Prepared`]). Receipts
+/// stay far below it; a 100,000-character contract has tens of thousands.
+const MAX_TRAIN_CANDIDATES: usize = 4096;
 
 /// A candidate this similar to a gold value (1 - edit distance / length, ignoring spaces)
 /// is the training target when none matches exactly.
@@ -154,26 +192,37 @@ pub(crate) fn train_field(
         })
         .collect();
 
-    // Learn how far candidate generation must reach from the widest scan.
-    let scans: Vec<Vec<Candidate>> = labelled
+    // Learn how far candidate generation must reach from the widest scan, one document at
+    // a time, keeping only the candidates that match a gold value.
+    let hits: Vec<Vec<Candidate>> = labelled
         .iter()
-        .map(|(d, l, _)| generate(&d.text, l, kind, CandidateConfig::SCAN, order))
+        .enumerate()
+        .map(|(i, (d, l, _))| {
+            generate(&d.text, l, kind, CandidateConfig::SCAN, order)
+                .into_iter()
+                .filter(|c| gold_keys[i].contains(&value_key(kind, &d.text[c.span.start..c.span.end], order)))
+                .collect()
+        })
         .collect();
-    let cfg = learn_config(
-        scans.iter().enumerate().map(|(i, c)| (i, c.as_slice())),
-        |i, c| {
-            let raw = &labelled[i].0.text[c.span.start..c.span.end];
-            gold_keys[i].contains(&value_key(kind, raw, order))
-        },
-    );
-    drop(scans);
+    let cfg = learn_config(hits.iter().enumerate().map(|(i, c)| (i, c.as_slice())), |_, _| {
+        true
+    });
+    drop(hits);
 
     let prepared: Vec<Prepared> = labelled
         .iter()
         .zip(gold_keys)
-        .map(|((d, l, g), keys)| prepare(d, l, g, keys, spec, cfg, order, opts.hash_bits))
+        .enumerate()
+        .map(|(i, ((d, l, g), keys))| {
+            let full = describe_all(d, l, g, &keys, spec, cfg, order, opts.hash_bits);
+            keep(
+                full,
+                keys,
+                opts.seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            )
+        })
         .collect();
-    if !prepared.iter().any(|p| p.target.iter().any(|&t| t)) {
+    if !prepared.iter().any(|p| p.reachable) {
         return Err(TrainError::Unreachable(spec.name.clone()));
     }
     let loss = if spec.multi {
@@ -181,13 +230,7 @@ pub(crate) fn train_field(
     } else {
         Loss::Listwise
     };
-    let train_docs: Vec<TrainDoc> = prepared
-        .iter()
-        .map(|p| TrainDoc {
-            feats: &p.feats,
-            positive: &p.target,
-        })
-        .collect();
+    let train_docs: Vec<TrainDoc> = prepared.iter().map(Prepared::train_doc).collect();
 
     // Cross-fitting: out-of-fold answers after every epoch.
     let n = prepared.len();
@@ -212,14 +255,30 @@ pub(crate) fn train_field(
                 })
                 .collect();
             let mut trainer = Trainer::new(opts.hash_bits, loss, opts.seed ^ fold as u64);
-            for (slot, sum) in by_epoch.iter_mut().zip(&mut sums) {
+            // The model after each epoch; the fold's documents are scored after the last,
+            // so a long document is described whole once per training, not once per epoch.
+            let mut snapshots: Vec<Linear> = Vec::with_capacity(opts.max_epochs);
+            for sum in &mut sums {
                 trainer.epoch(&fold_docs);
-                for i in (0..n).filter(|&i| fold_of[i] % k == fold) {
-                    slot[i] = Some(held_out(trainer.model(), &prepared[i], spec.multi));
-                }
                 sum.iter_mut()
                     .zip(&trainer.model().weights)
                     .for_each(|(s, w)| *s += w);
+                snapshots.push(trainer.model().clone());
+            }
+            for i in (0..n).filter(|&i| fold_of[i] % k == fold) {
+                let p = &prepared[i];
+                let rebuilt;
+                let full = match &p.whole {
+                    Some(w) => w,
+                    None => {
+                        let (d, l, g) = labelled[i];
+                        rebuilt = describe_all(d, l, g, &p.gold_keys, spec, cfg, order, opts.hash_bits);
+                        &rebuilt
+                    }
+                };
+                for (slot, model) in by_epoch.iter_mut().zip(&snapshots) {
+                    slot[i] = Some(held_out(model, full, p.gold_keys.len(), spec.multi));
+                }
             }
         }
     }
@@ -300,6 +359,7 @@ pub(crate) fn train_field(
         cut: if k >= 2 { cut } else { 0.0 },
         held_out: Vec::new(),
         verifier,
+        prose: true,
     };
     fit_calibrators(&mut model, &oof);
     Ok(model)
@@ -309,22 +369,22 @@ pub(crate) fn train_field(
     clippy::too_many_arguments,
     reason = "one call site; a struct would only rename them"
 )]
-fn prepare(
+fn describe_all(
     doc: &LabelledDoc,
     layout: &Layout,
     gold: &[String],
-    gold_keys: Vec<String>,
+    gold_keys: &[String],
     spec: &FieldSpec,
     cfg: CandidateConfig,
     order: DateOrder,
     bits: u8,
-) -> Prepared {
+) -> Full {
     let cands = generate(&doc.text, layout, spec.kind, cfg, order);
     let values: Vec<CandValue> = cands
         .iter()
         .map(|c| describe(&doc.text, c, spec.kind, order))
         .collect();
-    let feats = featurize(&doc.text, layout, &cands, &values, spec.kind, bits);
+    let feats = featurize(&doc.text, layout, &cands, &values, spec.kind, bits, true);
     let positive: Vec<bool> = values.iter().map(|v| gold_keys.contains(&v.key)).collect();
     let mut target = positive.clone();
     for (g, key) in gold
@@ -349,12 +409,49 @@ fn prepare(
             target[i] = true;
         }
     }
-    Prepared {
+    Full {
         cands,
         values,
         feats,
         positive,
         target,
+    }
+}
+
+/// A document as training keeps it: whole when it is short, else its sample (every
+/// target, then non-targets drawn with `seed`, in document order).
+fn keep(full: Full, gold_keys: Vec<String>, seed: u64) -> Prepared {
+    let reachable = full.target.iter().any(|&t| t);
+    if full.cands.len() <= MAX_TRAIN_CANDIDATES {
+        return Prepared {
+            whole: Some(full),
+            sample: None,
+            reachable,
+            gold_keys,
+        };
+    }
+    let mut others: Vec<usize> = (0..full.cands.len()).filter(|&i| !full.target[i]).collect();
+    SplitMix(seed).shuffle(&mut others);
+    let room = MAX_TRAIN_CANDIDATES.saturating_sub(full.cands.len() - others.len());
+    others.truncate(room);
+    let mut rows: Vec<usize> = (0..full.cands.len())
+        .filter(|&i| full.target[i])
+        .chain(others)
+        .collect();
+    rows.sort_unstable();
+    let mut feats = FeatureMatrix {
+        idx: Vec::new(),
+        offsets: vec![0],
+    };
+    for &i in &rows {
+        feats.idx.extend_from_slice(full.feats.row(i));
+        feats.offsets.push(feats.idx.len() as u32);
+    }
+    let target = rows.iter().map(|&i| full.target[i]).collect();
+    Prepared {
+        whole: None,
+        sample: Some((feats, target)),
+        reachable,
         gold_keys,
     }
 }
@@ -381,17 +478,14 @@ fn similarity(gold: &[char], cand: &str) -> f64 {
     1.0 - prev[c.len()] as f64 / longest as f64
 }
 
-fn held_out(model: &Linear, p: &Prepared, multi: bool) -> HeldOut {
+fn held_out(model: &Linear, p: &Full, gold: usize, multi: bool) -> HeldOut {
     let scores = model.scores(&p.feats);
     if multi {
         let ranked = decide::ranked(&p.cands, &p.values, &scores, MAX_VALUES)
             .into_iter()
             .map(|(i, prob)| (prob, p.positive[i]))
             .collect();
-        HeldOut::Multi {
-            ranked,
-            gold: p.gold_keys.len(),
-        }
+        HeldOut::Multi { ranked, gold }
     } else {
         let none = Answer {
             cand: 0,
@@ -411,7 +505,7 @@ fn held_out(model: &Linear, p: &Prepared, multi: bool) -> HeldOut {
         HeldOut::Single {
             mass: answer.share,
             correct,
-            gold: !p.gold_keys.is_empty(),
+            gold: gold > 0,
             verify: verify::features(row, text, &answer),
         }
     }

@@ -31,6 +31,7 @@
 
 pub mod calendar;
 pub mod date;
+pub mod duration;
 pub mod email;
 pub mod label;
 pub mod money;
@@ -95,6 +96,8 @@ pub enum NormalizeError {
     NotAnEmail { input: String, reason: String },
     #[error("\"{input}\" is not a phone number: {reason}")]
     NotAPhone { input: String, reason: String },
+    #[error("\"{input}\" is not a length of time: {reason}")]
+    NotADuration { input: String, reason: String },
     #[error("\"{input}\" is not a URL: {reason}")]
     NotAUrl { input: String, reason: String },
     #[error("\"{region}\" is not a known region: use an ISO 3166 code such as US, GB or MY")]
@@ -113,6 +116,7 @@ pub fn find(kind: FieldKind, text: &str, opts: &PatternOptions) -> Vec<Match> {
         FieldKind::Money => money::find(text, region),
         FieldKind::Date => date::find(text, opts.date_order),
         FieldKind::Number => number::find(text, opts.date_order),
+        FieldKind::Duration => duration::find(text),
         FieldKind::Text | FieldKind::MultilineText | FieldKind::Identifier => Vec::new(),
     }
 }

@@ -20,6 +20,7 @@ pub fn normalize(kind: FieldKind, raw: &str, opts: &PatternOptions) -> Result<St
             patterns::money::parse_money_in(s, opts.default_region.as_deref()).map(|m| m.to_string())
         }
         FieldKind::Number => patterns::number::parse_number(s).map(|d| d.value),
+        FieldKind::Duration => patterns::duration::parse_duration(s),
         FieldKind::Email | FieldKind::Phone | FieldKind::Url => {
             // The whole value must be one match of the pattern, not merely contain one.
             let found = patterns::find(kind, s, opts);

@@ -188,8 +188,12 @@ pub fn extract(args: &ExtractEvalArgs) -> anyhow::Result<ExitCode> {
         seed: args.seed,
     };
     let clock = eval_clock(args.cpu_time)?;
-    let r = extractor::eval::evaluate(&fields, &train, &test, &opts, &clock)
-        .context("the extractor could not be trained")?;
+    let r = if args.baseline {
+        extractor::baseline::baseline(&fields, &train, &test, &opts)
+    } else {
+        extractor::eval::evaluate(&fields, &train, &test, &opts, &clock)
+            .context("the extractor could not be trained")?
+    };
     let report = json!({
         "fields": serde_json::to_value(&r.fields)?,
         "micro_f1": r.micro_f1,
@@ -204,8 +208,13 @@ pub fn extract(args: &ExtractEvalArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{}: learned fields trained on {} documents, scored on {} (target precision {})",
+        "{}: {} trained on {} documents, scored on {} (target precision {})",
         def.slug,
+        if args.baseline {
+            "the baseline (first pattern match, or most frequent training value written)"
+        } else {
+            "learned fields"
+        },
         train.len(),
         test.len(),
         args.target_precision
