@@ -11,6 +11,7 @@ mod format;
 mod health;
 mod inbox_api;
 mod measure;
+mod next_path;
 mod pages;
 mod rollout_api;
 mod rollout_card;

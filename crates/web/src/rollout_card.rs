@@ -84,11 +84,10 @@ struct CardQuery {
     next: Option<String>,
 }
 
-/// A path on this site to go on to, or nothing: a full URL or `//host` could send a
-/// reviewer elsewhere after they acknowledge.
+/// A path on this site to go on to, or nothing (see [`crate::next_path`]): a full URL or
+/// `//host` could send a reviewer elsewhere after they acknowledge.
 fn local_path(next: Option<&str>) -> Option<String> {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .map(str::to_owned)
+    next.and_then(crate::next_path::local_path).map(str::to_owned)
 }
 
 /// Where a reviewer who has not read the automation's card goes first, if anywhere:

@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
+use tandem_domain::definition::redact_secrets;
 use tandem_domain::{Role, Stage};
 use tandem_service::ServiceError;
 use tandem_service::auth::Actor;
@@ -255,7 +256,8 @@ async fn page(
                 let this = versions.iter().find(|p| p.number == v.number);
                 let diff = match (previous, this) {
                     (Some(p), Some(t)) => {
-                        let lines = diff_lines(&p.definition, &t.definition);
+                        let lines =
+                            diff_lines(&redact_secrets(&p.definition), &redact_secrets(&t.definition));
                         diff_text(&lines.into_iter().filter(|l| l.op != ' ').collect::<Vec<_>>())
                     }
                     _ => String::new(),

@@ -5,6 +5,7 @@
 
 mod llm;
 mod parse;
+mod redact;
 mod review;
 mod rollout;
 mod walk;
@@ -15,6 +16,7 @@ use crate::slug::Slug;
 use tandem_engine::FieldKind;
 
 pub use llm::LlmDef;
+pub use redact::redact_secrets;
 pub use review::{NotifyChannel, Priority, ReviewPolicy};
 pub use rollout::{CardDef, FieldMode, GateDef, RolloutDef};
 pub use walk::DefinitionError;

@@ -3,6 +3,7 @@
 //! processed them, so outputs before and after a rollback stay attributable.
 
 use serde::Serialize;
+use tandem_domain::definition::redact_secrets;
 use tandem_domain::{Role, VersionId, WorkspaceId};
 use tandem_store::{Automation, NewRolloutEvent, Version};
 
@@ -109,7 +110,8 @@ impl Tandem {
             .ok_or(ServiceError::NotFound("version"))
     }
 
-    /// The definition's changes from version `from` to version `to`.
+    /// The definition's changes from version `from` to version `to`, with every secret
+    /// hidden (see [`redact_secrets`]): whoever reads a diff never sees a secret.
     pub async fn version_diff(
         &self,
         actor: &Actor,
@@ -121,7 +123,10 @@ impl Tandem {
         let a = self.automation_named(ws, slug).await?;
         let old = self.version_numbered(ws, &a, from).await?;
         let new = self.version_numbered(ws, &a, to).await?;
-        Ok(diff_lines(&old.definition, &new.definition))
+        Ok(diff_lines(
+            &redact_secrets(&old.definition),
+            &redact_secrets(&new.definition),
+        ))
     }
 
     /// Make version `number` the active one again: items processed from now on use it.

@@ -77,15 +77,12 @@ struct LoginQuery {
     next: Option<String>,
 }
 
-/// Where to go after signing in: only a path on this site (never `//host` or a URL), so a
-/// crafted link cannot send someone elsewhere.
+/// Where to go after signing in: a path on this site (see [`crate::next_path`]), else the
+/// inbox.
 fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n.len() < 500 => {
-            n.to_owned()
-        }
-        _ => "/inbox".to_owned(),
-    }
+    next.and_then(crate::next_path::local_path)
+        .unwrap_or("/inbox")
+        .to_owned()
 }
 
 async fn login_page(Query(q): Query<LoginQuery>) -> Result<Html<String>, PageError> {
