@@ -24,6 +24,12 @@ pub enum InputError {
     NotText { name: String, found: &'static str },
     #[error("input field {name:?} is {bytes} bytes, over its limit of {max} bytes")]
     TooLarge { name: String, bytes: usize, max: usize },
+    /// PostgreSQL cannot store a NUL in text, and no document needs one: refused on every
+    /// backend alike, so an item accepted on SQLite can always move to PostgreSQL.
+    #[error(
+        "input field {name:?} contains a NUL character (U+0000) at byte {at}; remove it and send the item again"
+    )]
+    Nul { name: String, at: usize },
 }
 
 impl InputError {
@@ -78,6 +84,12 @@ impl ItemInput {
                             name: input.name.clone(),
                             bytes: s.len(),
                             max: input.max_bytes,
+                        });
+                    }
+                    if let Some(at) = s.find('\0') {
+                        return Err(InputError::Nul {
+                            name: input.name.clone(),
+                            at,
                         });
                     }
                     fields.insert(input.name.clone(), s.clone());
@@ -162,6 +174,15 @@ type = "email"
             ItemInput::parse(&d, &json!({"text": 5})),
             Err(InputError::NotText { .. })
         ));
+        let nul = ItemInput::parse(&d, &json!({"text": "ab\u{0}c"})).unwrap_err();
+        assert_eq!(
+            nul,
+            InputError::Nul {
+                name: "text".into(),
+                at: 2
+            }
+        );
+        assert!(nul.to_string().contains("NUL character (U+0000) at byte 2"));
         let big = ItemInput::parse(&d, &json!({"text": "01234567890"})).unwrap_err();
         assert!(big.is_too_large());
         assert!(big.to_string().contains("11 bytes"));

@@ -92,6 +92,8 @@ impl LlmClient {
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout)
+            // A model server has no reason to redirect; following one could reach any host.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("tandem/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| LlmError::Config(format!("cannot build an HTTP client: {e}")))?;

@@ -97,9 +97,8 @@ impl Tandem {
                 if status.is_success() {
                     Ok(())
                 } else {
-                    let text = resp.text().await.unwrap_or_default();
-                    let text: String = text.chars().take(200).collect();
-                    Err(format!("HTTP {status} from {url}: {text}"))
+                    let said = error_excerpt(resp).await;
+                    Err(format!("HTTP {status} from {url}: {said:?}"))
                 }
             }
             Destination::Jsonl { path } => {
@@ -115,6 +114,29 @@ impl Tandem {
             }
         }
     }
+}
+
+/// The start of a receiver's error answer, for people: at most `ERROR_BYTES` are read (a
+/// 300 MB answer was once read whole), and only printable text is kept, whitespace
+/// collapsed, at most 200 characters. Shown quoted, as the receiver's words.
+async fn error_excerpt(mut resp: reqwest::Response) -> String {
+    const ERROR_BYTES: usize = 1024;
+    let mut bytes = Vec::new();
+    while bytes.len() < ERROR_BYTES {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    bytes.truncate(ERROR_BYTES);
+    String::from_utf8_lossy(&bytes)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect()
 }
 
 fn describe_http_error(url: &str, e: &reqwest::Error) -> String {

@@ -52,8 +52,11 @@ pub struct Tandem {
 
 impl Tandem {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: Settings) -> Tandem {
+        // No redirects: a receiver's 307 would forward the signed POST wherever it points,
+        // a loopback service included (issue 21). A redirect is an error, shown as such.
         let http = reqwest::Client::builder()
             .timeout(settings.delivery_timeout)
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("tandem/", env!("CARGO_PKG_VERSION")))
             .build()
             .unwrap_or_default();

@@ -45,6 +45,10 @@ pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
 pub trait Store: Send + Sync + std::fmt::Debug {
     fn backend(&self) -> Backend;
 
+    /// Leave the database tidy before the process exits: SQLite folds its write-ahead log
+    /// into the database and truncates the log's file (PostgreSQL: nothing to do).
+    async fn shutdown(&self) -> Result<()>;
+
     /// Whether the database answers and every migration this build knows has been applied
     /// ([`StoreError::NotMigrated`] names the missing ones).
     async fn readiness(&self) -> Result<()>;

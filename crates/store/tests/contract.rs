@@ -645,6 +645,8 @@ mod retry;
 mod scale;
 #[path = "contract/similar_backfill.rs"]
 mod similar_backfill;
+#[path = "contract/wal.rs"]
+mod wal;
 
 #[path = "contract/llm.rs"]
 mod llm;

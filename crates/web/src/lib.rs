@@ -19,6 +19,8 @@ mod rollout_pages;
 mod session_pages;
 
 use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use tandem_service::Tandem;
@@ -54,12 +56,77 @@ pub fn router(tandem: Tandem) -> Router {
         .with_state(state)
 }
 
+/// How long a client may take to send a request's headers before its connection is
+/// closed: connections that never finish their headers once stayed open for good.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a request body may pause between two pieces before the request fails.
+const BODY_PAUSE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Connections served at once; past it, new ones wait in the kernel's accept queue.
+const MAX_CONNECTIONS: usize = 1024;
+
 /// Serve `app` on an already bound listener until `shutdown` completes, then finish the
 /// requests in flight.
+///
+/// hyper directly rather than `axum::serve`, which sets no header-read timeout and takes
+/// every connection offered (issue 21): headers must arrive within
+/// [`HEADER_READ_TIMEOUT`], a body may not stall, and at most [`MAX_CONNECTIONS`] are
+/// served at once.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::server::graceful::GracefulShutdown;
+    use hyper_util::service::TowerToHyperService;
+
+    let app = app.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+        BODY_PAUSE_TIMEOUT,
+    ));
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    builder.http2().timer(TokioTimer::new());
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors, say: wait a little rather than spin.
+                    tracing::warn!(error = %e, "could not accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(app.clone());
+        let conn = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }

@@ -299,6 +299,20 @@ async fn bad_requests_get_clear_errors() {
                 .contains("line 1 column"),
             "{body}"
         );
+        // A NUL character (PostgreSQL cannot store one in text): the same clear 422 on
+        // every backend, in a single item and in a batch.
+        let (s, body) = post_json(&app, &token, path, &json!({ "text": "ada@example.com\u{0}x" })).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{backend:?}: {body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("NUL character (U+0000) at byte 15"),
+            "{body}"
+        );
+        let batch = json!({ "items": [{ "input": { "text": "ok" } }, { "input": { "text": "\u{0}" } }] });
+        let (s, body) = post_json(&app, &token, &format!("{path}/batch"), &batch).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{backend:?}: {body}");
         // An unknown field, a wrong type.
         let (s, body) = post_json(&app, &token, path, &json!({ "text": "a", "body": "b" })).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
@@ -510,13 +524,19 @@ async fn health_and_readiness() {
     }
 }
 
+#[path = "http/amplification.rs"]
+mod amplification;
 #[path = "http/budget.rs"]
 mod budget;
 #[path = "http/llm.rs"]
 mod llm;
 
+#[path = "http/outbound.rs"]
+mod outbound;
 #[path = "http/similar.rs"]
 mod similar;
+#[path = "http/timeouts.rs"]
+mod timeouts;
 
 #[path = "http/range.rs"]
 mod range;

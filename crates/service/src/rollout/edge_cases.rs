@@ -305,7 +305,7 @@ impl Tandem {
                     "{} line(s) are not valid edge cases; nothing was imported",
                     errors.len()
                 ),
-                errors,
+                reported(errors),
             ));
         }
         let (mut added, mut duplicates) = (0, 0);
@@ -477,4 +477,24 @@ impl Tandem {
             .await?;
         Ok(report)
     }
+}
+
+/// The first errors of an import, each cut to a readable length: a few megabytes of bad
+/// lines must not answer tens of megabytes of messages (issue 21).
+fn reported(errors: Vec<String>) -> Vec<String> {
+    const SHOWN: usize = 20;
+    const CHARS: usize = 300;
+    let more = errors.len().saturating_sub(SHOWN);
+    let mut out: Vec<String> = errors
+        .into_iter()
+        .take(SHOWN)
+        .map(|e| match e.char_indices().nth(CHARS) {
+            Some((at, _)) => format!("{}…", &e[..at]),
+            None => e,
+        })
+        .collect();
+    if more > 0 {
+        out.push(format!("… and {more} more line(s) with errors"));
+    }
+    out
 }

@@ -40,9 +40,12 @@ pub async fn serve(tandem: Tandem, addr: &str, with_worker: bool) -> anyhow::Res
         let _ = stop_tx.send(true);
     });
     tracing::info!(%addr, "listening");
-    tandem_web::serve(listener, tandem_web::router(tandem), stopped(stop_rx)).await?;
+    tandem_web::serve(listener, tandem_web::router(tandem.clone()), stopped(stop_rx)).await?;
     if let Some(w) = worker {
         let _ = w.await;
+    }
+    if let Err(e) = tandem.store.shutdown().await {
+        tracing::warn!(error = %e, "could not fold the database's log back in at shutdown");
     }
     Ok(())
 }

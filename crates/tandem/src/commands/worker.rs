@@ -10,7 +10,7 @@ use crate::config::Config;
 
 pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     let tandem = super::open(&config).await?;
-    let worker = Worker::new(tandem, Worker::unique_id());
+    let worker = Worker::new(tandem.clone(), Worker::unique_id());
     tracing::info!(worker = worker.id(), "worker started");
     worker
         .run(async {
@@ -18,5 +18,8 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
             tracing::info!("shutting down");
         })
         .await;
+    if let Err(e) = tandem.store.shutdown().await {
+        tracing::warn!(error = %e, "could not fold the database's log back in at shutdown");
+    }
     Ok(ExitCode::SUCCESS)
 }
