@@ -14,10 +14,7 @@ use tandem_engine::FieldKind;
 use tandem_engine::classifier::{self, Example, TextClassifier};
 use tandem_engine::extractor::{self, Extractor, FieldSpec, LabelledDoc};
 use tandem_engine::patterns::PatternOptions;
-use tandem_engine::pipeline::{
-    self, FieldModel, FieldStep, ModelField, ModelValue, Models, RoutePrediction, RouteStep, Router, Rules,
-    Source, Spec,
-};
+use tandem_engine::pipeline::{self, FieldStep, Models, RouteStep, Rules, Source, Spec};
 use tandem_engine::range::InputRange;
 
 #[global_allocator]
@@ -31,43 +28,6 @@ const MIB: usize = 1 << 20;
 /// part): linear, about 130 bytes per input byte. A step quadratic in a line's length
 /// would need gigabytes here.
 const BOUND: usize = 200 * MIB;
-
-struct RouterStep(TextClassifier);
-
-impl Router for RouterStep {
-    fn predict(&self, text: &str) -> RoutePrediction {
-        let p = self.0.predict(text);
-        RoutePrediction {
-            ranked: p.ranked,
-            confidence: p.confidence,
-            out_of_scope: p.out_of_scope,
-        }
-    }
-}
-
-struct ExtractorStep(Extractor);
-
-impl FieldModel for ExtractorStep {
-    fn extract(&self, text: &str) -> Vec<ModelField> {
-        self.0
-            .extract(text)
-            .into_iter()
-            .map(|f| ModelField {
-                name: f.name,
-                values: f
-                    .values
-                    .into_iter()
-                    .map(|v| ModelValue {
-                        value: v.value,
-                        span: Some(v.span),
-                        confidence: v.confidence,
-                    })
-                    .collect(),
-                confidence: f.confidence,
-            })
-            .collect()
-    }
-}
 
 /// Small receipts whose total, date and shop name are labelled.
 fn receipts() -> Vec<LabelledDoc> {
@@ -180,8 +140,8 @@ fn one_mebibyte_inputs_keep_the_heap_bounded() {
     .expect("the router trains");
     let texts: Vec<String> = receipts().into_iter().map(|d| d.text).collect();
     let models = Models {
-        router: Some(Box::new(RouterStep(router))),
-        fields: Some(Box::new(ExtractorStep(extractor))),
+        router: Some(Box::new(router)),
+        fields: Some(Box::new(extractor)),
         // The check that an input looks like the training texts reads every input too.
         ranges: BTreeMap::from([("text".to_string(), InputRange::learn(&texts).expect("a range"))]),
     };

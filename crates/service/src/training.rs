@@ -8,7 +8,7 @@ use tandem_engine::classifier::{self, Example, ExampleFormat, TextClassifier};
 use tandem_engine::evidence::{ThresholdEvidence, threshold_with_evidence};
 use tandem_engine::extractor::{self, Extractor, FieldSpec, LabelledDoc};
 use tandem_engine::metrics::Scored;
-use tandem_engine::pipeline::{FieldModel, ModelField, ModelValue, Models, RoutePrediction, Router};
+use tandem_engine::pipeline::Models;
 use tandem_engine::range::InputRange;
 use tandem_store::NewArtifact;
 
@@ -205,58 +205,13 @@ pub(crate) fn load_models(artifacts: &[NewArtifact]) -> ServiceResult<Models> {
     Ok(models)
 }
 
-/// The trained router as a pipeline step.
-pub(crate) struct RouterStep(pub TextClassifier);
-
-impl Router for RouterStep {
-    fn predict(&self, text: &str) -> RoutePrediction {
-        let p = self.0.predict(text);
-        RoutePrediction {
-            ranked: p.ranked,
-            confidence: p.confidence,
-            out_of_scope: p.out_of_scope,
-        }
-    }
-}
-
-/// The trained extractor as a pipeline step.
-pub(crate) struct ExtractorStep(pub Extractor);
-
-impl FieldModel for ExtractorStep {
-    fn extract(&self, text: &str) -> Vec<ModelField> {
-        self.0
-            .extract(text)
-            .into_iter()
-            .map(|f| ModelField {
-                name: f.name,
-                values: f
-                    .values
-                    .into_iter()
-                    .map(|v| ModelValue {
-                        value: v.value,
-                        span: Some(v.span),
-                        confidence: v.confidence,
-                    })
-                    .collect(),
-                confidence: f.confidence,
-            })
-            .collect()
-    }
-
-    fn evidence(&self, field: &str, target: f64) -> Option<ThresholdEvidence> {
-        self.0.evidence(field, target)
-    }
-}
-
-pub(crate) fn load_router(bytes: &[u8]) -> ServiceResult<RouterStep> {
+pub(crate) fn load_router(bytes: &[u8]) -> ServiceResult<TextClassifier> {
     TextClassifier::from_bytes(bytes)
-        .map(RouterStep)
         .map_err(|e| ServiceError::Internal(format!("stored router cannot be loaded: {e}")))
 }
 
-pub(crate) fn load_extractor(bytes: &[u8]) -> ServiceResult<ExtractorStep> {
+pub(crate) fn load_extractor(bytes: &[u8]) -> ServiceResult<Extractor> {
     Extractor::from_bytes(bytes)
-        .map(ExtractorStep)
         .map_err(|e| ServiceError::Internal(format!("stored extractor cannot be loaded: {e}")))
 }
 

@@ -12,6 +12,7 @@ mod llm;
 mod normalize;
 mod reason;
 mod rules;
+mod steps;
 
 use rules::check_rules;
 
