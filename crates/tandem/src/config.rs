@@ -25,6 +25,8 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     #[serde(default)]
     pub outbound: OutboundConfig,
+    #[serde(default)]
+    pub login: LoginConfig,
     pub session_hours: u64,
     pub inbox: InboxConfig,
 }
@@ -105,6 +107,26 @@ pub struct WorkerConfig {
     pub process_attempts: u32,
 }
 
+/// Sign-in throttling.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoginConfig {
+    pub attempts_per_account: usize,
+    pub attempts_per_address: usize,
+    pub window_minutes: u64,
+}
+
+impl Default for LoginConfig {
+    fn default() -> Self {
+        let d = tandem_service::throttle::ThrottleLimits::default();
+        LoginConfig {
+            attempts_per_account: d.per_account,
+            attempts_per_address: d.per_address,
+            window_minutes: u64::try_from(d.window_ms / 60_000).unwrap_or(15),
+        }
+    }
+}
+
 /// Where webhooks, notifications and LLM calls may connect.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -150,6 +172,7 @@ impl Default for Config {
                 allow_paths: Vec::new(),
             },
             outbound: OutboundConfig::default(),
+            login: LoginConfig::default(),
             session_hours: 12,
             inbox: InboxConfig::default(),
         }
@@ -199,6 +222,14 @@ backoff_base_seconds = 2
 backoff_max_seconds = 3600
 # JSONL destinations write inside the data directory; list other directories they may use.
 allow_paths = []
+
+[login]
+# Failed sign-ins allowed on one account, and from one address, within the window; past
+# either, sign-in waits ("too many attempts; try again in N s"). 0 turns a limit off:
+# behind a reverse proxy every client has the proxy's address.
+attempts_per_account = 5
+attempts_per_address = 20
+window_minutes = 15
 
 [outbound]
 # Webhooks, Slack notifications and LLM servers are called on public addresses only.
@@ -289,7 +320,12 @@ impl Config {
             jsonl_allow_dirs: self.delivery.allow_paths.clone(),
             session_ttl: Duration::from_secs(self.session_hours.max(1) * 3600),
             fast_password_hashing: false,
-            login_throttle: tandem_service::throttle::ThrottleLimits::default(),
+            login_throttle: tandem_service::throttle::ThrottleLimits {
+                per_account: self.login.attempts_per_account,
+                per_address: self.login.attempts_per_address,
+                window_ms: i64::try_from(self.login.window_minutes.max(1).saturating_mul(60_000))
+                    .unwrap_or(i64::MAX),
+            },
             inbox: self.inbox.settings().unwrap_or_default(),
         }
     }
