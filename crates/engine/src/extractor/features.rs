@@ -15,6 +15,7 @@
 use std::collections::HashMap;
 
 use super::candidates::{Candidate, Layout};
+use super::fasthash::FastHash;
 use super::normalise::{DateOrder, collapse_whitespace, kind_normalises, normalise};
 use super::prose::Prose;
 use crate::{FieldKind, Span};
@@ -293,7 +294,7 @@ pub(crate) fn featurize(
         .iter()
         .map(|l| line_profile(&text[l.start..l.end], l.tokens.len()))
         .collect();
-    let mut counts: HashMap<&str, usize> = HashMap::new();
+    let mut counts: HashMap<&str, usize, FastHash> = HashMap::default();
     for v in values {
         *counts.entry(v.key.as_str()).or_default() += 1;
     }
@@ -523,6 +524,7 @@ mod tests {
             max_run: 2,
             max_ngram: 3,
             max_wrap: 0,
+            ..CandidateConfig::SCAN
         };
         let order = DateOrder::default();
         let cands = generate(text, &layout, FieldKind::Money, cfg, order);

@@ -21,6 +21,7 @@ mod calibrate;
 mod candidates;
 mod decide;
 pub mod eval;
+mod fasthash;
 mod features;
 mod io;
 mod model;
