@@ -1,6 +1,10 @@
 //! Who is asking, and may they. Passwords are argon2id hashes; session cookies and API
 //! tokens are random secrets of which only a SHA-256 digest is stored, so a copy of the
 //! database does not let anyone sign in.
+//!
+//! An argon2 hash takes tens of milliseconds of CPU and 19 MiB by design, so it never runs
+//! on the async threads (where parallel sign-ins once held up every other request): each
+//! goes to the blocking pool through [`off_thread`], at most one per core at a time.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -87,6 +91,33 @@ pub struct SessionGrant {
 
 pub const MIN_PASSWORD_LEN: usize = 10;
 
+/// Hashes run at once: more would only queue for the same cores, each holding its memory.
+static HASHING: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, usize::from))
+});
+
+/// Run a password hash or check on the blocking pool, one per core at a time.
+pub async fn off_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> ServiceResult<T> {
+    let _slot = HASHING
+        .acquire()
+        .await
+        .map_err(|e| ServiceError::Internal(format!("hashing slots: {e}")))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ServiceError::Internal(format!("password hashing task: {e}")))
+}
+
+/// Hash a new password off the async threads, after checking its length.
+pub async fn hash_new_password(password: &str, fast: bool) -> ServiceResult<String> {
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(ServiceError::invalid(format!(
+            "the password must have at least {MIN_PASSWORD_LEN} characters"
+        )));
+    }
+    let password = password.to_owned();
+    off_thread(move || hash_password(&password, fast)).await?
+}
+
 impl Tandem {
     /// The workspace with this slug, created if missing.
     pub async fn ensure_workspace(&self, slug: &str, name: &str) -> ServiceResult<Workspace> {
@@ -114,17 +145,12 @@ impl Tandem {
                 "{email:?} is not an e-mail address"
             )));
         }
-        if password.chars().count() < MIN_PASSWORD_LEN {
-            return Err(ServiceError::invalid(format!(
-                "the password must have at least {MIN_PASSWORD_LEN} characters"
-            )));
-        }
         let name = if name.trim().is_empty() {
             email.split('@').next().unwrap_or(email)
         } else {
             name.trim()
         };
-        let hash = hash_password(password, self.settings.fast_password_hashing)?;
+        let hash = hash_new_password(password, self.settings.fast_password_hashing).await?;
         let new = NewUser {
             email: email.to_owned(),
             name: name.to_owned(),
@@ -134,20 +160,48 @@ impl Tandem {
         Ok(self.store.create_user(ws, &new, self.now()).await?)
     }
 
+    /// [`Tandem::login_from`] with no client address (the CLI, benchmarks).
+    pub async fn login(&self, email: &str, password: &str) -> ServiceResult<SessionGrant> {
+        self.login_from(email, password, None).await
+    }
+
     /// Check a password and open a session. The same answer, after the same work, for an
     /// unknown e-mail and a wrong password, so neither reveals which accounts exist.
-    pub async fn login(&self, email: &str, password: &str) -> ServiceResult<SessionGrant> {
+    /// After too many failures on the account or from `from`, the password is not even
+    /// checked: [`ServiceError::TooManyAttempts`] says how long to wait.
+    pub async fn login_from(
+        &self,
+        email: &str,
+        password: &str,
+        from: Option<std::net::IpAddr>,
+    ) -> ServiceResult<SessionGrant> {
+        let limits = self.settings.login_throttle;
+        if let Some(retry_after_secs) = self.login_failures.check(limits, email, from, self.now()) {
+            return Err(ServiceError::TooManyAttempts { retry_after_secs });
+        }
         let found = self.store.user_credentials(email).await?;
-        let ok = match &found {
-            Some((_, hash)) => verify_password(password, hash),
+        let fast = self.settings.fast_password_hashing;
+        let password = password.to_owned();
+        let hash = found.as_ref().map(|(_, h)| h.clone());
+        let ok = off_thread(move || match hash {
+            Some(hash) => verify_password(&password, &hash),
             None => {
-                let _ = hash_password(password, self.settings.fast_password_hashing);
+                let _ = hash_password(&password, fast);
                 false
             }
-        };
+        })
+        .await?;
         let Some((user, _)) = found.filter(|_| ok) else {
+            self.login_failures.failed(limits, email, from, self.now());
             return Err(ServiceError::invalid("the e-mail or password is not right"));
         };
+        self.login_failures.succeeded(email);
+        if user.disabled_at.is_some() {
+            // Said only after the right password, so it reveals nothing to a guesser.
+            return Err(ServiceError::invalid(
+                "this account is disabled; ask a workspace admin to enable it",
+            ));
+        }
         let cookie = new_secret("");
         let csrf_token = new_secret("");
         let now = self.now();
@@ -184,13 +238,34 @@ impl Tandem {
         Ok(self.store.delete_session(&digest(cookie)).await?)
     }
 
-    /// Create an API token for a user; the token is shown once and only its digest kept.
+    /// Create an API token for a user that never expires (tests, the demo); the token is
+    /// shown once and only its digest kept.
     pub async fn create_token(&self, user: &User, name: &str) -> ServiceResult<String> {
+        Ok(self.create_token_expiring(user, name, None).await?.0)
+    }
+
+    /// Create an API token that stops working `expires_in` from now (`None`: never).
+    pub async fn create_token_expiring(
+        &self,
+        user: &User,
+        name: &str,
+        expires_in: Option<std::time::Duration>,
+    ) -> ServiceResult<(String, tandem_store::ApiToken)> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(ServiceError::invalid(
+                "name: a token's name must have 1 to 100 characters",
+            ));
+        }
         let token = new_secret("tdm_");
-        self.store
-            .create_api_token(user.workspace_id, user.id, name, &digest(&token), self.now())
+        let now = self.now();
+        let expires_at =
+            expires_in.map(|d| now.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)));
+        let row = self
+            .store
+            .create_api_token(user.workspace_id, user.id, name, &digest(&token), expires_at, now)
             .await?;
-        Ok(token)
+        Ok((token, row))
     }
 
     pub async fn token_actor(&self, token: &str) -> ServiceResult<Option<Actor>> {

@@ -19,6 +19,9 @@ pub enum ServiceError {
     TooLarge(String),
     #[error("sign in to continue")]
     Unauthenticated,
+    /// Sign-in refused for a while after too many failed attempts.
+    #[error("too many attempts; try again in {retry_after_secs} s")]
+    TooManyAttempts { retry_after_secs: u64 },
     #[error("your role ({have}) cannot {action}; it needs {need}")]
     Forbidden {
         have: String,

@@ -2,6 +2,7 @@
 //! one thing a person or system does (submit items, decide an item, apply a definition);
 //! it checks the rules, calls the store once per unit of work, and knows nothing of HTTP.
 
+pub mod accounts;
 pub mod auth;
 pub mod automations;
 mod clock;
@@ -22,6 +23,7 @@ pub mod schedule;
 mod settings;
 pub mod similar;
 pub mod sweep;
+pub mod throttle;
 mod training;
 pub mod view;
 pub mod worker;
@@ -48,6 +50,8 @@ pub struct Tandem {
     http: reqwest::Client,
     /// The key that signs decision links, read once from settings or the database.
     link_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
+    /// Failed sign-ins, per account and per address (this process's count).
+    login_failures: Arc<throttle::LoginThrottle>,
 }
 
 impl Tandem {
@@ -69,6 +73,7 @@ impl Tandem {
             work_ready: Arc::default(),
             http,
             link_key: Arc::default(),
+            login_failures: Arc::default(),
         }
     }
 

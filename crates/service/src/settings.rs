@@ -31,6 +31,9 @@ pub struct Settings {
     pub session_ttl: Duration,
     /// Use cheap password hashing (tests only; never in production).
     pub fast_password_hashing: bool,
+    /// Failed sign-ins allowed per account and per address before sign-in is refused
+    /// for a while ("too many attempts; try again in N s").
+    pub login_throttle: crate::throttle::ThrottleLimits,
     /// The exception inbox: claims, signed links, notifications.
     pub inbox: crate::notify::InboxSettings,
 }
@@ -50,6 +53,7 @@ impl Default for Settings {
             delivery_backoff_max: Duration::from_secs(3600),
             session_ttl: Duration::from_secs(12 * 3600),
             fast_password_hashing: false,
+            login_throttle: crate::throttle::ThrottleLimits::default(),
             inbox: crate::notify::InboxSettings::default(),
         }
     }

@@ -71,10 +71,28 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         user: UserId,
         name: &str,
         token_hash: &str,
+        expires_at: Option<Millis>,
         now: Millis,
     ) -> Result<ApiToken>;
-    /// The user behind an unrevoked token; records the use.
+    /// The user behind a token that is neither revoked nor expired, of a person neither
+    /// disabled nor removed; records the use.
     async fn api_token_user(&self, token_hash: &str, now: Millis) -> Result<Option<User>>;
+    /// A member of `ws` by e-mail (case-insensitive); removed people are not found.
+    async fn user_by_email(&self, ws: WorkspaceId, email: &str) -> Result<Option<User>>;
+    /// Change one account, ending the sessions (and, on removal, revoking the tokens) the
+    /// change calls for, in one transaction. `Conflict` when it would leave the workspace
+    /// without an active admin; `NotFound` for a removed person or one of another workspace.
+    async fn change_user(
+        &self,
+        ws: WorkspaceId,
+        id: UserId,
+        change: &UserChange,
+        now: Millis,
+    ) -> Result<User>;
+    /// Every token of the workspace, revoked and expired ones included, oldest first.
+    async fn list_api_tokens(&self, ws: WorkspaceId) -> Result<Vec<ApiToken>>;
+    /// Revoke a token of `ws` (`NotFound` otherwise); it answers 401 from now on.
+    async fn revoke_api_token(&self, ws: WorkspaceId, id: i64, now: Millis) -> Result<ApiToken>;
 
     // --- automations -----------------------------------------------------------------
     /// Store a definition. When its content hash equals the active version's, nothing

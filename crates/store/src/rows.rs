@@ -30,6 +30,24 @@ pub struct User {
     pub name: String,
     pub role: Role,
     pub created_at: Millis,
+    /// When an admin disabled the account: it cannot sign in, and its sessions and tokens
+    /// do not work, until enabled again.
+    pub disabled_at: Option<Millis>,
+}
+
+/// One change an admin makes to a person's account ([`crate::Store::change_user`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum UserChange {
+    Role(Role),
+    /// A new password hash; the person's sessions end (their tokens stay).
+    Password(String),
+    /// Sessions end at once; tokens stop working until the account is enabled again.
+    Disable,
+    Enable,
+    /// The row stays for the names on past decisions, but the person is gone from lists,
+    /// cannot sign in, their sessions end and their tokens are revoked. The e-mail is
+    /// freed, so the same address can be added again as a new person.
+    Remove,
 }
 
 #[derive(Debug, Clone)]
@@ -53,8 +71,14 @@ pub struct ApiToken {
     pub id: i64,
     pub workspace_id: WorkspaceId,
     pub user_id: UserId,
+    /// The owner's e-mail, for listing.
+    pub user_email: String,
     pub name: String,
     pub created_at: Millis,
+    pub last_used_at: Option<Millis>,
+    /// After this the token answers 401; `None` never expires.
+    pub expires_at: Option<Millis>,
+    pub revoked_at: Option<Millis>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

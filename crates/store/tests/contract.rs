@@ -7,6 +7,8 @@ use tandem_domain::{ItemId, ItemStatus, Role, WorkspaceId};
 use tandem_store::*;
 use tandem_test_support::{TestDb, backends};
 
+#[path = "contract/accounts.rs"]
+mod accounts;
 #[path = "contract/bulk.rs"]
 mod bulk;
 #[path = "contract/measure.rs"]
@@ -194,7 +196,7 @@ async fn people_sessions_and_tokens() {
         assert!(store.session("sess", 50).await.unwrap().is_none());
 
         store
-            .create_api_token(ws, user.id, "ci", "tok", 10)
+            .create_api_token(ws, user.id, "ci", "tok", None, 10)
             .await
             .unwrap();
         assert_eq!(
@@ -210,7 +212,7 @@ async fn people_sessions_and_tokens() {
             Err(StoreError::NotFound(_))
         ));
         assert!(matches!(
-            store.create_api_token(other, user.id, "x", "t2", 1).await,
+            store.create_api_token(other, user.id, "x", "t2", None, 1).await,
             Err(StoreError::NotFound(_))
         ));
         assert!(store.list_users(other).await.unwrap().is_empty());

@@ -235,8 +235,26 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
-    /// List the workspace's people.
+    /// List the workspace's people (disabled ones marked).
     List,
+    /// Disable a person: they cannot sign in, and their sessions and tokens stop working at
+    /// once, until enabled again.
+    Disable { email: String },
+    /// Let a disabled person sign in again (their unrevoked, unexpired tokens work again).
+    Enable { email: String },
+    /// Remove a person: their sessions end, their tokens are revoked, and they are gone from
+    /// the lists; their name stays on past decisions. The e-mail can be added again.
+    Remove { email: String },
+    /// Give a person another role: admin, builder, reviewer or viewer.
+    Role { email: String, role: String },
+    /// Set a person's password (their sessions end). Prints a generated password unless
+    /// --password-stdin.
+    Password {
+        email: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -249,7 +267,14 @@ pub enum TokenCommand {
         /// What the token is for.
         #[arg(long, default_value = "api")]
         name: String,
+        /// How long the token works: days, hours or minutes (90d, 12h, 30m), or `never`.
+        #[arg(long, default_value = "90d")]
+        expires_in: String,
     },
+    /// List the workspace's tokens: id, person, name, created, last used, expiry, state.
+    List,
+    /// Revoke a token by its id (from `tandem token list`); it answers 401 from now on.
+    Revoke { id: i64 },
 }
 
 #[derive(Debug, Subcommand)]

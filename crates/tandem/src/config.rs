@@ -258,6 +258,7 @@ impl Config {
             delivery_backoff_max: Duration::from_secs(self.delivery.backoff_max_seconds),
             session_ttl: Duration::from_secs(self.session_hours.max(1) * 3600),
             fast_password_hashing: false,
+            login_throttle: tandem_service::throttle::ThrottleLimits::default(),
             inbox: self.inbox.settings().unwrap_or_default(),
         }
     }

@@ -6,6 +6,8 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+#[path = "cli/accounts.rs"]
+mod accounts;
 // --- rollout ---
 #[path = "cli/rollout.rs"]
 mod rollout;

@@ -13,6 +13,7 @@ pub fn status_of(e: &ServiceError) -> StatusCode {
         ServiceError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         ServiceError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         ServiceError::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ServiceError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
         ServiceError::Forbidden { .. } => StatusCode::FORBIDDEN,
         ServiceError::Store(_) | ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -48,7 +49,13 @@ impl IntoResponse for ApiError {
         let status = status_of(&self.0);
         let (message, details) = public_message(&self.0);
         let body = serde_json::json!({ "error": { "status": status.as_u16(), "message": message, "details": details } });
-        (status, Json(body)).into_response()
+        let mut resp = (status, Json(body)).into_response();
+        if let ServiceError::TooManyAttempts { retry_after_secs } = self.0
+            && let Ok(v) = retry_after_secs.to_string().parse()
+        {
+            resp.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        }
+        resp
     }
 }
 

@@ -524,6 +524,8 @@ async fn health_and_readiness() {
     }
 }
 
+#[path = "http/accounts.rs"]
+mod accounts;
 #[path = "http/amplification.rs"]
 mod amplification;
 #[path = "http/budget.rs"]

@@ -9,6 +9,7 @@
 //! that competing deferred transactions produce. Readers use their own pool (WAL lets
 //! them run beside the writer).
 
+mod accounts;
 mod automations;
 mod bulk;
 mod card_reads;
@@ -378,12 +379,31 @@ impl Store for SqlStore {
         user: UserId,
         name: &str,
         token_hash: &str,
+        expires_at: Option<Millis>,
         now: Millis,
     ) -> Result<ApiToken> {
-        people::create_api_token(self, ws, user, name, token_hash, now).await
+        people::create_api_token(self, ws, user, name, token_hash, expires_at, now).await
     }
     async fn api_token_user(&self, token_hash: &str, now: Millis) -> Result<Option<User>> {
         people::api_token_user(self, token_hash, now).await
+    }
+    async fn user_by_email(&self, ws: WorkspaceId, email: &str) -> Result<Option<User>> {
+        accounts::user_by_email(self, ws, email).await
+    }
+    async fn change_user(
+        &self,
+        ws: WorkspaceId,
+        id: UserId,
+        change: &UserChange,
+        now: Millis,
+    ) -> Result<User> {
+        accounts::change_user(self, ws, id, change, now).await
+    }
+    async fn list_api_tokens(&self, ws: WorkspaceId) -> Result<Vec<ApiToken>> {
+        accounts::list_api_tokens(self, ws).await
+    }
+    async fn revoke_api_token(&self, ws: WorkspaceId, id: i64, now: Millis) -> Result<ApiToken> {
+        accounts::revoke_api_token(self, ws, id, now).await
     }
 
     async fn save_version(&self, ws: WorkspaceId, new: &NewVersion, now: Millis) -> Result<SavedVersion> {

@@ -39,7 +39,7 @@ pub(super) async fn create_user(s: &SqlStore, ws: WorkspaceId, user: &NewUser, n
     let row = sqlx::query(
         "INSERT INTO users (workspace_id, email, name, role, password_hash, created_at)
          VALUES ($1, $2, $3, $4, $5, $6)
-         RETURNING id, workspace_id, email, name, role, created_at",
+         RETURNING id, workspace_id, email, name, role, created_at, disabled_at",
     )
     .bind(ws.0)
     .bind(user.email.to_lowercase())
@@ -55,7 +55,7 @@ pub(super) async fn create_user(s: &SqlStore, ws: WorkspaceId, user: &NewUser, n
 
 pub(super) async fn user_credentials(s: &SqlStore, email: &str) -> Result<Option<(User, String)>> {
     let sql = format!(
-        "SELECT {}, u.password_hash FROM users u WHERE u.email = $1",
+        "SELECT {}, u.password_hash FROM users u WHERE u.email = $1 AND u.removed_at IS NULL",
         rowmap::USER_COLUMNS
     );
     let row = sqlx::query(&sql)
@@ -84,7 +84,7 @@ pub(super) async fn user(s: &SqlStore, ws: WorkspaceId, id: UserId) -> Result<Us
 
 pub(super) async fn list_users(s: &SqlStore, ws: WorkspaceId) -> Result<Vec<User>> {
     let sql = format!(
-        "SELECT {} FROM users u WHERE u.workspace_id = $1 ORDER BY u.name, u.id",
+        "SELECT {} FROM users u WHERE u.workspace_id = $1 AND u.removed_at IS NULL ORDER BY u.name, u.id",
         rowmap::USER_COLUMNS
     );
     let rows = sqlx::query(&sql).bind(ws.0).fetch_all(&s.reader).await?;
@@ -110,7 +110,8 @@ pub(super) async fn create_session(s: &SqlStore, new: &NewSession, now: Millis) 
 pub(super) async fn session(s: &SqlStore, token_hash: &str, now: Millis) -> Result<Option<Session>> {
     let sql = format!(
         "SELECT {}, s.csrf_token, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id
-         AND u.workspace_id = s.workspace_id WHERE s.token_hash = $1 AND s.expires_at > $2",
+         AND u.workspace_id = s.workspace_id WHERE s.token_hash = $1 AND s.expires_at > $2
+         AND u.disabled_at IS NULL AND u.removed_at IS NULL",
         rowmap::USER_COLUMNS
     );
     let row = sqlx::query(&sql)
@@ -142,45 +143,55 @@ pub(super) async fn create_api_token(
     user: UserId,
     name: &str,
     token_hash: &str,
+    expires_at: Option<Millis>,
     now: Millis,
 ) -> Result<ApiToken> {
-    // The user must belong to the workspace the token is for.
-    let owner: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE workspace_id = $1 AND id = $2")
-        .bind(ws.0)
-        .bind(user.0)
-        .fetch_optional(&s.writer)
-        .await?;
-    if owner.is_none() {
+    // The user must belong to the workspace the token is for, and still be a member.
+    let owner: Option<String> = sqlx::query_scalar(
+        "SELECT email FROM users WHERE workspace_id = $1 AND id = $2 AND removed_at IS NULL",
+    )
+    .bind(ws.0)
+    .bind(user.0)
+    .fetch_optional(&s.writer)
+    .await?;
+    let Some(user_email) = owner else {
         return Err(StoreError::NotFound("user"));
-    }
+    };
     let row = sqlx::query(
-        "INSERT INTO api_tokens (workspace_id, user_id, name, token_hash, created_at)
-         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        "INSERT INTO api_tokens (workspace_id, user_id, name, token_hash, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
     .bind(ws.0)
     .bind(user.0)
     .bind(name)
     .bind(token_hash)
     .bind(now)
+    .bind(expires_at)
     .fetch_one(&s.writer)
     .await?;
     Ok(ApiToken {
         id: row.try_get("id")?,
         workspace_id: ws,
         user_id: user,
+        user_email,
         name: name.to_owned(),
         created_at: now,
+        last_used_at: None,
+        expires_at,
+        revoked_at: None,
     })
 }
 
 pub(super) async fn api_token_user(s: &SqlStore, token_hash: &str, now: Millis) -> Result<Option<User>> {
     let sql = format!(
         "SELECT {}, t.id AS token_id, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id
-         AND u.workspace_id = t.workspace_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
+         AND u.workspace_id = t.workspace_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL
+         AND (t.expires_at IS NULL OR t.expires_at > $2) AND u.disabled_at IS NULL AND u.removed_at IS NULL",
         rowmap::USER_COLUMNS
     );
     let Some(row) = sqlx::query(&sql)
         .bind(token_hash)
+        .bind(now)
         .fetch_optional(&s.reader)
         .await?
     else {

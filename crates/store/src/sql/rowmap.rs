@@ -7,7 +7,8 @@ use sqlx::any::AnyRow;
 use crate::*;
 use tandem_domain::ItemStatus;
 
-pub(super) const USER_COLUMNS: &str = "u.id, u.workspace_id, u.email, u.name, u.role, u.created_at";
+pub(super) const USER_COLUMNS: &str =
+    "u.id, u.workspace_id, u.email, u.name, u.role, u.created_at, u.disabled_at";
 
 pub(super) fn user(row: &AnyRow) -> Result<User> {
     let role: String = row.try_get("role")?;
@@ -18,6 +19,24 @@ pub(super) fn user(row: &AnyRow) -> Result<User> {
         name: row.try_get("name")?,
         role: role.parse().map_err(StoreError::Corrupt)?,
         created_at: row.try_get("created_at")?,
+        disabled_at: row.try_get("disabled_at")?,
+    })
+}
+
+pub(super) const API_TOKEN_COLUMNS: &str = "t.id, t.workspace_id, t.user_id, u.email AS user_email, t.name, \
+     t.created_at, t.last_used_at, t.expires_at, t.revoked_at";
+
+pub(super) fn api_token(row: &AnyRow) -> Result<ApiToken> {
+    Ok(ApiToken {
+        id: row.try_get("id")?,
+        workspace_id: WorkspaceId(row.try_get("workspace_id")?),
+        user_id: UserId(row.try_get("user_id")?),
+        user_email: row.try_get("user_email")?,
+        name: row.try_get("name")?,
+        created_at: row.try_get("created_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+        expires_at: row.try_get("expires_at")?,
+        revoked_at: row.try_get("revoked_at")?,
     })
 }
 

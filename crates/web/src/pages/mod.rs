@@ -102,10 +102,11 @@ struct LoginForm {
 
 async fn login(
     State(s): State<AppState>,
+    crate::auth::Peer(from): crate::auth::Peer,
     jar: CookieJar,
     Form(f): Form<LoginForm>,
 ) -> Result<Response, PageError> {
-    match s.tandem.login(&f.email, &f.password).await {
+    match s.tandem.login_from(&f.email, &f.password, from).await {
         Ok(grant) => {
             let secure = s.tandem.settings.public_url.starts_with("https://");
             let cookie = Cookie::build((SESSION_COOKIE, grant.cookie))
@@ -123,6 +124,15 @@ async fn login(
                 email: f.email,
             })?;
             Ok((StatusCode::UNAUTHORIZED, page).into_response())
+        }
+        Err(e @ ServiceError::TooManyAttempts { retry_after_secs }) => {
+            let page = render(&LoginPage {
+                error: Some(e.to_string()),
+                next: safe_next(f.next.as_deref()),
+                email: f.email,
+            })?;
+            let wait = [(axum::http::header::RETRY_AFTER, retry_after_secs.to_string())];
+            Ok((StatusCode::TOO_MANY_REQUESTS, wait, page).into_response())
         }
         Err(e) => Err(e.into()),
     }
