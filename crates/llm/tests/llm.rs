@@ -247,3 +247,35 @@ fn a_bad_base_url_is_refused() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_redirect_is_an_error_and_is_not_followed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // The real model server, which the redirect points at: it must never be asked.
+    let target = FakeLlm::start().await;
+    target.answer(ANSWER);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let redirecting = format!("http://{}/v1", listener.local_addr().unwrap());
+    let location = format!("{}/chat/completions", target.base_url);
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let location = location.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                let _ = conn.read(&mut buf).await;
+                let answer = format!(
+                    "HTTP/1.1 307 Temporary Redirect\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+                let _ = conn.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    let client = LlmClient::new(LlmConfig {
+        retries: 0,
+        ..config(&redirecting)
+    })
+    .unwrap();
+    let err = client.extract(RECEIPT, &fields()).await.unwrap_err();
+    assert!(err.to_string().contains("307"), "{err}");
+    assert!(target.requests().is_empty(), "the redirect was followed");
+}

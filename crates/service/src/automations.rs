@@ -36,21 +36,44 @@ pub struct Applied {
     pub created: bool,
 }
 
+/// The largest definition file read: a definition is a page of settings, not data.
+pub const MAX_DEFINITION_FILE_BYTES: u64 = 1 << 20;
+/// The largest training file (route examples, labelled documents) read.
+pub const MAX_TRAINING_FILE_BYTES: u64 = 256 << 20;
+
+/// Read a regular file of at most `cap` bytes. A device (`/dev/zero` reads for ever), a
+/// FIFO (its open waits for a writer that never comes) or a directory is refused before it
+/// is opened, and a file that grows past the cap while read is refused too.
+fn read_capped(path: &Path, cap: u64, named_in: Option<&Path>) -> ServiceResult<Vec<u8>> {
+    use std::io::Read;
+    let at = named_in.map_or_else(String::new, |d| format!(" (named in {})", d.display()));
+    let fail = |why: String| ServiceError::invalid(format!("cannot read {}{at}: {why}", path.display()));
+    let meta = std::fs::metadata(path).map_err(|e| fail(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(fail("it is not a regular file".into()));
+    }
+    if meta.len() > cap {
+        return Err(fail(format!("it has {} bytes; the limit is {cap}", meta.len())));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(cap + 1).read_to_end(&mut bytes))
+        .map_err(|e| fail(e.to_string()))?;
+    if bytes.len() as u64 > cap {
+        return Err(fail(format!("it grew past the limit of {cap} bytes while read")));
+    }
+    Ok(bytes)
+}
+
 /// Read a definition file and the training files it names, relative to it.
 pub fn read_definition(path: &Path) -> ServiceResult<(String, TrainingFiles)> {
-    let source = std::fs::read_to_string(path)
+    let source = String::from_utf8(read_capped(path, MAX_DEFINITION_FILE_BYTES, None)?)
         .map_err(|e| ServiceError::invalid(format!("cannot read {}: {e}", path.display())))?;
     let def = parse_definition(&source, &path.display().to_string())?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let read = |name: &str| -> ServiceResult<(String, String)> {
         let full: PathBuf = dir.join(name);
-        let bytes = std::fs::read(&full).map_err(|e| {
-            ServiceError::invalid(format!(
-                "cannot read {} (named in {}): {e}",
-                full.display(),
-                path.display()
-            ))
-        })?;
+        let bytes = read_capped(&full, MAX_TRAINING_FILE_BYTES, Some(path))?;
         let text = String::from_utf8(bytes).map_err(|e| {
             ServiceError::invalid(format!(
                 "{} is not UTF-8 text (first bad byte at offset {})",

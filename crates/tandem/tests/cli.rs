@@ -8,6 +8,8 @@ use serde_json::Value;
 
 #[path = "cli/accounts.rs"]
 mod accounts;
+#[path = "cli/check_inputs.rs"]
+mod check_inputs;
 // --- rollout ---
 #[path = "cli/rollout.rs"]
 mod rollout;

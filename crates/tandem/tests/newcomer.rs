@@ -154,9 +154,22 @@ async fn the_demo_prints_a_login_and_a_token_that_work() {
     assert_eq!(unauthorised.status(), 401);
 
     // The printed login opens the populated inbox.
+    let form = http
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = form
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a form token on the sign-in page");
     let login = http
         .post(format!("{base}/login"))
-        .form(&[("email", email), ("password", password)])
+        .form(&[("email", email), ("password", password), ("csrf", csrf)])
         .send()
         .await
         .unwrap();

@@ -270,14 +270,38 @@ impl TestApp {
 
     /// Sign the shared cookie-keeping client in.
     pub async fn login(&self, email: &str) {
-        let resp = self
-            .client
+        let resp = self.sign_in_as(&self.client, email, PASSWORD).await;
+        assert_eq!(resp.status(), 303, "login should redirect");
+    }
+
+    /// Fill in and send the sign-in form with `client` (which must keep cookies): the form
+    /// page first, for its token, then the form. The response, whatever its status.
+    pub async fn sign_in_as(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        self.post_login(client, &[("email", email), ("password", password)])
+            .await
+    }
+
+    /// `POST /login` with `form` and the form token the sign-in page gave `client`.
+    pub async fn post_login(&self, client: &reqwest::Client, form: &[(&str, &str)]) -> reqwest::Response {
+        let page = self.page_as(client, "/login").await;
+        let at = page
+            .find("name=\"csrf\" value=\"")
+            .expect("a form token on the sign-in page")
+            + "name=\"csrf\" value=\"".len();
+        let csrf = page[at..].split('"').next().expect("token").to_owned();
+        let mut form = form.to_vec();
+        form.push(("csrf", &csrf));
+        client
             .post(self.url("/login"))
-            .form(&[("email", email), ("password", PASSWORD)])
+            .form(&form)
             .send()
             .await
-            .expect("login request");
-        assert_eq!(resp.status(), 303, "login should redirect");
+            .expect("login request")
     }
 
     /// The form token of the signed-in session, read from a page.

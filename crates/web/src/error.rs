@@ -59,6 +59,47 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Under `/api/`, an error answer that is not JSON becomes the documented JSON error.
+///
+/// axum's own rejections (a malformed query, a path segment that is not a number, a body
+/// that is not JSON) and tower-http's answers are plain text. One layer here rather than
+/// a wrapper around every extractor of every handler, so a new handler cannot forget it.
+/// The text is kept as the message for a 4xx (at most 4 KiB of it is read); a 5xx says
+/// only the generic line.
+pub async fn api_errors_as_json(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let json = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !api || json || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text).trim().to_owned();
+    let message = if status.is_server_error() {
+        "something went wrong on our side; it has been logged".to_owned()
+    } else if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_lowercase()
+    } else {
+        text
+    };
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    parts.headers.remove(axum::http::header::CONTENT_TYPE);
+    let body =
+        serde_json::json!({ "error": { "status": status.as_u16(), "message": message, "details": [] } });
+    let mut fixed = Json(body).into_response();
+    *fixed.status_mut() = status;
+    for (name, value) in &parts.headers {
+        fixed.headers_mut().entry(name.clone()).or_insert(value.clone());
+    }
+    fixed
+}
+
 /// An error answered as a page; an unauthenticated visitor is sent to sign in.
 #[derive(Debug)]
 pub struct PageError(pub ServiceError);

@@ -15,6 +15,11 @@
     })
   );
 
+  // Filters that apply as soon as they change (a button does it without this script).
+  document.querySelectorAll("select[data-autosubmit]").forEach((s) =>
+    s.addEventListener("change", () => s.form && s.form.submit())
+  );
+
   // Simulator: after a point of the curve was picked (#result in the link), focus the
   // result so its threshold, inbox volume and hours are read out and in view.
   if (page === "simulate" && location.hash === "#result") {

@@ -11,6 +11,8 @@ use tandem_service::automations::TrainingFiles;
 use tandem_test_support::{Browser, TestApp, backends};
 
 // --- rollout ---
+#[path = "browser/admin.rs"]
+mod admin;
 #[path = "browser/rollout.rs"]
 mod rollout;
 

@@ -459,9 +459,7 @@ async fn the_inbox_page_needs_a_session_and_renders_hostile_input_inert() {
             StatusCode::SEE_OTHER,
             "signed-out visitors go to the sign-in page"
         );
-        let bad = app
-            .post_form("/login", &[("email", "nobody@acme.io"), ("password", "x")])
-            .await;
+        let bad = app.sign_in_as(&app.client, "nobody@acme.io", "x").await;
         assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
 
         app.user("rita@acme.io", Role::Reviewer).await;
@@ -530,6 +528,8 @@ mod accounts;
 mod amplification;
 #[path = "http/budget.rs"]
 mod budget;
+#[path = "http/headers.rs"]
+mod headers;
 #[path = "http/llm.rs"]
 mod llm;
 

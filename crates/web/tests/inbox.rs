@@ -114,9 +114,7 @@ async fn signed_in(app: &TestApp, email: &str) -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let resp = app
-        .post_form_as(&client, "/login", &[("email", email), ("password", PASSWORD)])
-        .await;
+    let resp = app.sign_in_as(&client, email, PASSWORD).await;
     assert_eq!(resp.status(), 303);
     client
 }
@@ -554,12 +552,13 @@ async fn the_inbox_sorts_filters_and_bulk_approves_after_a_confirmation() {
             )
             .await;
         assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-        assert!(
-            resp.headers()["location"]
-                .to_str()
-                .unwrap()
-                .contains("Approved%201%20item")
+        assert_eq!(
+            resp.headers()["location"],
+            "/inbox?approved=1&not_approved=0",
+            "counts in the address; the inbox words them"
         );
+        let inbox = app.page_as(&rita, "/inbox?approved=1&not_approved=0").await;
+        assert!(inbox.contains("Approved 1 item."), "{inbox}");
         assert_eq!(app.item_status(items[1]).await, ItemStatus::Approved);
         let resp = app
             .post_form_as(&rita, "/inbox/bulk", &[("csrf", csrf.as_str())])

@@ -59,6 +59,9 @@ pub(super) fn parse_llm(w: &mut Walker<'_>, t: &Table<'_>, at: usize) -> Option<
                     "{url:?} is not an http:// or https:// URL (for example \"http://127.0.0.1:8080/v1\")"
                 ),
             );
+        } else if let Some(why) = super::url_host::forbidden(url) {
+            let uat = Walker::offset_of(t, "base_url").unwrap_or(at);
+            w.error_at(uat, &join(path, "base_url"), why);
         }
     }
     let model = w.required_string(t, "model", path, at);

@@ -8,6 +8,7 @@ mod parse;
 mod redact;
 mod review;
 mod rollout;
+pub mod url_host;
 mod walk;
 
 use serde::{Deserialize, Serialize};

@@ -41,7 +41,27 @@ const ROUTE_KEYS: &[&str] = &["source", "labels", "examples", "threshold", "oos_
 const DESTINATION_KEYS: &[&str] = &["type", "url", "secret", "path"];
 const BASELINE_KEYS: &[&str] = &["minutes_per_item", "weekly_volume", "target_hours_per_week"];
 
+/// The largest definition accepted, in bytes: a page of settings, not data (a 100 MB
+/// `name` once went through).
+pub const MAX_DEFINITION_BYTES: usize = 1 << 20;
+/// The longest name, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+/// The longest description, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 4000;
+
 pub(super) fn parse(source: &str) -> Result<AutomationDef, Vec<DefinitionError>> {
+    if source.len() > MAX_DEFINITION_BYTES {
+        let mut w = Walker::new("");
+        w.error_at(
+            0,
+            "",
+            format!(
+                "the definition has {} bytes; at most {MAX_DEFINITION_BYTES} are accepted (training data goes in files it names)",
+                source.len()
+            ),
+        );
+        return Err(w.errors);
+    }
     let (doc, syntax) = DeTable::parse_recoverable(source);
     let mut w = Walker::new(source);
     for e in syntax {
@@ -70,6 +90,16 @@ pub(super) fn parse(source: &str) -> Result<AutomationDef, Vec<DefinitionError>>
         }
     });
     let description = w.string(top, "description", "").unwrap_or_default();
+    for (key, text, max) in [
+        ("name", &name, MAX_NAME_CHARS),
+        ("description", &description, MAX_DESCRIPTION_CHARS),
+    ] {
+        let n = text.chars().count();
+        if n > max {
+            let at = Walker::offset_of(top, key).unwrap_or(0);
+            w.error_at(at, key, format!("has {n} characters; at most {max}"));
+        }
+    }
 
     let inputs = parse_inputs(&mut w, top);
     let input_names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
@@ -487,13 +517,15 @@ fn parse_destinations(w: &mut Walker<'_>, top: &Table<'_>) -> Vec<Destination> {
                 let ok = (url.starts_with("http://") || url.starts_with("https://"))
                     && url.len() > 8
                     && !url.contains(char::is_whitespace);
+                let uat = Walker::offset_of(t, "url").unwrap_or(at);
                 if !ok {
-                    let uat = Walker::offset_of(t, "url").unwrap_or(at);
                     w.error_at(
                         uat,
                         &join(&path, "url"),
                         format!("{url:?} is not an http:// or https:// URL"),
                     );
+                } else if let Some(why) = super::url_host::forbidden(&url) {
+                    w.error_at(uat, &join(&path, "url"), why);
                 }
                 out.push(Destination::Webhook {
                     url,
@@ -530,6 +562,51 @@ fn is_identifier(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_huge_definition_or_name_is_refused_with_a_clear_error() {
+        let huge = format!("name = \"{}\"\nslug = \"r\"\n", "x".repeat(MAX_DEFINITION_BYTES));
+        let errors = parse(&huge).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].message.contains("at most 1048576 are accepted"),
+            "{errors:?}"
+        );
+
+        let long = format!(
+            "name = \"{}\"\nslug = \"r\"\ndescription = \"{}\"\n",
+            "n".repeat(201),
+            "d".repeat(4001)
+        );
+        let errors = parse(&long).unwrap_err();
+        let said: Vec<(&str, &str)> = errors
+            .iter()
+            .map(|e| (e.path.as_str(), e.message.as_str()))
+            .collect();
+        assert!(
+            said.contains(&("name", "name: has 201 characters; at most 200")),
+            "{said:?}"
+        );
+        assert!(
+            said.contains(&("description", "description: has 4001 characters; at most 4000")),
+            "{said:?}"
+        );
+    }
+
+    #[test]
+    fn webhook_and_llm_urls_on_link_local_addresses_are_refused() {
+        let src = "name = \"R\"\nslug = \"r\"\n[[destinations]]\ntype = \"webhook\"\nurl = \"http://169.254.169.254/latest\"\n[llm]\nbase_url = \"http://metadata.google.internal/v1\"\nmodel = \"m\"\n";
+        let errors = parse(src).unwrap_err();
+        let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+        assert!(
+            paths.contains(&"destinations[0].url") && paths.contains(&"llm.base_url"),
+            "{errors:?}"
+        );
+        assert!(
+            errors.iter().any(|e| e.message.contains("link-local")),
+            "{errors:?}"
+        );
+    }
 
     const GOOD: &str = r#"
 name = "Receipts"

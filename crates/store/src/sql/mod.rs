@@ -221,6 +221,28 @@ pub struct SqlStore {
     analyzed: Analyzed,
 }
 
+/// Create a new SQLite database file readable by its owner only (0600) before SQLite
+/// does (it would use the umask, often world-readable); SQLite gives its log and shared
+/// memory files the database file's permissions. An existing file is left as it is.
+fn create_private(url: &str) {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if path.is_empty() || path.starts_with(':') || url.contains("mode=memory") {
+        return;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    // An existing file stays as it is; a missing directory and the like are left to
+    // SQLite's own open, which says so in its words.
+    let _ = options.open(path);
+}
+
 impl SqlStore {
     pub async fn connect(url: &str) -> Result<SqlStore> {
         install_default_drivers();
@@ -234,6 +256,7 @@ impl SqlStore {
     }
 
     async fn connect_sqlite(url: &str) -> Result<SqlStore> {
+        create_private(url);
         let url = if url.contains("mode=") {
             url.to_owned()
         } else if url.contains('?') {

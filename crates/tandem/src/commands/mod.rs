@@ -65,7 +65,12 @@ pub async fn open(config: &Config) -> anyhow::Result<Tandem> {
     config.validate()?;
     let url = config.database_url();
     if url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&config.data_dir)
+        // Owner only (0700): the directory holds the database, its log and destinations.
+        let mut dir = std::fs::DirBuilder::new();
+        dir.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut dir, 0o700);
+        dir.create(&config.data_dir)
             .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
     }
     let store = tandem_store::open(&url)

@@ -147,3 +147,21 @@ fn people_are_disabled_enabled_given_roles_and_passwords_and_removed() {
     // The address is free again.
     ok(d, &["user", "add", "rita@acme.io", "--role", "viewer"]);
 }
+
+#[cfg(unix)]
+#[test]
+fn the_database_and_its_directory_are_the_owners_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &["user", "add", "ada@acme.io", "--role", "admin"]);
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&d.join("data")), 0o700, "the data directory");
+    for f in ["tandem.db", "tandem.db-wal"] {
+        let p = d.join("data").join(f);
+        if p.exists() {
+            assert_eq!(mode(&p), 0o600, "{f}");
+        }
+    }
+    assert!(d.join("data/tandem.db").exists());
+}

@@ -2,6 +2,7 @@
 //! decisions, the item list, automations and deliveries. Every page needs a session;
 //! every form carries the session's form token.
 
+pub mod admin;
 mod by_hand;
 pub mod links;
 pub mod llm;
@@ -46,6 +47,7 @@ pub fn routes() -> Router<AppState> {
         .route("/deliveries/{id}/retry", post(retry_delivery))
         .merge(training::routes())
         .merge(by_hand::routes())
+        .merge(admin::routes())
 }
 
 fn render(t: &impl Template) -> Result<Html<String>, PageError> {
@@ -85,12 +87,57 @@ fn safe_next(next: Option<&str>) -> String {
         .to_owned()
 }
 
-async fn login_page(Query(q): Query<LoginQuery>) -> Result<Html<String>, PageError> {
-    render(&LoginPage {
-        error: None,
-        email: String::new(),
-        next: safe_next(q.next.as_deref()),
-    })
+/// The sign-in form's token travels in this cookie too (a double submit): there is no
+/// session yet to keep it in, and another site cannot read the cookie to copy it into a
+/// form of its own, so it cannot sign a visitor into an account of its choosing.
+const LOGIN_CSRF_COOKIE: &str = "tandem_login";
+
+/// The sign-in page with a fresh form token, set in its cookie as well.
+fn login_form(
+    s: &AppState,
+    jar: CookieJar,
+    status: StatusCode,
+    error: Option<String>,
+    email: String,
+    next: String,
+    extra: &[(axum::http::HeaderName, String)],
+) -> Result<Response, PageError> {
+    let csrf = tandem_service::auth::new_secret("");
+    let cookie = Cookie::build((LOGIN_CSRF_COOKIE, csrf.clone()))
+        .path("/login")
+        .http_only(true)
+        .secure(s.tandem.settings.public_url.starts_with("https://"))
+        .same_site(SameSite::Strict)
+        .build();
+    let page = render(&LoginPage {
+        error,
+        email,
+        next,
+        csrf,
+    })?;
+    let mut resp = (status, jar.add(cookie), page).into_response();
+    for (name, value) in extra {
+        if let Ok(v) = value.parse() {
+            resp.headers_mut().insert(name.clone(), v);
+        }
+    }
+    Ok(resp)
+}
+
+async fn login_page(
+    State(s): State<AppState>,
+    jar: CookieJar,
+    Query(q): Query<LoginQuery>,
+) -> Result<Response, PageError> {
+    login_form(
+        &s,
+        jar,
+        StatusCode::OK,
+        None,
+        String::new(),
+        safe_next(q.next.as_deref()),
+        &[],
+    )
 }
 
 #[derive(Deserialize)]
@@ -98,6 +145,8 @@ struct LoginForm {
     email: String,
     password: String,
     next: Option<String>,
+    #[serde(default)]
+    csrf: String,
 }
 
 async fn login(
@@ -106,6 +155,12 @@ async fn login(
     jar: CookieJar,
     Form(f): Form<LoginForm>,
 ) -> Result<Response, PageError> {
+    let next = safe_next(f.next.as_deref());
+    let sent = jar.get(LOGIN_CSRF_COOKIE).map(|c| c.value().to_owned());
+    if !sent.is_some_and(|c| crate::auth::constant_time_eq(c.as_bytes(), f.csrf.as_bytes())) {
+        let error = "the sign-in form expired; sign in again on this page".to_owned();
+        return login_form(&s, jar, StatusCode::FORBIDDEN, Some(error), f.email, next, &[]);
+    }
     match s.tandem.login_from(&f.email, &f.password, from).await {
         Ok(grant) => {
             let secure = s.tandem.settings.public_url.starts_with("https://");
@@ -117,22 +172,26 @@ async fn login(
                 .build();
             Ok((jar.add(cookie), Redirect::to(&safe_next(f.next.as_deref()))).into_response())
         }
-        Err(ServiceError::Invalid { message, .. }) => {
-            let page = render(&LoginPage {
-                error: Some(message),
-                next: safe_next(f.next.as_deref()),
-                email: f.email,
-            })?;
-            Ok((StatusCode::UNAUTHORIZED, page).into_response())
-        }
+        Err(ServiceError::Invalid { message, .. }) => login_form(
+            &s,
+            jar,
+            StatusCode::UNAUTHORIZED,
+            Some(message),
+            f.email,
+            next,
+            &[],
+        ),
         Err(e @ ServiceError::TooManyAttempts { retry_after_secs }) => {
-            let page = render(&LoginPage {
-                error: Some(e.to_string()),
-                next: safe_next(f.next.as_deref()),
-                email: f.email,
-            })?;
             let wait = [(axum::http::header::RETRY_AFTER, retry_after_secs.to_string())];
-            Ok((StatusCode::TOO_MANY_REQUESTS, wait, page).into_response())
+            login_form(
+                &s,
+                jar,
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(e.to_string()),
+                f.email,
+                next,
+                &wait,
+            )
         }
         Err(e) => Err(e.into()),
     }
@@ -171,7 +230,24 @@ struct InboxQuery {
     /// "1": only items past their due time.
     overdue: Option<String>,
     done: Option<i64>,
-    notice: Option<String>,
+    /// After a bulk approval: how many were approved and how many were not. Only numbers
+    /// come through the address; the words are the page's own.
+    approved: Option<u32>,
+    not_approved: Option<u32>,
+}
+
+/// The inbox's notice after a bulk approval, from its counts.
+fn bulk_notice(approved: u32, not_approved: u32) -> String {
+    let mut notice = format!(
+        "Approved {approved} item{}.",
+        if approved == 1 { "" } else { "s" }
+    );
+    if not_approved > 0 {
+        notice.push_str(&format!(
+            " {not_approved} could not be approved (decided meanwhile, or changed); they stay in the inbox."
+        ));
+    }
+    notice
 }
 
 fn row(s: &AppState, i: &ItemSummary, claims: &[Claim], me: UserId) -> InboxRow {
@@ -288,10 +364,13 @@ async fn inbox(
             .into_iter()
             .map(|a| (a.slug, a.name))
             .collect(),
-        notice: q.notice.or_else(|| {
-            q.done
-                .map(|id| format!("Item {id} decided. The inbox is clear for now."))
-        }),
+        notice: q
+            .approved
+            .map(|n| bulk_notice(n, q.not_approved.unwrap_or(0)))
+            .or_else(|| {
+                q.done
+                    .map(|id| format!("Item {id} decided. The inbox is clear for now."))
+            }),
     };
     render(&page)
 }

@@ -281,7 +281,7 @@ async fn bulk_approve(
     user.actor.require(Role::Reviewer, "approve items")?;
     let ids = picked(&form)?;
     let mut approved = 0;
-    let mut failed: Vec<String> = Vec::new();
+    let mut not_approved = 0;
     for id in ids {
         let decision = Decision {
             action: DecisionAction::Approve,
@@ -295,34 +295,21 @@ async fn bulk_approve(
             Err(
                 e @ (ServiceError::Invalid { .. } | ServiceError::Conflict(_) | ServiceError::NotFound(_)),
             ) => {
-                failed.push(format!("#{id}: {}", public_message(&e).0));
+                not_approved += 1;
+                tracing::info!(item = id.0, reason = %public_message(&e).0, "bulk approve skipped an item");
             }
             Err(e) => return Err(e.into()),
         }
     }
-    let mut notice = format!(
-        "Approved {approved} item{}.",
-        if approved == 1 { "" } else { "s" }
-    );
-    if !failed.is_empty() {
-        notice.push_str(&format!(" Not approved: {}", failed.join("; ")));
-    }
-    let q: String = url_encode(&notice);
+    // Counts only: the inbox words them (an address must not carry a page's text).
     Ok((
         StatusCode::SEE_OTHER,
-        [("location", format!("/inbox?notice={q}"))],
+        [(
+            "location",
+            format!("/inbox?approved={approved}&not_approved={not_approved}"),
+        )],
     )
         .into_response())
-}
-
-/// Percent-encode a query value (everything but unreserved characters).
-fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 // --- reviewer progress -----------------------------------------------------------------------

@@ -21,6 +21,8 @@ pub struct LoginPage {
     pub email: String,
     /// Where to go after signing in (a path on this site).
     pub next: String,
+    /// The form token, also in the `tandem_login` cookie.
+    pub csrf: String,
 }
 
 #[derive(Debug, Clone)]

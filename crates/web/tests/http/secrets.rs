@@ -11,8 +11,8 @@ use super::{definition, setup};
 
 /// Sign `email` in on the app's own client; the response to the login form.
 async fn sign_in(app: &TestApp, email: &str, next: &str) -> reqwest::Response {
-    app.post_form(
-        "/login",
+    app.post_login(
+        &app.client,
         &[("email", email), ("password", PASSWORD), ("next", next)],
     )
     .await
