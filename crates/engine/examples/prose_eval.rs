@@ -1,11 +1,11 @@
 //! Measure the learned extractor (and the baseline, in the same run) on the contract
-//! fields of `examples/contracts.toml`: a measurement tool for engine work on long prose
-//! documents (issue 14). The product command is `tandem extract eval`, which calls the same
-//! `evaluate` and `baseline`.
+//! fields of `examples/contracts.toml`, or with `--receipts` on SROIE's fields: a
+//! measurement tool for engine work on long prose documents (issue 14). The product
+//! command is `tandem extract eval`, which calls the same `evaluate` and `baseline`.
 //!
 //! ```text
 //! cargo run --release -p tandem-engine --example prose_eval -- TRAIN.jsonl TEST.jsonl \
-//!     [--train-limit N] [--test-limit N] [--seed N] [--no-baseline]
+//!     [--receipts] [--train-limit N] [--test-limit N] [--seed N] [--no-baseline]
 //! ```
 //!
 //! Times are the CPU seconds of this thread (Linux), so they do not count the time other
@@ -66,6 +66,7 @@ fn main() -> Result<()> {
     let mut paths = Vec::new();
     let (mut train_limit, mut test_limit, mut seed) = (usize::MAX, usize::MAX, 0u64);
     let mut with_baseline = true;
+    let mut receipts = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut num = || -> Result<u64> { Ok(args.next().ok_or("a number is missing")?.parse()?) };
@@ -74,11 +75,12 @@ fn main() -> Result<()> {
             "--test-limit" => test_limit = num()? as usize,
             "--seed" => seed = num()?,
             "--no-baseline" => with_baseline = false,
+            "--receipts" => receipts = true,
             _ => paths.push(a),
         }
     }
     let [train, test] = &paths[..] else {
-        return Err("usage: prose_eval TRAIN.jsonl TEST.jsonl [--train-limit N] [--test-limit N] [--seed N] [--no-baseline]".into());
+        return Err("usage: prose_eval TRAIN.jsonl TEST.jsonl [--receipts] [--train-limit N] [--test-limit N] [--seed N] [--no-baseline]".into());
     };
     let read = |path: &str, limit: usize| -> Result<Vec<LabelledDoc>> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("reading {path}: {e}"))?;
@@ -96,12 +98,21 @@ fn main() -> Result<()> {
         test.len(),
         chars(&test)
     );
-    let fields = [
-        FieldSpec::new("agreement_date", FieldKind::Date),
-        FieldSpec::new("governing_law", FieldKind::Text),
-        FieldSpec::multi("parties", FieldKind::Text),
-        FieldSpec::new("renewal_term", FieldKind::Duration),
-    ];
+    let fields = if receipts {
+        vec![
+            FieldSpec::new("company", FieldKind::Text),
+            FieldSpec::new("date", FieldKind::Date),
+            FieldSpec::new("address", FieldKind::MultilineText),
+            FieldSpec::new("total", FieldKind::Money),
+        ]
+    } else {
+        vec![
+            FieldSpec::new("agreement_date", FieldKind::Date),
+            FieldSpec::new("governing_law", FieldKind::Text),
+            FieldSpec::multi("parties", FieldKind::Text),
+            FieldSpec::new("renewal_term", FieldKind::Duration),
+        ]
+    };
     let opts = EvalOptions {
         target_precision: 0.99,
         seed,

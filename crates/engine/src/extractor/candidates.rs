@@ -99,6 +99,28 @@ pub(crate) struct CandidateConfig {
     /// The same for the nearest character after a candidate.
     #[serde(default = "any_edge")]
     pub after: u8,
+    /// The most lower-case words ([`is_lower_word`]) a gram or wrapped gram may hold,
+    /// learned like its length: names and places hold few ("Bank of New York"), the
+    /// spans of a sentence many. No limit for models saved before.
+    #[serde(default = "no_limit")]
+    pub max_lower: usize,
+}
+
+fn no_limit() -> usize {
+    usize::MAX
+}
+
+/// Whether a word is written in lower case: its first letter or digit, past any
+/// punctuation, is a lower-case letter ("of", "(the", "iPhone").
+pub(crate) fn is_lower_word(tok: &str) -> bool {
+    tok.chars()
+        .find(|c| c.is_alphanumeric())
+        .is_some_and(char::is_lowercase)
+}
+
+/// Lower-case words in a value (see [`is_lower_word`]).
+pub(crate) fn lower_words(value: &str) -> usize {
+    value.split_whitespace().filter(|w| is_lower_word(w)).count()
 }
 
 /// Every edge class.
@@ -196,6 +218,7 @@ impl CandidateConfig {
         ends: ANY_EDGE,
         before: ANY_EDGE,
         after: ANY_EDGE,
+        max_lower: usize::MAX,
     };
 
     /// Whether the span `start..end` of `text` may be a candidate, by its edges.
@@ -270,11 +293,24 @@ pub(crate) fn generate(
             }
         }
     }
+    // Lower-case words inside a gram, counted as it grows: past the learned most, every
+    // longer gram from the same start has as many, so the loop stops.
+    let lower_words = |toks: &[(usize, usize)]| -> Vec<usize> {
+        toks.iter()
+            .map(|&(a, b)| usize::from(is_lower_word(&text[a..b])))
+            .collect()
+    };
     if cfg.max_ngram > 0 {
         for (i, line) in lines.iter().enumerate() {
             let n_tok = line.tokens.len();
+            let lower = lower_words(&line.tokens);
             for t0 in 0..n_tok {
+                let mut lowers = 0;
                 for n in 1..=cfg.max_ngram.min(n_tok - t0) {
+                    lowers += lower[t0 + n - 1];
+                    if lowers > cfg.max_lower {
+                        break;
+                    }
                     let (start, end) = (line.tokens[t0].0, line.tokens[t0 + n - 1].1);
                     if valid(start, end) {
                         push(&mut out, start, end, i, i, Origin::Gram(n));
@@ -293,9 +329,20 @@ pub(crate) fn generate(
         // of one line and `after` at the start of the next, at most `max_wrap` in all.
         for i in 0..lines.len().saturating_sub(1) {
             let (top, next) = (&lines[i].tokens, &lines[i + 1].tokens);
+            let (top_lower, next_lower) = (lower_words(top), lower_words(next));
+            let mut top_lowers = 0;
             for before in 1..=top.len().min(cfg.max_wrap - 1) {
+                top_lowers += top_lower[top.len() - before];
+                if top_lowers > cfg.max_lower {
+                    break;
+                }
                 let start = top[top.len() - before].0;
+                let mut lowers = top_lowers;
                 for after in 1..=next.len().min(cfg.max_wrap - before) {
+                    lowers += next_lower[after - 1];
+                    if lowers > cfg.max_lower {
+                        break;
+                    }
                     let end = next[after - 1].1;
                     let n = before + after;
                     if valid(start, end) {
@@ -391,8 +438,8 @@ pub(crate) fn learn_config<'a>(
 /// The share of gold values the learned gram lengths reach (see [`learn_config`]).
 pub(crate) const GRAM_COVERAGE: f64 = 0.95;
 
-/// The least length at or under which [`GRAM_COVERAGE`] of `lengths` fall (0 for none).
-fn covering(mut lengths: Vec<usize>) -> usize {
+/// The least count at or under which [`GRAM_COVERAGE`] of `lengths` fall (0 for none).
+pub(crate) fn covering(mut lengths: Vec<usize>) -> usize {
     if lengths.is_empty() {
         return 0;
     }
@@ -593,5 +640,30 @@ mod tests {
             super::super::normalise::collapse_whitespace(&text[c.span.start..c.span.end]) == gold[v]
         });
         assert_eq!(cfg.max_ngram, 4);
+    }
+
+    #[test]
+    fn grams_hold_at_most_the_learned_lower_case_words() {
+        let text = "made by the Bank of New York Mellon and the laws of the State";
+        let layout = Layout::new(text);
+        let cfg = CandidateConfig {
+            max_run: 1,
+            max_ngram: 6,
+            max_wrap: 0,
+            max_lower: 1,
+            ..CandidateConfig::SCAN
+        };
+        let raw: Vec<String> = generate(text, &layout, FieldKind::Text, cfg, DateOrder::default())
+            .iter()
+            .map(|c| text[c.span.start..c.span.end].to_string())
+            .collect();
+        assert!(raw.iter().any(|r| r == "Bank of New York Mellon"), "{raw:?}");
+        assert!(raw.iter().any(|r| r == "the Bank"), "{raw:?}");
+        for gone in ["the Bank of", "made by", "Mellon and the", "laws of the State"] {
+            assert!(!raw.iter().any(|r| r == gone), "{gone:?} in {raw:?}");
+        }
+        // The count reads past punctuation: "(the" is a lower-case word, "(2)" is not.
+        assert!(is_lower_word("(the") && !is_lower_word("(2)") && !is_lower_word("Bank"));
+        assert_eq!(lower_words("two (2) years"), 2);
     }
 }

@@ -17,9 +17,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::calibrate::{HeldOut, best_cut, fit_calibrators};
-use super::candidates::{Candidate, CandidateConfig, Layout, generate, learn_config, learn_edges};
+use super::candidates::{
+    Candidate, CandidateConfig, Layout, covering, generate, learn_config, learn_edges, lower_words,
+};
 use super::decide::{self, Answer};
-use super::features::{CandValue, FeatureMatrix, describe, featurize};
+use super::features::{CandValue, FeatureMatrix, FeatureSet, describe, featurize};
 use super::model::{Linear, Loss, SplitMix, TrainDoc, Trainer};
 use super::normalise::{DateOrder, infer_date_order, kind_normalises, value_key};
 use super::verify;
@@ -93,6 +95,9 @@ pub(crate) struct FieldModel {
     /// Whether the model reads the prose context (`prose`); false for models saved
     /// before it existed, which are featurised as they were trained.
     pub prose: bool,
+    /// Whether the model reads the narrower line context (`features::FeatureSet`); false
+    /// for models saved before it.
+    pub narrow: bool,
 }
 
 /// Every candidate of one labelled document, described for the model.
@@ -236,11 +241,18 @@ pub(crate) fn train_field(
             .iter()
             .map(|(i, c)| (labelled[*i].0.text.as_str(), c[0].span.start, c[0].span.end)),
     );
+    let max_lower = covering(
+        groups
+            .iter()
+            .map(|(i, c)| lower_words(&labelled[*i].0.text[c[0].span.start..c[0].span.end]))
+            .collect(),
+    );
     let cfg = CandidateConfig {
         starts,
         ends,
         before,
         after,
+        max_lower: if groups.is_empty() { usize::MAX } else { max_lower },
         ..cfg
     };
     drop(groups);
@@ -427,6 +439,7 @@ pub(crate) fn train_field(
         held_out: Vec::new(),
         verifier,
         prose: true,
+        narrow: true,
     };
     fit_calibrators(&mut model, &oof);
     Ok(model)
@@ -451,7 +464,15 @@ fn describe_all(
         .iter()
         .map(|c| describe(&doc.text, c, spec.kind, order))
         .collect();
-    let feats = featurize(&doc.text, layout, &cands, &values, spec.kind, bits, true);
+    let feats = featurize(
+        &doc.text,
+        layout,
+        &cands,
+        &values,
+        spec.kind,
+        bits,
+        FeatureSet::CURRENT,
+    );
     let positive: Vec<bool> = values.iter().map(|v| gold_keys.contains(&v.key)).collect();
     let mut target = positive.clone();
     for (g, key) in gold
