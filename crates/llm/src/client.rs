@@ -89,12 +89,19 @@ impl LlmClient {
         if config.model.trim().is_empty() {
             return Err(LlmError::Config("model must not be empty".into()));
         }
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout)
             // A model server has no reason to redirect; following one could reach any host.
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("tandem/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("tandem/", env!("CARGO_PKG_VERSION")));
+        if let Some(policy) = &config.outbound {
+            policy
+                .check_url(&config.base_url)
+                .map_err(|e| LlmError::Config(format!("base_url: {e}")))?;
+            builder = builder.dns_resolver(policy.clone().resolver());
+        }
+        let http = builder
             .build()
             .map_err(|e| LlmError::Config(format!("cannot build an HTTP client: {e}")))?;
         Ok(Self {

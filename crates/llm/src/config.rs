@@ -20,6 +20,9 @@ pub struct LlmConfig {
     pub retries: u32,
     /// The first retry waits this long; each next one twice as long.
     pub backoff: Duration,
+    /// Where the client may connect; `None` places no limit (the service always sets it
+    /// from the operator's `[outbound]` settings).
+    pub outbound: Option<std::sync::Arc<crate::outbound::OutboundPolicy>>,
 }
 
 impl LlmConfig {
@@ -33,6 +36,7 @@ impl LlmConfig {
             max_concurrency: 4,
             retries: 2,
             backoff: Duration::from_millis(500),
+            outbound: None,
         }
     }
 

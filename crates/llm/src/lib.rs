@@ -15,6 +15,7 @@
 mod client;
 mod config;
 mod error;
+pub mod outbound;
 mod protocol;
 mod score;
 

@@ -279,3 +279,39 @@ async fn a_redirect_is_an_error_and_is_not_followed() {
     assert!(err.to_string().contains("307"), "{err}");
     assert!(target.requests().is_empty(), "the redirect was followed");
 }
+
+#[tokio::test]
+async fn a_model_server_on_an_internal_address_is_refused_unless_allowed() {
+    use std::sync::Arc;
+    use tandem_llm::outbound::OutboundPolicy;
+    let llm = FakeLlm::start().await;
+    llm.answer(ANSWER);
+    let strict = Some(Arc::new(OutboundPolicy::default()));
+    let Err(err) = LlmClient::new(LlmConfig {
+        outbound: strict.clone(),
+        ..config(&llm.base_url)
+    }) else {
+        panic!("127.0.0.1 is refused");
+    };
+    assert!(err.to_string().contains("internal address"), "{err}");
+    // A name that resolves to loopback passes the URL check and is refused when resolved.
+    let by_name = LlmClient::new(LlmConfig {
+        outbound: strict,
+        retries: 0,
+        ..config(&llm.base_url.replace("127.0.0.1", "localhost"))
+    })
+    .unwrap();
+    let err = by_name.extract(RECEIPT, &fields()).await.unwrap_err();
+    assert!(err.to_string().contains("internal address"), "{err}");
+    assert!(llm.requests().is_empty());
+    // Listed by the operator: allowed.
+    let allowed = LlmClient::new(LlmConfig {
+        outbound: Some(Arc::new(OutboundPolicy {
+            allow_hosts: vec!["127.0.0.1".into()],
+            allow_private: false,
+        })),
+        ..config(&llm.base_url)
+    })
+    .unwrap();
+    assert!(allowed.extract(RECEIPT, &fields()).await.is_ok());
+}

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
-use tandem_domain::{AutomationDef, UserId, VersionId, WorkspaceId};
+use tandem_domain::{AutomationDef, Destination, UserId, VersionId, WorkspaceId};
 use tandem_engine::pipeline::{Models, Spec};
 use tandem_store::{Automation, NewVersion, Version};
 
@@ -63,6 +63,30 @@ fn read_capped(path: &Path, cap: u64, named_in: Option<&Path>) -> ServiceResult<
         return Err(fail(format!("it grew past the limit of {cap} bytes while read")));
     }
     Ok(bytes)
+}
+
+/// Refuse JSONL destinations outside the data directory and the allowed directories
+/// (see [`crate::delivery::jsonl_path`]), each named by its place in the definition.
+pub fn check_destinations(settings: &crate::Settings, def: &AutomationDef) -> ServiceResult<()> {
+    let wrong: Vec<String> = def
+        .destinations
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| match d {
+            Destination::Jsonl { path } => crate::delivery::jsonl_path(settings, path)
+                .err()
+                .map(|e| format!("destinations[{i}].path: {e}")),
+            Destination::Webhook { .. } => None,
+        })
+        .collect();
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(ServiceError::invalid_with(
+            "a destination writes where it may not",
+            wrong,
+        ))
+    }
 }
 
 /// Read a definition file and the training files it names, relative to it.
@@ -179,6 +203,7 @@ impl Tandem {
         by: Option<UserId>,
     ) -> ServiceResult<Applied> {
         let def = parse_definition(source, file_name)?;
+        check_destinations(&self.settings, &def)?;
         let hash = content_hash(source, &files);
         // Unchanged: no training, no new version.
         if let Some(a) = self.store.automation_by_slug(ws, def.slug.as_str()).await?

@@ -80,6 +80,9 @@ impl Tandem {
         let body = body(delivery)?;
         match destination {
             Destination::Webhook { url, secret } => {
+                // Names are checked by address in the client's resolver; this covers a URL
+                // that names an address itself, which never reaches a resolver.
+                self.settings.outbound.check_url(url)?;
                 let mut req = self
                     .http
                     .post(url)
@@ -102,11 +105,9 @@ impl Tandem {
                 }
             }
             Destination::Jsonl { path } => {
-                let full = if Path::new(path).is_absolute() {
-                    path.into()
-                } else {
-                    self.settings.data_dir.join(path)
-                };
+                // Checked again here: a version applied before the check existed may name
+                // any path.
+                let full = jsonl_path(&self.settings, path)?;
                 let line = format!("{body}\n");
                 tokio::task::spawn_blocking(move || append_line(&full, line.as_bytes()))
                     .await
@@ -114,6 +115,31 @@ impl Tandem {
             }
         }
     }
+}
+
+/// Where a JSONL destination writes: `path` inside the data directory, or under a
+/// directory the operator allowed (`delivery.allow_paths`); never through `..`. A
+/// definition is untrusted input: without this, any builder could append to any file the
+/// server may write (issue 21).
+pub fn jsonl_path(settings: &crate::Settings, path: &str) -> Result<std::path::PathBuf, String> {
+    let p = Path::new(path);
+    if p.components()
+        .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return Err(format!(
+            "{path:?} climbs out with \"..\"; write a path inside the data directory"
+        ));
+    }
+    if !p.is_absolute() {
+        return Ok(settings.data_dir.join(p));
+    }
+    if p.starts_with(&settings.data_dir) || settings.jsonl_allow_dirs.iter().any(|d| p.starts_with(d)) {
+        return Ok(p.to_path_buf());
+    }
+    Err(format!(
+        "{path:?} is outside the data directory ({}); write a path inside it, or list its directory in delivery.allow_paths",
+        settings.data_dir.display()
+    ))
 }
 
 /// The start of a receiver's error answer, for people: at most `ERROR_BYTES` are read (a
@@ -143,7 +169,12 @@ fn describe_http_error(url: &str, e: &reqwest::Error) -> String {
     if e.is_timeout() {
         format!("{url} did not answer in time")
     } else if e.is_connect() {
-        format!("cannot connect to {url}")
+        // The innermost cause says why: refused, no route, or the outbound policy's reason.
+        let mut cause: &dyn std::error::Error = e;
+        while let Some(next) = cause.source() {
+            cause = next;
+        }
+        format!("cannot connect to {url}: {cause}")
     } else {
         format!("request to {url} failed: {e}")
     }

@@ -33,6 +33,7 @@ use std::sync::Arc;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{ServiceError, ServiceResult};
 pub use settings::Settings;
+pub use tandem_llm::outbound::OutboundPolicy;
 pub use tandem_store::Store;
 
 /// Everything a use-case needs, cheap to clone and share between the web server, the
@@ -58,7 +59,9 @@ impl Tandem {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: Settings) -> Tandem {
         // No redirects: a receiver's 307 would forward the signed POST wherever it points,
         // a loopback service included (issue 21). A redirect is an error, shown as such.
+        let outbound = Arc::new(settings.outbound.clone());
         let http = reqwest::Client::builder()
+            .dns_resolver(outbound.resolver())
             .timeout(settings.delivery_timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("tandem/", env!("CARGO_PKG_VERSION")))

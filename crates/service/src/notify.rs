@@ -177,6 +177,13 @@ impl Tandem {
     /// POST the message to a Slack-compatible incoming webhook.
     pub async fn send_slack(&self, url: &str, msg: &Message) -> Result<(), NotifyError> {
         let body = serde_json::json!({ "text": msg.to_mrkdwn(), "mrkdwn": true });
+        self.settings
+            .outbound
+            .check_url(url)
+            .map_err(|detail| NotifyError::Slack {
+                detail,
+                permanent: true,
+            })?;
         let resp = self
             .http
             .post(url)

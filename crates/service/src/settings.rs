@@ -27,6 +27,12 @@ pub struct Settings {
     /// Delivery retries wait `base * 2^attempt`, capped at `delivery_backoff_max`.
     pub delivery_backoff_base: Duration,
     pub delivery_backoff_max: Duration,
+    /// Directories outside `data_dir` that JSONL destinations may write to (an operator's
+    /// choice, `delivery.allow_paths`); anywhere else is refused.
+    pub jsonl_allow_dirs: Vec<PathBuf>,
+    /// Where webhooks, notifications and LLM calls may connect (`[outbound]`): public
+    /// addresses only unless the operator allows more.
+    pub outbound: tandem_llm::outbound::OutboundPolicy,
     /// Session lifetime for the UI.
     pub session_ttl: Duration,
     /// Use cheap password hashing (tests only; never in production).
@@ -51,6 +57,8 @@ impl Default for Settings {
             delivery_timeout: Duration::from_secs(10),
             delivery_backoff_base: Duration::from_secs(2),
             delivery_backoff_max: Duration::from_secs(3600),
+            jsonl_allow_dirs: Vec::new(),
+            outbound: tandem_llm::outbound::OutboundPolicy::default(),
             session_ttl: Duration::from_secs(12 * 3600),
             fast_password_hashing: false,
             login_throttle: crate::throttle::ThrottleLimits::default(),

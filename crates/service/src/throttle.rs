@@ -18,12 +18,13 @@ use tandem_domain::Millis;
 /// addresses costs at most this many small entries (and then forgets the oldest).
 const MAX_KEYS: usize = 50_000;
 
-/// The limits, from settings.
+/// The limits, from settings. A limit of 0 is no limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottleLimits {
     /// Failed attempts on one account within `window_ms` before it is throttled.
     pub per_account: usize,
-    /// Failed attempts from one address (any accounts) within `window_ms`.
+    /// Failed attempts from one address (any accounts) within `window_ms`. Behind a reverse
+    /// proxy every client has the proxy's address: 0 turns this limit off.
     pub per_address: usize,
     pub window_ms: Millis,
 }
@@ -46,6 +47,9 @@ struct Failures {
 impl Failures {
     /// Milliseconds until `key` may try again, if it is over `limit` now.
     fn wait(&mut self, key: &str, limit: usize, window: Millis, now: Millis) -> Option<Millis> {
+        if limit == 0 {
+            return None;
+        }
         let times = self.keys.get_mut(key)?;
         while times.front().is_some_and(|t| now - t >= window) {
             times.pop_front();
@@ -58,6 +62,9 @@ impl Failures {
     }
 
     fn record(&mut self, key: &str, limit: usize, window: Millis, now: Millis) {
+        if limit == 0 {
+            return;
+        }
         if !self.keys.contains_key(key) && self.keys.len() >= MAX_KEYS {
             self.prune(window, now);
         }
@@ -176,6 +183,21 @@ mod tests {
             t.check(L, "x@x.io", Some(ip), 20),
             Some(60),
             "the address still is"
+        );
+    }
+
+    #[test]
+    fn a_limit_of_zero_is_off() {
+        let t = LoginThrottle::default();
+        let off = ThrottleLimits { per_address: 0, ..L };
+        let ip: IpAddr = "10.0.0.9".parse().unwrap();
+        for i in 0..50 {
+            t.failed(off, &format!("u{i}@x.io"), Some(ip), 10);
+        }
+        assert_eq!(t.check(off, "new@x.io", Some(ip), 10), None);
+        assert!(
+            lock(&t.addresses).keys.is_empty(),
+            "nothing kept for a limit that is off"
         );
     }
 

@@ -23,6 +23,10 @@ pub struct Config {
     pub log_format: LogFormat,
     pub worker: WorkerConfig,
     pub delivery: DeliveryConfig,
+    #[serde(default)]
+    pub outbound: OutboundConfig,
+    #[serde(default)]
+    pub login: LoginConfig,
     pub session_hours: u64,
     pub inbox: InboxConfig,
 }
@@ -103,12 +107,45 @@ pub struct WorkerConfig {
     pub process_attempts: u32,
 }
 
+/// Sign-in throttling.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoginConfig {
+    pub attempts_per_account: usize,
+    pub attempts_per_address: usize,
+    pub window_minutes: u64,
+}
+
+impl Default for LoginConfig {
+    fn default() -> Self {
+        let d = tandem_service::throttle::ThrottleLimits::default();
+        LoginConfig {
+            attempts_per_account: d.per_account,
+            attempts_per_address: d.per_address,
+            window_minutes: u64::try_from(d.window_ms / 60_000).unwrap_or(15),
+        }
+    }
+}
+
+/// Where webhooks, notifications and LLM calls may connect.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OutboundConfig {
+    #[serde(default)]
+    pub allow_hosts: Vec<String>,
+    #[serde(default)]
+    pub allow_private: bool,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveryConfig {
     pub timeout_seconds: u64,
     pub backoff_base_seconds: u64,
     pub backoff_max_seconds: u64,
+    /// Directories outside the data directory that JSONL destinations may write to.
+    #[serde(default)]
+    pub allow_paths: Vec<PathBuf>,
 }
 
 impl Default for Config {
@@ -132,7 +169,10 @@ impl Default for Config {
                 timeout_seconds: 10,
                 backoff_base_seconds: 2,
                 backoff_max_seconds: 3600,
+                allow_paths: Vec::new(),
             },
+            outbound: OutboundConfig::default(),
+            login: LoginConfig::default(),
             session_hours: 12,
             inbox: InboxConfig::default(),
         }
@@ -180,6 +220,23 @@ timeout_seconds = 10
 # Retries wait base * 2^attempt seconds, up to the maximum.
 backoff_base_seconds = 2
 backoff_max_seconds = 3600
+# JSONL destinations write inside the data directory; list other directories they may use.
+allow_paths = []
+
+[login]
+# Failed sign-ins allowed on one account, and from one address, within the window; past
+# either, sign-in waits ("too many attempts; try again in N s"). 0 turns a limit off:
+# behind a reverse proxy every client has the proxy's address.
+attempts_per_account = 5
+attempts_per_address = 20
+window_minutes = 15
+
+[outbound]
+# Webhooks, Slack notifications and LLM servers are called on public addresses only.
+# List hosts here to call only those (at any address, a local LLM server's included):
+allow_hosts = []
+# Or allow loopback, private (10/8, 172.16/12, 192.168/16, fc00::/7) and link-local for all.
+allow_private = false
 
 [inbox]
 # Minutes an opened item stays held for its reviewer (others see who holds it).
@@ -256,9 +313,19 @@ impl Config {
             delivery_timeout: Duration::from_secs(self.delivery.timeout_seconds.max(1)),
             delivery_backoff_base: Duration::from_secs(self.delivery.backoff_base_seconds),
             delivery_backoff_max: Duration::from_secs(self.delivery.backoff_max_seconds),
+            outbound: tandem_service::OutboundPolicy {
+                allow_hosts: self.outbound.allow_hosts.clone(),
+                allow_private: self.outbound.allow_private,
+            },
+            jsonl_allow_dirs: self.delivery.allow_paths.clone(),
             session_ttl: Duration::from_secs(self.session_hours.max(1) * 3600),
             fast_password_hashing: false,
-            login_throttle: tandem_service::throttle::ThrottleLimits::default(),
+            login_throttle: tandem_service::throttle::ThrottleLimits {
+                per_account: self.login.attempts_per_account,
+                per_address: self.login.attempts_per_address,
+                window_ms: i64::try_from(self.login.window_minutes.max(1).saturating_mul(60_000))
+                    .unwrap_or(i64::MAX),
+            },
             inbox: self.inbox.settings().unwrap_or_default(),
         }
     }

@@ -57,6 +57,11 @@ impl TestApp {
             fast_password_hashing: true,
             delivery_backoff_base: std::time::Duration::from_millis(0),
             delivery_timeout: std::time::Duration::from_secs(5),
+            // The test receivers and model servers listen on 127.0.0.1.
+            outbound: tandem_service::OutboundPolicy {
+                allow_hosts: Vec::new(),
+                allow_private: true,
+            },
             ..Settings::default()
         };
         configure(&mut settings);

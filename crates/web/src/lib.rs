@@ -94,7 +94,7 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a request body may pause between two pieces before the request fails.
 const BODY_PAUSE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Connections served at once; past it, new ones wait in the kernel's accept queue.
-const MAX_CONNECTIONS: usize = 1024;
+pub const MAX_CONNECTIONS: usize = 1024;
 
 /// Serve `app` on an already bound listener until `shutdown` completes, then finish the
 /// requests in flight.

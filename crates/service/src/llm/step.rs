@@ -42,7 +42,10 @@ pub(crate) fn llm_fields(def: &AutomationDef) -> Vec<&tandem_domain::definition:
 }
 
 /// The client settings a definition asks for; the API key is read from the environment.
-pub(crate) fn client_config(llm: &LlmDef) -> ServiceResult<LlmConfig> {
+pub(crate) fn client_config(
+    llm: &LlmDef,
+    outbound: &tandem_llm::outbound::OutboundPolicy,
+) -> ServiceResult<LlmConfig> {
     let api_key = match &llm.api_key_env {
         None => None,
         Some(var) => Some(std::env::var(var).map_err(|_| {
@@ -57,12 +60,18 @@ pub(crate) fn client_config(llm: &LlmDef) -> ServiceResult<LlmConfig> {
         samples: llm.samples,
         max_concurrency: llm.max_concurrency as usize,
         retries: llm.retries,
+        outbound: Some(Arc::new(outbound.clone())),
         ..LlmConfig::new(llm.base_url.clone(), llm.model.clone())
     })
 }
 
 impl LlmClients {
-    fn get(&self, ws: WorkspaceId, c: &Compiled) -> ServiceResult<Option<Arc<LlmClient>>> {
+    fn get(
+        &self,
+        ws: WorkspaceId,
+        c: &Compiled,
+        outbound: &tandem_llm::outbound::OutboundPolicy,
+    ) -> ServiceResult<Option<Arc<LlmClient>>> {
         let Some(llm) = &c.def.llm else {
             return Ok(None);
         };
@@ -74,7 +83,8 @@ impl LlmClients {
         if let Some(client) = clients.get(&key) {
             return Ok(Some(client.clone()));
         }
-        let client = LlmClient::new(client_config(llm)?).map_err(|e| ServiceError::invalid(e.to_string()))?;
+        let client = LlmClient::new(client_config(llm, outbound)?)
+            .map_err(|e| ServiceError::invalid(e.to_string()))?;
         let client = Arc::new(client);
         clients.insert(key, client.clone());
         Ok(Some(client))
@@ -132,7 +142,7 @@ async fn ask(
 ) -> Result<Vec<LlmAnswer>, String> {
     let client = t
         .llm_clients
-        .get(job.workspace_id, c)
+        .get(job.workspace_id, c, &t.settings.outbound)
         .map_err(|e| e.to_string())?
         .ok_or("the automation uses extractor = \"llm\" but has no [llm] section")?;
     let calibrators: HashMap<String, Calibrator> = t

@@ -221,9 +221,43 @@ impl Kind {
                 row.try_get::<Option<String>, _>(i)
                     .or_else(|_| row.try_get::<Option<i64>, _>(i).map(|v| v.map(|v| v.to_string())))
                     .or_else(|_| row.try_get::<Option<f64>, _>(i).map(|v| v.map(|v| v.to_string())))
-                    .map_err(|_| wrong("not text"))?,
+                    .map_err(|_| wrong("not text"))?
+                    .map(without_nul),
             ),
         })
+    }
+}
+
+/// PostgreSQL stores no NUL character: not in text, and not as `\u0000` in JSON. SQLite
+/// took both before intake refused them (issue 21), and one such row stopped the whole
+/// move; each NUL becomes U+FFFD (the replacement character), in JSON strings too.
+fn without_nul(text: String) -> String {
+    const REPLACEMENT: &str = "\u{FFFD}";
+    let text = if text.contains('\0') {
+        text.replace('\0', REPLACEMENT)
+    } else {
+        text
+    };
+    if !text.contains("\\u0000") {
+        return text;
+    }
+    // Only a JSON document spells a NUL `\u0000`; rewrite its strings, keys included.
+    fn clean(v: serde_json::Value) -> serde_json::Value {
+        use serde_json::Value as J;
+        match v {
+            J::String(s) => J::String(s.replace('\0', REPLACEMENT)),
+            J::Array(a) => J::Array(a.into_iter().map(clean).collect()),
+            J::Object(o) => J::Object(
+                o.into_iter()
+                    .map(|(k, v)| (k.replace('\0', REPLACEMENT), clean(v)))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(doc) => serde_json::to_string(&clean(doc)).unwrap_or(text),
+        Err(_) => text,
     }
 }
 

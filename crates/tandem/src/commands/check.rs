@@ -9,9 +9,10 @@ use crate::config::Config;
 use crate::progress;
 
 /// Exit 0 when the definition and its training files are valid, 2 when not.
-pub fn run(file: &Path) -> ExitCode {
+pub fn run(file: &Path, settings: &tandem_service::Settings) -> ExitCode {
     let checked = automations::read_definition(file).and_then(|(source, files)| {
         let def = automations::parse_definition(&source, &file.display().to_string())?;
+        automations::check_destinations(settings, &def)?;
         let summary = automations::check_training(&def, &files)?;
         Ok((def, summary))
     });

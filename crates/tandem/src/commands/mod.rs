@@ -34,7 +34,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Bench(args) => bench::run(config, args).await,
         Command::BenchInbox(args) => bench_inbox::run(config, args).await,
         Command::Demo(args) => demo::run(config, args).await,
-        Command::Check { file } => Ok(check::run(&file)),
+        Command::Check { file } => Ok(check::run(&file, &config.settings())),
         Command::Apply { files } => check::apply(config, &files).await,
         Command::Import(args) => import::run(config, args).await,
         Command::Llm(cmd) => llm::run(config, cmd).await,

@@ -172,6 +172,8 @@ pub fn tandem(dir: &Path) -> Command {
         .env("TANDEM_WORKER__BATCH", "16")
         .env("TANDEM_DELIVERY__BACKOFF_BASE_SECONDS", "0")
         .env("TANDEM_LOG", "warn")
+        // The test receivers and model servers listen on 127.0.0.1.
+        .env("TANDEM_OUTBOUND__ALLOW_PRIVATE", "true")
         .stdin(Stdio::null());
     c
 }

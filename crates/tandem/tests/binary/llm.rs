@@ -24,6 +24,8 @@ async fn tandem(dir: &Path, args: &[&str]) -> Output {
             .current_dir(&dir)
             .env_remove("TANDEM_CONFIG")
             .env_remove("TANDEM_DATABASE_URL")
+            // The fake model server listens on 127.0.0.1.
+            .env("TANDEM_OUTBOUND__ALLOW_PRIVATE", "true")
             .output()
             .expect("the tandem binary runs")
     })

@@ -260,6 +260,19 @@ impl TypedProbe {
         .execute(&lite)
         .await
         .unwrap();
+        // Rows written before intake refused NUL (issue 21): one in plain text, one as a
+        // JSON escape. PostgreSQL takes neither; they once stopped the whole move.
+        sqlx::query(
+            "CREATE TABLE nul_probe (id INTEGER PRIMARY KEY, workspace_id INTEGER NOT NULL, doc TEXT, note TEXT)",
+        )
+        .execute(&lite)
+        .await
+        .unwrap();
+        sqlx::query("INSERT INTO nul_probe VALUES (1, $1, '{\"t\": \"x\\u0000y\"}', 'a' || char(0) || 'b')")
+            .bind(ws)
+            .execute(&lite)
+            .await
+            .unwrap();
         lite.close().await;
         // The target is migrated first (as `tandem migrate` would), then gets the table.
         let store = tandem_store::open(pg).await.unwrap();
@@ -269,6 +282,13 @@ impl TypedProbe {
             "CREATE TABLE typed_probe (id BIGINT PRIMARY KEY, workspace_id BIGINT NOT NULL REFERENCES workspaces(id),
                  flag_int BOOLEAN, flag_word BOOLEAN, at TIMESTAMPTZ, day DATE, doc JSONB,
                  amount NUMERIC(30, 10), bytes BYTEA, ratio DOUBLE PRECISION, note TEXT)",
+        )
+        .execute(&pg)
+        .await
+        .unwrap();
+        sqlx::query(
+            "CREATE TABLE nul_probe (id BIGINT PRIMARY KEY, workspace_id BIGINT NOT NULL REFERENCES workspaces(id),
+                 doc JSONB, note TEXT)",
         )
         .execute(&pg)
         .await
@@ -311,6 +331,12 @@ impl TypedProbe {
         );
         assert!(two.get::<bool, _>(9), "NULLs stay NULL");
         assert_eq!(two.get::<Option<Vec<u8>>, _>(6), None);
+        let nul = sqlx::query("SELECT doc->>'t', note FROM nul_probe")
+            .fetch_one(&pg)
+            .await
+            .expect("the rows with NUL were moved");
+        assert_eq!(nul.get::<String, _>(0), "x\u{FFFD}y", "a NUL in JSON");
+        assert_eq!(nul.get::<String, _>(1), "a\u{FFFD}b", "a NUL in text");
         pg.close().await;
     }
 }

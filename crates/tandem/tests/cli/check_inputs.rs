@@ -49,3 +49,37 @@ fn devices_fifos_and_huge_definitions_are_refused_at_once() {
         "{err}"
     );
 }
+
+#[test]
+fn jsonl_destinations_stay_in_the_data_directory_unless_a_directory_is_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let jsonl = |path: &str| format!("{HEAD}[[destinations]]\ntype = \"jsonl\"\npath = \"{path}\"\n");
+    let (code, err) = check(d, &jsonl("out/results.jsonl"));
+    assert_eq!(code, Some(0), "{err}");
+    for (path, says) in [
+        ("/etc/cron.d/tandem", "outside the data directory"),
+        ("../../home/me/.bashrc", "climbs out"),
+    ] {
+        let (code, err) = check(d, &jsonl(path));
+        assert_eq!(code, Some(2), "{path}: {err}");
+        assert!(
+            err.contains("destinations[0].path") && err.contains(says),
+            "{path}: {err}"
+        );
+    }
+    // An operator allows a directory in the configuration file.
+    let exports = d.join("exports");
+    std::fs::write(
+        d.join("tandem.toml"),
+        format!(
+            "[delivery]\nallow_paths = [{:?}]\n",
+            exports.display().to_string()
+        ),
+    )
+    .unwrap();
+    let (code, err) = check(d, &jsonl(&format!("{}/results.jsonl", exports.display())));
+    assert_eq!(code, Some(0), "{err}");
+    let (code, _) = check(d, &jsonl("/etc/cron.d/tandem"));
+    assert_eq!(code, Some(2), "only the allowed directory");
+}

@@ -142,3 +142,59 @@ url = "{bad}/huge"
         );
     }
 }
+
+/// A webhook on `url` with the default outbound policy (no internal addresses): the
+/// delivery's last error, after a drain.
+async fn delivery_error_without_allowance(backend: tandem_test_support::TestBackend, url: &str) -> String {
+    let app = TestApp::start_with_settings(backend, None, |s| {
+        s.outbound = tandem_service::OutboundPolicy::default();
+    })
+    .await;
+    let definition = format!(
+        "name = \"Contacts\"\nslug = \"contacts\"\n\n[[fields]]\nname = \"email\"\ntype = \"email\"\nrequired = true\nthreshold = 0.5\n\n[[destinations]]\ntype = \"webhook\"\nurl = \"{url}\"\n"
+    );
+    app.apply(&definition, TrainingFiles::default()).await;
+    let token = app.token("builder@acme.io", Role::Builder).await;
+    let (status, body) = app
+        .post_json(
+            &token,
+            "/api/v1/automations/contacts/items",
+            &json!({ "text": "write to ada@example.com" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    app.drain().await;
+    let filter = DeliveryFilter {
+        limit: 10,
+        ..DeliveryFilter::default()
+    };
+    let deliveries = app
+        .tandem
+        .store
+        .list_deliveries(app.workspace, &filter)
+        .await
+        .unwrap();
+    deliveries[0].last_error.clone().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn webhooks_to_internal_addresses_are_refused_unless_allowed() {
+    for backend in backends() {
+        let receiver = Receiver::start().await;
+        // By address: 127.0.0.1 written in the URL.
+        let error = delivery_error_without_allowance(backend, &receiver.url).await;
+        assert!(
+            error.contains("internal address") && error.contains("allow_hosts"),
+            "{error}"
+        );
+        // By name: `localhost` resolves to loopback, refused when resolved (the address
+        // checked is the address connected).
+        let by_name = receiver.url.replace("127.0.0.1", "localhost");
+        let error = delivery_error_without_allowance(backend, &by_name).await;
+        assert!(error.contains("internal address"), "{error}");
+        assert!(
+            receiver.all().is_empty(),
+            "{backend:?}: an internal receiver was called"
+        );
+    }
+}

@@ -33,3 +33,32 @@ async fn connections_that_never_finish_their_headers_are_closed() {
         assert!(closed.is_ok(), "a connection is still open after {limit:?}");
     }
 }
+
+#[tokio::test]
+async fn at_most_the_connection_limit_is_served_and_a_freed_slot_serves_the_next() {
+    let Some(backend) = backends().into_iter().next() else {
+        return;
+    };
+    let app = TestApp::start(backend).await;
+    let addr = app.url.trim_start_matches("http://").to_owned();
+    // Every slot taken by a connection that has sent nothing yet (each is closed by the
+    // header timeout, 10 s, so the checks below come well before that).
+    let mut idle = Vec::new();
+    for _ in 0..tandem_web::MAX_CONNECTIONS {
+        idle.push(TcpStream::connect(&addr).await.expect("connect"));
+    }
+    let mut next = TcpStream::connect(&addr).await.expect("the kernel still accepts");
+    next.write_all(b"GET /healthz HTTP/1.1\r\nHost: tandem\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("write");
+    let mut first = [0u8; 12];
+    let early = tokio::time::timeout(Duration::from_secs(1), next.read_exact(&mut first)).await;
+    assert!(early.is_err(), "a connection past the limit was served");
+    // One idle connection goes: its slot serves the waiting one.
+    drop(idle.pop());
+    tokio::time::timeout(Duration::from_secs(5), next.read_exact(&mut first))
+        .await
+        .expect("served once a slot was free")
+        .expect("read");
+    assert_eq!(&first, b"HTTP/1.1 200");
+}
