@@ -1,5 +1,7 @@
 //! Saving and loading a trained [`TextClassifier`]: a magic tag, a format version, then
-//! the model in postcard (a compact serde format: varints, no field names).
+//! the model in postcard (a compact serde format: varints, no field names). Version 2
+//! appends the optional word-vector block after the version 1 body, so routers saved
+//! before it existed still load (as n-gram-only routers, which is what they are).
 //!
 //! Loading never retrains: the vocabulary's lookup table is the only derived state, and it
 //! is rebuilt from the stored hashes. Floats are stored bit for bit, so a reloaded model
@@ -12,7 +14,9 @@ use thiserror::Error;
 const MAGIC: &[u8; 8] = b"TNDMCLF\0";
 /// Bump on any change to the stored structures; old artifacts are then rejected with a
 /// clear error (retrain) instead of being misread.
-const FORMAT_VERSION: u16 = 1;
+const FORMAT_VERSION: u16 = 2;
+/// The oldest version this build still reads.
+const OLDEST_VERSION: u16 = 1;
 
 /// Why bytes could not be loaded as a classifier.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -36,6 +40,8 @@ impl TextClassifier {
         // Serialising plain structs of numbers and strings into a Vec cannot fail.
         let body = postcard::to_allocvec(self).unwrap_or_default();
         out.extend_from_slice(&body);
+        let dense = postcard::to_allocvec(&self.dense).unwrap_or_default();
+        out.extend_from_slice(&dense);
         out
     }
 
@@ -46,14 +52,17 @@ impl TextClassifier {
             .ok_or(LoadError::NotAnArtifact)?;
         let (version, body) = rest.split_at_checked(2).ok_or(LoadError::NotAnArtifact)?;
         let found = u16::from_le_bytes([version[0], version[1]]);
-        if found != FORMAT_VERSION {
+        if !(OLDEST_VERSION..=FORMAT_VERSION).contains(&found) {
             return Err(LoadError::Version {
                 found,
                 supported: FORMAT_VERSION,
             });
         }
-        let mut model: TextClassifier =
-            postcard::from_bytes(body).map_err(|e| LoadError::Corrupt(e.to_string()))?;
+        let corrupt = |e: postcard::Error| LoadError::Corrupt(e.to_string());
+        let (mut model, rest): (TextClassifier, &[u8]) = postcard::take_from_bytes(body).map_err(corrupt)?;
+        if found >= 2 {
+            model.dense = postcard::from_bytes(rest).map_err(corrupt)?;
+        }
         model.validate().map_err(LoadError::Corrupt)?;
         model.vocab.rebuild_map();
         Ok(model)

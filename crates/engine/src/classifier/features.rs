@@ -158,6 +158,9 @@ pub(crate) struct SparseVec {
     pub known: f32,
     /// Number of words, for the out-of-scope signals (one-word inputs are ambiguous).
     pub n_words: u32,
+    /// The dense block (the text's static word vector, scaled), empty when the model has
+    /// none. Its weights follow the sparse rows.
+    pub dense: Vec<f32>,
 }
 
 /// The learned vocabulary: n-gram hash to row, with each row's IDF and block.
@@ -256,6 +259,7 @@ impl Vocab {
             val,
             known: if total > 0.0 { known2 / total } else { 0.0 },
             n_words: grams.n_words,
+            dense: Vec::new(),
         }
     }
 

@@ -12,10 +12,12 @@ use super::features::SparseVec;
 use super::rng::Rng;
 use serde::{Deserialize, Serialize};
 
-/// A trained linear scorer: `logits = W x + b`.
+/// A trained linear scorer: `logits = W x + b`. The rows of `w` are the `rows` sparse
+/// features, then one row per entry of the inputs' dense block (if any).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Linear {
     pub classes: usize,
+    pub rows: usize,
     pub w: Vec<f32>,
     pub b: Vec<f32>,
 }
@@ -31,7 +33,8 @@ pub(crate) struct SgdParams {
 }
 
 impl Linear {
-    /// Fit on `xs` with labels `ys` (class indices below `classes`), over `rows` features.
+    /// Fit on `xs` with labels `ys` (class indices below `classes`), over `rows` sparse
+    /// features and the inputs' dense block (every input's `dense` has the same length).
     pub(crate) fn train(
         xs: &[SparseVec],
         ys: &[u32],
@@ -41,7 +44,8 @@ impl Linear {
         rng: &mut Rng,
     ) -> Self {
         let c = classes;
-        let mut v = vec![0.0f32; rows * c];
+        let dense_len = xs.first().map_or(0, |x| x.dense.len());
+        let mut v = vec![0.0f32; (rows + dense_len) * c];
         let mut b = vec![0.0f32; c];
         // Class priors as the starting bias: early steps then learn features, not counts.
         let mut counts = vec![1.0f64; c];
@@ -70,6 +74,7 @@ impl Linear {
                 // Forward with the current scale.
                 scores.copy_from_slice(&b);
                 forward(&v, c, x, scale as f32, &mut scores);
+                dense_forward(&v[rows * c..], c, &x.dense, scale as f32, &mut scores);
                 softmax_in_place(&mut scores);
                 scores[ys[i] as usize] -= 1.0;
                 // Decay everything through the scale, then step on the touched rows. Once
@@ -87,7 +92,14 @@ impl Linear {
                         .map(|(k, g)| (k, *g)),
                 );
                 let dense = active.len() * 4 > c;
-                for (&row, &xv) in x.idx.iter().zip(&x.val) {
+                let dense_rows = (rows..rows + x.dense.len()).map(|r| r as u32);
+                for (row, &xv) in x
+                    .idx
+                    .iter()
+                    .copied()
+                    .chain(dense_rows)
+                    .zip(x.val.iter().chain(&x.dense))
+                {
                     let r = &mut v[row as usize * c..row as usize * c + c];
                     let k = step * xv;
                     if dense {
@@ -111,7 +123,22 @@ impl Linear {
             }
         }
         fold_scale(&mut v, &mut scale);
-        Self { classes: c, w: v, b }
+        Self {
+            classes: c,
+            rows,
+            w: v,
+            b,
+        }
+    }
+}
+
+/// `scores += scale * W_dense x_dense`: every row is used, so a plain loop over rows.
+pub(crate) fn dense_forward(w: &[f32], c: usize, x: &[f32], scale: f32, scores: &mut [f32]) {
+    for (row, &xv) in w.chunks_exact(c).zip(x) {
+        let a = xv * scale;
+        for (o, w) in scores.iter_mut().zip(row) {
+            *o += a * w;
+        }
     }
 }
 
@@ -159,34 +186,35 @@ pub(crate) struct Compact {
 }
 
 impl Compact {
-    /// Keep the largest `keep` share of the centred weights (by magnitude).
+    /// Keep the largest `keep` share of the centred sparse-feature weights (by magnitude);
+    /// the dense block's rows go to [`DenseWeights::from_linear`].
     pub(crate) fn from_linear(m: &Linear, keep: f64) -> Self {
         let c = m.classes;
-        let mut centred = m.w.clone();
-        let mut buf = Vec::with_capacity(c);
-        for r in centred.chunks_mut(c) {
-            buf.clear();
-            buf.extend_from_slice(r);
-            let mid = buf.len() / 2;
-            let (_, median, _) = buf.select_nth_unstable_by(mid, f32::total_cmp);
-            let median = *median;
-            for v in r.iter_mut() {
-                *v -= median;
-            }
-        }
+        let centred = centre_rows(&m.w[..m.rows * c], c);
         Self::from_dense(&centred, m.b.clone(), c, keep)
     }
 
-    /// Unit-length class centroids of the training vectors, so that "logits" are cosine
-    /// similarities to each class's typical wording. Unlike the discriminative weights,
-    /// these say how much an input looks like the examples, not which class it is
-    /// closest to: an out-of-scope input can be nearest to some class yet like none.
-    pub(crate) fn centroids(xs: &[SparseVec], ys: &[u32], rows: usize, classes: usize, keep: f64) -> Self {
+    /// Unit-length class centroids of the training vectors (sparse and dense parts
+    /// together), so that "logits" are cosine similarities to each class's typical wording.
+    /// Unlike the discriminative weights, these say how much an input looks like the
+    /// examples, not which class it is closest to: an out-of-scope input can be nearest to
+    /// some class yet like none.
+    pub(crate) fn centroids(
+        xs: &[SparseVec],
+        ys: &[u32],
+        rows: usize,
+        classes: usize,
+        keep: f64,
+    ) -> (Self, DenseWeights) {
         let c = classes;
-        let mut w = vec![0.0f32; rows * c];
+        let dense_len = xs.first().map_or(0, |x| x.dense.len());
+        let mut w = vec![0.0f32; (rows + dense_len) * c];
         for (x, &y) in xs.iter().zip(ys) {
             for (&row, &v) in x.idx.iter().zip(&x.val) {
                 w[row as usize * c + y as usize] += v;
+            }
+            for (j, &v) in x.dense.iter().enumerate() {
+                w[(rows + j) * c + y as usize] += v;
             }
         }
         let mut norm = vec![0.0f32; c];
@@ -200,7 +228,11 @@ impl Compact {
                 *v /= n.sqrt().max(1e-12);
             }
         }
-        Self::from_dense(&w, vec![0.0; c], c, keep)
+        let dense = DenseWeights {
+            classes: c,
+            w: w[rows * c..].to_vec(),
+        };
+        (Self::from_dense(&w[..rows * c], vec![0.0; c], c, keep), dense)
     }
 
     /// Keep the largest `keep` share of a dense row-major matrix, quantised.
@@ -276,6 +308,74 @@ impl Compact {
     }
 }
 
+/// A trained linear model as used for scoring: the pruned sparse part and the whole
+/// dense block.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Scorer {
+    pub sparse: Compact,
+    pub dense: DenseWeights,
+}
+
+impl Scorer {
+    pub(crate) fn from_linear(m: &Linear, keep: f64) -> Self {
+        Self {
+            sparse: Compact::from_linear(m, keep),
+            dense: DenseWeights::from_linear(m),
+        }
+    }
+
+    /// Logits for one input, written into `out` (length `classes`).
+    pub(crate) fn logits_into(&self, x: &SparseVec, out: &mut [f32]) {
+        self.sparse.logits_into(x, out);
+        self.dense.add_into(&x.dense, out);
+    }
+}
+
+/// Each row of a row-major matrix centred on its median: softmax ignores a per-row
+/// shift (it adds the same to every class), and centred rows have more small entries to
+/// drop.
+fn centre_rows(w: &[f32], c: usize) -> Vec<f32> {
+    let mut centred = w.to_vec();
+    let mut buf = Vec::with_capacity(c);
+    for r in centred.chunks_mut(c) {
+        buf.clear();
+        buf.extend_from_slice(r);
+        let mid = buf.len() / 2;
+        let (_, median, _) = buf.select_nth_unstable_by(mid, f32::total_cmp);
+        let median = *median;
+        for v in r.iter_mut() {
+            *v -= median;
+        }
+    }
+    centred
+}
+
+/// The weights of the dense block (static word vectors), kept whole and in f32: every
+/// input uses every row, so there is nothing sparse to prune, and the block is small
+/// (dimensions x classes).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub(crate) struct DenseWeights {
+    pub classes: usize,
+    /// Row-major, one row of `classes` per dimension.
+    pub w: Vec<f32>,
+}
+
+impl DenseWeights {
+    /// The dense rows of a trained model, centred like the sparse ones.
+    pub(crate) fn from_linear(m: &Linear) -> Self {
+        let c = m.classes;
+        Self {
+            classes: c,
+            w: centre_rows(&m.w[m.rows * c..], c),
+        }
+    }
+
+    /// `out += W x`.
+    pub(crate) fn add_into(&self, x: &[f32], out: &mut [f32]) {
+        dense_forward(&self.w, self.classes, x, 1.0, out);
+    }
+}
+
 fn fold_scale(v: &mut [f32], scale: &mut f64) {
     let s = *scale as f32;
     for x in v.iter_mut() {
@@ -308,6 +408,7 @@ mod tests {
             val: vec![1.0 / n; idx.len()],
             known: 1.0,
             n_words: 1,
+            dense: Vec::new(),
         }
     }
 

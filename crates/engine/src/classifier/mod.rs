@@ -18,6 +18,7 @@ mod model;
 mod rng;
 pub mod svg;
 mod train;
+mod wordvec;
 
 pub use artifact::LoadError;
 pub use io::{Example, ExampleFormat, ParseError, parse_examples};

@@ -7,7 +7,8 @@
 
 use super::confidence::{SignalModel, signals};
 use super::features::Vocab;
-use super::linear::{Compact, softmax_in_place};
+use super::linear::{Compact, DenseWeights, softmax_in_place};
+use super::wordvec;
 use serde::{Deserialize, Serialize};
 
 /// How many routes a prediction lists.
@@ -47,6 +48,21 @@ pub struct TrainSummary {
     pub weights: usize,
 }
 
+/// The dense block of a router trained with the static word vectors: their weight against
+/// the n-grams, and the weights and centroids of their dimensions. Stored after the rest of
+/// the model (see `artifact`), so routers saved before it existed still load.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct DenseHead {
+    /// Fingerprint of the word-vector table trained with (see `wordvec`).
+    pub table: u64,
+    /// The text's unit word vector is multiplied by this before scoring.
+    pub scale: f32,
+    /// In-scope accuracy on the first fold's held-out rows for each candidate scale.
+    pub scale_scores: Vec<(f32, f64)>,
+    pub linear: DenseWeights,
+    pub centroids: DenseWeights,
+}
+
 /// A trained router. Build with [`TextClassifier::train`], persist with
 /// [`TextClassifier::to_bytes`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,17 +76,28 @@ pub struct TextClassifier {
     pub(crate) correct: SignalModel,
     pub(crate) oos: SignalModel,
     pub(crate) summary: TrainSummary,
+    /// Present when training found the word vectors helped on held-out rows.
+    #[serde(skip)]
+    pub(crate) dense: Option<DenseHead>,
 }
 
 impl TextClassifier {
     /// Route one text.
     pub fn predict(&self, text: &str) -> Prediction {
-        let x = self.vocab.transform(text);
+        let mut x = self.vocab.transform(text);
         let mut logits = vec![0.0f32; self.labels.len()];
         self.linear.logits_into(&x, &mut logits);
         let oos_idx = self.oos_class.map(|c| c as usize);
         let mut sims = vec![0.0f32; self.labels.len()];
         self.centroids.logits_into(&x, &mut sims);
+        if let Some(d) = &self.dense {
+            x.dense = wordvec::table().sentence(text);
+            for v in x.dense.iter_mut() {
+                *v *= d.scale;
+            }
+            d.linear.add_into(&x.dense, &mut logits);
+            d.centroids.add_into(&x.dense, &mut sims);
+        }
         let sig = signals(&logits, self.temperature, oos_idx, &x, &sims);
         let oos_score = self.oos.probability(&sig);
         let confidence = self.correct.probability(&sig) * (1.0 - oos_score);
@@ -138,7 +165,28 @@ impl TextClassifier {
         self.correct.validate()?;
         self.oos.validate()?;
         self.centroids.validate(v.len())?;
-        self.linear.validate(v.len())
+        self.linear.validate(v.len())?;
+        if let Some(d) = &self.dense {
+            if d.table != wordvec::table().id {
+                return Err(
+                    "trained with other word vectors than this build carries; retrain the model".into(),
+                );
+            }
+            let dim = wordvec::table().dim();
+            let fits = |w: &DenseWeights| w.classes == self.labels.len() && w.w.len() == dim * w.classes;
+            if !fits(&d.linear) || !fits(&d.centroids) || !d.scale.is_finite() {
+                return Err("word-vector weights do not match the labels".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// The weight training gave the static word vectors (0 when it left them out), and the
+    /// held-out accuracy of each candidate weight.
+    pub fn word_vectors(&self) -> (f32, Vec<(f32, f64)>) {
+        self.dense
+            .as_ref()
+            .map_or((0.0, Vec::new()), |d| (d.scale, d.scale_scores.clone()))
     }
 
     /// Every label the router knows, the out-of-scope label included.
@@ -332,6 +380,22 @@ pub(crate) mod tests {
             TextClassifier::train(&empty, &opts).unwrap_err(),
             TrainError::EmptyText { index: 2 }
         );
+    }
+
+    #[test]
+    fn routers_saved_before_word_vectors_still_load() {
+        let opts = TrainOptions {
+            word_vector_weights: vec![0.0],
+            ..TrainOptions::default()
+        };
+        let model = TextClassifier::train(&synthetic(10, 0, 6), &opts).unwrap();
+        assert!(model.dense.is_none());
+        // Version 1 was the same body without the trailing word-vector block (here `None`,
+        // one zero byte).
+        let mut v1 = model.to_bytes();
+        assert_eq!(v1.pop(), Some(0));
+        v1[8..10].copy_from_slice(&1u16.to_le_bytes());
+        assert_eq!(TextClassifier::from_bytes(&v1).unwrap(), model);
     }
 
     #[test]
