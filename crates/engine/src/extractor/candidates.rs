@@ -22,7 +22,8 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::normalise::{DateOrder, kind_normalises, normalise, shape_matches};
+use super::fasthash::FastHash;
+use super::normalise::{DateOrder, cannot_normalise, kind_normalises, normalise, shape_matches};
 use crate::{FieldKind, Span};
 
 /// One non-empty line: its trimmed byte range and its whitespace tokens.
@@ -81,7 +82,131 @@ pub(crate) struct CandidateConfig {
     /// Zero (no wrapped grams) for models saved before wrapped grams existed.
     #[serde(default)]
     pub max_wrap: usize,
+    /// The classes ([`edge_class`]) a candidate's first character may be in, as bits:
+    /// learned from the gold values, so a field whose values start with a capital
+    /// ("New York", "ACME Corp") is not offered the thousands of spans of a contract that
+    /// start with a lower-case word. Every class for models saved before.
+    #[serde(default = "any_edge")]
+    pub starts: u8,
+    /// The same for a candidate's last character.
+    #[serde(default = "any_edge")]
+    pub ends: u8,
+    /// The classes the nearest character before a candidate (whitespace skipped) may be
+    /// in: a party's name follows "between" or an opening quote, rarely another capital,
+    /// so the spans that start in the middle of a name are not offered.
+    #[serde(default = "any_edge")]
+    pub before: u8,
+    /// The same for the nearest character after a candidate.
+    #[serde(default = "any_edge")]
+    pub after: u8,
+    /// The most lower-case words ([`is_lower_word`]) a gram or wrapped gram may hold,
+    /// learned like its length: names and places hold few ("Bank of New York"), the
+    /// spans of a sentence many. No limit for models saved before.
+    #[serde(default = "no_limit")]
+    pub max_lower: usize,
 }
+
+fn no_limit() -> usize {
+    usize::MAX
+}
+
+/// Whether a word is written in lower case: its first letter or digit, past any
+/// punctuation, is a lower-case letter ("of", "(the", "iPhone").
+pub(crate) fn is_lower_word(tok: &str) -> bool {
+    tok.chars()
+        .find(|c| c.is_alphanumeric())
+        .is_some_and(char::is_lowercase)
+}
+
+/// Lower-case words in a value (see [`is_lower_word`]).
+pub(crate) fn lower_words(value: &str) -> usize {
+    value.split_whitespace().filter(|w| is_lower_word(w)).count()
+}
+
+/// Every edge class.
+pub(crate) const ANY_EDGE: u8 = 0b1111;
+
+fn any_edge() -> u8 {
+    ANY_EDGE
+}
+
+/// A character's class at a span's edge, as one bit: upper-case letter, lower-case or
+/// uncased letter, digit, anything else (punctuation, symbols).
+pub(crate) fn edge_class(c: char) -> u8 {
+    if c.is_uppercase() {
+        0b0001
+    } else if c.is_alphabetic() {
+        0b0010
+    } else if c.is_numeric() {
+        0b0100
+    } else {
+        0b1000
+    }
+}
+
+/// The edge classes of a span of `text`: its first and last characters (0 for an empty
+/// span), and what is just outside it: the character glued to it (a quote, a bracket, a
+/// full stop), else the first character of the word before or after it. The first, not
+/// the last, character of the word before: "First" in "Birch First" follows a
+/// capitalised word, which its last letter would not show. Nothing before or after (the
+/// start or end of the document) is every class: which document edge a value sits at
+/// says nothing about it, and a mask must not exclude the last value of a document
+/// because the training values were all followed by more text.
+pub(crate) fn edges(text: &str, start: usize, end: usize) -> [u8; 4] {
+    let s = &text[start..end];
+    let first = s.chars().next().map_or(0, edge_class);
+    let last = s.chars().next_back().map_or(0, edge_class);
+    let head = &text[..start];
+    let before = match head.chars().next_back() {
+        None => ANY_EDGE,
+        Some(c) if !c.is_whitespace() => edge_class(c),
+        Some(_) => {
+            let t = head.trim_end();
+            // The word's start within a bounded window: a "word" of a million bytes
+            // must not be scanned once per candidate.
+            let window = &t[t.floor_char_boundary(t.len().saturating_sub(64))..];
+            let word = window.rfind(char::is_whitespace).map_or(window, |i| &window[i..]);
+            word.trim_start().chars().next().map_or(ANY_EDGE, edge_class)
+        }
+    };
+    let after = text[end..]
+        .trim_start()
+        .chars()
+        .next()
+        .map_or(ANY_EDGE, edge_class);
+    [first, last, before, after]
+}
+
+/// The edge classes of gold values' spans ([`edges`], as `(text, start, end)`), as
+/// [`CandidateConfig`] keeps them: a class at least [`MIN_EDGE_SHARE`] of the values have
+/// (so one odd label, `"Company"` with its quotes, does not open the door to every span
+/// that starts with a quote), or every class any value has when that would keep none.
+/// Every class when there are no values.
+pub(crate) fn learn_edges<'a>(values: impl Iterator<Item = (&'a str, usize, usize)>) -> [u8; 4] {
+    let mut counts = [[0usize; 4]; 4];
+    let mut n = 0;
+    for (text, start, end) in values {
+        for (count, e) in counts.iter_mut().zip(edges(text, start, end)) {
+            for (bit, c) in count.iter_mut().enumerate() {
+                *c += usize::from(e >> bit & 1 == 1);
+            }
+        }
+        n += 1;
+    }
+    counts.map(|count| {
+        if n == 0 {
+            return ANY_EDGE;
+        }
+        let common = (0..4)
+            .filter(|&b| count[b] as f64 >= MIN_EDGE_SHARE * n as f64)
+            .fold(0u8, |m, b| m | 1 << b);
+        let any = (0..4).filter(|&b| count[b] > 0).fold(0u8, |m, b| m | 1 << b);
+        if common == 0 { any } else { common }
+    })
+}
+
+/// The least share of gold values an edge class needs to be kept (see [`learn_edges`]).
+const MIN_EDGE_SHARE: f64 = 0.02;
 
 impl CandidateConfig {
     /// The widest net, used once on the training documents to learn the real bounds.
@@ -89,7 +214,21 @@ impl CandidateConfig {
         max_run: 12,
         max_ngram: 12,
         max_wrap: 12,
+        starts: ANY_EDGE,
+        ends: ANY_EDGE,
+        before: ANY_EDGE,
+        after: ANY_EDGE,
+        max_lower: usize::MAX,
     };
+
+    /// Whether the span `start..end` of `text` may be a candidate, by its edges.
+    fn admits(&self, text: &str, start: usize, end: usize) -> bool {
+        if [self.starts, self.ends, self.before, self.after] == [ANY_EDGE; 4] {
+            return true;
+        }
+        let [a, b, c, d] = edges(text, start, end);
+        a & self.starts != 0 && b & self.ends != 0 && c & self.before != 0 && d & self.after != 0
+    }
 }
 
 /// Which generator proposed a candidate; only used to learn the bounds.
@@ -124,11 +263,15 @@ pub(crate) fn generate(
         kind,
         FieldKind::Date | FieldKind::Money | FieldKind::Number | FieldKind::Phone
     );
-    let valid = |s: &str| {
-        !typed
-            || ((!needs_digit || s.bytes().any(|b| b.is_ascii_digit())) && normalise(kind, s, order).is_ok())
+    let valid = |start: usize, end: usize| {
+        let s = &text[start..end];
+        cfg.admits(text, start, end)
+            && (!typed
+                || ((!needs_digit || s.bytes().any(|b| b.is_ascii_digit()))
+                    && !cannot_normalise(kind, s)
+                    && normalise(kind, s, order).is_ok()))
     };
-    let mut seen: HashSet<(usize, usize)> = HashSet::new();
+    let mut seen: HashSet<(usize, usize), FastHash> = HashSet::default();
     let mut out = Vec::new();
     let mut push = |out: &mut Vec<Candidate>, start, end, first_line, last_line, origin| {
         if end > start && seen.insert((start, end)) {
@@ -145,22 +288,35 @@ pub(crate) fn generate(
         for len in 1..=cfg.max_run.min(lines.len() - i) {
             let last = i + len - 1;
             let (start, end) = (lines[i].start, lines[last].end);
-            if valid(&text[start..end]) {
+            if valid(start, end) {
                 push(&mut out, start, end, i, last, Origin::Run(len));
             }
         }
     }
+    // Lower-case words inside a gram, counted as it grows: past the learned most, every
+    // longer gram from the same start has as many, so the loop stops.
+    let lower_words = |toks: &[(usize, usize)]| -> Vec<usize> {
+        toks.iter()
+            .map(|&(a, b)| usize::from(is_lower_word(&text[a..b])))
+            .collect()
+    };
     if cfg.max_ngram > 0 {
         for (i, line) in lines.iter().enumerate() {
             let n_tok = line.tokens.len();
+            let lower = lower_words(&line.tokens);
             for t0 in 0..n_tok {
+                let mut lowers = 0;
                 for n in 1..=cfg.max_ngram.min(n_tok - t0) {
+                    lowers += lower[t0 + n - 1];
+                    if lowers > cfg.max_lower {
+                        break;
+                    }
                     let (start, end) = (line.tokens[t0].0, line.tokens[t0 + n - 1].1);
-                    if valid(&text[start..end]) {
+                    if valid(start, end) {
                         push(&mut out, start, end, i, i, Origin::Gram(n));
                     }
                     if let Some((a, b)) = trimmed(text, start, end)
-                        && valid(&text[a..b])
+                        && valid(a, b)
                     {
                         push(&mut out, a, b, i, i, Origin::Gram(n));
                     }
@@ -173,16 +329,27 @@ pub(crate) fn generate(
         // of one line and `after` at the start of the next, at most `max_wrap` in all.
         for i in 0..lines.len().saturating_sub(1) {
             let (top, next) = (&lines[i].tokens, &lines[i + 1].tokens);
+            let (top_lower, next_lower) = (lower_words(top), lower_words(next));
+            let mut top_lowers = 0;
             for before in 1..=top.len().min(cfg.max_wrap - 1) {
+                top_lowers += top_lower[top.len() - before];
+                if top_lowers > cfg.max_lower {
+                    break;
+                }
                 let start = top[top.len() - before].0;
+                let mut lowers = top_lowers;
                 for after in 1..=next.len().min(cfg.max_wrap - before) {
+                    lowers += next_lower[after - 1];
+                    if lowers > cfg.max_lower {
+                        break;
+                    }
                     let end = next[after - 1].1;
                     let n = before + after;
-                    if valid(&text[start..end]) {
+                    if valid(start, end) {
                         push(&mut out, start, end, i, i + 1, Origin::Wrap(n));
                     }
                     if let Some((a, b)) = trimmed(text, start, end)
-                        && valid(&text[a..b])
+                        && valid(a, b)
                     {
                         push(&mut out, a, b, i, i + 1, Origin::Wrap(n));
                     }
@@ -218,53 +385,67 @@ fn trimmed(text: &str, start: usize, end: usize) -> Option<(usize, usize)> {
     Some((a, a + inner.len()))
 }
 
-/// The bounds a set of documents needs: for each document whose gold value some candidate
-/// matches, the cheapest generator that reaches it (a run before a gram before a shape), and
-/// the longest run and gram over all documents. `matches(doc, candidate)` says whether a
-/// candidate of document `doc` is right.
+/// The bounds a set of gold values needs: for each value some candidate matches, the
+/// cheapest generator that reaches it (a run before a shape before a gram before a wrapped
+/// gram); then the longest run any value needs, and the gram and wrapped-gram lengths that
+/// reach [`GRAM_COVERAGE`] of the values that need them. Not the longest: a gram's cost
+/// grows with its length on every word of every document, and the last few percent of
+/// labels are the sentence-long ones ("Xencor and Aimmune are sometimes referred to herein
+/// individually as a Party...") that no span model finds anyway. Runs keep the longest:
+/// they cost one candidate per line. `values` gives each value's candidates;
+/// `matches(value, candidate)` says whether a candidate is right.
 pub(crate) fn learn_config<'a>(
-    docs: impl Iterator<Item = (usize, &'a [Candidate])>,
+    values: impl Iterator<Item = (usize, &'a [Candidate])>,
     mut matches: impl FnMut(usize, &Candidate) -> bool,
 ) -> CandidateConfig {
     let mut cfg = CandidateConfig {
         max_run: 1,
         max_ngram: 0,
         max_wrap: 0,
+        ..CandidateConfig::SCAN
     };
-    for (doc, cands) in docs {
+    let (mut grams, mut wraps) = (Vec::new(), Vec::new());
+    for (value, cands) in values {
         let hits: Vec<Origin> = cands
             .iter()
-            .filter(|c| matches(doc, c))
+            .filter(|c| matches(value, c))
             .map(|c| c.origin)
             .collect();
-        let shortest_run = hits.iter().filter_map(|o| match o {
+        let shortest = |pick: fn(&Origin) -> Option<usize>| hits.iter().filter_map(pick).min();
+        if let Some(n) = shortest(|o| match o {
             Origin::Run(n) => Some(*n),
             _ => None,
-        });
-        if let Some(n) = shortest_run.min() {
+        }) {
             cfg.max_run = cfg.max_run.max(n);
-            continue;
-        }
-        if hits.contains(&Origin::Shape) {
-            continue;
-        }
-        let shortest_gram = hits.iter().filter_map(|o| match o {
+        } else if hits.contains(&Origin::Shape) {
+        } else if let Some(n) = shortest(|o| match o {
             Origin::Gram(n) => Some(*n),
             _ => None,
-        });
-        if let Some(n) = shortest_gram.min() {
-            cfg.max_ngram = cfg.max_ngram.max(n);
-            continue;
-        }
-        let shortest_wrap = hits.iter().filter_map(|o| match o {
+        }) {
+            grams.push(n);
+        } else if let Some(n) = shortest(|o| match o {
             Origin::Wrap(n) => Some(*n),
             _ => None,
-        });
-        if let Some(n) = shortest_wrap.min() {
-            cfg.max_wrap = cfg.max_wrap.max(n);
+        }) {
+            wraps.push(n);
         }
     }
+    cfg.max_ngram = covering(grams);
+    cfg.max_wrap = covering(wraps);
     cfg
+}
+
+/// The share of gold values the learned gram lengths reach (see [`learn_config`]).
+pub(crate) const GRAM_COVERAGE: f64 = 0.95;
+
+/// The least count at or under which [`GRAM_COVERAGE`] of `lengths` fall (0 for none).
+pub(crate) fn covering(mut lengths: Vec<usize>) -> usize {
+    if lengths.is_empty() {
+        return 0;
+    }
+    lengths.sort_unstable();
+    let at = ((GRAM_COVERAGE * lengths.len() as f64).ceil() as usize).clamp(1, lengths.len());
+    lengths[at - 1]
 }
 
 #[cfg(test)]
@@ -289,6 +470,7 @@ mod tests {
             max_run: 2,
             max_ngram: 2,
             max_wrap: 0,
+            ..CandidateConfig::SCAN
         };
         let cands = generate(text, &layout, FieldKind::Text, cfg, DateOrder::default());
         // Runs: 3 single + 2 double; grams inside "a b c": a, b, c, "a b", "b c"; inside
@@ -320,6 +502,7 @@ mod tests {
                 max_run: 2,
                 max_ngram: 2,
                 max_wrap: 0,
+                ..CandidateConfig::SCAN
             }
         );
     }
@@ -332,6 +515,7 @@ mod tests {
             max_run: 1,
             max_ngram: 3,
             max_wrap: 3,
+            ..CandidateConfig::SCAN
         };
         let cands = generate(text, &layout, FieldKind::Text, cfg, DateOrder::default());
         let raw: Vec<&str> = cands.iter().map(|c| &text[c.span.start..c.span.end]).collect();
@@ -356,5 +540,130 @@ mod tests {
         });
         assert_eq!(learned.max_wrap, 3);
         assert_eq!(learned.max_ngram, 0);
+    }
+
+    #[test]
+    fn learned_edges_drop_spans_that_start_or_stop_inside_a_name() {
+        let text = "This Agreement is made by Birch First Global Investments Inc. and the\nlaws of the State of New York. Nothing in New York shall apply.";
+        let layout = Layout::new(text);
+        let wide = CandidateConfig {
+            max_run: 1,
+            max_ngram: 5,
+            max_wrap: 0,
+            ..CandidateConfig::SCAN
+        };
+        let spans = |cfg| -> Vec<String> {
+            generate(text, &layout, FieldKind::Text, cfg, DateOrder::default())
+                .iter()
+                .map(|c| text[c.span.start..c.span.end].to_string())
+                .collect()
+        };
+        let at = |v: &str| {
+            let a = text.find(v).unwrap();
+            (text, a, a + v.len())
+        };
+        // Values that start with a capital after a lower-case word, and end in a
+        // lower-case letter or a full stop before a lower-case word or a full stop.
+        let [starts, ends, before, after] =
+            learn_edges([at("Birch First Global Investments Inc."), at("New York")].into_iter());
+        assert_eq!((starts, ends), (0b0001, 0b1010));
+        assert_eq!((before, after), (0b0010, 0b1010));
+        let cfg = CandidateConfig {
+            starts,
+            ends,
+            before,
+            after,
+            ..wide
+        };
+        let all = spans(wide);
+        let kept = spans(cfg);
+        for want in [
+            "Birch First Global Investments Inc.",
+            "New York",
+            "State of New York",
+        ] {
+            assert!(kept.iter().any(|k| k == want), "{want:?} missing from {kept:?}");
+        }
+        // Cut inside the name (a capital before or after), or starting with a lower-case
+        // word: offered by the wide scan, not by the learned edges.
+        for gone in [
+            "First Global Investments Inc.",
+            "Birch First",
+            "York",
+            "Agreement",
+            "the State of New",
+        ] {
+            assert!(
+                all.iter().any(|k| k == gone),
+                "{gone:?} should be in the wide scan"
+            );
+            assert!(!kept.iter().any(|k| k == gone), "{gone:?} should be dropped");
+        }
+        assert!(kept.len() * 4 < all.len(), "{} of {}", kept.len(), all.len());
+        // The end of the document is no class of its own: a value there is kept.
+        let last = "shall apply.";
+        let (_, a, b) = at(last);
+        assert_eq!(edges(text, a, b)[3], ANY_EDGE);
+    }
+
+    #[test]
+    fn odd_labels_do_not_widen_the_edges() {
+        // 60 values start with a capital, one with a quote: the quote is under 2%.
+        let text = "Acme \"Beta\"";
+        let mut values = vec![(text, 0, 4); 60];
+        values.push((text, 5, 11));
+        assert_eq!(learn_edges(values.into_iter())[0], 0b0001);
+        // With nothing common, every class that occurs is kept; with nothing, every class.
+        assert_eq!(learn_edges([(text, 5, 11)].into_iter())[0], 0b1000);
+        assert_eq!(learn_edges(std::iter::empty()), [ANY_EDGE; 4]);
+    }
+
+    #[test]
+    fn gram_length_covers_most_values_and_every_value_of_a_document_counts() {
+        // 39 values need two tokens, one needs eleven: the eleven is the 2.5% tail.
+        assert_eq!(covering([vec![2; 39], vec![11]].concat()), 2);
+        assert_eq!(covering(vec![3, 1, 2]), 3);
+        assert_eq!(covering(Vec::new()), 0);
+        // A document with a short and a long value (a defined term and a full name): the
+        // long one is learned too, not only the easiest value of the document.
+        let text = "between Birch First Global Inc (the Company) and";
+        let layout = Layout::new(text);
+        let cands = generate(
+            text,
+            &layout,
+            FieldKind::Text,
+            CandidateConfig::SCAN,
+            DateOrder::default(),
+        );
+        let gold = ["Company", "Birch First Global Inc"];
+        let cfg = learn_config([(0, &cands[..]), (1, &cands[..])].into_iter(), |v, c| {
+            super::super::normalise::collapse_whitespace(&text[c.span.start..c.span.end]) == gold[v]
+        });
+        assert_eq!(cfg.max_ngram, 4);
+    }
+
+    #[test]
+    fn grams_hold_at_most_the_learned_lower_case_words() {
+        let text = "made by the Bank of New York Mellon and the laws of the State";
+        let layout = Layout::new(text);
+        let cfg = CandidateConfig {
+            max_run: 1,
+            max_ngram: 6,
+            max_wrap: 0,
+            max_lower: 1,
+            ..CandidateConfig::SCAN
+        };
+        let raw: Vec<String> = generate(text, &layout, FieldKind::Text, cfg, DateOrder::default())
+            .iter()
+            .map(|c| text[c.span.start..c.span.end].to_string())
+            .collect();
+        assert!(raw.iter().any(|r| r == "Bank of New York Mellon"), "{raw:?}");
+        assert!(raw.iter().any(|r| r == "the Bank"), "{raw:?}");
+        for gone in ["the Bank of", "made by", "Mellon and the", "laws of the State"] {
+            assert!(!raw.iter().any(|r| r == gone), "{gone:?} in {raw:?}");
+        }
+        // The count reads past punctuation: "(the" is a lower-case word, "(2)" is not.
+        assert!(is_lower_word("(the") && !is_lower_word("(2)") && !is_lower_word("Bank"));
+        assert_eq!(lower_words("two (2) years"), 2);
     }
 }

@@ -14,6 +14,7 @@
 use std::collections::HashMap;
 
 use super::candidates::Candidate;
+use super::fasthash::FastHash;
 use super::features::CandValue;
 
 /// Evidence for one value counts from at most this many of its candidates: a total printed
@@ -42,7 +43,7 @@ pub(crate) fn single(values: &[CandValue], scores: &[f32]) -> Option<Answer> {
         return None;
     }
     // Per value, the indices of its candidates.
-    let mut by_value: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_value: HashMap<&str, Vec<usize>, FastHash> = HashMap::default();
     for (i, v) in values.iter().enumerate() {
         by_value.entry(v.key.as_str()).or_default().push(i);
     }
@@ -83,7 +84,7 @@ pub(crate) fn ranked(
     scores: &[f32],
     limit: usize,
 ) -> Vec<(usize, f64)> {
-    let mut best: HashMap<&str, usize> = HashMap::new();
+    let mut best: HashMap<&str, usize, FastHash> = HashMap::default();
     for (i, v) in values.iter().enumerate() {
         let e = best.entry(v.key.as_str()).or_insert(i);
         if scores[*e] < scores[i] {

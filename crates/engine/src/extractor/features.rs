@@ -15,6 +15,7 @@
 use std::collections::HashMap;
 
 use super::candidates::{Candidate, Layout};
+use super::fasthash::FastHash;
 use super::normalise::{DateOrder, collapse_whitespace, kind_normalises, normalise};
 use super::prose::Prose;
 use crate::{FieldKind, Span};
@@ -33,7 +34,12 @@ pub(crate) struct CandValue {
 pub(crate) fn describe(text: &str, cand: &Candidate, kind: FieldKind, order: DateOrder) -> CandValue {
     let raw = &text[cand.span.start..cand.span.end];
     let collapsed = collapse_whitespace(raw);
-    let normalised = normalise(kind, raw, order);
+    // A kind that only collapses whitespace normalises to `collapsed`: not again.
+    let normalised = if kind_normalises(kind) {
+        normalise(kind, raw, order)
+    } else {
+        Ok(collapsed.clone())
+    };
     let key = match (&normalised, kind_normalises(kind)) {
         (Ok(v), true) => format!("n:{v}"),
         _ => format!("r:{collapsed}"),
@@ -115,6 +121,29 @@ const AFFIX: u64 = 47;
 /// At most this many tokens of one text are featurised, so a huge candidate or context
 /// line costs a bounded amount.
 const MAX_TOKENS: usize = 40;
+/// Words of its own line read either side of a candidate by models that also read the
+/// prose context: a label sits next to its value, and the prose features already read
+/// the sentence around it. Reading 40 either side, as models trained before did, made
+/// the line context most of a prose candidate's features, and so of the time it took.
+const NARROW_LINE_CONTEXT: usize = 12;
+
+/// Which features a model reads; models saved before a change are featurised as they
+/// were trained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FeatureSet {
+    /// The prose context (`prose`).
+    pub prose: bool,
+    /// At most [`NARROW_LINE_CONTEXT`] words of the line either side, not [`MAX_TOKENS`].
+    pub narrow: bool,
+}
+
+impl FeatureSet {
+    /// What training uses now.
+    pub const CURRENT: FeatureSet = FeatureSet {
+        prose: true,
+        narrow: true,
+    };
+}
 const MAX_CONTEXT_TOKENS: usize = 12;
 
 fn mix(mut z: u64) -> u64 {
@@ -145,19 +174,36 @@ fn word_hash(tok: &str) -> u64 {
 }
 
 /// Hashes of a word's first and last three letters (lower case), when it has more than
-/// three; else of the word itself, once as each.
+/// three; else of the word itself, once as each. Without allocating: it runs on every
+/// token of every candidate.
 fn affixes(tok: &str) -> (u64, u64) {
-    let chars: Vec<char> = tok
+    let mut letters = tok
         .chars()
         .filter(|c| c.is_alphanumeric())
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    let hash = |cs: &[char], tag: u64| cs.iter().fold(FNV_OFFSET ^ tag, |h, &c| fnv_step(h, c as u64));
-    let n = chars.len();
-    if n <= 3 {
-        return (hash(&chars, 1), hash(&chars, 1));
+        .map(|c| c.to_ascii_lowercase());
+    let mut first = ['\0'; 3];
+    let mut last = ['\0'; 3];
+    let mut n = 0;
+    for c in letters.by_ref() {
+        if n < 3 {
+            first[n] = c;
+        }
+        last[n % 3] = c;
+        n += 1;
     }
-    (hash(&chars[..3], 2), hash(&chars[n - 3..], 3))
+    let hash = |cs: &mut dyn Iterator<Item = char>, tag: u64| {
+        cs.fold(FNV_OFFSET ^ tag, |h, c| fnv_step(h, c as u64))
+    };
+    if n <= 3 {
+        let h = hash(&mut first[..n].iter().copied(), 1);
+        return (h, h);
+    }
+    // The last three in order: the ring holds them starting at n % 3.
+    let tail = (0..3).map(|k| last[(n + k) % 3]);
+    (
+        hash(&mut first.iter().copied(), 2),
+        hash(&mut tail.into_iter(), 3),
+    )
 }
 
 /// A token's shape: character classes (`X` upper, `x` lower, `9` digit, punctuation as
@@ -229,10 +275,42 @@ fn head(s: &str) -> &str {
 }
 
 /// The tokens of a line (in order, not overlapping) that overlap `span`.
+#[cfg(test)]
 fn overlapping(tokens: &[(usize, usize)], span: Span) -> &[(usize, usize)] {
+    &tokens[overlapping_range(tokens, span)]
+}
+
+/// The indices of the tokens of a line that overlap `span`.
+fn overlapping_range(tokens: &[(usize, usize)], span: Span) -> std::ops::Range<usize> {
     let from = tokens.partition_point(|t| t.1 <= span.start);
     let to = tokens.partition_point(|t| t.0 < span.end);
-    &tokens[from..to.max(from)]
+    from..to.max(from)
+}
+
+/// What the features read of one whole token, hashed once per document: candidates that
+/// contain it or see it as context look it up instead of hashing it again (a word of a
+/// prose paragraph is inside or beside dozens of candidates).
+#[derive(Clone, Copy)]
+struct TokenHashes {
+    word: u64,
+    shape: u64,
+    prefix: u64,
+    suffix: u64,
+    /// Short enough that [`head`] and [`tail`] read it whole.
+    short: bool,
+}
+
+impl TokenHashes {
+    fn new(tok: &str) -> Self {
+        let (prefix, suffix) = affixes(tok);
+        Self {
+            word: word_hash(tok),
+            shape: shape_hash(tok),
+            prefix,
+            suffix,
+            short: tok.len() <= MAX_CONTEXT_BYTES,
+        }
+    }
 }
 
 /// Buckets that keep small counts exact and group large ones.
@@ -272,20 +350,28 @@ pub(crate) fn featurize(
     values: &[CandValue],
     kind: FieldKind,
     bits: u8,
-    prose: bool,
+    set: FeatureSet,
 ) -> FeatureMatrix {
     let lines = &layout.lines;
     // Models trained before the prose context existed are featurised as they were.
-    let prose = prose.then(|| Prose::new(text, layout, word_hash));
-    let line_words: Vec<Vec<u64>> = lines
+    let prose = set.prose.then(|| Prose::new(text, layout, word_hash));
+    let line_context = if set.narrow {
+        NARROW_LINE_CONTEXT
+    } else {
+        MAX_TOKENS
+    };
+    let token_hashes: Vec<Vec<TokenHashes>> = lines
         .iter()
         .map(|l| {
             l.tokens
                 .iter()
-                .take(MAX_CONTEXT_TOKENS)
-                .map(|&(a, b)| word_hash(&text[a..b]))
+                .map(|&(a, b)| TokenHashes::new(&text[a..b]))
                 .collect()
         })
+        .collect();
+    let line_words: Vec<Vec<u64>> = token_hashes
+        .iter()
+        .map(|l| l.iter().take(MAX_CONTEXT_TOKENS).map(|h| h.word).collect())
         .collect();
     // How often each value occurs among the candidates, and for numbers their rank by size:
     // "the largest amount" and "the value printed twice" are strong, learnable cues.
@@ -293,7 +379,7 @@ pub(crate) fn featurize(
         .iter()
         .map(|l| line_profile(&text[l.start..l.end], l.tokens.len()))
         .collect();
-    let mut counts: HashMap<&str, usize> = HashMap::new();
+    let mut counts: HashMap<&str, usize, FastHash> = HashMap::default();
     for v in values {
         *counts.entry(v.key.as_str()).or_default() += 1;
     }
@@ -324,31 +410,41 @@ pub(crate) fn featurize(
         // binary search, so a candidate inside a long line does not walk the whole line.
         let mut n_tok = 0;
         let (mut first_word, mut last_tok) = (0, None);
-        for line in &lines[first..=last] {
-            let toks = overlapping(&line.tokens, span);
+        for (line, hashes) in lines[first..=last].iter().zip(&token_hashes[first..=last]) {
+            let range = overlapping_range(&line.tokens, span);
+            let toks = &line.tokens[range.clone()];
             for (k, &(a, b)) in toks.iter().enumerate().take(MAX_TOKENS.saturating_sub(n_tok)) {
-                let tok = &text[a.max(span.start)..b.min(span.end)];
-                let w = word_hash(tok);
-                let sh = shape_hash(tok);
+                // A token the span cuts (punctuation split off) is hashed as cut.
+                let h = if a >= span.start && b <= span.end {
+                    hashes[range.start + k]
+                } else {
+                    TokenHashes::new(&text[a.max(span.start)..b.min(span.end)])
+                };
+                let (w, sh) = (h.word, h.shape);
                 s.add(TOK, w);
                 s.add(SHAPE, sh);
                 // Word beginnings and endings survive OCR slips ("ENTERORISE") and
                 // generalise to unseen names ("...MART", "...WARE").
-                let (pre, suf) = affixes(tok);
-                s.add(AFFIX, pre);
-                s.add(AFFIX, suf);
+                s.add(AFFIX, h.prefix);
+                s.add(AFFIX, h.suffix);
                 if n_tok + k == 0 {
                     first_word = w;
                     s.add(SHAPE_FIRST, sh);
                 }
             }
             n_tok += toks.len();
-            last_tok = toks.last().copied().or(last_tok);
+            last_tok = toks
+                .last()
+                .map(|&(a, b)| {
+                    if a >= span.start && b <= span.end {
+                        hashes[range.end - 1]
+                    } else {
+                        TokenHashes::new(&text[a.max(span.start)..b.min(span.end)])
+                    }
+                })
+                .or(last_tok);
         }
-        let (last_word, last_shape) = last_tok.map_or((0, 0), |(a, b)| {
-            let tok = &text[a.max(span.start)..b.min(span.end)];
-            (word_hash(tok), shape_hash(tok))
-        });
+        let (last_word, last_shape) = last_tok.map_or((0, 0), |h| (h.word, h.shape));
         // Each line of a run by its outline and place in the run, and the words of its
         // first and last lines: where a multi-line value starts and stops.
         for l in (first..=last).take(MAX_CONTEXT_TOKENS) {
@@ -426,12 +522,18 @@ pub(crate) fn featurize(
         // The whole label before the value ("total sales (inclusive of gst) :") and its word
         // pairs, besides its single words: "grand total" and "net total" differ only there.
         let (mut left_all, mut next_word) = (FNV_OFFSET, None);
-        // At most `MAX_TOKENS` words either side: a label is near its value, and a
+        // At most `line_context` words either side: a label is near its value, and a
         // candidate inside a line of thousands of words must not cost the whole line.
         let line_toks = &lines[first].tokens;
         let before = line_toks.partition_point(|t| t.0 < span.start);
-        for &(a, b) in line_toks[before.saturating_sub(MAX_TOKENS)..before].iter().rev() {
-            let w = word_hash(tail(&text[a..b.min(span.start)]));
+        let from = before.saturating_sub(line_context);
+        for (k, &(a, b)) in line_toks[from..before].iter().enumerate().rev() {
+            let h = token_hashes[first][from + k];
+            let w = if b <= span.start && h.short {
+                h.word
+            } else {
+                word_hash(tail(&text[a..b.min(span.start)]))
+            };
             if left_last.is_none() {
                 left_last = Some(w);
                 s.add(LEFT_LAST, w);
@@ -453,8 +555,13 @@ pub(crate) fn featurize(
         let mut right_first = None;
         let line_toks = &lines[last].tokens;
         let after = line_toks.partition_point(|t| t.1 <= span.end);
-        for &(a, b) in line_toks[after..].iter().take(MAX_TOKENS) {
-            let w = word_hash(head(&text[a.max(span.end)..b]));
+        for (k, &(a, b)) in line_toks[after..].iter().enumerate().take(line_context) {
+            let h = token_hashes[last][after + k];
+            let w = if a >= span.end && h.short {
+                h.word
+            } else {
+                word_hash(head(&text[a.max(span.end)..b]))
+            };
             if right_first.is_none() {
                 right_first = Some(w);
                 s.add(RIGHT_FIRST, w);
@@ -523,6 +630,7 @@ mod tests {
             max_run: 2,
             max_ngram: 3,
             max_wrap: 0,
+            ..CandidateConfig::SCAN
         };
         let order = DateOrder::default();
         let cands = generate(text, &layout, FieldKind::Money, cfg, order);
@@ -530,7 +638,15 @@ mod tests {
             .iter()
             .map(|c| describe(text, c, FieldKind::Money, order))
             .collect();
-        let fm = featurize(text, &layout, &cands, &values, FieldKind::Money, 16, true);
+        let fm = featurize(
+            text,
+            &layout,
+            &cands,
+            &values,
+            FieldKind::Money,
+            16,
+            FeatureSet::CURRENT,
+        );
         (cands.len(), fm)
     }
 
@@ -557,6 +673,41 @@ mod tests {
         let (_, b) = features_of(&long);
         let last = |fm: &FeatureMatrix| fm.row(fm.len() - 1).to_vec();
         assert_eq!(last(&a), last(&b));
+    }
+
+    #[test]
+    fn affixes_are_the_first_and_last_three_letters() {
+        // The plain definition, allocating: what saved models were trained with.
+        let plain = |tok: &str| {
+            let chars: Vec<char> = tok
+                .chars()
+                .filter(|c| c.is_alphanumeric())
+                .map(|c| c.to_ascii_lowercase())
+                .collect();
+            let hash =
+                |cs: &[char], tag: u64| cs.iter().fold(FNV_OFFSET ^ tag, |h, &c| fnv_step(h, c as u64));
+            let n = chars.len();
+            if n <= 3 {
+                (hash(&chars, 1), hash(&chars, 1))
+            } else {
+                (hash(&chars[..3], 2), hash(&chars[n - 3..], 3))
+            }
+        };
+        for tok in [
+            "",
+            "-",
+            "ab",
+            "abc",
+            "abcd",
+            "ENTERORISE",
+            "(Company)",
+            "R2-D2!",
+            "Ünïcode",
+            "York.",
+        ] {
+            assert_eq!(affixes(tok), plain(tok), "{tok:?}");
+        }
+        assert_ne!(affixes("abcd"), affixes("abce"));
     }
 
     #[test]

@@ -21,6 +21,7 @@ mod calibrate;
 mod candidates;
 mod decide;
 pub mod eval;
+mod fasthash;
 mod features;
 mod io;
 mod model;
@@ -46,7 +47,7 @@ use crate::evidence::{ThresholdEvidence, threshold_with_evidence};
 use crate::metrics::Scored;
 use crate::{FieldKind, Span};
 use candidates::{Layout, generate};
-use features::{describe, featurize};
+use features::{FeatureSet, describe, featurize};
 use train::FieldModel;
 
 /// A field an automation declares: its name in the output, its kind, and whether it holds
@@ -188,7 +189,11 @@ fn extract_field(f: &FieldModel, text: &str, layout: &Layout) -> FieldOutput {
     let kind = f.spec.kind;
     let cands = generate(text, layout, kind, f.cfg, f.order);
     let values: Vec<_> = cands.iter().map(|c| describe(text, c, kind, f.order)).collect();
-    let feats = featurize(text, layout, &cands, &values, kind, f.linear.bits, f.prose);
+    let set = FeatureSet {
+        prose: f.prose,
+        narrow: f.narrow,
+    };
+    let feats = featurize(text, layout, &cands, &values, kind, f.linear.bits, set);
     let scores = f.linear.scores(&feats);
     let make = |i: usize, confidence: f64| {
         let v = &values[i];

@@ -52,6 +52,25 @@ pub fn normalise(kind: FieldKind, raw: &str, order: DateOrder) -> Result<String,
     }
 }
 
+/// A cheap test that `raw` cannot be a value of `kind`, before the normaliser's regular
+/// expressions run: a duration names its unit (or is written in ISO 8601, `P2Y`).
+/// Candidate generation asks it of every span of a document, so it must stay a scan of
+/// bytes; `false` means only "maybe".
+pub(crate) fn cannot_normalise(kind: FieldKind, raw: &str) -> bool {
+    match kind {
+        FieldKind::Duration => {
+            let has_unit = raw.as_bytes().windows(3).any(|w| {
+                [b"day", b"wee", b"mon", b"yea"]
+                    .iter()
+                    .any(|u| w.eq_ignore_ascii_case(&u[..]))
+            });
+            let iso = raw.trim().len() <= 6 && raw.trim_start().starts_with(['P', 'p']);
+            !(has_unit || iso)
+        }
+        _ => false,
+    }
+}
+
 /// A value wrapped whole in brackets, `(06/12/2016)`, is the value inside them.
 fn unbracket(raw: &str) -> &str {
     let t = raw.trim();

@@ -59,6 +59,9 @@ struct FieldHeader {
     /// Absent (false) in models saved before the prose context.
     #[serde(default)]
     prose: bool,
+    /// Absent (false) in models saved before the narrower line context.
+    #[serde(default)]
+    narrow: bool,
 }
 
 pub(crate) fn to_bytes(fields: &[FieldModel]) -> Vec<u8> {
@@ -77,6 +80,7 @@ pub(crate) fn to_bytes(fields: &[FieldModel]) -> Vec<u8> {
             held_out: f.held_out.clone(),
             verifier: f.verifier.as_ref().map(|v| v.base),
             prose: f.prose,
+            narrow: f.narrow,
         })
         .collect();
     let header = serde_json::to_value(&headers).expect("header serialises");
@@ -134,6 +138,7 @@ pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Vec<FieldModel>, LoadError> {
             held_out: h.held_out,
             verifier,
             prose: h.prose,
+            narrow: h.narrow,
         });
     }
     if r.pos != bytes.len() {

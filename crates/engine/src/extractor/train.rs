@@ -17,11 +17,13 @@
 use serde::{Deserialize, Serialize};
 
 use super::calibrate::{HeldOut, best_cut, fit_calibrators};
-use super::candidates::{Candidate, CandidateConfig, Layout, generate, learn_config};
+use super::candidates::{
+    Candidate, CandidateConfig, Layout, covering, generate, learn_config, learn_edges, lower_words,
+};
 use super::decide::{self, Answer};
-use super::features::{CandValue, FeatureMatrix, describe, featurize};
+use super::features::{CandValue, FeatureMatrix, FeatureSet, describe, featurize};
 use super::model::{Linear, Loss, SplitMix, TrainDoc, Trainer};
-use super::normalise::{DateOrder, infer_date_order, value_key};
+use super::normalise::{DateOrder, infer_date_order, kind_normalises, value_key};
 use super::verify;
 use super::{FieldSpec, LabelledDoc};
 use crate::FieldKind;
@@ -93,6 +95,9 @@ pub(crate) struct FieldModel {
     /// Whether the model reads the prose context (`prose`); false for models saved
     /// before it existed, which are featurised as they were trained.
     pub prose: bool,
+    /// Whether the model reads the narrower line context (`features::FeatureSet`); false
+    /// for models saved before it.
+    pub narrow: bool,
 }
 
 /// Every candidate of one labelled document, described for the model.
@@ -139,9 +144,12 @@ impl Prepared {
     }
 }
 
-/// Candidates of one document that training keeps at most (see [`Prepared`]). Receipts
-/// stay far below it; a 100,000-character contract has tens of thousands.
-const MAX_TRAIN_CANDIDATES: usize = 4096;
+/// Candidates of one document that training keeps at most (see [`Prepared`] and [`keep`]).
+/// Receipts stay below it; a 100,000-character contract has tens of thousands.
+const MAX_TRAIN_CANDIDATES: usize = 1024;
+
+/// A non-target this close to a target, in bytes, is a hard negative (see [`keep`]).
+const NEAR_TARGET_BYTES: usize = 200;
 
 /// A candidate this similar to a gold value (1 - edit distance / length, ignoring spaces)
 /// is the training target when none matches exactly.
@@ -193,21 +201,61 @@ pub(crate) fn train_field(
         .collect();
 
     // Learn how far candidate generation must reach from the widest scan, one document at
-    // a time, keeping only the candidates that match a gold value.
-    let hits: Vec<Vec<Candidate>> = labelled
+    // a time, keeping only the candidates that match a gold value, grouped by the value
+    // they match: each value of a multi-valued field (a party's full name as well as its
+    // short defined term) must be reachable, not only the easiest one of its document.
+    let groups: Vec<(usize, Vec<Candidate>)> = labelled
         .iter()
         .enumerate()
-        .map(|(i, (d, l, _))| {
-            generate(&d.text, l, kind, CandidateConfig::SCAN, order)
-                .into_iter()
-                .filter(|c| gold_keys[i].contains(&value_key(kind, &d.text[c.span.start..c.span.end], order)))
-                .collect()
+        .flat_map(|(i, (d, l, _))| {
+            // For kinds that only collapse whitespace, a span can equal a gold value only
+            // if its length, with and without its whitespace, brackets the value's: a
+            // test of bytes that spares most spans the allocation of their key.
+            let lengths = (!kind_normalises(kind)).then(|| {
+                let lens = gold_keys[i].iter().map(|k| k.len().saturating_sub(2));
+                (lens.clone().min().unwrap_or(0), lens.max().unwrap_or(usize::MAX))
+            });
+            let mut by_key: Vec<Vec<Candidate>> = gold_keys[i].iter().map(|_| Vec::new()).collect();
+            for c in generate(&d.text, l, kind, CandidateConfig::SCAN, order) {
+                let raw = &d.text[c.span.start..c.span.end];
+                if let Some((shortest, longest)) = lengths {
+                    let solid = raw.bytes().filter(|b| !b.is_ascii_whitespace()).count();
+                    if raw.len() < shortest || solid > longest {
+                        continue;
+                    }
+                }
+                let key = value_key(kind, raw, order);
+                if let Some(k) = gold_keys[i].iter().position(|g| *g == key) {
+                    by_key[k].push(c);
+                }
+            }
+            by_key.into_iter().filter(|g| !g.is_empty()).map(move |g| (i, g))
         })
         .collect();
-    let cfg = learn_config(hits.iter().enumerate().map(|(i, c)| (i, c.as_slice())), |_, _| {
-        true
-    });
-    drop(hits);
+    let cfg = learn_config(
+        groups.iter().enumerate().map(|(g, (_, c))| (g, c.as_slice())),
+        |_, _| true,
+    );
+    let [starts, ends, before, after] = learn_edges(
+        groups
+            .iter()
+            .map(|(i, c)| (labelled[*i].0.text.as_str(), c[0].span.start, c[0].span.end)),
+    );
+    let max_lower = covering(
+        groups
+            .iter()
+            .map(|(i, c)| lower_words(&labelled[*i].0.text[c[0].span.start..c[0].span.end]))
+            .collect(),
+    );
+    let cfg = CandidateConfig {
+        starts,
+        ends,
+        before,
+        after,
+        max_lower: if groups.is_empty() { usize::MAX } else { max_lower },
+        ..cfg
+    };
+    drop(groups);
 
     let prepared: Vec<Prepared> = labelled
         .iter()
@@ -232,21 +280,42 @@ pub(crate) fn train_field(
     };
     let train_docs: Vec<TrainDoc> = prepared.iter().map(Prepared::train_doc).collect();
 
-    // Cross-fitting: out-of-fold answers after every epoch.
+    // Cross-fitting. The first fold chooses the epoch count: its model is scored on its
+    // held-out documents after every epoch, and the count with the best held-out F1 (the
+    // fewest on a tie) is what the other folds train for and are scored at, once. Scoring
+    // every fold after every epoch would describe each long document whole `max_epochs`
+    // times, which was most of training's cost on contracts; the router picks its
+    // regularisation on the first fold the same way.
     let n = prepared.len();
     let k = opts.folds.min(n);
     let mut fold_of: Vec<usize> = (0..n).collect();
     SplitMix(opts.seed ^ 0xF01D).shuffle(&mut fold_of);
-    // Per epoch, the sum of the fold models' weights: the final model is their average.
-    let mut sums: Vec<Vec<f32>> = (0..opts.max_epochs)
-        .map(|_| vec![0.0; 1 << opts.hash_bits])
-        .collect();
-    let mut by_epoch: Vec<Vec<Option<HeldOut>>> = (0..opts.max_epochs)
-        .map(|_| (0..n).map(|_| None).collect())
-        .collect();
+    let mut by_doc: Vec<Option<HeldOut>> = (0..n).map(|_| None).collect();
+    // The sum of the fold models' weights at the chosen epoch: the final model is their
+    // average.
+    let mut sum: Vec<f32> = vec![0.0; 1 << opts.hash_bits];
+    let full_of = |i: usize| -> Option<Full> {
+        let p = &prepared[i];
+        if p.whole.is_some() {
+            return None;
+        }
+        let (d, l, g) = labelled[i];
+        Some(describe_all(
+            d,
+            l,
+            g,
+            &p.gold_keys,
+            spec,
+            cfg,
+            order,
+            opts.hash_bits,
+        ))
+    };
+    let mut epochs = opts.max_epochs;
     if k >= 2 {
         for fold in 0..k {
             let inside: Vec<usize> = (0..n).filter(|&i| fold_of[i] % k != fold).collect();
+            let outside: Vec<usize> = (0..n).filter(|&i| fold_of[i] % k == fold).collect();
             let fold_docs: Vec<TrainDoc> = inside
                 .iter()
                 .map(|&i| TrainDoc {
@@ -255,53 +324,63 @@ pub(crate) fn train_field(
                 })
                 .collect();
             let mut trainer = Trainer::new(opts.hash_bits, loss, opts.seed ^ fold as u64);
-            // The model after each epoch; the fold's documents are scored after the last,
-            // so a long document is described whole once per training, not once per epoch.
-            let mut snapshots: Vec<Linear> = Vec::with_capacity(opts.max_epochs);
-            for sum in &mut sums {
-                trainer.epoch(&fold_docs);
-                sum.iter_mut()
-                    .zip(&trainer.model().weights)
-                    .for_each(|(s, w)| *s += w);
-                snapshots.push(trainer.model().clone());
-            }
-            for i in (0..n).filter(|&i| fold_of[i] % k == fold) {
-                let p = &prepared[i];
-                let rebuilt;
-                let full = match &p.whole {
-                    Some(w) => w,
-                    None => {
-                        let (d, l, g) = labelled[i];
-                        rebuilt = describe_all(d, l, g, &p.gold_keys, spec, cfg, order, opts.hash_bits);
-                        &rebuilt
-                    }
-                };
-                for (slot, model) in by_epoch.iter_mut().zip(&snapshots) {
-                    slot[i] = Some(held_out(model, full, p.gold_keys.len(), spec.multi));
+            if fold == 0 {
+                // The model after each epoch; the fold's documents are scored after the
+                // last, so a long document is described whole once.
+                let mut snapshots: Vec<Linear> = Vec::with_capacity(opts.max_epochs);
+                for _ in 0..opts.max_epochs {
+                    trainer.epoch(&fold_docs);
+                    snapshots.push(trainer.model().clone());
                 }
+                let mut per_epoch: Vec<Vec<HeldOut>> = (0..opts.max_epochs).map(|_| Vec::new()).collect();
+                for &i in &outside {
+                    let rebuilt = full_of(i);
+                    let full = rebuilt
+                        .as_ref()
+                        .or(prepared[i].whole.as_ref())
+                        .expect("whole or rebuilt");
+                    for (slot, model) in per_epoch.iter_mut().zip(&snapshots) {
+                        slot.push(held_out(model, full, prepared[i].gold_keys.len(), spec.multi));
+                    }
+                }
+                epochs = (0..opts.max_epochs)
+                    .map(|e| (e, best_cut(&per_epoch[e].iter().collect::<Vec<_>>()).1))
+                    .fold((0, f64::NEG_INFINITY), |best, (e, f1)| {
+                        if f1 > best.1 + 1e-12 { (e, f1) } else { best }
+                    })
+                    .0
+                    + 1;
+                let chosen = per_epoch.swap_remove(epochs - 1);
+                for (&i, h) in outside.iter().zip(chosen) {
+                    by_doc[i] = Some(h);
+                }
+                sum.iter_mut()
+                    .zip(&snapshots[epochs - 1].weights)
+                    .for_each(|(s, w)| *s += w);
+            } else {
+                for _ in 0..epochs {
+                    trainer.epoch(&fold_docs);
+                }
+                let model = trainer.model();
+                for &i in &outside {
+                    let rebuilt = full_of(i);
+                    let full = rebuilt
+                        .as_ref()
+                        .or(prepared[i].whole.as_ref())
+                        .expect("whole or rebuilt");
+                    by_doc[i] = Some(held_out(model, full, prepared[i].gold_keys.len(), spec.multi));
+                }
+                sum.iter_mut().zip(&model.weights).for_each(|(s, w)| *s += w);
             }
         }
     }
-    let scores_of = |e: usize| -> Vec<&HeldOut> { by_epoch[e].iter().flatten().collect() };
-    let epochs = if k >= 2 {
-        // The epoch count with the best held-out F1 (the fewest on a tie).
-        (0..opts.max_epochs)
-            .map(|e| (e, best_cut(&scores_of(e)).1))
-            .fold((0, f64::NEG_INFINITY), |best, (e, f1)| {
-                if f1 > best.1 + 1e-12 { (e, f1) } else { best }
-            })
-            .0
-            + 1
-    } else {
-        opts.max_epochs
-    };
     // The final model is the average of the fold models at the chosen epoch (bagging)
     // rather than one more model on all documents: it costs no training, varies less, and
     // its held-out behaviour is what the calibrators were fitted on. Without folds (a
     // single document) one model trains on everything.
     let final_model = if k >= 2 {
         let mut m = Linear::new(opts.hash_bits);
-        m.weights = sums[epochs - 1].iter().map(|w| w / k as f32).collect();
+        m.weights = sum.iter().map(|w| w / k as f32).collect();
         m
     } else {
         let mut trainer = Trainer::new(opts.hash_bits, loss, opts.seed);
@@ -310,7 +389,7 @@ pub(crate) fn train_field(
         }
         trainer.model().clone()
     };
-    let oof = if k >= 2 { scores_of(epochs - 1) } else { Vec::new() };
+    let oof: Vec<&HeldOut> = by_doc.iter().flatten().collect();
     // Single-valued fields: the verifier's held-out probabilities replace the raw shares.
     let mut verifier = None;
     let verified: Vec<HeldOut>;
@@ -360,6 +439,7 @@ pub(crate) fn train_field(
         held_out: Vec::new(),
         verifier,
         prose: true,
+        narrow: true,
     };
     fit_calibrators(&mut model, &oof);
     Ok(model)
@@ -384,7 +464,15 @@ fn describe_all(
         .iter()
         .map(|c| describe(&doc.text, c, spec.kind, order))
         .collect();
-    let feats = featurize(&doc.text, layout, &cands, &values, spec.kind, bits, true);
+    let feats = featurize(
+        &doc.text,
+        layout,
+        &cands,
+        &values,
+        spec.kind,
+        bits,
+        FeatureSet::CURRENT,
+    );
     let positive: Vec<bool> = values.iter().map(|v| gold_keys.contains(&v.key)).collect();
     let mut target = positive.clone();
     for (g, key) in gold
@@ -418,8 +506,17 @@ fn describe_all(
     }
 }
 
-/// A document as training keeps it: whole when it is short, else its sample (every
-/// target, then non-targets drawn with `seed`, in document order).
+/// A document as training keeps it: whole when it is short, else its sample: every
+/// target, then half of the room left for hard negatives (non-targets that overlap a
+/// target or lie within [`NEAR_TARGET_BYTES`] of one) and half for the other non-targets
+/// (either kind taking what the other leaves unused), each drawn with `seed`; kept in
+/// document order.
+///
+/// Hard negatives rather than a uniform draw: a uniform sample of a contract's thousands
+/// of spans is mostly text far from any value, which the model scores low after one
+/// epoch, while the spans beside a value share its sentence and differ from it only in
+/// where they start and stop ("Birch First" beside "Birch First Global Investments
+/// Inc."), which is what the model must learn and what it meets at extraction.
 fn keep(full: Full, gold_keys: Vec<String>, seed: u64) -> Prepared {
     let reachable = full.target.iter().any(|&t| t);
     if full.cands.len() <= MAX_TRAIN_CANDIDATES {
@@ -430,15 +527,7 @@ fn keep(full: Full, gold_keys: Vec<String>, seed: u64) -> Prepared {
             gold_keys,
         };
     }
-    let mut others: Vec<usize> = (0..full.cands.len()).filter(|&i| !full.target[i]).collect();
-    SplitMix(seed).shuffle(&mut others);
-    let room = MAX_TRAIN_CANDIDATES.saturating_sub(full.cands.len() - others.len());
-    others.truncate(room);
-    let mut rows: Vec<usize> = (0..full.cands.len())
-        .filter(|&i| full.target[i])
-        .chain(others)
-        .collect();
-    rows.sort_unstable();
+    let rows = sample_rows(&full.cands, &full.target, seed);
     let mut feats = FeatureMatrix {
         idx: Vec::new(),
         offsets: vec![0],
@@ -456,14 +545,57 @@ fn keep(full: Full, gold_keys: Vec<String>, seed: u64) -> Prepared {
     }
 }
 
+/// The candidates a long document's sample keeps (see [`keep`]), in document order.
+fn sample_rows(cands: &[Candidate], target: &[bool], seed: u64) -> Vec<usize> {
+    let mut targets: Vec<(usize, usize)> = (0..cands.len())
+        .filter(|&i| target[i])
+        .map(|i| (cands[i].span.start, cands[i].span.end))
+        .collect();
+    targets.sort_unstable();
+    // The targets by start, and the furthest end among those before: a span is near a
+    // target if some target starting before its end (plus the margin) ends after its start
+    // (minus the margin).
+    let reach: Vec<usize> = targets
+        .iter()
+        .scan(0, |m, t| {
+            *m = (*m).max(t.1);
+            Some(*m)
+        })
+        .collect();
+    let near = |i: usize| {
+        let span = cands[i].span;
+        let before = targets.partition_point(|t| t.0 < span.end + NEAR_TARGET_BYTES);
+        before > 0 && reach[before - 1] + NEAR_TARGET_BYTES > span.start
+    };
+    let (mut hard, mut others): (Vec<usize>, Vec<usize>) =
+        (0..cands.len()).filter(|&i| !target[i]).partition(|&i| near(i));
+    let mut rng = SplitMix(seed);
+    rng.shuffle(&mut hard);
+    rng.shuffle(&mut others);
+    // Half the room for each kind, and what one kind leaves unused to the other.
+    let room = MAX_TRAIN_CANDIDATES.saturating_sub(targets.len());
+    others.truncate(room - hard.len().min(room / 2));
+    hard.truncate(room - others.len());
+    let mut rows: Vec<usize> = (0..cands.len())
+        .filter(|&i| target[i])
+        .chain(hard)
+        .chain(others)
+        .collect();
+    rows.sort_unstable();
+    rows
+}
+
 /// 1 - Levenshtein distance / longer length, on the strings without whitespace. Pairs
 /// whose lengths differ by more than the tolerance are 0 without computing anything.
 fn similarity(gold: &[char], cand: &str) -> f64 {
-    let c: Vec<char> = cand.chars().filter(|c| !c.is_whitespace()).collect();
-    let longest = gold.len().max(c.len());
-    if longest == 0 || (gold.len().abs_diff(c.len()) as f64) > (1.0 - NEAR_MATCH) * longest as f64 {
+    // The length test first, without allocating: most of a contract's spans are far
+    // longer or shorter than the value.
+    let solid = cand.chars().filter(|c| !c.is_whitespace()).count();
+    let longest = gold.len().max(solid);
+    if longest == 0 || (gold.len().abs_diff(solid) as f64) > (1.0 - NEAR_MATCH) * longest as f64 {
         return 0.0;
     }
+    let c: Vec<char> = cand.chars().filter(|c| !c.is_whitespace()).collect();
     let mut prev: Vec<usize> = (0..=c.len()).collect();
     let mut cur = vec![0; c.len() + 1];
     for (i, a) in gold.iter().enumerate() {
@@ -521,5 +653,58 @@ mod tests {
         assert_eq!(similarity(&g, "27,JALAN DEDAP"), 1.0);
         assert!(similarity(&g, "27,JALAN DEDAF") > 0.9);
         assert_eq!(similarity(&g, "27"), 0.0);
+    }
+
+    fn span_cands(spans: impl Iterator<Item = (usize, usize)>) -> Vec<Candidate> {
+        spans
+            .map(|(a, b)| Candidate {
+                span: crate::Span::new(a, b),
+                first_line: 0,
+                last_line: 0,
+                origin: super::super::candidates::Origin::Shape,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_long_documents_sample_keeps_the_spans_beside_its_value() {
+        // 10,000 one-word spans 10 bytes apart; the value is the 5,000th. Spans within
+        // NEAR_TARGET_BYTES of it are the hard negatives: a uniform draw of 1,023 of 9,999
+        // would keep about 4 of the 40 beside it, the sample keeps them all.
+        let cands = span_cands((0..10_000).map(|i| (i * 10, i * 10 + 5)));
+        let mut target = vec![false; cands.len()];
+        target[5_000] = true;
+        let rows = sample_rows(&cands, &target, 7);
+        assert_eq!(rows.len(), MAX_TRAIN_CANDIDATES);
+        assert!(
+            rows.windows(2).all(|w| w[0] < w[1]),
+            "in document order, no repeats"
+        );
+        assert!(rows.contains(&5_000));
+        let near: Vec<usize> = (0..cands.len())
+            .filter(|&i| {
+                i != 5_000
+                    && cands[i].span.end + NEAR_TARGET_BYTES > 50_000
+                    && cands[i].span.start < 50_005 + NEAR_TARGET_BYTES
+            })
+            .collect();
+        assert_eq!(near.len(), 40);
+        assert!(near.iter().all(|i| rows.contains(i)), "every near span is kept");
+        // The rest is spread over the document, not only near the value.
+        assert!(rows.iter().filter(|&&i| i < 2_500).count() > 100);
+        // Deterministic for a seed, different for another.
+        assert_eq!(rows, sample_rows(&cands, &target, 7));
+        assert_ne!(rows, sample_rows(&cands, &target, 8));
+    }
+
+    #[test]
+    fn the_sample_is_full_when_every_span_is_near_a_value() {
+        // Every span is near one of the many values: there is no rest to draw from, so
+        // the hard negatives fill the room.
+        let cands = span_cands((0..5_000).map(|i| (i * 10, i * 10 + 5)));
+        let target: Vec<bool> = (0..cands.len()).map(|i| i % 20 == 0).collect();
+        let rows = sample_rows(&cands, &target, 1);
+        assert_eq!(rows.len(), MAX_TRAIN_CANDIDATES);
+        assert_eq!(rows.iter().filter(|&&i| target[i]).count(), 250);
     }
 }
