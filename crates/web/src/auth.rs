@@ -34,6 +34,12 @@ impl FromRequestParts<AppState> for ApiUser {
     }
 }
 
+/// A form that carries nothing but its CSRF token (a button: revoke, close, remove...).
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    pub csrf: String,
+}
+
 /// A signed-in person in the UI, with the form token their forms must send back.
 #[derive(Debug)]
 pub struct PageUser {

@@ -13,6 +13,7 @@ use tandem_domain::Role;
 use tandem_service::ServiceError;
 
 use crate::AppState;
+use crate::auth::CsrfForm;
 use crate::auth::PageUser;
 use crate::error::{PageError, public_message, status_of};
 use crate::format::datetime;
@@ -264,11 +265,6 @@ async fn add_session_note(
         )
         .await;
     after(&s, &user, id, r).await
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
 }
 
 async fn close_session(

@@ -14,6 +14,7 @@ use tandem_service::measure::{Checkin, checkin_csv, parse_date};
 
 use super::view::{CheckinView, checkin_view};
 use crate::AppState;
+use crate::auth::CsrfForm;
 use crate::auth::PageUser;
 use crate::error::PageError;
 use crate::pages::templates::Nav;
@@ -226,11 +227,6 @@ async fn share(
     // The token is shown once, on the page this redirect opens.
     let sep = if f.automation.trim().is_empty() { "?" } else { "&" };
     Ok(Redirect::to(&format!("{}{sep}shared={token}", back(&f.automation))).into_response())
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
 }
 
 async fn revoke(

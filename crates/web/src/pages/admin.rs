@@ -15,6 +15,7 @@ use tandem_service::ServiceError;
 use tandem_service::accounts::{AccountChange, token_status};
 
 use crate::AppState;
+use crate::auth::CsrfForm;
 use crate::auth::PageUser;
 use crate::error::{PageError, public_message, status_of};
 use crate::format::{age, datetime};
@@ -218,11 +219,6 @@ async fn change_person(
         .admin_change_account(&user.actor, UserId(id), change)
         .await;
     after(&s, &user, done, r).await
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
 }
 
 async fn revoke_token(

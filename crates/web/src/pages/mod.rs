@@ -29,6 +29,7 @@ use tandem_store::{Claim, DeliveryFilter, DeliveryStatus, ItemFilter, ItemSort, 
 
 use self::templates::*;
 use crate::AppState;
+use crate::auth::CsrfForm;
 use crate::auth::{PageUser, SESSION_COOKIE};
 use crate::error::{PageError, public_message, status_of};
 use crate::format::{age, datetime, percent};
@@ -195,11 +196,6 @@ async fn login(
         }
         Err(e) => Err(e.into()),
     }
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
 }
 
 async fn logout(

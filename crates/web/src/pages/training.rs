@@ -8,7 +8,6 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use serde::Deserialize;
 use tandem_domain::{Role, WorkspaceId};
 use tandem_service::ServiceError;
 use tandem_service::retrain::{Comparison, ExtractorScore, RouterScore};
@@ -16,6 +15,7 @@ use tandem_service::retrain::{Comparison, ExtractorScore, RouterScore};
 use super::templates::Nav;
 use super::{nav, render};
 use crate::AppState;
+use crate::auth::CsrfForm;
 use crate::auth::PageUser;
 use crate::error::PageError;
 use crate::format::{datetime, percent};
@@ -195,11 +195,6 @@ async fn training_page(
     user.actor.require(Role::Viewer, "see automations")?;
     let page = build_page(&s, &user, user.actor.workspace(), &slug, None).await?;
     render(&page)
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
 }
 
 async fn retrain(
