@@ -3,8 +3,9 @@
 # PostgreSQL, and the browser tests in headless Chromium.
 #
 # It makes sure what the tests need is there first: PostgreSQL at 127.0.0.1:5432 (started
-# if it is installed but down) and Debian's chromium + chromium-driver (installed when
-# running as root). TANDEM_TEST_BACKENDS=sqlite runs the storage tests on SQLite only.
+# if it is installed but down), Debian's chromium + chromium-driver, and the document
+# tools poppler-utils and tesseract-ocr(-eng) (installed when running as root).
+# TANDEM_TEST_BACKENDS=sqlite runs the storage tests on SQLite only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +29,23 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
   else
     echo "the browser tests need Debian's chromium and chromium-driver: sudo apt-get install chromium chromium-driver" >&2
+    exit 1
+  fi
+fi
+
+# Documents (issue 16) are read by Debian's poppler-utils (pdfinfo, pdftotext, pdftoppm)
+# and Tesseract; the tests make their scans and encrypted PDFs with Ghostscript.
+missing=()
+command -v pdftotext >/dev/null || missing+=(poppler-utils)
+command -v tesseract >/dev/null || missing+=(tesseract-ocr)
+[ -e /usr/share/tesseract-ocr/5/tessdata/eng.traineddata ] || missing+=(tesseract-ocr-eng)
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing ${missing[*]} for the document tests"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "the document tests need Debian's ${missing[*]}: sudo apt-get install ${missing[*]}" >&2
     exit 1
   fi
 fi

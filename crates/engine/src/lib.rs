@@ -8,6 +8,7 @@ pub mod classifier;
 pub mod evidence;
 pub mod extractor;
 pub mod field;
+pub mod layout;
 pub mod metrics;
 pub mod patterns;
 pub mod pipeline;

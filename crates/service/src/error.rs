@@ -32,6 +32,10 @@ pub enum ServiceError {
     Store(StoreError),
     #[error("{0}")]
     Internal(String),
+    /// The server lacks something it needs for this request (a document tool that is not
+    /// installed): the message says what, for the operator to fix.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl ServiceError {

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod automations;
 mod clock;
 pub mod delivery;
+pub mod documents;
 mod error;
 pub mod import;
 pub mod inbox;

@@ -42,6 +42,8 @@ pub struct Settings {
     pub login_throttle: crate::throttle::ThrottleLimits,
     /// The exception inbox: claims, signed links, notifications.
     pub inbox: crate::notify::InboxSettings,
+    /// Documents: size and page limits, retention of originals, OCR certainty.
+    pub documents: crate::documents::DocumentSettings,
 }
 
 impl Default for Settings {
@@ -63,6 +65,7 @@ impl Default for Settings {
             fast_password_hashing: false,
             login_throttle: crate::throttle::ThrottleLimits::default(),
             inbox: crate::notify::InboxSettings::default(),
+            documents: crate::documents::DocumentSettings::default(),
         }
     }
 }

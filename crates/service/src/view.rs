@@ -23,6 +23,33 @@ pub struct EvidenceView {
     pub start: usize,
     pub end: usize,
     pub text: String,
+    /// Where the text sits on the document's pages (one box per line), when the item came
+    /// from a document with pages.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub boxes: Vec<tandem_engine::layout::PageBox>,
+}
+
+/// The document an item was made from.
+#[derive(Debug, Clone, Serialize)]
+pub struct DocumentView {
+    pub file_name: String,
+    pub media_type: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+    pub pages: Vec<PageView>,
+    /// The input field that holds the document's text.
+    pub input: Option<String>,
+    /// Whether the original is still kept (retention removes it; text and boxes stay).
+    pub original_kept: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PageView {
+    /// 1-based.
+    pub number: usize,
+    pub width: f64,
+    pub height: f64,
+    pub reading: tandem_engine::layout::Reading,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -83,6 +110,8 @@ pub struct ItemView {
     pub result: Option<serde_json::Value>,
     /// Why processing failed, for a failed item.
     pub error: Option<String>,
+    /// The file the item was made from, if any.
+    pub document: Option<DocumentView>,
 }
 
 fn reason_view(r: &Reason, subject: &str) -> ReasonView {
@@ -108,6 +137,15 @@ impl Tandem {
             None => None,
         };
         let input: BTreeMap<String, String> = serde_json::from_str(&item.input).unwrap_or_default();
+        let document = self.store.item_document(ws, item.id).await?;
+        let layout = document
+            .as_ref()
+            .and_then(|d| d.layout.as_deref())
+            .and_then(crate::documents::parse_layout);
+        let boxes_of = |e: &tandem_engine::pipeline::Evidence| match &layout {
+            Some((name, l)) if *name == e.input => l.boxes(e.span),
+            _ => Vec::new(),
+        };
         let stored: Option<serde_json::Value> =
             item.outcome.as_deref().and_then(|o| serde_json::from_str(o).ok());
         let error = stored
@@ -148,6 +186,7 @@ impl Tandem {
                                 .and_then(|t| e.span.slice(t))
                                 .unwrap_or("")
                                 .to_owned(),
+                            boxes: boxes_of(e),
                         })
                         .collect(),
                     reasons: rs,
@@ -245,6 +284,29 @@ impl Tandem {
                 .as_deref()
                 .and_then(|r| serde_json::from_str(r).ok()),
             error,
+            document: document.map(|d| DocumentView {
+                pages: layout
+                    .as_ref()
+                    .map(|(_, l)| {
+                        l.pages
+                            .iter()
+                            .enumerate()
+                            .map(|(i, p)| PageView {
+                                number: i + 1,
+                                width: p.width,
+                                height: p.height,
+                                reading: p.reading,
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                input: layout.as_ref().map(|(i, _)| i.clone()),
+                original_kept: d.purged_at.is_none(),
+                file_name: d.file_name,
+                media_type: d.media_type,
+                size_bytes: d.size_bytes,
+                sha256: d.sha256,
+            }),
         })
     }
 

@@ -211,6 +211,8 @@ impl Worker {
         // The LLM step is network I/O: it runs here, before the engine, for the items
         // whose automation uses it.
         let llm = crate::llm::run_steps(t, &work).await;
+        // Items made from documents read by OCR: the positions and certainty of their words.
+        let layouts = crate::documents::layouts_for(t, &work).await;
         // The engine is CPU work: run it off the async threads, one item at a time, each
         // within the time budget. A thread cannot be stopped from outside: an item past its
         // budget is left to finish on its own, its result dropped, and goes to the inbox at
@@ -218,13 +220,21 @@ impl Worker {
         // so that thread ends, and memory stays bounded for the same reason.
         let budget = t.settings.item_time_budget;
         let mut results = Vec::with_capacity(work.len());
-        for ((job, item, compiled, slug), llm) in work.into_iter().zip(llm) {
+        for (((job, item, compiled, slug), llm), layout) in work.into_iter().zip(llm).zip(layouts) {
             let tandem = t.clone();
             let claimed = job.clone();
             let engine = tokio::task::spawn_blocking(move || {
                 std::panic::catch_unwind(AssertUnwindSafe(|| {
                     let answers = llm.as_ref().map(|l| &l.answers);
-                    let p = run_engine(&tandem, &claimed, &item, &compiled, &slug, answers)?;
+                    let p = run_engine(
+                        &tandem,
+                        &claimed,
+                        &item,
+                        &compiled,
+                        &slug,
+                        answers,
+                        layout.as_ref(),
+                    )?;
                     let runs = crate::llm::extractor_runs(&compiled, &item, llm.as_ref(), &p.outcome);
                     Ok((p, runs))
                 }))
@@ -415,11 +425,20 @@ fn run_engine(
     c: &Compiled,
     (slug, stage): &(String, Stage),
     llm: Option<&tandem_engine::pipeline::LlmAnswers>,
+    layout: Option<&(String, tandem_engine::layout::Layout)>,
 ) -> Result<Processed, Failed> {
     let fields: std::collections::BTreeMap<String, String> = serde_json::from_str(&item.input)
         .map_err(|e| Failed::Retry(format!("stored input is not readable: {e}")))?;
     let input = ItemInput::from_stored(fields);
-    let outcome = tandem_engine::pipeline::run_with(&c.spec, &c.models, input.fields(), llm);
+    let mut outcome = tandem_engine::pipeline::run_with(&c.spec, &c.models, input.fields(), llm);
+    if let Some((input, layout)) = layout {
+        tandem_engine::pipeline::flag_uncertain_readings(
+            &mut outcome,
+            input,
+            layout,
+            t.settings.documents.ocr_min_certainty,
+        );
+    }
     let mut reason_codes = outcome.reason_codes();
     if let Some(code) = stage.reason_code() {
         reason_codes.push(code.to_owned());

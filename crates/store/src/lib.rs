@@ -7,6 +7,7 @@
 //! text for both. The few statements that differ (claiming jobs) live in [`sql::Dialect`],
 //! and each backend has its own forward-only migrations folder.
 
+mod documents;
 mod error;
 mod inbox_rows;
 mod llm;
@@ -19,6 +20,7 @@ mod training;
 
 use async_trait::async_trait;
 
+pub use documents::{Document, DocumentStore, NewDocument};
 pub use error::StoreError;
 pub use inbox_rows::*;
 pub use llm::{FieldRole, FieldRun, LlmCalibration, LlmRun, NewExtractorRuns, ReviewedFieldRun};
@@ -42,7 +44,7 @@ pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug {
+pub trait Store: DocumentStore + Send + Sync + std::fmt::Debug {
     fn backend(&self) -> Backend;
 
     /// Leave the database tidy before the process exits: SQLite folds its write-ahead log

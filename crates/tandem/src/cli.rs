@@ -88,7 +88,8 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Import items from a JSONL or CSV file; bad rows are reported by line and skipped.
+    /// Import items from JSONL or CSV files (bad rows are reported by line and skipped), or
+    /// documents: PDF, PNG, JPEG, TIFF and text files, or folders of them (one item each).
     Import(ImportArgs),
     /// Manage people.
     #[command(subcommand)]
@@ -214,8 +215,11 @@ pub struct ImportArgs {
     /// The automation's slug.
     #[arg(long)]
     pub automation: String,
-    /// JSONL (one object per line) or CSV (a header row of input names).
-    pub file: PathBuf,
+    /// Files or folders: JSONL (one object per line) and CSV (a header row of input names)
+    /// are read row by row; any other file is a document (PDF, PNG, JPEG, TIFF, text) and
+    /// becomes one item; a folder's files are imported in name order, subfolders included.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
     /// Only queue the items; leave processing to a running `tandem serve`.
     #[arg(long)]
     pub no_process: bool,

@@ -29,6 +29,50 @@ pub struct Config {
     pub login: LoginConfig,
     pub session_hours: u64,
     pub inbox: InboxConfig,
+    #[serde(default)]
+    pub documents: DocumentsConfig,
+}
+
+/// Documents: files accepted as items (issue 16).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DocumentsConfig {
+    pub max_megabytes: u64,
+    pub max_pages: usize,
+    pub retention_days: u64,
+    pub ocr_min_certainty: f64,
+    pub tool_seconds: u64,
+}
+
+impl Default for DocumentsConfig {
+    fn default() -> Self {
+        let d = tandem_service::documents::DocumentSettings::default();
+        Self {
+            max_megabytes: (d.max_bytes / (1024 * 1024)) as u64,
+            max_pages: d.limits.max_pages,
+            retention_days: 0,
+            ocr_min_certainty: d.ocr_min_certainty,
+            tool_seconds: d.limits.tool_deadline.as_secs(),
+        }
+    }
+}
+
+impl DocumentsConfig {
+    fn settings(&self) -> tandem_service::documents::DocumentSettings {
+        let d = tandem_service::documents::DocumentSettings::default();
+        tandem_service::documents::DocumentSettings {
+            max_bytes: usize::try_from(self.max_megabytes.max(1).saturating_mul(1024 * 1024))
+                .unwrap_or(usize::MAX),
+            limits: tandem_service::documents::Limits {
+                max_pages: self.max_pages.max(1),
+                tool_deadline: Duration::from_secs(self.tool_seconds.max(1)),
+                ..d.limits
+            },
+            retention: (self.retention_days > 0)
+                .then(|| Duration::from_secs(self.retention_days.saturating_mul(86_400))),
+            ocr_min_certainty: self.ocr_min_certainty.clamp(0.0, 1.0),
+        }
+    }
 }
 
 /// The exception inbox: claims, decision links, digests and the SMTP relay for e-mail.
@@ -175,6 +219,7 @@ impl Default for Config {
             login: LoginConfig::default(),
             session_hours: 12,
             inbox: InboxConfig::default(),
+            documents: DocumentsConfig::default(),
         }
     }
 }
@@ -256,6 +301,18 @@ smtp_from = "Tandem <tandem@localhost>"
 # smtp_password = "…"
 # none, starttls or tls.
 smtp_security = "starttls"
+
+[documents]
+# Largest file accepted (PDF, image, e-mail, text), in MiB.
+max_megabytes = 20
+# Most pages in one PDF.
+max_pages = 50
+# Days the original files are kept (their text and word boxes stay); 0 keeps them.
+retention_days = 0
+# A value read by OCR from a word the reader was less sure of than this goes to review.
+ocr_min_certainty = 0.6
+# Seconds one run of pdftotext, pdftoppm or tesseract may take before it is stopped.
+tool_seconds = 120
 "#;
 
 impl Config {
@@ -327,6 +384,7 @@ impl Config {
                     .unwrap_or(i64::MAX),
             },
             inbox: self.inbox.settings().unwrap_or_default(),
+            documents: self.documents.settings(),
         }
     }
 

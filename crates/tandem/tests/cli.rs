@@ -10,6 +10,8 @@ use serde_json::Value;
 mod accounts;
 #[path = "cli/check_inputs.rs"]
 mod check_inputs;
+#[path = "cli/documents.rs"]
+mod documents;
 // --- rollout ---
 #[path = "cli/rollout.rs"]
 mod rollout;

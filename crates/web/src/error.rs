@@ -16,11 +16,17 @@ pub fn status_of(e: &ServiceError) -> StatusCode {
         ServiceError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
         ServiceError::Forbidden { .. } => StatusCode::FORBIDDEN,
         ServiceError::Store(_) | ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 
 /// What a person may be told: the error itself, or a generic line for a 5xx.
 pub fn public_message(e: &ServiceError) -> (String, Vec<String>) {
+    if let ServiceError::Unavailable(m) = e {
+        // What is missing on the server (a tool to install), not an internal detail.
+        tracing::error!(error = %m, "request failed: the server lacks what it needs");
+        return (m.clone(), Vec::new());
+    }
     if status_of(e).is_server_error() {
         tracing::error!(error = %e, "request failed");
         return (

@@ -6,6 +6,7 @@ mod api;
 mod api_llm;
 mod assets;
 mod auth;
+mod documents_api;
 mod error;
 mod format;
 mod health;
@@ -38,8 +39,10 @@ pub struct AppState {
 
 /// The whole application: API, UI, static files and health checks.
 pub fn router(tandem: Tandem) -> Router {
+    let max_file_bytes = tandem.settings.documents.max_bytes;
     let state = AppState { tandem };
     let app = Router::new()
+        .merge(documents_api::routes(max_file_bytes))
         .merge(measure::routes())
         .merge(rollout_api::routes())
         .merge(rollout_pages::routes())

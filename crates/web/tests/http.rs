@@ -10,6 +10,8 @@ use tandem_domain::Role;
 use tandem_service::automations::TrainingFiles;
 use tandem_test_support::{Receiver, TestApp, backends};
 
+#[path = "http/documents.rs"]
+mod documents;
 #[path = "http/secrets.rs"]
 mod secrets;
 #[path = "http/training.rs"]

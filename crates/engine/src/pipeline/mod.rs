@@ -237,6 +237,37 @@ impl Outcome {
     }
 }
 
+/// Add an [`Reason::UncertainReading`] to each found field whose evidence in `input` lies
+/// on words the OCR engine read with a certainty under `threshold` (0 to 1). The lowest
+/// certainty of the words under the evidence is what the reason reports: one misread digit
+/// is enough to make a total wrong.
+pub fn flag_uncertain_readings(
+    outcome: &mut Outcome,
+    input: &str,
+    layout: &crate::layout::Layout,
+    threshold: f64,
+) {
+    for field in &mut outcome.fields {
+        if field.value.is_none() {
+            continue;
+        }
+        let lowest = field
+            .evidence
+            .iter()
+            .filter(|e| e.input == input)
+            .filter_map(|e| layout.min_confidence(e.span))
+            .reduce(f32::min);
+        if let Some(c) = lowest
+            && f64::from(c) < threshold
+        {
+            field.reasons.push(Reason::UncertainReading {
+                confidence: f64::from(c),
+                threshold,
+            });
+        }
+    }
+}
+
 /// Run one item through the pipeline. `inputs` are the item's input fields by name.
 pub fn run(spec: &Spec, models: &Models, inputs: &BTreeMap<String, String>) -> Outcome {
     run_with(spec, models, inputs, None)

@@ -39,6 +39,8 @@ pub enum Reason {
     /// The input is far outside what the automation learned from (length, unknown words
     /// or characters, repetition, binary-looking text), whatever the score.
     OutOfRange(RangeViolation),
+    /// The value was read from a page image by OCR, and the reader was unsure of a word.
+    UncertainReading { confidence: f64, threshold: f64 },
 }
 
 impl Reason {
@@ -57,6 +59,7 @@ impl Reason {
             Reason::NotEnoughEvidence { .. } => "not_enough_evidence",
             Reason::AbsentUnsure { .. } => "absent_unsure",
             Reason::OutOfRange(_) => "out_of_range",
+            Reason::UncertainReading { .. } => "uncertain_reading",
         }
     }
 
@@ -116,6 +119,14 @@ impl Reason {
                 percent(*threshold)
             ),
             Reason::OutOfRange(v) => out_of_range(v),
+            Reason::UncertainReading {
+                confidence,
+                threshold,
+            } => format!(
+                "{subject} was read from the page image, and the text reader was only {} sure of it (under {}); check it against the page.",
+                percent(*confidence),
+                percent(*threshold)
+            ),
         }
     }
 
@@ -134,6 +145,7 @@ impl Reason {
             "not_enough_evidence" => "Not enough evidence",
             "absent_unsure" => "Unsure it is absent",
             "out_of_range" => "Unlike the training input",
+            "uncertain_reading" => "Unsure reading of the page",
             "engine_error" => "Processing failed",
             "shadow_mode" => "Shadow mode",
             "draft_mode" => "Draft: not live yet",

@@ -526,3 +526,47 @@ fn a_model_field_is_accepted_only_from_the_threshold_its_evidence_backs() {
     );
     assert!(run_evidenced(answer(0.99, None), 0.9).reasons.is_empty());
 }
+
+#[test]
+fn a_value_on_words_read_unsurely_goes_to_review_saying_so() {
+    use crate::layout::{BBox, LayoutBuilder, Page, Reading};
+    let mut b = LayoutBuilder::new();
+    b.page(Page {
+        width: 1.0,
+        height: 1.0,
+        reading: Reading::Ocr,
+    });
+    let bbox = BBox {
+        x0: 0.0,
+        y0: 0.0,
+        x1: 0.1,
+        y1: 0.1,
+    };
+    b.word("Mail", bbox, Some(0.97));
+    b.word("ada@example.com", bbox, Some(0.52));
+    b.end_line();
+    b.word("bob@example.org", bbox, Some(0.93));
+    let (text, layout) = b.finish();
+    let spec = Spec {
+        fields: vec![step("email", FieldKind::Email, Source::Pattern)],
+        route: None,
+    };
+    let mut outcome = run(&spec, &Models::default(), &inputs(&text));
+    let before = outcome.fields[0].reasons.len();
+    flag_uncertain_readings(&mut outcome, "text", &layout, 0.6);
+    let f = &outcome.fields[0];
+    assert_eq!(f.value, Some(serde_json::json!("ada@example.com")));
+    assert_eq!(f.reasons.len(), before + 1);
+    assert!(
+        matches!(f.reasons.last(), Some(Reason::UncertainReading { confidence, threshold })
+            if (*confidence - 0.52).abs() < 1e-6 && (*threshold - 0.6).abs() < 1e-9),
+        "{:?}",
+        f.reasons
+    );
+    assert!(outcome.reason_codes().contains(&"uncertain_reading".to_string()));
+    // Above the threshold, or evidence in another input: no reason.
+    let mut sure = run(&spec, &Models::default(), &inputs(&text));
+    flag_uncertain_readings(&mut sure, "text", &layout, 0.5);
+    flag_uncertain_readings(&mut sure, "subject", &layout, 0.99);
+    assert!(!sure.reason_codes().contains(&"uncertain_reading".to_string()));
+}

@@ -44,7 +44,7 @@ const INSERT_CHUNK: usize = 500;
 /// Why multi-row statements: a batch of 1,000 items was 2,000 round trips through the
 /// driver inside the one writer's transaction; two statements per 500 items keep the
 /// writer free for other requests, and the commit (the durability point) is unchanged.
-async fn insert_chunk(
+pub(super) async fn insert_chunk(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     ws: WorkspaceId,
     automation: AutomationId,

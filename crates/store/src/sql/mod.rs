@@ -14,6 +14,7 @@ mod automations;
 mod bulk;
 mod card_reads;
 mod deliveries;
+mod documents;
 mod inbox;
 mod items;
 mod jobs;

@@ -51,14 +51,26 @@ pub async fn cli_actor(tandem: &Tandem, workspace: &str) -> anyhow::Result<Actor
 pub async fn run(config: Config, args: ImportArgs) -> anyhow::Result<ExitCode> {
     let tandem = super::open(&config).await?;
     let actor = cli_actor(&tandem, &config.workspace).await?;
-    let file =
-        std::fs::File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
-    let stem = args
-        .file
-        .file_name()
-        .map_or_else(|| "import".into(), |n| n.to_string_lossy().into_owned());
-    let rows = read_rows(file, Format::from_path(&args.file), &format!("import:{stem}"));
-    let (created, bad) = import_rows(&tandem, &actor, &args.automation, rows).await?;
+    let (mut created, mut bad) = (0usize, 0usize);
+    let mut documents = Vec::new();
+    for path in &args.paths {
+        if path.is_dir() {
+            documents.extend(
+                folder_files(path).with_context(|| format!("cannot read the folder {}", path.display()))?,
+            );
+        } else if is_rows_file(path) {
+            let (c, b) = import_file(&tandem, &actor, &args.automation, path).await?;
+            created += c;
+            bad += b;
+        } else {
+            documents.push(path.clone());
+        }
+    }
+    if !documents.is_empty() {
+        let (c, b) = super::import_documents::import(&tandem, &actor, &args.automation, &documents).await?;
+        created += c;
+        bad += b;
+    }
     if !args.no_process && created > 0 {
         process_all(&tandem, actor.workspace(), created as u64).await?;
     }
@@ -67,6 +79,49 @@ pub async fn run(config: Config, args: ImportArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// JSONL and CSV files are read row by row; anything else is a document.
+fn is_rows_file(path: &std::path::Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| ["jsonl", "ndjson", "json", "csv"].contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// The files under `dir`, subfolders included, in path order; hidden files are skipped.
+fn folder_files(dir: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d)? {
+            let entry = entry?;
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                stack.push(entry.path());
+            } else if kind.is_file() {
+                out.push(entry.path());
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+async fn import_file(
+    tandem: &Tandem,
+    actor: &Actor,
+    slug: &str,
+    path: &std::path::Path,
+) -> anyhow::Result<(usize, usize)> {
+    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let stem = path
+        .file_name()
+        .map_or_else(|| "import".into(), |n| n.to_string_lossy().into_owned());
+    let rows = read_rows(file, Format::from_path(path), &format!("import:{stem}"));
+    import_rows(tandem, actor, slug, rows).await
 }
 
 /// Submit rows in chunks; report bad ones. Returns (items created, rows refused).

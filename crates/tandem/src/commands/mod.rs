@@ -7,6 +7,7 @@ mod demo;
 mod demo_shadow;
 mod eval;
 mod import;
+mod import_documents;
 mod llm;
 mod retrain;
 mod rollout;

@@ -1,0 +1,442 @@
+//! Documents as teams receive them: PDFs, scans, photos and plain text files become items.
+//!
+//! A file is checked (its kind from its first bytes, not its name; its size; its pages),
+//! read into text with the position of every word (the PDF's text layer, else OCR), and
+//! accepted as one item whose input is that text, with the original and the positions kept
+//! beside it in the same transaction. Reading happens at intake, so the item's input never
+//! changes afterwards and a bad file is refused at once with what is wrong with it; the
+//! price is that the request waits for OCR (about a second a page).
+//!
+//! The same file sent twice is one item: its SHA-256 is the idempotency key.
+
+mod ocr;
+mod pdf;
+pub mod retention;
+mod sniff;
+pub mod tools;
+
+use std::time::Duration;
+
+use sha2::Digest;
+use tandem_domain::{ItemInput, Role};
+use tandem_engine::layout::{BBox, Layout, LayoutBuilder, Page, Reading};
+use tandem_store::{Inserted, NewDocument, NewItem};
+
+pub use sniff::Kind;
+
+use crate::auth::Actor;
+use crate::{ServiceError, ServiceResult, Tandem};
+
+/// Limits and policy for documents (`[documents]` in the configuration).
+#[derive(Debug, Clone)]
+pub struct DocumentSettings {
+    /// Largest file accepted, in bytes.
+    pub max_bytes: usize,
+    pub limits: Limits,
+    /// Originals older than this are removed (text and positions stay); `None` keeps them.
+    pub retention: Option<Duration>,
+    /// A value read by OCR from words under this certainty (0 to 1) goes to review.
+    pub ocr_min_certainty: f64,
+}
+
+impl Default for DocumentSettings {
+    fn default() -> Self {
+        Self {
+            max_bytes: 20 * 1024 * 1024,
+            limits: Limits::default(),
+            retention: None,
+            ocr_min_certainty: 0.6,
+        }
+    }
+}
+
+/// What one file may cost to read.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_pages: usize,
+    /// Largest image, in pixels (width × height): a small file can claim a huge image.
+    pub max_pixels: u64,
+    /// Each tool run is killed past this.
+    pub tool_deadline: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_pages: 50,
+            // An A3 page at 300 dpi is 17.4 million pixels.
+            max_pixels: 40_000_000,
+            tool_deadline: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Why a file cannot become an item. The message is about the file; the caller adds its name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DocumentError {
+    #[error("the file is empty")]
+    Empty,
+    #[error("the file is {bytes} bytes, over the limit of {max} bytes")]
+    TooLarge { bytes: usize, max: usize },
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("the text is not UTF-8 (bad byte at offset {at})")]
+    NotUtf8 { at: usize },
+    #[error("the PDF is encrypted with a password; send it without the password")]
+    Encrypted,
+    #[error("the PDF has {pages} pages, over the limit of {max}")]
+    TooManyPages { pages: usize, max: usize },
+    #[error("the image is {width} × {height} pixels, over the limit of {max} pixels")]
+    ImageTooLarge { width: u64, height: u64, max: u64 },
+    #[error("{0}")]
+    Unreadable(String),
+    #[error("no text could be read from it ({pages} page(s), {ocr} read by OCR)")]
+    NoText { pages: usize, ocr: usize },
+    #[error("the `{tool}` command is not installed on the server (Debian: apt-get install {package})")]
+    ToolMissing {
+        tool: &'static str,
+        package: &'static str,
+    },
+    #[error("`{tool}` failed: {message}")]
+    ToolFailed { tool: &'static str, message: String },
+    #[error("`{tool}` took longer than {seconds} s and was stopped")]
+    TimedOut { tool: &'static str, seconds: u64 },
+}
+
+impl DocumentError {
+    /// Whether the fault is the server's (a tool missing or failing), not the file's.
+    pub fn is_server_side(&self) -> bool {
+        matches!(
+            self,
+            DocumentError::ToolMissing { .. } | DocumentError::ToolFailed { .. }
+        )
+    }
+}
+
+/// One page's words in the page's own unit (points, or pixels for images), line by line.
+#[derive(Debug, Clone)]
+pub struct PageText {
+    pub width: f64,
+    pub height: f64,
+    pub reading: Reading,
+    pub lines: Vec<Vec<WordBox>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WordBox {
+    pub text: String,
+    pub x0: f64,
+    pub y0: f64,
+    pub x1: f64,
+    pub y1: f64,
+    pub confidence: Option<f32>,
+}
+
+/// A file read into text, with the positions of its words when it has pages.
+#[derive(Debug, Clone)]
+pub struct ReadDocument {
+    pub kind: Kind,
+    pub text: String,
+    pub layout: Option<Layout>,
+}
+
+impl ReadDocument {
+    pub fn pages(&self) -> usize {
+        self.layout.as_ref().map_or(1, |l| l.pages.len())
+    }
+    pub fn ocr_pages(&self) -> usize {
+        self.layout.as_ref().map_or(0, Layout::ocr_pages)
+    }
+}
+
+/// Read `bytes` (named `file_name`, for the kind of text files only) into text and layout.
+pub async fn read(bytes: &[u8], file_name: &str, limits: &Limits) -> Result<ReadDocument, DocumentError> {
+    if bytes.is_empty() {
+        return Err(DocumentError::Empty);
+    }
+    let kind = sniff::kind(bytes, file_name)?;
+    if kind == Kind::Text {
+        let text = std::str::from_utf8(bytes).map_err(|e| DocumentError::NotUtf8 { at: e.valid_up_to() })?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        if text.trim().is_empty() {
+            return Err(DocumentError::NoText { pages: 1, ocr: 0 });
+        }
+        return Ok(ReadDocument {
+            kind,
+            text: text.replace('\0', "\u{fffd}"),
+            layout: None,
+        });
+    }
+    // The tools read files: the bytes go to a private temporary directory, removed on drop.
+    let dir = tempfile::tempdir().map_err(|e| DocumentError::ToolFailed {
+        tool: "tempfile",
+        message: format!("cannot make a temporary directory: {e}"),
+    })?;
+    let path = dir.path().join(format!("document.{}", kind.extension()));
+    std::fs::write(&path, bytes).map_err(|e| DocumentError::ToolFailed {
+        tool: "tempfile",
+        message: format!("cannot write a temporary file: {e}"),
+    })?;
+    let pages = match kind {
+        Kind::Pdf => pdf::read(&path, dir.path(), limits).await?,
+        Kind::Png | Kind::Jpeg | Kind::Tiff => {
+            sniff::check_image(bytes, kind, limits)?;
+            ocr::read_image(&path, limits).await?
+        }
+        Kind::Text | Kind::Email => {
+            return Err(DocumentError::Unsupported(
+                "e-mail files (.eml) are not read yet".into(),
+            ));
+        }
+    };
+    let (text, layout) = build(&pages);
+    if text.trim().is_empty() {
+        return Err(DocumentError::NoText {
+            pages: layout.pages.len(),
+            ocr: layout.ocr_pages(),
+        });
+    }
+    Ok(ReadDocument {
+        kind,
+        text,
+        layout: Some(layout),
+    })
+}
+
+/// The engine's text and layout from the pages' words.
+fn build(pages: &[PageText]) -> (String, Layout) {
+    let mut b = LayoutBuilder::new();
+    for p in pages {
+        b.page(Page {
+            width: p.width,
+            height: p.height,
+            reading: p.reading,
+        });
+        for line in &p.lines {
+            for w in line {
+                let text = w.text.replace('\0', "\u{fffd}");
+                b.word(
+                    &text,
+                    BBox::on_page(w.x0, w.y0, w.x1, w.y1, p.width, p.height),
+                    w.confidence,
+                );
+            }
+            b.end_line();
+        }
+    }
+    b.finish()
+}
+
+/// A file as received.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub file_name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A file accepted (or found accepted before) as an item.
+#[derive(Debug, Clone)]
+pub struct AcceptedDocument {
+    pub inserted: Inserted,
+    pub kind: Option<Kind>,
+    pub pages: usize,
+    pub ocr_pages: usize,
+}
+
+/// A file name fit to keep and show: its last path part, printable, at most 200 characters.
+pub fn clean_file_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let clean: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
+    if clean.trim().is_empty() {
+        "unnamed".into()
+    } else {
+        clean
+    }
+}
+
+impl Tandem {
+    /// Accept a file as an item of automation `slug`. Errors name the file and say what is
+    /// wrong with it.
+    pub async fn submit_document(
+        &self,
+        actor: &Actor,
+        slug: &str,
+        upload: Upload,
+    ) -> ServiceResult<AcceptedDocument> {
+        actor.require(Role::Builder, "submit documents")?;
+        let name = clean_file_name(&upload.file_name);
+        let settings = &self.settings.documents;
+        let refuse = |e: DocumentError| -> ServiceError {
+            let message = format!("{name}: {e}");
+            match e {
+                DocumentError::TooLarge { .. } => ServiceError::TooLarge(message),
+                DocumentError::ToolMissing { .. } => ServiceError::Unavailable(message),
+                e if e.is_server_side() => ServiceError::Internal(message),
+                DocumentError::TimedOut { .. } => ServiceError::Conflict(message),
+                _ => ServiceError::invalid(message),
+            }
+        };
+        if upload.bytes.len() > settings.max_bytes {
+            return Err(refuse(DocumentError::TooLarge {
+                bytes: upload.bytes.len(),
+                max: settings.max_bytes,
+            }));
+        }
+        let ws = actor.workspace();
+        let (automation, compiled) = self.active(ws, slug).await?;
+        let sha256 = hex::encode(sha2::Sha256::digest(&upload.bytes));
+        let key = format!("{KEY_PREFIX}{sha256}");
+        // The same file again: the item it made, without reading it again.
+        if let Some(id) = self.store.item_by_key(ws, automation.id, &key).await? {
+            let item = self.store.item(ws, id).await?;
+            let doc = self.store.item_document(ws, id).await?;
+            return Ok(AcceptedDocument {
+                inserted: Inserted { item, created: false },
+                kind: None,
+                pages: doc.as_ref().map_or(0, |d| d.pages as usize),
+                ocr_pages: doc.as_ref().map_or(0, |d| d.ocr_pages as usize),
+            });
+        }
+        let read = read(&upload.bytes, &name, &settings.limits)
+            .await
+            .map_err(refuse)?;
+        let input_name = compiled
+            .def
+            .inputs
+            .first()
+            .map(|i| i.name.clone())
+            .ok_or_else(|| ServiceError::Conflict("the automation declares no input".into()))?;
+        let input = ItemInput::parse(
+            &compiled.def,
+            &serde_json::json!({ input_name.clone(): read.text }),
+        )
+        .map_err(|e| match ServiceError::from(e) {
+            ServiceError::TooLarge(m) => {
+                ServiceError::TooLarge(format!("{name}: the text read from it: {m}"))
+            }
+            ServiceError::Invalid { message, .. } => ServiceError::invalid(format!("{name}: {message}")),
+            other => other,
+        })?;
+        let layout = read
+            .layout
+            .as_ref()
+            .map(|l| {
+                serde_json::to_string(&DocumentLayout {
+                    input: &input_name,
+                    layout: l,
+                })
+            })
+            .transpose()
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let new_item = NewItem {
+            preview: crate::intake::preview(&input),
+            input: input.to_json(),
+            idempotency_key: Some(key),
+        };
+        let document = NewDocument {
+            file_name: name,
+            media_type: read.kind.media_type().to_owned(),
+            sha256,
+            pages: read.pages() as i64,
+            ocr_pages: read.ocr_pages() as i64,
+            layout,
+            content: upload.bytes,
+        };
+        let inserted = self
+            .store
+            .insert_document(ws, automation.id, &new_item, &document, self.now())
+            .await?;
+        self.work_ready.notify_waiters();
+        Ok(AcceptedDocument {
+            inserted,
+            kind: Some(read.kind),
+            pages: read.pages(),
+            ocr_pages: read.ocr_pages(),
+        })
+    }
+
+    /// The positions of an item's text, when it came from a document with pages: the input
+    /// the text is in, and the layout.
+    pub async fn item_layout(
+        &self,
+        ws: tandem_domain::WorkspaceId,
+        item: tandem_domain::ItemId,
+    ) -> ServiceResult<Option<(String, Layout)>> {
+        let Some(doc) = self.store.item_document(ws, item).await? else {
+            return Ok(None);
+        };
+        Ok(doc.layout.as_deref().and_then(parse_layout))
+    }
+}
+
+/// How the layout is kept: with the name of the input its offsets are into.
+#[derive(serde::Serialize)]
+struct DocumentLayout<'a> {
+    input: &'a str,
+    layout: &'a Layout,
+}
+
+#[derive(serde::Deserialize)]
+struct StoredLayout {
+    input: String,
+    layout: Layout,
+}
+
+/// Read a kept layout; `None` if it cannot be read (the item then shows no boxes).
+pub fn parse_layout(json: &str) -> Option<(String, Layout)> {
+    serde_json::from_str::<StoredLayout>(json)
+        .ok()
+        .map(|s| (s.input, s.layout))
+}
+
+/// Key prefix of items made from files (the file's SHA-256), which tells the worker which
+/// items have a document to look up.
+pub const KEY_PREFIX: &str = "sha256:";
+
+/// The layouts of the items in a worker's batch, in its order: looked up only for items
+/// made from documents, and only those with OCR pages matter to the engine.
+pub(crate) async fn layouts_for<J, C, T>(
+    t: &Tandem,
+    work: &[(J, tandem_store::Item, C, T)],
+) -> Vec<Option<(String, Layout)>> {
+    let mut out = Vec::with_capacity(work.len());
+    for (_, item, _, _) in work {
+        let is_document = item
+            .idempotency_key
+            .as_deref()
+            .is_some_and(|k| k.starts_with(KEY_PREFIX));
+        let layout = if is_document {
+            match t.item_layout(item.workspace_id, item.id).await {
+                Ok(l) => l.filter(|(_, l)| l.ocr_pages() > 0),
+                Err(e) => {
+                    tracing::warn!(item = %item.id, error = %e, "could not read the item's document layout");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        out.push(layout);
+    }
+    out
+}
+
+impl Tandem {
+    /// An item's original file and its description; `None` for the bytes once retention
+    /// removed them.
+    pub async fn document_original(
+        &self,
+        actor: &Actor,
+        item: tandem_domain::ItemId,
+    ) -> ServiceResult<(tandem_store::Document, Option<Vec<u8>>)> {
+        actor.require(Role::Viewer, "see documents")?;
+        let ws = actor.workspace();
+        let doc = self
+            .store
+            .item_document(ws, item)
+            .await?
+            .ok_or(ServiceError::NotFound("document"))?;
+        let bytes = self.store.document_content(ws, item).await?;
+        Ok((doc, bytes))
+    }
+}

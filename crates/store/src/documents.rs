@@ -1,0 +1,71 @@
+//! Documents: the original file behind an item, and the positions of its words. A part
+//! of the storage of its own ([`DocumentStore`]), implemented beside its SQL
+//! (`sql/documents.rs`); [`crate::Store`] includes it.
+
+use async_trait::async_trait;
+use serde::Serialize;
+use tandem_domain::{AutomationId, ItemId, Millis, WorkspaceId};
+
+use crate::{Inserted, NewItem, Result};
+
+/// A document to keep with the item made from it.
+#[derive(Debug, Clone)]
+pub struct NewDocument {
+    pub file_name: String,
+    pub media_type: String,
+    /// Hex SHA-256 of `content`.
+    pub sha256: String,
+    pub pages: i64,
+    pub ocr_pages: i64,
+    /// The engine's `Layout` as JSON; `None` for documents without positions (plain text).
+    pub layout: Option<String>,
+    pub content: Vec<u8>,
+}
+
+/// A kept document, without its bytes (read those with [`DocumentStore::document_content`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Document {
+    pub id: i64,
+    pub item_id: ItemId,
+    pub automation_id: AutomationId,
+    pub file_name: String,
+    pub media_type: String,
+    pub sha256: String,
+    pub size_bytes: i64,
+    pub pages: i64,
+    pub ocr_pages: i64,
+    #[serde(skip)]
+    pub layout: Option<String>,
+    pub created_at: Millis,
+    /// When retention removed the original (the text and positions stay).
+    pub purged_at: Option<Millis>,
+}
+
+#[async_trait]
+pub trait DocumentStore {
+    /// Accept an item made from a document, keep the document and queue the item's
+    /// processing, in one transaction. When the item's idempotency key was seen before,
+    /// the earlier item is returned (`created` false) and nothing is written.
+    async fn insert_document(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        item: &NewItem,
+        document: &NewDocument,
+        now: Millis,
+    ) -> Result<Inserted>;
+    /// The item already made from a file with this idempotency key, if any.
+    async fn item_by_key(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        key: &str,
+    ) -> Result<Option<ItemId>>;
+    /// The document behind an item, if it came from one.
+    async fn item_document(&self, ws: WorkspaceId, item: ItemId) -> Result<Option<Document>>;
+    /// The original bytes; `None` once retention removed them.
+    async fn document_content(&self, ws: WorkspaceId, item: ItemId) -> Result<Option<Vec<u8>>>;
+    /// Remove the originals of `ws`'s documents kept since before `before` (their text and
+    /// positions stay, so evidence still shows). Returns how many were removed.
+    async fn purge_documents(&self, ws: WorkspaceId, before: Millis, now: Millis) -> Result<u64>;
+}

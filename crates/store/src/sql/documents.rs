@@ -1,0 +1,132 @@
+//! SQL for documents: the original bytes beside the item made from them.
+
+use sqlx::Row;
+
+use super::{SqlStore, items};
+use crate::documents::{Document, DocumentStore, NewDocument};
+use crate::*;
+
+const DOCUMENT_COLUMNS: &str = "id, item_id, automation_id, file_name, media_type, sha256, size_bytes, \
+     pages, ocr_pages, layout, created_at, purged_at";
+
+fn document(row: &sqlx::any::AnyRow) -> Result<Document> {
+    Ok(Document {
+        id: row.try_get("id")?,
+        item_id: ItemId(row.try_get("item_id")?),
+        automation_id: AutomationId(row.try_get("automation_id")?),
+        file_name: row.try_get("file_name")?,
+        media_type: row.try_get("media_type")?,
+        sha256: row.try_get("sha256")?,
+        size_bytes: row.try_get("size_bytes")?,
+        pages: row.try_get("pages")?,
+        ocr_pages: row.try_get("ocr_pages")?,
+        layout: row.try_get("layout")?,
+        created_at: row.try_get("created_at")?,
+        purged_at: row.try_get("purged_at")?,
+    })
+}
+
+#[async_trait::async_trait]
+impl DocumentStore for SqlStore {
+    async fn insert_document(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        item: &NewItem,
+        doc: &NewDocument,
+        now: Millis,
+    ) -> Result<Inserted> {
+        let mut tx = self.writer.begin().await?;
+        let owned: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM automations WHERE workspace_id = $1 AND id = $2")
+                .bind(ws.0)
+                .bind(automation.0)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if owned.is_none() {
+            return Err(StoreError::NotFound("automation"));
+        }
+        let mut out = Vec::with_capacity(1);
+        items::insert_chunk(&mut tx, ws, automation, std::slice::from_ref(item), now, &mut out).await?;
+        let inserted = out.pop().ok_or(StoreError::NotFound("item"))?;
+        if inserted.created {
+            sqlx::query(
+                "INSERT INTO documents (workspace_id, automation_id, item_id, file_name, media_type, sha256,
+                     size_bytes, pages, ocr_pages, layout, content, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(ws.0)
+            .bind(automation.0)
+            .bind(inserted.item.id.0)
+            .bind(&doc.file_name)
+            .bind(&doc.media_type)
+            .bind(&doc.sha256)
+            .bind(i64::try_from(doc.content.len()).unwrap_or(i64::MAX))
+            .bind(doc.pages)
+            .bind(doc.ocr_pages)
+            .bind(doc.layout.as_deref())
+            .bind(&doc.content)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    async fn item_by_key(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        key: &str,
+    ) -> Result<Option<ItemId>> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM items WHERE workspace_id = $1 AND automation_id = $2 AND idempotency_key = $3",
+        )
+        .bind(ws.0)
+        .bind(automation.0)
+        .bind(key)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(id.map(ItemId))
+    }
+
+    async fn item_document(&self, ws: WorkspaceId, item: ItemId) -> Result<Option<Document>> {
+        let sql =
+            format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE workspace_id = $1 AND item_id = $2");
+        sqlx::query(&sql)
+            .bind(ws.0)
+            .bind(item.0)
+            .fetch_optional(&self.reader)
+            .await?
+            .as_ref()
+            .map(document)
+            .transpose()
+    }
+
+    async fn document_content(&self, ws: WorkspaceId, item: ItemId) -> Result<Option<Vec<u8>>> {
+        let content: Option<Option<Vec<u8>>> =
+            sqlx::query_scalar("SELECT content FROM documents WHERE workspace_id = $1 AND item_id = $2")
+                .bind(ws.0)
+                .bind(item.0)
+                .fetch_optional(&self.reader)
+                .await?;
+        match content {
+            None => Err(StoreError::NotFound("document")),
+            Some(c) => Ok(c),
+        }
+    }
+
+    async fn purge_documents(&self, ws: WorkspaceId, before: Millis, now: Millis) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE documents SET content = NULL, purged_at = $3
+             WHERE workspace_id = $1 AND created_at < $2 AND purged_at IS NULL",
+        )
+        .bind(ws.0)
+        .bind(before)
+        .bind(now)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}
