@@ -167,9 +167,17 @@ mod tests {
         let running = WeekFigures::new(monday, a.clone(), &baseline, monday + 2 * 86_400_000);
         let m = digest_message("Support", "http://x", &running, &[]);
         assert!(!m.subject.contains("missed"), "{}", m.subject);
-        assert!(m.intro.contains("so far 0.2 h recovered against 1 h"), "{}", m.intro);
+        assert!(
+            m.intro.contains("so far 0.2 h recovered against 1 h"),
+            "{}",
+            m.intro
+        );
         let ended = WeekFigures::new(monday, a, &baseline, monday + WEEK_MS);
         let m = digest_message("Support", "http://x", &ended, &[]);
-        assert!(m.intro.contains("target missed: 0.2 h recovered against 1 h"), "{}", m.intro);
+        assert!(
+            m.intro.contains("target missed: 0.2 h recovered against 1 h"),
+            "{}",
+            m.intro
+        );
     }
 }

@@ -200,7 +200,9 @@ fn headline(w: &WeekFigures) -> (String, &'static str) {
     match (w.net_hours, w.target_hours) {
         (Some(n), Some(t)) if !w.closed => match &w.so_far {
             Some(p) if p.still_needed_hours <= 0.0 => (
-                format!("Week of {week} so far: {n:.1} h recovered against {t} h, the target already reached."),
+                format!(
+                    "Week of {week} so far: {n:.1} h recovered against {t} h, the target already reached."
+                ),
                 "ok",
             ),
             Some(p) => (
@@ -210,10 +212,16 @@ fn headline(w: &WeekFigures) -> (String, &'static str) {
                 ),
                 "",
             ),
-            None => (format!("Week of {week} so far: {n:.1} h recovered against {t} h."), ""),
+            None => (
+                format!("Week of {week} so far: {n:.1} h recovered against {t} h."),
+                "",
+            ),
         },
         (Some(n), Some(t)) if n >= t => (
-            format!("Week of {week}: target met, {n:.1} h recovered against {t} h (+{:.1} h).", n - t),
+            format!(
+                "Week of {week}: target met, {n:.1} h recovered against {t} h (+{:.1} h).",
+                n - t
+            ),
             "ok",
         ),
         (Some(n), Some(t)) => (

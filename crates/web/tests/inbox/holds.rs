@@ -89,7 +89,10 @@ async fn holds_follow_the_person() {
             "{html}"
         );
         assert!(html.contains("id=\"unsent\""), "{html}");
-        assert!(html.contains("typed-by-rita@x.io"), "what she typed is kept: {html}");
+        assert!(
+            html.contains("typed-by-rita@x.io"),
+            "what she typed is kept: {html}"
+        );
         assert!(!html.contains("is working on this item"), "{html}");
 
         // The one who decided holds nothing stale: a third look shows no banner either.

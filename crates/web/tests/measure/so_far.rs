@@ -37,7 +37,11 @@ async fn a_week_still_running_is_so_far_not_missed() {
         let (_, token) = c
             .app
             .tandem
-            .share_checkin(&tandem_service::auth::Actor { user: bob }, Some("support"), "Finance")
+            .share_checkin(
+                &tandem_service::auth::Actor { user: bob },
+                Some("support"),
+                "Finance",
+            )
             .await
             .unwrap();
         let shared = c
