@@ -43,7 +43,8 @@ impl Tandem {
     }
 
     /// A reviewer opens an item: hold it for them for the claim time, unless someone else
-    /// holds it. Viewers and closed items claim nothing.
+    /// holds it, and give back the item they held before. Viewers and closed items claim
+    /// nothing.
     pub async fn open_item(&self, actor: &Actor, id: ItemId) -> ServiceResult<ClaimOutcome> {
         if !actor.user.role.allows(Role::Reviewer) {
             let now = self.now();
@@ -65,6 +66,14 @@ impl Tandem {
     pub async fn release_item(&self, actor: &Actor, id: ItemId) -> ServiceResult<()> {
         self.store
             .release_claim(actor.workspace(), id, actor.user.id)
+            .await?;
+        Ok(())
+    }
+
+    /// Give back every item the person holds: they went back to the inbox or signed out.
+    pub async fn release_items(&self, actor: &Actor) -> ServiceResult<()> {
+        self.store
+            .release_claims(actor.workspace(), actor.user.id)
             .await?;
         Ok(())
     }

@@ -11,15 +11,41 @@ use crate::auth::Actor;
 use crate::{ServiceError, ServiceResult, Tandem, delivery};
 
 impl Tandem {
+    /// The conflict a late decision gets: who decided the item first, and how.
+    pub(crate) async fn already_decided(&self, ws: tandem_domain::WorkspaceId, item: &Item) -> ServiceError {
+        let by = match item.decided_by {
+            Some(user) => self
+                .store
+                .audit_events(ws, item.id)
+                .await
+                .ok()
+                .and_then(|events| {
+                    events
+                        .into_iter()
+                        .rev()
+                        .find(|e| e.actor_id == Some(user))
+                        .and_then(|e| e.actor_name)
+                }),
+            None => None,
+        };
+        ServiceError::Conflict(match by {
+            Some(name) => format!(
+                "{name} already decided this item ({}); your answer was not saved",
+                item.status.label().to_lowercase()
+            ),
+            None => format!(
+                "this item was already decided ({}); your answer was not saved",
+                item.status.label().to_lowercase()
+            ),
+        })
+    }
+
     pub async fn decide(&self, actor: &Actor, id: ItemId, decision: Decision) -> ServiceResult<Item> {
         actor.require(Role::Reviewer, "decide items")?;
         let ws = actor.workspace();
         let item = self.store.item(ws, id).await?;
         if !item.status.is_open() {
-            return Err(ServiceError::Conflict(format!(
-                "this item was already decided ({})",
-                item.status.label()
-            )));
+            return Err(self.already_decided(ws, &item).await);
         }
         self.check_claim(actor, id).await?;
         let automation = self.store.automation(ws, item.automation_id).await?;
@@ -109,10 +135,19 @@ impl Tandem {
             deliveries,
             similar_keys: crate::similar::keys_of(&item),
         };
-        let decided = self
+        let decided = match self
             .store
             .record_correction(ws, &record, &training_examples, self.now())
-            .await?;
+            .await
+        {
+            Ok(decided) => decided,
+            // Someone else's decision landed between our read and our write.
+            Err(tandem_store::StoreError::Conflict(_)) => {
+                let item = self.store.item(ws, id).await?;
+                return Err(self.already_decided(ws, &item).await);
+            }
+            Err(e) => return Err(e.into()),
+        };
         self.after_decision(&decided).await;
         if !record.deliveries.is_empty() {
             self.work_ready.notify_waiters();

@@ -317,6 +317,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Every workspace's policies that notify or escalate (for the scheduled sweeps).
     async fn notifying_policies(&self) -> Result<Vec<ReviewPolicyRow>>;
     /// Claim an open item for `user` until `until`, unless someone else's claim is live.
+    /// Either way any other item `user` held is given back: a person holds one at a time.
     async fn claim_item(
         &self,
         ws: WorkspaceId,
@@ -326,7 +327,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         now: Millis,
     ) -> Result<ClaimOutcome>;
     async fn release_claim(&self, ws: WorkspaceId, item: ItemId, user: UserId) -> Result<()>;
-    /// The unexpired claims on these items.
+    /// Give back every item `user` holds; how many were held.
+    async fn release_claims(&self, ws: WorkspaceId, user: UserId) -> Result<u64>;
+    /// The unexpired claims on these items, if they are still open.
     async fn active_claims(&self, ws: WorkspaceId, items: &[ItemId], now: Millis) -> Result<Vec<Claim>>;
     /// Open items past their due time and not yet escalated, across workspaces.
     async fn overdue_items(&self, now: Millis, limit: u32) -> Result<Vec<OverdueItem>>;

@@ -15,6 +15,9 @@ use tandem_service::notify::{SmtpSecurity, SmtpSettings};
 use tandem_store::NotificationStatus;
 use tandem_test_support::{PASSWORD, Receiver, SmtpServer, TestApp, TestBackend, backends};
 
+#[path = "inbox/holds.rs"]
+mod holds;
+
 /// 2026-11-27 09:00 UTC.
 const START: i64 = 1_795_770_000_000;
 const MINUTE: i64 = 60_000;

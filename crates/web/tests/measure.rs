@@ -16,6 +16,8 @@ use tandem_test_support::{TestApp, backends};
 mod by_hand;
 #[path = "measure/escaped.rs"]
 mod escaped;
+#[path = "measure/so_far.rs"]
+mod so_far;
 
 /// Monday 2026-01-05 00:00 UTC.
 const WEEK1: i64 = 1_767_571_200_000;

@@ -36,6 +36,8 @@ fn hours(h: Option<f64>) -> String {
 pub fn digest_message(name: &str, link: &str, w: &WeekFigures, notes: &[String]) -> Message {
     let a = &w.activity;
     let verdict = match (w.net_hours, w.target_hours) {
+        // A week still running has not missed anything yet.
+        (Some(n), Some(t)) if !w.closed => format!("so far {n:.1} h recovered against {t} h"),
         (Some(n), Some(t)) if n >= t => format!("target met: {n:.1} h recovered against {t} h"),
         (Some(n), Some(t)) => format!("target missed: {n:.1} h recovered against {t} h"),
         (Some(n), None) => format!("{n:.1} h recovered (no target set)"),
@@ -138,5 +140,44 @@ impl Tandem {
             }
         }
         Ok(sent)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measure::{BaselineView, WeekActivity};
+
+    /// Baseline 6 min, target 1 h: 2 items accepted automatically = 0.2 h. Read on the
+    /// Wednesday the week is running, so far; read after it ended, missed.
+    #[test]
+    fn only_a_week_that_ended_is_called_missed() {
+        let monday = 1_767_571_200_000;
+        let def = tandem_domain::definition::Baseline {
+            minutes_per_item: Some(6.0),
+            target_hours_per_week: Some(1.0),
+            ..Default::default()
+        };
+        let baseline = BaselineView::new(&def, &[]);
+        let a = WeekActivity {
+            processed: 2,
+            auto_accepted: 2,
+            ..WeekActivity::default()
+        };
+        let running = WeekFigures::new(monday, a.clone(), &baseline, monday + 2 * 86_400_000);
+        let m = digest_message("Support", "http://x", &running, &[]);
+        assert!(!m.subject.contains("missed"), "{}", m.subject);
+        assert!(
+            m.intro.contains("so far 0.2 h recovered against 1 h"),
+            "{}",
+            m.intro
+        );
+        let ended = WeekFigures::new(monday, a, &baseline, monday + WEEK_MS);
+        let m = digest_message("Support", "http://x", &ended, &[]);
+        assert!(
+            m.intro.contains("target missed: 0.2 h recovered against 1 h"),
+            "{}",
+            m.intro
+        );
     }
 }

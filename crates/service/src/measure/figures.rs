@@ -142,9 +142,23 @@ pub struct WeekFigures {
     pub net_hours_low: Option<f64>,
     pub net_hours_high: Option<f64>,
     pub target_hours: Option<f64>,
+    /// Whether the target was met: only for a week that has ended, since a week still
+    /// running has not missed anything yet.
     pub target_met: Option<bool>,
+    /// For the week still running, with a target: hours still to recover to meet it
+    /// (0 when already met), the days left, and the pace that needs per day left.
+    pub so_far: Option<SoFar>,
     /// Net hours since the first week, this one included.
     pub cumulative_hours: Option<f64>,
+}
+
+/// Where a week still running stands against its target.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SoFar {
+    pub still_needed_hours: f64,
+    pub days_left: f64,
+    /// `still_needed_hours / days_left`, hours a day.
+    pub needed_per_day: f64,
 }
 
 fn ratio(a: i64, b: i64) -> Option<f64> {
@@ -193,10 +207,38 @@ impl WeekFigures {
             net_hours_low: range.map(|r| r.0.min(r.1)),
             net_hours_high: range.map(|r| r.0.max(r.1)),
             target_hours: target,
-            target_met: net_hours.zip(target).map(|(n, t)| n >= t),
+            target_met: None,
+            so_far: None,
             cumulative_hours: None,
             activity,
         }
+        .judged(now)
+    }
+
+    /// Sets the verdict from `net_hours` and `target_hours`: met or missed for a week that
+    /// has ended, "so far" with the pace still needed for the week running at `now`.
+    pub fn judged(mut self, now: Millis) -> WeekFigures {
+        let both = self.net_hours.zip(self.target_hours);
+        if self.closed {
+            self.target_met = both.map(|(n, t)| n >= t);
+            self.so_far = None;
+        } else {
+            self.target_met = None;
+            self.so_far = both.map(|(n, t)| {
+                let still_needed_hours = (t - n).max(0.0);
+                let days_left = (self.week_end - now).max(0) as f64 / 86_400_000.0;
+                SoFar {
+                    still_needed_hours,
+                    days_left,
+                    needed_per_day: if days_left > 0.0 {
+                        still_needed_hours / days_left
+                    } else {
+                        still_needed_hours
+                    },
+                }
+            });
+        }
+        self
     }
 }
 

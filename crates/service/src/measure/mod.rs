@@ -23,7 +23,7 @@ pub use drift::{
     MIN_ITEMS, OOS_DRIFT, PSI_DRIFT, REFERENCE_WEEKS, Reference, ReferenceKind, distribution, psi,
     shadow_periods,
 };
-pub use figures::{NetMinutes, RUBBER_STAMP_SECONDS, WeekActivity, WeekFigures, Weekly};
+pub use figures::{NetMinutes, RUBBER_STAMP_SECONDS, SoFar, WeekActivity, WeekFigures, Weekly};
 pub use weekly::MAX_WEEKS;
 
 use tandem_domain::Millis;

@@ -191,7 +191,8 @@ impl Tandem {
                     f.net_hours_low = sum_opt(of_week.iter().map(|p| p.net_hours_low.or(p.net_hours)));
                     f.net_hours_high = sum_opt(of_week.iter().map(|p| p.net_hours_high.or(p.net_hours)));
                 }
-                f.target_met = f.net_hours.zip(target).map(|(n, t)| n >= t);
+                f.target_hours = target;
+                let mut f = f.judged(now);
                 if let Some(n) = f.net_hours {
                     let t = total.unwrap_or(0.0) + n;
                     total = Some(t);

@@ -106,7 +106,15 @@ pub(super) async fn claim_item(
     let Some(status) = status else {
         return Err(StoreError::NotFound("item"));
     };
+    // A person holds at most one item: opening this one gives back any other they held.
+    sqlx::query("DELETE FROM item_claims WHERE workspace_id = $1 AND user_id = $2 AND item_id <> $3")
+        .bind(ws.0)
+        .bind(user.0)
+        .bind(item.0)
+        .execute(&mut *tx)
+        .await?;
     if !matches!(status.as_str(), "needs_review" | "failed") {
+        tx.commit().await?;
         return Ok(ClaimOutcome::NotOpen);
     }
     // Take the claim when it is free, expired or already ours; the WHERE on the update
@@ -155,6 +163,18 @@ pub(super) async fn release_claim(s: &SqlStore, ws: WorkspaceId, item: ItemId, u
     Ok(())
 }
 
+/// Give back every item `user` holds (they went back to the inbox or signed out).
+pub(super) async fn release_claims(s: &SqlStore, ws: WorkspaceId, user: UserId) -> Result<u64> {
+    Ok(
+        sqlx::query("DELETE FROM item_claims WHERE workspace_id = $1 AND user_id = $2")
+            .bind(ws.0)
+            .bind(user.0)
+            .execute(&s.writer)
+            .await?
+            .rows_affected(),
+    )
+}
+
 pub(super) async fn active_claims(
     s: &SqlStore,
     ws: WorkspaceId,
@@ -175,7 +195,12 @@ pub(super) async fn active_claims(
         }
         b.int(id.0);
     }
-    b.push(") ORDER BY c.item_id");
+    // A claim on an item already decided holds nothing: it must not read as someone still
+    // working on it beside "already decided".
+    b.push(
+        ") AND EXISTS (SELECT 1 FROM items i WHERE i.id = c.item_id AND i.workspace_id = c.workspace_id
+           AND i.status IN ('needs_review', 'failed')) ORDER BY c.item_id",
+    );
     b.query().fetch_all(&s.reader).await?.iter().map(claim).collect()
 }
 

@@ -715,6 +715,9 @@ impl Store for SqlStore {
     async fn release_claim(&self, ws: WorkspaceId, item: ItemId, user: UserId) -> Result<()> {
         inbox::release_claim(self, ws, item, user).await
     }
+    async fn release_claims(&self, ws: WorkspaceId, user: UserId) -> Result<u64> {
+        inbox::release_claims(self, ws, user).await
+    }
     async fn active_claims(&self, ws: WorkspaceId, items: &[ItemId], now: Millis) -> Result<Vec<Claim>> {
         inbox::active_claims(self, ws, items, now).await
     }

@@ -193,43 +193,64 @@ pub fn baseline_sentence(b: &BaselineView) -> String {
     }
 }
 
+/// The headline sentence about week `w` and its tone. Only a week that has ended is
+/// called met or missed; the week still running reads "so far", with the pace it needs.
+fn headline(w: &WeekFigures) -> (String, &'static str) {
+    let week = date_label(w.week_start);
+    match (w.net_hours, w.target_hours) {
+        (Some(n), Some(t)) if !w.closed => match &w.so_far {
+            Some(p) if p.still_needed_hours <= 0.0 => (
+                format!(
+                    "Week of {week} so far: {n:.1} h recovered against {t} h, the target already reached."
+                ),
+                "ok",
+            ),
+            Some(p) => (
+                format!(
+                    "Week of {week} so far: {n:.1} h recovered against {t} h; {:.1} h still to go, about {:.1} h a day over the {:.1} days left.",
+                    p.still_needed_hours, p.needed_per_day, p.days_left
+                ),
+                "",
+            ),
+            None => (
+                format!("Week of {week} so far: {n:.1} h recovered against {t} h."),
+                "",
+            ),
+        },
+        (Some(n), Some(t)) if n >= t => (
+            format!(
+                "Week of {week}: target met, {n:.1} h recovered against {t} h (+{:.1} h).",
+                n - t
+            ),
+            "ok",
+        ),
+        (Some(n), Some(t)) => (
+            format!(
+                "Week of {week}: target missed, {n:.1} h recovered against {t} h ({:.1} h short).",
+                t - n
+            ),
+            "bad",
+        ),
+        (Some(n), None) => (
+            format!(
+                "Week of {week}{}: {n:.1} h recovered; no target set.",
+                if w.closed { "" } else { " so far" }
+            ),
+            "",
+        ),
+        _ => (
+            format!("Week of {week}: set a baseline (minutes per item) to see hours recovered."),
+            "",
+        ),
+    }
+}
+
 pub fn checkin_view(c: &Checkin, automations: &[Automation], now: Millis) -> CheckinView {
     let weeks = &c.weekly.weeks;
     // The headline is about the last full week, when there is one.
     let last = weeks.iter().rev().find(|w| w.closed).or(weeks.last());
     let (headline, tone) = match last {
-        Some(w) => match (w.net_hours, w.target_hours) {
-            (Some(n), Some(t)) if n >= t => (
-                format!(
-                    "Week of {}: target met, {n:.1} h recovered against {t} h (+{:.1} h).",
-                    date_label(w.week_start),
-                    n - t
-                ),
-                "ok",
-            ),
-            (Some(n), Some(t)) => (
-                format!(
-                    "Week of {}: target missed, {n:.1} h recovered against {t} h ({:.1} h short).",
-                    date_label(w.week_start),
-                    t - n
-                ),
-                "bad",
-            ),
-            (Some(n), None) => (
-                format!(
-                    "Week of {}: {n:.1} h recovered; no target set.",
-                    date_label(w.week_start)
-                ),
-                "",
-            ),
-            _ => (
-                format!(
-                    "Week of {}: set a baseline (minutes per item) to see hours recovered.",
-                    date_label(w.week_start)
-                ),
-                "",
-            ),
-        },
+        Some(w) => headline(w),
         None => ("No weeks yet.".into(), ""),
     };
     let mut figures = Vec::new();
@@ -337,10 +358,12 @@ pub fn checkin_view(c: &Checkin, automations: &[Automation], now: Millis) -> Che
             escaped: w.activity.escaped.to_string(),
             open_at_end: w.activity.open_at_end.to_string(),
             net_hours: hours(w.net_hours),
-            target: match w.target_met {
-                Some(true) => "met".into(),
-                Some(false) => "missed".into(),
-                None => "–".into(),
+            target: match (w.target_met, &w.so_far) {
+                (Some(true), _) => "met".into(),
+                (Some(false), _) => "missed".into(),
+                (None, Some(p)) if p.still_needed_hours <= 0.0 => "met so far".into(),
+                (None, Some(p)) => format!("so far: {:.1} h to go", p.still_needed_hours),
+                (None, None) => "–".into(),
             },
             cumulative: hours(w.cumulative_hours),
         })

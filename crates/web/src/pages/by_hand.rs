@@ -14,7 +14,7 @@ use tandem_service::ServiceError;
 use tandem_service::measure::MIN_MEASURED;
 use tandem_service::view::ItemView;
 
-use super::{ItemMode, after_decision, form_decision, refused};
+use super::{ItemMode, after_decision, form_decision, refused, typed_of};
 use crate::AppState;
 use crate::auth::PageUser;
 use crate::error::PageError;
@@ -91,6 +91,7 @@ async fn submit_by_hand(
     let mode = ItemMode {
         by_hand: true,
         notice: None,
+        typed: typed_of(&form),
     };
     match s.tandem.decide_by_hand(&user.actor, item, decision).await {
         // By-hand mode carries on to the next item.

@@ -205,6 +205,8 @@ async fn logout(
     Form(f): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
     user.check_csrf(&f.csrf)?;
+    // Signing out gives back the item this person held, as the item's banner promises.
+    s.tandem.release_items(&user.actor).await?;
     if let Some(c) = jar.get(SESSION_COOKIE) {
         s.tandem.logout(c.value()).await?;
     }
@@ -290,6 +292,8 @@ async fn inbox(
 ) -> Result<Html<String>, PageError> {
     user.actor.require(Role::Viewer, "see the inbox")?;
     let ws = user.actor.workspace();
+    // Back at the inbox, the reviewer has moved on: the item they held is free again.
+    s.tandem.release_items(&user.actor).await?;
     let counts = s.tandem.store.inbox_counts(ws).await?;
     let automation_slug = q.automation.clone().filter(|a| !a.is_empty());
     let reason = q.reason.clone().filter(|r| !r.is_empty());
@@ -424,6 +428,7 @@ async fn item_page(
         notice: q.done_by_hand.map(|_| {
             "Recorded: this item was done by hand outside Tandem. It counts as rework in this week's hours and in the check-in's adoption signals.".to_owned()
         }),
+        typed: Vec::new(),
     };
     let page = build_item_page(&s, &user, view, None, &mode).await?;
     Ok(render(&page)?.into_response())
@@ -434,6 +439,34 @@ async fn item_page(
 struct ItemMode {
     by_hand: bool,
     notice: Option<String>,
+    /// What a refused decision's form carried (its field names and values, no token), so
+    /// the person who typed it gets it back.
+    typed: Vec<(String, String)>,
+}
+
+/// A decide form's entries worth giving back when the decision is refused.
+fn typed_of(form: &[(String, String)]) -> Vec<(String, String)> {
+    form.iter()
+        .filter(|(k, _)| k == "action" || k == "route" || k == "reason" || k.starts_with("field."))
+        .cloned()
+        .collect()
+}
+
+/// What a refused form carried, in words, for a page that cannot show the form again.
+fn unsent_lines(typed: &[(String, String)]) -> Vec<(String, String)> {
+    typed
+        .iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| {
+            let label = match k.as_str() {
+                "action" => "Your decision".to_owned(),
+                "route" => "Route".to_owned(),
+                "reason" => "Reason".to_owned(),
+                other => other.strip_prefix("field.").unwrap_or(other).to_owned(),
+            };
+            (label, v.clone())
+        })
+        .collect()
 }
 
 async fn build_item_page(
@@ -483,7 +516,7 @@ async fn build_item_page(
         }
         Some(other) => other.to_string(),
     };
-    let fields = view
+    let fields: Vec<FieldRow> = view
         .fields
         .iter()
         .map(|f| FieldRow {
@@ -503,8 +536,19 @@ async fn build_item_page(
             reasons: f.reasons.iter().map(|r| r.message.clone()).collect(),
         })
         .collect();
+    let typed = |k: &str| mode.typed.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    // A refused decision on an item still open shows the form again with what was typed.
+    let fields: Vec<FieldRow> = fields
+        .into_iter()
+        .map(|mut f| {
+            if let Some(v) = typed(&format!("field.{}", f.name)) {
+                f.edit = v;
+            }
+            f
+        })
+        .collect();
     let route = view.route.as_ref().map(|r| RouteBlock {
-        label: r.label.clone().unwrap_or_default(),
+        label: typed("route").unwrap_or_else(|| r.label.clone().unwrap_or_default()),
         confidence: if by_hand {
             "–".into()
         } else {
@@ -582,6 +626,12 @@ async fn build_item_page(
         status_code: view.status.as_str().to_owned(),
         open,
         can_decide: can_decide && held.is_none(),
+        typed_reason: typed("reason").unwrap_or_default(),
+        unsent: if open && can_decide && held.is_none() {
+            Vec::new()
+        } else {
+            unsent_lines(&mode.typed)
+        },
         can_report: view.status == ItemStatus::AutoAccepted,
         held,
         version: view.version.map_or_else(|| "–".into(), |v| format!("v{v}")),
@@ -750,9 +800,13 @@ async fn decide(
 ) -> Result<Response, PageError> {
     let decision = form_decision(&user, &form)?;
     let item = ItemId(id);
+    let mode = ItemMode {
+        typed: typed_of(&form),
+        ..ItemMode::default()
+    };
     match s.tandem.decide(&user.actor, item, decision).await {
         Ok(_) => after_decision(&s, &user, item, "").await,
-        Err(e) => refused(&s, &user, item, e, &ItemMode::default()).await,
+        Err(e) => refused(&s, &user, item, e, &mode).await,
     }
 }
 

@@ -149,6 +149,11 @@ pub struct ItemPage {
     pub can_report: bool,
     /// Someone else is working on it (a sentence for people).
     pub held: Option<String>,
+    /// The rejection reason a refused decision carried, typed again into its box.
+    pub typed_reason: String,
+    /// What a refused decision carried when the form cannot be shown again (someone else
+    /// decided or holds the item): label and value, so nothing typed is lost.
+    pub unsent: Vec<(String, String)>,
     pub version: String,
     pub created: String,
     pub reasons: Vec<String>,
