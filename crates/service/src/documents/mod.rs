@@ -393,32 +393,24 @@ pub fn parse_layout(json: &str) -> Option<(String, Layout)> {
 /// items have a document to look up.
 pub const KEY_PREFIX: &str = "sha256:";
 
-/// The layouts of the items in a worker's batch, in its order: looked up only for items
-/// made from documents, and only those with OCR pages matter to the engine.
-pub(crate) async fn layouts_for<J, C, T>(
-    t: &Tandem,
-    work: &[(J, tandem_store::Item, C, T)],
-) -> Vec<Option<(String, Layout)>> {
-    let mut out = Vec::with_capacity(work.len());
-    for (_, item, _, _) in work {
-        let is_document = item
-            .idempotency_key
-            .as_deref()
-            .is_some_and(|k| k.starts_with(KEY_PREFIX));
-        let layout = if is_document {
-            match t.item_layout(item.workspace_id, item.id).await {
-                Ok(l) => l.filter(|(_, l)| l.ocr_pages() > 0),
-                Err(e) => {
-                    tracing::warn!(item = %item.id, error = %e, "could not read the item's document layout");
-                    None
-                }
-            }
-        } else {
-            None
-        };
-        out.push(layout);
+/// The layout of an item the worker is about to process, if it was made from a document
+/// with pages read by OCR (the only ones whose certainty the engine checks). Looked up
+/// only for items keyed by a file hash, so other items cost nothing more.
+pub(crate) async fn layout_for(t: &Tandem, item: &tandem_store::Item) -> Option<(String, Layout)> {
+    let is_document = item
+        .idempotency_key
+        .as_deref()
+        .is_some_and(|k| k.starts_with(KEY_PREFIX));
+    if !is_document {
+        return None;
     }
-    out
+    match t.item_layout(item.workspace_id, item.id).await {
+        Ok(l) => l.filter(|(_, l)| l.ocr_pages() > 0),
+        Err(e) => {
+            tracing::warn!(item = %item.id, error = %e, "could not read the item's document layout");
+            None
+        }
+    }
 }
 
 impl Tandem {
