@@ -41,6 +41,18 @@ pub struct DocumentView {
     pub input: Option<String>,
     /// Whether the original is still kept (retention removes it; text and boxes stay).
     pub original_kept: bool,
+    /// The item this one came with (an attachment's message).
+    pub parent_item: Option<ItemId>,
+    /// The items that came with this one (a message's attachments).
+    pub attachments: Vec<LinkedView>,
+    /// What in the file could not be read (an attachment of a kind Tandem does not read).
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LinkedView {
+    pub item: ItemId,
+    pub file_name: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -138,6 +150,10 @@ impl Tandem {
         };
         let input: BTreeMap<String, String> = serde_json::from_str(&item.input).unwrap_or_default();
         let document = self.store.item_document(ws, item.id).await?;
+        let linked = match &document {
+            Some(_) => self.store.linked_documents(ws, item.id).await?,
+            None => Vec::new(),
+        };
         let layout = document
             .as_ref()
             .and_then(|d| d.layout.as_deref())
@@ -302,6 +318,19 @@ impl Tandem {
                     .unwrap_or_default(),
                 input: layout.as_ref().map(|(i, _)| i.clone()),
                 original_kept: d.purged_at.is_none(),
+                parent_item: d.parent_item_id,
+                attachments: linked
+                    .into_iter()
+                    .map(|l| LinkedView {
+                        item: l.item_id,
+                        file_name: l.file_name,
+                    })
+                    .collect(),
+                notes: d
+                    .notes
+                    .as_deref()
+                    .and_then(|n| serde_json::from_str(n).ok())
+                    .unwrap_or_default(),
                 file_name: d.file_name,
                 media_type: d.media_type,
                 size_bytes: d.size_bytes,

@@ -20,6 +20,18 @@ pub struct NewDocument {
     /// The engine's `Layout` as JSON; `None` for documents without positions (plain text).
     pub layout: Option<String>,
     pub content: Vec<u8>,
+    /// JSON list of sentences: what in the file could not be read.
+    pub notes: Option<String>,
+}
+
+/// One item of a file (a message, or an attachment linked to an earlier entry).
+#[derive(Debug, Clone)]
+pub struct NewDocumentItem {
+    pub item: NewItem,
+    pub document: NewDocument,
+    /// The index, in the same batch, of the entry this one came with (an attachment's
+    /// message).
+    pub parent: Option<usize>,
 }
 
 /// A kept document, without its bytes (read those with [`DocumentStore::document_content`]).
@@ -39,21 +51,28 @@ pub struct Document {
     pub created_at: Millis,
     /// When retention removed the original (the text and positions stay).
     pub purged_at: Option<Millis>,
+    /// The item this one came with (an attachment's message).
+    pub parent_item_id: Option<ItemId>,
+    /// JSON list of sentences: what in the file could not be read.
+    #[serde(skip)]
+    pub notes: Option<String>,
 }
 
 #[async_trait]
 pub trait DocumentStore {
-    /// Accept an item made from a document, keep the document and queue the item's
-    /// processing, in one transaction. When the item's idempotency key was seen before,
-    /// the earlier item is returned (`created` false) and nothing is written.
-    async fn insert_document(
+    /// Accept the items made from one file (a document; a message and its attachments),
+    /// keep their documents, linked, and queue their processing, in one transaction. An
+    /// entry whose idempotency key was seen before returns the earlier item (`created`
+    /// false) and writes nothing.
+    async fn insert_documents(
         &self,
         ws: WorkspaceId,
         automation: AutomationId,
-        item: &NewItem,
-        document: &NewDocument,
+        entries: &[NewDocumentItem],
         now: Millis,
-    ) -> Result<Inserted>;
+    ) -> Result<Vec<Inserted>>;
+    /// The documents that came with `item` (a message's attachments), in order.
+    async fn linked_documents(&self, ws: WorkspaceId, item: ItemId) -> Result<Vec<Document>>;
     /// The item already made from a file with this idempotency key, if any.
     async fn item_by_key(
         &self,

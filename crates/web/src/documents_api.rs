@@ -84,7 +84,8 @@ fn multipart_error(text: &str, status: StatusCode) -> ServiceError {
 }
 
 /// `POST /api/v1/automations/{slug}/documents`: multipart/form-data with file parts (PDF,
-/// PNG, JPEG, TIFF, plain text). One file: the item (201, or 200 when the same file was
+/// PNG, JPEG, TIFF, e-mail `.eml`, plain text); a message's attachments are items linked to
+/// it (`document.attachments` in its view). One file: the item (201, or 200 when the same file was
 /// sent before), or the error naming the file. Several: `{"results": [...]}` with one entry
 /// per file, an item or an error, each accepted or refused on its own.
 async fn submit_documents(
@@ -118,6 +119,7 @@ async fn submit_documents(
                 "status": a.inserted.item.status,
                 "pages": a.pages,
                 "ocr_pages": a.ocr_pages,
+                "linked": a.linked.iter().map(|l| l.item.id).collect::<Vec<_>>(),
             })),
             Err(e @ (ServiceError::NotFound(_) | ServiceError::Forbidden { .. })) => return Err(e.into()),
             Err(e) => {

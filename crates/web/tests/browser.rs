@@ -19,6 +19,9 @@ mod rollout;
 #[path = "browser/similar.rs"]
 mod similar;
 
+#[path = "browser/documents.rs"]
+mod documents;
+
 #[path = "browser/card_first.rs"]
 mod card_first;
 

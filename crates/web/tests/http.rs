@@ -12,6 +12,8 @@ use tandem_test_support::{Receiver, TestApp, backends};
 
 #[path = "http/documents.rs"]
 mod documents;
+#[path = "http/email.rs"]
+mod email;
 #[path = "http/secrets.rs"]
 mod secrets;
 #[path = "http/training.rs"]

@@ -3,6 +3,7 @@
 //! same TOML), validated here in one pass that reports every problem with its line and
 //! column, so a builder fixes a file in one round.
 
+mod email;
 mod llm;
 mod parse;
 mod redact;
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::slug::Slug;
 use tandem_engine::FieldKind;
 
+pub use email::{EmailDef, EmailItems};
 pub use llm::LlmDef;
 pub use redact::redact_secrets;
 pub use review::{NotifyChannel, Priority, ReviewPolicy};
@@ -47,6 +49,9 @@ pub struct AutomationDef {
     pub gate: GateDef,
     /// The automation card's words (`[card]`).
     pub card: CardDef,
+    /// What an e-mail message becomes (`[email]`).
+    #[serde(default)]
+    pub email: EmailDef,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -20,6 +20,7 @@ const TOP_KEYS: &[&str] = &[
     "rollout",
     "gate",
     "card",
+    "email",
 ];
 const INPUT_KEYS: &[&str] = &["name", "required", "max_bytes"];
 const FIELD_KEYS: &[&str] = &[
@@ -167,6 +168,7 @@ pub(super) fn parse(source: &str) -> Result<AutomationDef, Vec<DefinitionError>>
     let rollout = super::rollout::parse_rollout(&mut w, top, &mode_targets);
     let gate = super::rollout::parse_gate(&mut w, top);
     let card = super::rollout::parse_card(&mut w, top);
+    let email = super::email::parse_email(&mut w, top);
 
     if fields.is_empty() && route.is_none() && w.errors.is_empty() {
         w.error_at(
@@ -192,6 +194,7 @@ pub(super) fn parse(source: &str) -> Result<AutomationDef, Vec<DefinitionError>>
             rollout,
             gate,
             card,
+            email,
         }),
         _ => {
             w.errors.sort_by_key(|e| (e.line, e.column));

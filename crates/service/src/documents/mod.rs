@@ -9,8 +9,11 @@
 //!
 //! The same file sent twice is one item: its SHA-256 is the idempotency key.
 
+mod email;
+mod intake_email;
 mod ocr;
 mod pdf;
+mod render;
 pub mod retention;
 mod sniff;
 pub mod tools;
@@ -18,10 +21,11 @@ pub mod tools;
 use std::time::Duration;
 
 use sha2::Digest;
-use tandem_domain::{ItemInput, Role};
+use tandem_domain::Role;
 use tandem_engine::layout::{BBox, Layout, LayoutBuilder, Page, Reading};
-use tandem_store::{Inserted, NewDocument, NewItem};
+use tandem_store::Inserted;
 
+pub use render::PageImage;
 pub use sniff::Kind;
 
 use crate::auth::Actor;
@@ -54,6 +58,8 @@ impl Default for DocumentSettings {
 #[derive(Debug, Clone)]
 pub struct Limits {
     pub max_pages: usize,
+    /// Most attachments in one e-mail message.
+    pub max_attachments: usize,
     /// Largest image, in pixels (width × height): a small file can claim a huge image.
     pub max_pixels: u64,
     /// Each tool run is killed past this.
@@ -64,6 +70,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_pages: 50,
+            max_attachments: 20,
             // An A3 page at 300 dpi is 17.4 million pixels.
             max_pixels: 40_000_000,
             tool_deadline: Duration::from_secs(120),
@@ -84,6 +91,8 @@ pub enum DocumentError {
     NotUtf8 { at: usize },
     #[error("the PDF is encrypted with a password; send it without the password")]
     Encrypted,
+    #[error("the message has {count} attachments, over the limit of {max}")]
+    TooManyAttachments { count: usize, max: usize },
     #[error("the PDF has {pages} pages, over the limit of {max}")]
     TooManyPages { pages: usize, max: usize },
     #[error("the image is {width} × {height} pixels, over the limit of {max} pixels")]
@@ -183,9 +192,10 @@ pub async fn read(bytes: &[u8], file_name: &str, limits: &Limits) -> Result<Read
             sniff::check_image(bytes, kind, limits)?;
             ocr::read_image(&path, limits).await?
         }
+        // Messages are taken apart by `submit_email`; one met here is inside another.
         Kind::Text | Kind::Email => {
             return Err(DocumentError::Unsupported(
-                "e-mail files (.eml) are not read yet".into(),
+                "a message inside a message is kept in the original, not read".into(),
             ));
         }
     };
@@ -241,6 +251,8 @@ pub struct AcceptedDocument {
     pub kind: Option<Kind>,
     pub pages: usize,
     pub ocr_pages: usize,
+    /// Items made from the same file after the first (a message's attachments).
+    pub linked: Vec<Inserted>,
 }
 
 /// A file name fit to keep and show: its last path part, printable, at most 200 characters.
@@ -266,21 +278,14 @@ impl Tandem {
         actor.require(Role::Builder, "submit documents")?;
         let name = clean_file_name(&upload.file_name);
         let settings = &self.settings.documents;
-        let refuse = |e: DocumentError| -> ServiceError {
-            let message = format!("{name}: {e}");
-            match e {
-                DocumentError::TooLarge { .. } => ServiceError::TooLarge(message),
-                DocumentError::ToolMissing { .. } => ServiceError::Unavailable(message),
-                e if e.is_server_side() => ServiceError::Internal(message),
-                DocumentError::TimedOut { .. } => ServiceError::Conflict(message),
-                _ => ServiceError::invalid(message),
-            }
-        };
         if upload.bytes.len() > settings.max_bytes {
-            return Err(refuse(DocumentError::TooLarge {
-                bytes: upload.bytes.len(),
-                max: settings.max_bytes,
-            }));
+            return Err(intake_email::refuse(
+                &name,
+                DocumentError::TooLarge {
+                    bytes: upload.bytes.len(),
+                    max: settings.max_bytes,
+                },
+            ));
         }
         let ws = actor.workspace();
         let (automation, compiled) = self.active(ws, slug).await?;
@@ -295,63 +300,38 @@ impl Tandem {
                 kind: None,
                 pages: doc.as_ref().map_or(0, |d| d.pages as usize),
                 ocr_pages: doc.as_ref().map_or(0, |d| d.ocr_pages as usize),
+                linked: Vec::new(),
             });
+        }
+        if sniff::kind(&upload.bytes, &name) == Ok(Kind::Email) {
+            return self
+                .submit_email(intake_email::Received {
+                    ws,
+                    automation: &automation,
+                    compiled: &compiled,
+                    name,
+                    bytes: upload.bytes,
+                    sha256,
+                })
+                .await;
         }
         let read = read(&upload.bytes, &name, &settings.limits)
             .await
-            .map_err(refuse)?;
-        let input_name = compiled
-            .def
-            .inputs
-            .first()
-            .map(|i| i.name.clone())
-            .ok_or_else(|| ServiceError::Conflict("the automation declares no input".into()))?;
-        let input = ItemInput::parse(
-            &compiled.def,
-            &serde_json::json!({ input_name.clone(): read.text }),
-        )
-        .map_err(|e| match ServiceError::from(e) {
-            ServiceError::TooLarge(m) => {
-                ServiceError::TooLarge(format!("{name}: the text read from it: {m}"))
-            }
-            ServiceError::Invalid { message, .. } => ServiceError::invalid(format!("{name}: {message}")),
-            other => other,
-        })?;
-        let layout = read
-            .layout
-            .as_ref()
-            .map(|l| {
-                serde_json::to_string(&DocumentLayout {
-                    input: &input_name,
-                    layout: l,
-                })
-            })
-            .transpose()
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let new_item = NewItem {
-            preview: crate::intake::preview(&input),
-            input: input.to_json(),
-            idempotency_key: Some(key),
-        };
-        let document = NewDocument {
-            file_name: name,
-            media_type: read.kind.media_type().to_owned(),
-            sha256,
-            pages: read.pages() as i64,
-            ocr_pages: read.ocr_pages() as i64,
-            layout,
-            content: upload.bytes,
-        };
-        let inserted = self
+            .map_err(|e| intake_email::refuse(&name, e))?;
+        let entry = intake_email::entry(&compiled, &name, &read, upload.bytes, key, &[], None)?;
+        let mut inserted = self
             .store
-            .insert_document(ws, automation.id, &new_item, &document, self.now())
+            .insert_documents(ws, automation.id, std::slice::from_ref(&entry), self.now())
             .await?;
         self.work_ready.notify_waiters();
         Ok(AcceptedDocument {
-            inserted,
+            inserted: inserted
+                .pop()
+                .ok_or(ServiceError::Internal("no item stored".into()))?,
             kind: Some(read.kind),
             pages: read.pages(),
             ocr_pages: read.ocr_pages(),
+            linked: Vec::new(),
         })
     }
 

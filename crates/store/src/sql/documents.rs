@@ -3,11 +3,11 @@
 use sqlx::Row;
 
 use super::{SqlStore, items};
-use crate::documents::{Document, DocumentStore, NewDocument};
+use crate::documents::{Document, DocumentStore, NewDocumentItem};
 use crate::*;
 
 const DOCUMENT_COLUMNS: &str = "id, item_id, automation_id, file_name, media_type, sha256, size_bytes, \
-     pages, ocr_pages, layout, created_at, purged_at";
+     pages, ocr_pages, layout, created_at, purged_at, parent_item_id, notes";
 
 fn document(row: &sqlx::any::AnyRow) -> Result<Document> {
     Ok(Document {
@@ -23,19 +23,20 @@ fn document(row: &sqlx::any::AnyRow) -> Result<Document> {
         layout: row.try_get("layout")?,
         created_at: row.try_get("created_at")?,
         purged_at: row.try_get("purged_at")?,
+        parent_item_id: row.try_get::<Option<i64>, _>("parent_item_id")?.map(ItemId),
+        notes: row.try_get("notes")?,
     })
 }
 
 #[async_trait::async_trait]
 impl DocumentStore for SqlStore {
-    async fn insert_document(
+    async fn insert_documents(
         &self,
         ws: WorkspaceId,
         automation: AutomationId,
-        item: &NewItem,
-        doc: &NewDocument,
+        entries: &[NewDocumentItem],
         now: Millis,
-    ) -> Result<Inserted> {
+    ) -> Result<Vec<Inserted>> {
         let mut tx = self.writer.begin().await?;
         let owned: Option<i64> =
             sqlx::query_scalar("SELECT id FROM automations WHERE workspace_id = $1 AND id = $2")
@@ -46,14 +47,29 @@ impl DocumentStore for SqlStore {
         if owned.is_none() {
             return Err(StoreError::NotFound("automation"));
         }
-        let mut out = Vec::with_capacity(1);
-        items::insert_chunk(&mut tx, ws, automation, std::slice::from_ref(item), now, &mut out).await?;
-        let inserted = out.pop().ok_or(StoreError::NotFound("item"))?;
-        if inserted.created {
+        let mut out: Vec<Inserted> = Vec::with_capacity(entries.len());
+        for entry in entries {
+            items::insert_chunk(
+                &mut tx,
+                ws,
+                automation,
+                std::slice::from_ref(&entry.item),
+                now,
+                &mut out,
+            )
+            .await?;
+            let Some(inserted) = out.last() else {
+                return Err(StoreError::NotFound("item"));
+            };
+            if !inserted.created {
+                continue;
+            }
+            let parent = entry.parent.and_then(|i| out.get(i)).map(|p| p.item.id.0);
+            let doc = &entry.document;
             sqlx::query(
                 "INSERT INTO documents (workspace_id, automation_id, item_id, file_name, media_type, sha256,
-                     size_bytes, pages, ocr_pages, layout, content, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                     size_bytes, pages, ocr_pages, layout, content, created_at, parent_item_id, notes)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
             )
             .bind(ws.0)
             .bind(automation.0)
@@ -67,11 +83,27 @@ impl DocumentStore for SqlStore {
             .bind(doc.layout.as_deref())
             .bind(&doc.content)
             .bind(now)
+            .bind(parent)
+            .bind(doc.notes.as_deref())
             .execute(&mut *tx)
             .await?;
         }
         tx.commit().await?;
-        Ok(inserted)
+        Ok(out)
+    }
+
+    async fn linked_documents(&self, ws: WorkspaceId, item: ItemId) -> Result<Vec<Document>> {
+        let sql = format!(
+            "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE workspace_id = $1 AND parent_item_id = $2 ORDER BY id"
+        );
+        sqlx::query(&sql)
+            .bind(ws.0)
+            .bind(item.0)
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(document)
+            .collect()
     }
 
     async fn item_by_key(

@@ -42,7 +42,7 @@ pub async fn import(
         };
         match tandem.submit_document(actor, slug, upload).await {
             Ok(a) if a.inserted.created => {
-                created += 1;
+                created += 1 + a.linked.iter().filter(|l| l.created).count();
                 pages += a.pages;
                 ocr += a.ocr_pages;
             }

@@ -4,6 +4,7 @@
 
 pub mod admin;
 mod by_hand;
+mod document;
 pub mod links;
 pub mod llm;
 pub mod review;
@@ -48,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         .route("/deliveries/{id}/retry", post(retry_delivery))
         .merge(training::routes())
         .merge(by_hand::routes())
+        .merge(document::routes())
         .merge(admin::routes())
 }
 
@@ -617,6 +619,11 @@ async fn build_item_page(
         Some((m, d)) => (Some(m), d),
         None => (None, Vec::new()),
     };
+    let layout = match &view.document {
+        Some(_) => s.tandem.item_layout(user.actor.workspace(), view.id).await?,
+        None => None,
+    };
+    let document = document::block(&view, layout.as_ref(), by_hand);
     Ok(ItemPage {
         nav: nav(s, user, "inbox").await?,
         id: view.id.0,
@@ -655,6 +662,7 @@ async fn build_item_page(
         by_hand,
         hand,
         notice: mode.notice.clone(),
+        document,
     })
 }
 

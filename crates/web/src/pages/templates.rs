@@ -174,6 +174,8 @@ pub struct ItemPage {
     pub by_hand: bool,
     pub hand: super::by_hand::HandBlock,
     pub notice: Option<String>,
+    /// The document the item came from: its pages with the evidence boxed.
+    pub document: Option<super::document::DocumentBlock>,
 }
 
 #[derive(Debug, Clone)]

@@ -27,12 +27,21 @@ type = "date"
 threshold = 0.1
 "#;
 
-fn fixture(name: &str) -> Vec<u8> {
+pub fn fixture(name: &str) -> Vec<u8> {
     let path = format!("{}/../../examples/documents/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 async fn upload(app: &TestApp, token: &str, files: &[(&str, Vec<u8>)]) -> (StatusCode, Value) {
+    upload_to(app, token, "docs", files).await
+}
+
+pub async fn upload_to(
+    app: &TestApp,
+    token: &str,
+    slug: &str,
+    files: &[(&str, Vec<u8>)],
+) -> (StatusCode, Value) {
     let mut form = reqwest::multipart::Form::new();
     for (name, bytes) in files {
         form = form.part(
@@ -42,7 +51,7 @@ async fn upload(app: &TestApp, token: &str, files: &[(&str, Vec<u8>)]) -> (Statu
     }
     let resp = app
         .client
-        .post(app.url("/api/v1/automations/docs/documents"))
+        .post(app.url(&format!("/api/v1/automations/{slug}/documents")))
         .bearer_auth(token)
         .multipart(form)
         .send()
@@ -52,7 +61,7 @@ async fn upload(app: &TestApp, token: &str, files: &[(&str, Vec<u8>)]) -> (Statu
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
-fn field<'a>(item: &'a Value, name: &str) -> &'a Value {
+pub fn field<'a>(item: &'a Value, name: &str) -> &'a Value {
     item["fields"]
         .as_array()
         .and_then(|f| f.iter().find(|f| f["name"] == name))
