@@ -275,15 +275,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         from: Millis,
         to: Millis,
     ) -> Result<Vec<Note>>;
-    async fn create_share_link(
-        &self,
-        ws: WorkspaceId,
-        automation: Option<AutomationId>,
-        token_hash: &str,
-        label: &str,
-        by: Option<UserId>,
-        now: Millis,
-    ) -> Result<ShareLink>;
+    async fn create_share_link(&self, ws: WorkspaceId, new: &NewShareLink, now: Millis) -> Result<ShareLink>;
     /// The unrevoked link with this token hash.
     async fn share_link(&self, token_hash: &str) -> Result<Option<ShareLink>>;
     async fn list_share_links(&self, ws: WorkspaceId) -> Result<Vec<ShareLink>>;

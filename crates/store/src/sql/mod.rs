@@ -648,16 +648,8 @@ impl Store for SqlStore {
     ) -> Result<Vec<Note>> {
         measure::notes(self, ws, automation, from, to).await
     }
-    async fn create_share_link(
-        &self,
-        ws: WorkspaceId,
-        automation: Option<AutomationId>,
-        token_hash: &str,
-        label: &str,
-        by: Option<UserId>,
-        now: Millis,
-    ) -> Result<ShareLink> {
-        measure::create_share_link(self, ws, automation, token_hash, label, by, now).await
+    async fn create_share_link(&self, ws: WorkspaceId, new: &NewShareLink, now: Millis) -> Result<ShareLink> {
+        measure::create_share_link(self, ws, new, now).await
     }
     async fn share_link(&self, token_hash: &str) -> Result<Option<ShareLink>> {
         measure::share_link(self, token_hash).await
