@@ -83,6 +83,8 @@ pub struct ItemView {
     pub result: Option<serde_json::Value>,
     /// Why processing failed, for a failed item.
     pub error: Option<String>,
+    /// The latest "this looks wrong" report that sent it back to the inbox: who, when, why.
+    pub report: Option<tandem_store::EscapedError>,
 }
 
 fn reason_view(r: &Reason, subject: &str) -> ReasonView {
@@ -203,7 +205,13 @@ impl Tandem {
                 });
             }
         }
-        for code in self.store.item_reasons(ws, item.id).await? {
+        let codes = self.store.item_reasons(ws, item.id).await?;
+        let report = if codes.iter().any(|c| c == crate::inbox::REPORTED_WRONG) {
+            self.store.wrong_reports(ws, &[item.id]).await?.pop()
+        } else {
+            None
+        };
+        for code in codes {
             if let Some(message) = crate::rollout::stage_reason_message(&code) {
                 reasons.insert(
                     0,
@@ -240,6 +248,7 @@ impl Tandem {
             fields,
             route,
             reasons,
+            report,
             result: item
                 .final_result
                 .as_deref()

@@ -377,6 +377,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// error, in one transaction. `Conflict` when it was not accepted automatically.
     async fn report_wrong(&self, ws: WorkspaceId, report: &NewWrongReport, now: Millis) -> Result<Item>;
     async fn escaped_errors(&self, ws: WorkspaceId, since: Millis) -> Result<Vec<EscapedError>>;
+    /// The "this looks wrong" reports on these items, oldest first.
+    async fn wrong_reports(&self, ws: WorkspaceId, items: &[ItemId]) -> Result<Vec<EscapedError>>;
     /// Every review decision since `since`, oldest first.
     async fn decision_stats(&self, ws: WorkspaceId, since: Millis) -> Result<Vec<DecisionStat>>;
     /// A named server secret: `candidate` is stored if none exists yet; the stored one is

@@ -777,6 +777,9 @@ impl Store for SqlStore {
     async fn escaped_errors(&self, ws: WorkspaceId, since: Millis) -> Result<Vec<EscapedError>> {
         inbox::escaped_errors(self, ws, since).await
     }
+    async fn wrong_reports(&self, ws: WorkspaceId, items: &[ItemId]) -> Result<Vec<EscapedError>> {
+        inbox::wrong_reports(self, ws, items).await
+    }
     async fn decision_stats(&self, ws: WorkspaceId, since: Millis) -> Result<Vec<DecisionStat>> {
         inbox::decision_stats(self, ws, since).await
     }
