@@ -37,11 +37,10 @@ async fn a_reported_item_shows_who_said_what_and_why_it_came_back() {
         assert!(html.contains("accepted on its own, then reported wrong"), "{html}");
 
         let inbox = app.page_as(&rita, "/inbox").await;
-        let row = inbox
-            .split(&format!("/items/{accepted}\""))
-            .nth(1)
-            .and_then(|s| s.split("</tr>").next())
+        let at = inbox
+            .find(&format!("data-href=\"/items/{accepted}\""))
             .unwrap_or_else(|| panic!("the item is in the inbox: {inbox}"));
+        let row = inbox[at..].split("</tr>").next().unwrap();
         assert!(row.contains("Reported wrong by vic"), "{row}");
         assert!(row.contains("then reported wrong"), "{row}");
     }

@@ -11,7 +11,7 @@ pub fn token_in(page: &str) -> String {
         .unwrap_or_else(|| panic!("no share link on the page: {page}"))
         + "/shared/checkin/".len();
     page[at..]
-        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_' && c != '-')
         .next()
         .unwrap()
         .to_owned()
