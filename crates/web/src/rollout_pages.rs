@@ -337,14 +337,16 @@ async fn rollout_page(
             .map(|c| c.sentence()),
         None => None,
     };
-    let notice = threshold_notice.or_else(|| q.done.map(|d| match d.as_str() {
-        "stage" => "The stage was changed.".to_owned(),
-        "sign-off" => "Signed off.".to_owned(),
-        "champion" => "The champion was named.".to_owned(),
-        "activate" => "The version was re-activated; new items use it.".to_owned(),
-        "case" => "The edge case was decided.".to_owned(),
-        other => format!("Done: {other}."),
-    }));
+    let notice = threshold_notice.or_else(|| {
+        q.done.map(|d| match d.as_str() {
+            "stage" => "The stage was changed.".to_owned(),
+            "sign-off" => "Signed off.".to_owned(),
+            "champion" => "The champion was named.".to_owned(),
+            "activate" => "The version was re-activated; new items use it.".to_owned(),
+            "case" => "The edge case was decided.".to_owned(),
+            other => format!("Done: {other}."),
+        })
+    });
     let p = page(&s, &user, &slug, None, notice).await?;
     render(&p, StatusCode::OK)
 }

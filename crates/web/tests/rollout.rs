@@ -898,7 +898,12 @@ async fn the_simulator_applies_a_threshold_as_a_new_version_and_the_card_tells_t
             .unwrap_or_else(|| panic!("the change is in the history: {r}"));
         let detail: Value = serde_json::from_str(moved["detail"].as_str().unwrap()).unwrap();
         assert_eq!(
-            (&detail["target"], &detail["from"], &detail["to"], &detail["decided_items"]),
+            (
+                &detail["target"],
+                &detail["from"],
+                &detail["to"],
+                &detail["decided_items"]
+            ),
             (&json!("email"), &json!(0.5), &json!(0.97), &json!(3)),
             "{detail}"
         );
@@ -911,7 +916,11 @@ async fn the_simulator_applies_a_threshold_as_a_new_version_and_the_card_tells_t
             Some(json!({ "version": 2 })),
         )
         .await;
-        assert_eq!(status, StatusCode::OK, "the champion signs off the candidate: {body}");
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "the champion signs off the candidate: {body}"
+        );
         let (status, body) = call(
             &app,
             &builder,
@@ -921,10 +930,7 @@ async fn the_simulator_applies_a_threshold_as_a_new_version_and_the_card_tells_t
         )
         .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-        assert!(
-            body.to_string().contains("readiness gate is not green"),
-            "{body}"
-        );
+        assert!(body.to_string().contains("readiness gate is not green"), "{body}");
         assert_eq!(rollout(&app, &builder).await["version"], 1);
         // ...and allowed to an admin with a written reason, which the history keeps.
         let admin = app.token("ada@acme.io", Role::Admin).await;
@@ -936,7 +942,11 @@ async fn the_simulator_applies_a_threshold_as_a_new_version_and_the_card_tells_t
             None,
         )
         .await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a reason is needed: {body}");
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "a reason is needed: {body}"
+        );
         let (status, body) = call(
             &app,
             &admin,

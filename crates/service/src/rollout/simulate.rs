@@ -496,7 +496,11 @@ impl Tandem {
         let change = ThresholdChange {
             version: version.number,
             candidate,
-            active_version: if candidate { c.version.number } else { version.number },
+            active_version: if candidate {
+                c.version.number
+            } else {
+                version.number
+            },
             target: target.to_owned(),
             from,
             to: threshold,

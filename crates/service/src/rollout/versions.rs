@@ -157,9 +157,9 @@ impl Tandem {
         a: &Automation,
         candidate: &crate::automations::Compiled,
     ) -> ServiceResult<super::Gate> {
-        let parent = a
-            .active_version_id
-            .ok_or(ServiceError::Conflict("the automation has no active version".into()))?;
+        let parent = a.active_version_id.ok_or(ServiceError::Conflict(
+            "the automation has no active version".into(),
+        ))?;
         let items = self
             .store
             .decided_items(

@@ -559,7 +559,11 @@ pub(super) async fn report_wrong(
 }
 
 /// The "this looks wrong" reports on these items, oldest first.
-pub(super) async fn wrong_reports(s: &SqlStore, ws: WorkspaceId, ids: &[ItemId]) -> Result<Vec<EscapedError>> {
+pub(super) async fn wrong_reports(
+    s: &SqlStore,
+    ws: WorkspaceId,
+    ids: &[ItemId],
+) -> Result<Vec<EscapedError>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -575,7 +579,12 @@ pub(super) async fn wrong_reports(s: &SqlStore, ws: WorkspaceId, ids: &[ItemId])
         b.int(id.0);
     }
     b.push(") ORDER BY id");
-    b.query().fetch_all(&s.reader).await?.iter().map(escaped_row).collect()
+    b.query()
+        .fetch_all(&s.reader)
+        .await?
+        .iter()
+        .map(escaped_row)
+        .collect()
 }
 
 fn escaped_row(r: &AnyRow) -> Result<EscapedError> {

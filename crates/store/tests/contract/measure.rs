@@ -347,7 +347,10 @@ async fn rollups_notes_and_share_links() {
             include_examples,
             created_by: None,
         };
-        let link = store.create_share_link(ws, &new("hash1", false), 5).await.unwrap();
+        let link = store
+            .create_share_link(ws, &new("hash1", false), 5)
+            .await
+            .unwrap();
         assert_eq!(store.share_link("hash1").await.unwrap().unwrap().id, link.id);
         assert!(!link.include_examples, "figures only unless chosen");
         let with = store.create_share_link(ws, &new("hash2", true), 5).await.unwrap();

@@ -542,7 +542,10 @@ async fn build_item_page(
             edit: show(&f.value, "\n"),
             confidence: match (&f.value, &view.report) {
                 // Not a plain 95%: that confidence is why it went out on its own.
-                (Some(_), Some(_)) => format!("{}, accepted on its own, then reported wrong", percent(f.confidence)),
+                (Some(_), Some(_)) => format!(
+                    "{}, accepted on its own, then reported wrong",
+                    percent(f.confidence)
+                ),
                 (Some(_), None) => percent(f.confidence),
                 (None, _) => "–".into(),
             },
@@ -877,7 +880,10 @@ async fn items(
     );
     render(&ItemsPage {
         nav: nav(&s, &user, "items").await?,
-        rows: list.iter().map(|i| row(&s, i, &[], &[], user.actor.user.id)).collect(),
+        rows: list
+            .iter()
+            .map(|i| row(&s, i, &[], &[], user.actor.user.id))
+            .collect(),
         status,
         statuses: options,
     })

@@ -28,13 +28,19 @@ async fn a_reported_item_shows_who_said_what_and_why_it_came_back() {
             .nth(1)
             .and_then(|s| s.split("</section>").next())
             .unwrap_or_else(|| panic!("no why box: {html}"));
-        assert!(why.contains("Reported wrong by vic on 2026-11-27 09:00 UTC"), "{why}");
+        assert!(
+            why.contains("Reported wrong by vic on 2026-11-27 09:00 UTC"),
+            "{why}"
+        );
         assert!(
             why.contains("The address is the sender&#39;s, not the customer&#39;s")
                 || why.contains("The address is the sender's, not the customer's"),
             "{why}"
         );
-        assert!(html.contains("accepted on its own, then reported wrong"), "{html}");
+        assert!(
+            html.contains("accepted on its own, then reported wrong"),
+            "{html}"
+        );
 
         let inbox = app.page_as(&rita, "/inbox").await;
         let at = inbox

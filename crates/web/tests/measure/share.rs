@@ -78,7 +78,10 @@ async fn a_share_link_shares_figures_and_shows_its_token_once() {
             .page_as(&anonymous, &format!("/shared/checkin/{figures_only}"))
             .await;
         assert!(shared.contains("Check-in: Support"), "{shared}");
-        assert!(!shared.contains("Acacia"), "no item text without examples: {shared}");
+        assert!(
+            !shared.contains("Acacia"),
+            "no item text without examples: {shared}"
+        );
         assert!(!shared.contains("hardship"), "{shared}");
         assert!(
             shared.contains("1 edge case added this week; this link does not share example inputs."),
