@@ -1,5 +1,23 @@
 //! The client: one question per document, asked through a JSON schema, with retries,
 //! a timeout and a limit on requests in flight.
+//!
+//! What real servers taught it (issue 20, against llama.cpp's server):
+//! - every request carries `max_tokens`, by default sized from the answer's schema, so a
+//!   small model that starts repeating itself ("S19537-X-S19537-X-…") is stopped within
+//!   a few hundred tokens instead of running into the timeout or the context size; such
+//!   an answer is reported as cut short (naming the repetition), and not asked again;
+//! - a retry is made only for what a retry can fix: a refused connection, 429, and 5xx
+//!   other than a full context. A timeout is not retried here: it already waited the
+//!   whole budget, the same question at temperature 0 is likely to take as long again,
+//!   and the worker retries the item later with backoff;
+//! - a 400/422 switches to `json_object` only when it says the schema or
+//!   `response_format` is what the server refused; a prompt past the model's context is
+//!   an error for that document alone;
+//! - the server's model is checked once, at `GET {base}/models`, and each answer's
+//!   `model` compared, so a misspelt name does not pass silently (llama.cpp answers
+//!   any name with the model it has);
+//! - the cost of every request is counted, failed ones included, and latency is the
+//!   time spent in requests, not waiting for a free slot or a backoff.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,7 +26,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 use tokio::sync::Semaphore;
 
-use crate::protocol::{ChatRequest, ChatResponse, Choice, ErrorBody, Message};
+use crate::protocol::{ChatRequest, ChatResponse, Choice, ErrorBody, ErrorDetail, Message, ModelList};
 use crate::score::{agreement, logprob_scores};
 use crate::{FieldRequest, LlmConfig, LlmError};
 
@@ -55,9 +73,19 @@ pub struct Usage {
 pub struct Extraction {
     pub fields: Vec<FieldAnswer>,
     pub usage: Usage,
-    /// Wall time for the whole extraction, retries and samples included.
+    /// Time spent in requests (from sending to the last byte of the answer), retries and
+    /// samples included; waiting for a free slot and backoff are not.
     pub latency: Duration,
     /// HTTP requests made, retries included.
+    pub requests: u32,
+}
+
+/// What the requests for one document cost so far, failed ones included.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Meter {
+    pub usage: Usage,
+    /// Time spent in requests; see [`Extraction::latency`].
+    pub latency: Duration,
     pub requests: u32,
 }
 
@@ -70,12 +98,14 @@ pub struct LlmClient {
     /// Set once the server has refused `json_schema`; later requests ask for
     /// `json_object` directly instead of failing first every time.
     no_schema: AtomicBool,
+    /// The answer of the one-time model check: `Some(why)` when the server does not
+    /// serve the configured model.
+    model_check: tokio::sync::OnceCell<Option<String>>,
 }
 
-/// One HTTP exchange's result, with the attempts it took.
+/// One HTTP exchange's result.
 struct Answered {
     response: ChatResponse,
-    attempts: u32,
 }
 
 impl LlmClient {
@@ -110,6 +140,7 @@ impl LlmClient {
             config,
             http,
             no_schema: AtomicBool::new(false),
+            model_check: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -119,18 +150,19 @@ impl LlmClient {
 
     /// Extract `fields` from `text`.
     pub async fn extract(&self, text: &str, fields: &[FieldRequest]) -> Result<Extraction, LlmError> {
-        let started = Instant::now();
-        let mut usage = Usage::default();
-        let mut requests = 0;
-        let mut tally = |a: &Answered| {
-            requests += a.attempts;
-            if let Some(u) = a.response.usage {
-                usage.prompt_tokens += u.prompt_tokens;
-                usage.completion_tokens += u.completion_tokens;
-            }
-        };
-        let first = self.ask(text, fields, None, 0.0).await?;
-        tally(&first);
+        self.extract_metered(text, fields, &mut Meter::default()).await
+    }
+
+    /// Extract `fields` from `text`, adding every request's cost to `meter`, so a
+    /// failure's cost is known too.
+    pub async fn extract_metered(
+        &self,
+        text: &str,
+        fields: &[FieldRequest],
+        meter: &mut Meter,
+    ) -> Result<Extraction, LlmError> {
+        self.check_model().await?;
+        let first = self.ask(text, fields, None, 0.0, meter).await?;
         let choice = first
             .response
             .choices
@@ -154,28 +186,22 @@ impl LlmClient {
                 })
                 .collect()
         } else if self.config.samples > 1 {
-            // No log-probabilities: ask again at a higher temperature and see whether the
-            // answers agree. `n` asks for them in one request; servers that ignore it
-            // (one choice back) are asked again until there are enough.
-            let wanted = (self.config.samples - 1) as usize;
-            let mut samples: Vec<Vec<Value>> = vec![values];
-            let mut extra = self.ask(text, fields, Some(wanted as u32), 1.0).await?;
-            loop {
-                tally(&extra);
-                for c in extra.response.choices.iter().take(wanted + 1 - samples.len()) {
-                    samples.push(self.read_choice(c, fields)?.1);
-                }
-                if samples.len() > wanted || extra.response.choices.is_empty() {
-                    break;
-                }
-                extra = self.ask(text, fields, None, 1.0).await?;
-            }
+            let samples = self.samples(text, fields, values, meter).await;
             let n = samples.len() as u32;
             fields
                 .iter()
                 .enumerate()
                 .map(|(i, f)| {
                     let column: Vec<Value> = samples.iter().map(|s| s[i].clone()).collect();
+                    if n < 2 {
+                        // The samples failed: keep the first answer, unscored.
+                        return FieldAnswer {
+                            name: f.name.clone(),
+                            value: column.into_iter().next().unwrap_or(Value::Null),
+                            score: 0.0,
+                            source: ScoreSource::Unscored,
+                        };
+                    }
                     let (value, score) = agreement(&column);
                     FieldAnswer {
                         name: f.name.clone(),
@@ -199,10 +225,96 @@ impl LlmClient {
         };
         Ok(Extraction {
             fields: answers,
-            usage,
-            latency: started.elapsed(),
-            requests,
+            usage: meter.usage,
+            latency: meter.latency,
+            requests: meter.requests,
         })
+    }
+
+    /// No log-probabilities: ask again at a higher temperature and see whether the
+    /// answers agree. `n` asks for them in one request; servers that ignore it (one
+    /// choice back) are asked again until there are enough. A sample that fails ends the
+    /// sampling with what there is: it never costs the first answer.
+    async fn samples(
+        &self,
+        text: &str,
+        fields: &[FieldRequest],
+        first: Vec<Value>,
+        meter: &mut Meter,
+    ) -> Vec<Vec<Value>> {
+        let wanted = (self.config.samples - 1) as usize;
+        let mut samples: Vec<Vec<Value>> = vec![first];
+        let mut n = Some(wanted as u32);
+        while samples.len() <= wanted {
+            let extra = match self.ask(text, fields, n, 1.0, meter).await {
+                Ok(extra) => extra,
+                Err(e) => {
+                    tracing::warn!(url = %self.endpoint, error = %e, "a sample request failed; scoring with the answers so far");
+                    break;
+                }
+            };
+            let before = samples.len();
+            for c in extra.response.choices.iter().take(wanted + 1 - samples.len()) {
+                match self.read_choice(c, fields) {
+                    Ok((_, values)) => samples.push(values),
+                    Err(e) => tracing::warn!(url = %self.endpoint, error = %e, "a sample was not usable"),
+                }
+            }
+            if samples.len() == before {
+                break;
+            }
+            n = None;
+        }
+        samples
+    }
+
+    /// Whether the server serves the configured model, asked once at `GET {base}/models`.
+    /// A server without that list (404, or no answer) is not held to it; the model of
+    /// each answer is still compared.
+    async fn check_model(&self) -> Result<(), LlmError> {
+        let verdict = self
+            .model_check
+            .get_or_try_init(|| async {
+                let url = format!("{}/models", self.config.base_url.trim_end_matches('/'));
+                let mut req = self
+                    .http
+                    .get(&url)
+                    .timeout(self.config.timeout.min(Duration::from_secs(10)));
+                if let Some(key) = &self.config.api_key {
+                    req = req.bearer_auth(key);
+                }
+                let listed = match req.send().await {
+                    Ok(resp) if resp.status().is_success() => resp.json::<ModelList>().await.ok(),
+                    Ok(_) => None,
+                    // Unreachable: the question itself will say so; ask again next time.
+                    Err(_) => return Err(()),
+                };
+                let Some(listed) = listed else {
+                    return Ok(None);
+                };
+                let ids: Vec<&str> = listed
+                    .data
+                    .iter()
+                    .flat_map(|m| std::iter::once(m.id.as_str()).chain(m.aliases.iter().map(String::as_str)))
+                    .collect();
+                if ids.is_empty() || ids.iter().any(|id| same_model(id, &self.config.model)) {
+                    Ok(None)
+                } else {
+                    Ok(Some(format!(
+                        "the LLM server at {url} serves {}, not {:?}; set [llm] model to one of them",
+                        ids.iter()
+                            .map(|i| format!("{i:?}"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        self.config.model
+                    )))
+                }
+            })
+            .await;
+        match verdict {
+            Ok(Some(why)) => Err(LlmError::Config(why.clone())),
+            Ok(None) | Err(()) => Ok(()),
+        }
     }
 
     fn bad(&self, message: impl Into<String>) -> LlmError {
@@ -236,6 +348,13 @@ impl LlmClient {
         Ok((content, values))
     }
 
+    /// The most tokens an answer may take.
+    fn max_tokens(&self, fields: &[FieldRequest]) -> u32 {
+        self.config
+            .max_tokens
+            .unwrap_or_else(|| default_max_tokens(fields))
+    }
+
     /// One chat-completions request, retried while the failure may pass.
     async fn ask(
         &self,
@@ -243,8 +362,10 @@ impl LlmClient {
         fields: &[FieldRequest],
         n: Option<u32>,
         temperature: f64,
+        meter: &mut Meter,
     ) -> Result<Answered, LlmError> {
         let mut attempts = 0u32;
+        let max_tokens = self.max_tokens(fields);
         loop {
             let schema = !self.no_schema.load(Ordering::Relaxed);
             let body = ChatRequest {
@@ -252,6 +373,7 @@ impl LlmClient {
                 messages: messages(text, fields),
                 response_format: response_format(fields, schema),
                 temperature,
+                max_tokens,
                 logprobs: Some(true),
                 n,
             };
@@ -262,30 +384,49 @@ impl LlmClient {
                     .acquire()
                     .await
                     .map_err(|_| LlmError::Config("the client is shut down".into()))?;
+                // Latency starts once a slot is free: waiting for one is queueing.
+                let started = Instant::now();
                 let mut req = self.http.post(&self.endpoint).json(&body);
                 if let Some(key) = &self.config.api_key {
                     req = req.bearer_auth(key);
                 }
-                match req.send().await {
+                let sent = match req.send().await {
                     Ok(resp) => {
                         let status = resp.status();
                         resp.text().await.map(|t| (status, t))
                     }
                     Err(e) => Err(e),
-                }
+                };
+                meter.requests += 1;
+                meter.latency += started.elapsed();
+                sent
             };
             let failure = match sent {
                 Ok((status, body)) if status.is_success() => {
                     let response: ChatResponse = serde_json::from_str(&body)
                         .map_err(|e| self.bad(format!("not a chat completion ({e}): {}", excerpt(&body))))?;
-                    return Ok(Answered { response, attempts });
+                    if let Some(u) = response.usage {
+                        meter.usage.prompt_tokens += u.prompt_tokens;
+                        meter.usage.completion_tokens += u.completion_tokens;
+                    }
+                    self.check_answer(&response, max_tokens)?;
+                    return Ok(Answered { response });
                 }
                 Ok((status, body)) => {
-                    let message = serde_json::from_str::<ErrorBody>(&body)
-                        .map(|b| b.error.message)
-                        .unwrap_or_else(|_| excerpt(&body));
+                    let detail = serde_json::from_str::<ErrorBody>(&body).map(|b| b.error).ok();
+                    let message = detail
+                        .as_ref()
+                        .map_or_else(|| excerpt(&body), |d| d.message.clone());
                     let code = status.as_u16();
-                    if schema && matches!(code, 400 | 422) {
+                    if is_context_error(&message, detail.as_ref()) {
+                        // The document does not fit; asking again will not make it fit, and
+                        // it says nothing about the next document or the schema.
+                        return Err(LlmError::TooLong {
+                            url: self.endpoint.clone(),
+                            message,
+                        });
+                    }
+                    if schema && matches!(code, 400 | 422) && is_schema_refusal(&message, detail.as_ref()) {
                         // Older llama.cpp builds and some providers reject json_schema;
                         // json_object with the schema in the prompt still gets JSON.
                         tracing::info!(url = %self.endpoint, %message, "the server refused json_schema; using json_object");
@@ -304,11 +445,14 @@ impl LlmClient {
                     }
                     error
                 }
-                Err(e) if e.is_timeout() => LlmError::Timeout {
-                    url: self.endpoint.clone(),
-                    timeout: self.config.timeout,
-                    attempts,
-                },
+                // See the module's notes: a timeout is not retried here.
+                Err(e) if e.is_timeout() => {
+                    return Err(LlmError::Timeout {
+                        url: self.endpoint.clone(),
+                        timeout: self.config.timeout,
+                        attempts,
+                    });
+                }
                 Err(e) => LlmError::Unreachable {
                     url: self.endpoint.clone(),
                     detail: root_cause(&e),
@@ -323,6 +467,110 @@ impl LlmClient {
             tokio::time::sleep(wait).await;
         }
     }
+
+    /// An answer from another model, or cut at `max_tokens`, is an error of this
+    /// document that a retry would repeat.
+    fn check_answer(&self, response: &ChatResponse, max_tokens: u32) -> Result<(), LlmError> {
+        if let Some(model) = response.model.as_deref()
+            && !model.is_empty()
+            && !same_model(model, &self.config.model)
+        {
+            return Err(LlmError::Config(format!(
+                "the LLM server at {} answered with model {model:?}, not {:?}; set [llm] model to the model it serves",
+                self.endpoint, self.config.model
+            )));
+        }
+        for choice in &response.choices {
+            if choice.finish_reason.as_deref() != Some("length") {
+                continue;
+            }
+            let content = choice.message.content.as_deref().unwrap_or("");
+            let why = match repeated_tail(content) {
+                Some(unit) => format!(
+                    "the model kept repeating {:?} until max_tokens ({max_tokens}) stopped it",
+                    excerpt(unit)
+                ),
+                None => format!(
+                    "the answer was cut at max_tokens ({max_tokens}); raise [llm] max_tokens if the fields need more"
+                ),
+            };
+            return Err(LlmError::CutShort {
+                url: self.endpoint.clone(),
+                message: why,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Whether the name the server gives and the configured one are the same model: equal
+/// (ignoring case), one a dated or tagged version of the other (`gpt-4o` and
+/// `gpt-4o-2024-08-06`, `smollm2` and `smollm2:latest`), or the same model file
+/// (llama.cpp names its model by path: `/models/SmolLM2-135M-Instruct.Q4_1.gguf`).
+fn same_model(served: &str, configured: &str) -> bool {
+    let norm = |s: &str| {
+        let base = s.rsplit(['/', '\\']).next().unwrap_or(s).to_lowercase();
+        base.strip_suffix(".gguf").map(str::to_owned).unwrap_or(base)
+    };
+    let (a, b) = (norm(served), norm(configured));
+    let tagged = |long: &str, short: &str| {
+        long.strip_prefix(short)
+            .is_some_and(|rest| rest.starts_with(['-', ':', '.', '@']))
+    };
+    a == b || tagged(&a, &b) || tagged(&b, &a)
+}
+
+/// The answer's tokens allowed by default: the keys of the schema and room for each
+/// value (a list gets more), with a little for the braces and a code fence. A JSON
+/// answer of a handful of fields needs a few hundred tokens; a model past that is
+/// repeating itself.
+pub fn default_max_tokens(fields: &[FieldRequest]) -> u32 {
+    let keys: usize = fields.iter().map(|f| f.name.len().div_ceil(2) + 4).sum();
+    let values: usize = fields.iter().map(|f| if f.multi { 256 } else { 64 }).sum();
+    u32::try_from(32 + keys + values).unwrap_or(u32::MAX).min(4096)
+}
+
+/// The unit a text ends by repeating (at least four times over), if it does.
+fn repeated_tail(text: &str) -> Option<&str> {
+    let b = text.as_bytes();
+    for period in 1..=64.min(b.len() / 4) {
+        let span = period * 4;
+        let tail = &b[b.len() - span..];
+        if tail.chunks(period).all(|c| c == &tail[..period]) {
+            // A period that cuts a character is not a readable unit; try a longer one.
+            if let Ok(unit) = std::str::from_utf8(&tail[..period]) {
+                return Some(unit);
+            }
+        }
+    }
+    None
+}
+
+/// A prompt past the model's context: llama.cpp's `exceed_context_size_error` and
+/// "Context size has been exceeded", OpenAI's `context_length_exceeded`, vLLM's and
+/// Ollama's "maximum context length".
+fn is_context_error(message: &str, detail: Option<&ErrorDetail>) -> bool {
+    let m = message.to_lowercase();
+    let kind = detail
+        .map(|d| format!("{} {}", d.kind.as_deref().unwrap_or(""), d.code_text()))
+        .unwrap_or_default()
+        .to_lowercase();
+    kind.contains("context")
+        || m.contains("context size")
+        || m.contains("context length")
+        || m.contains("context window")
+        || m.contains("maximum context")
+}
+
+/// A refusal of `response_format: json_schema` itself, as opposed to any other bad
+/// request: the server names the parameter, the schema or the format.
+fn is_schema_refusal(message: &str, detail: Option<&ErrorDetail>) -> bool {
+    let m = message.to_lowercase();
+    detail.and_then(|d| d.param.as_deref()) == Some("response_format")
+        || m.contains("response_format")
+        || m.contains("json_schema")
+        || m.contains("schema")
+        || m.contains("grammar")
 }
 
 /// The innermost error's words ("Connection refused"), which say more than reqwest's

@@ -20,6 +20,9 @@ pub struct LlmConfig {
     pub retries: u32,
     /// The first retry waits this long; each next one twice as long.
     pub backoff: Duration,
+    /// The most tokens an answer may take; `None` sizes it from the fields
+    /// ([`crate::default_max_tokens`]).
+    pub max_tokens: Option<u32>,
     /// Where the client may connect; `None` places no limit (the service always sets it
     /// from the operator's `[outbound]` settings).
     pub outbound: Option<std::sync::Arc<crate::outbound::OutboundPolicy>>,
@@ -36,6 +39,7 @@ impl LlmConfig {
             max_concurrency: 4,
             retries: 2,
             backoff: Duration::from_millis(500),
+            max_tokens: None,
             outbound: None,
         }
     }

@@ -24,6 +24,12 @@ pub enum LlmError {
         message: String,
         attempts: u32,
     },
+    #[error(
+        "the document is too long for the model's context at {url} ({message}); shorten it or give the server a larger context"
+    )]
+    TooLong { url: String, message: String },
+    #[error("the LLM server at {url} gave an unfinished answer: {message}")]
+    CutShort { url: String, message: String },
     #[error("the LLM server at {url} sent an answer that cannot be used: {message}")]
     BadAnswer { url: String, message: String },
     #[error("the LLM step is misconfigured: {0}")]

@@ -19,7 +19,7 @@ pub mod outbound;
 mod protocol;
 mod score;
 
-pub use client::{Extraction, FieldAnswer, LlmClient, ScoreSource, Usage};
+pub use client::{Extraction, FieldAnswer, LlmClient, Meter, ScoreSource, Usage, default_max_tokens};
 pub use config::{FieldRequest, LlmConfig};
 pub use error::LlmError;
 pub use score::{agreement, logprob_scores, value_spans};

@@ -6,6 +6,7 @@
 //! `temperature`. Response: `choices[].message.content` (the JSON text),
 //! `choices[].logprobs.content[]` (`token`, `logprob`, `bytes`) when asked for, and `usage`
 //! (`prompt_tokens`, `completion_tokens`). Errors come as `{"error": {"message": ...}}`.
+//! Every request carries `max_tokens`; answers say `finish_reason` and `model`.
 //! Unknown fields are ignored on the way in, so servers that add their own still parse.
 
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,8 @@ pub(crate) struct ChatRequest<'a> {
     pub messages: Vec<Message>,
     pub response_format: serde_json::Value,
     pub temperature: f64,
+    /// The answer's limit: every request has one (see `client`).
+    pub max_tokens: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -31,6 +34,9 @@ pub(crate) struct Message {
 
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct ChatResponse {
+    /// The model that answered, as the server names it.
+    #[serde(default)]
+    pub model: Option<String>,
     #[serde(default)]
     pub choices: Vec<Choice>,
     #[serde(default)]
@@ -42,6 +48,9 @@ pub(crate) struct Choice {
     pub message: Message,
     #[serde(default)]
     pub logprobs: Option<ChoiceLogprobs>,
+    /// `stop`, or `length` when `max_tokens` cut the answer.
+    #[serde(default)]
+    pub finish_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -77,4 +86,37 @@ pub(crate) struct ErrorBody {
 pub(crate) struct ErrorDetail {
     #[serde(default)]
     pub message: String,
+    /// `type`: llama.cpp says `exceed_context_size_error`.
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    /// OpenAI names the refused parameter (`response_format`).
+    #[serde(default)]
+    pub param: Option<String>,
+    /// A string for OpenAI (`context_length_exceeded`), a number for llama.cpp.
+    #[serde(default)]
+    pub code: Option<serde_json::Value>,
+}
+
+impl ErrorDetail {
+    pub fn code_text(&self) -> String {
+        match &self.code {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            _ => String::new(),
+        }
+    }
+}
+
+/// `GET {base}/models`.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct ModelList {
+    #[serde(default)]
+    pub data: Vec<ModelEntry>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct ModelEntry {
+    pub id: String,
+    /// Other names it answers to (llama.cpp's `--alias`).
+    #[serde(default)]
+    pub aliases: Vec<String>,
 }

@@ -102,20 +102,37 @@ fn skip_value(b: &[u8], i: usize) -> Option<usize> {
 /// Each key's score from the answer's token log-probabilities, or `None` when the tokens
 /// do not spell out the answer (a server that returns log-probabilities of something else
 /// is not trusted for any field).
+///
+/// The tokens may spell more than the content: llama.cpp strips a code fence and
+/// surrounding whitespace from `message.content` but not from `logprobs.content`
+/// ("```json\n{...}\n```\n" against "{...}"). The content is then found inside the
+/// tokens' text and the spans shifted to it; anything else that differs is refused.
 pub fn logprob_scores(content: &str, tokens: &[TokenLogprob]) -> Option<BTreeMap<String, f64>> {
     let mut offsets = Vec::with_capacity(tokens.len());
-    let mut at = 0usize;
+    let mut generated: Vec<u8> = Vec::with_capacity(content.len());
     for t in tokens {
-        let len = t.bytes.as_ref().map_or(t.token.len(), Vec::len);
-        offsets.push(at..at + len);
-        at += len;
+        let bytes = t.bytes.as_deref().unwrap_or(t.token.as_bytes());
+        offsets.push(generated.len()..generated.len() + bytes.len());
+        generated.extend_from_slice(bytes);
     }
-    if at != content.len() {
-        return None;
-    }
+    let shift = if generated == content.as_bytes() {
+        0
+    } else {
+        let at = find(&generated, content.as_bytes())?;
+        // Only whitespace and a code fence may surround it.
+        let before = std::str::from_utf8(&generated[..at]).ok()?.trim();
+        let after = std::str::from_utf8(&generated[at + content.len()..]).ok()?.trim();
+        let fence_open = before.is_empty() || (before.starts_with("```") && !before[3..].contains('`'));
+        let fence_close = after.is_empty() || after == "```";
+        if !(fence_open && fence_close) {
+            return None;
+        }
+        at
+    };
     let spans = value_spans(content).ok()?;
     let mut out = BTreeMap::new();
     for (key, span) in spans {
+        let span = span.start + shift..span.end + shift;
         let sum: f64 = tokens
             .iter()
             .zip(&offsets)
@@ -125,6 +142,14 @@ pub fn logprob_scores(content: &str, tokens: &[TokenLogprob]) -> Option<BTreeMap
         out.insert(key, sum.exp());
     }
     Some(out)
+}
+
+/// Where `needle` first occurs in `haystack`.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || needle.len() > haystack.len() {
+        return None;
+    }
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// Values compared the way a reviewer would: case and spacing do not make a different
@@ -216,6 +241,29 @@ mod tests {
         assert!((s["date"] - (-1.0f64).exp()).abs() < 1e-12, "{s:?}");
         // Tokens that do not spell the answer are not used at all.
         assert!(logprob_scores("{\"total\": 1}", &tokens).is_none());
+    }
+
+    #[test]
+    fn tokens_of_a_fenced_answer_score_the_trimmed_content() {
+        // llama.cpp: the tokens spell the fence and the newline, the content does not.
+        let tokens = [
+            tok("```", 0.0),
+            tok("json", 0.0),
+            tok("\n{\"", 0.0),
+            tok("total", 0.0),
+            tok("\": \"", -0.1),
+            tok("9", -0.2),
+            tok(".00", -0.3),
+            tok("\"}", 0.0),
+            tok("\n```", 0.0),
+            tok("\n", 0.0),
+        ];
+        let s = logprob_scores("{\"total\": \"9.00\"}", &tokens).unwrap();
+        assert!((s["total"] - (-0.6f64).exp()).abs() < 1e-12, "{s:?}");
+        // Anything but a fence and whitespace around it is not the same answer.
+        let mut chatty = tokens.to_vec();
+        chatty[0] = tok("Sure! ", 0.0);
+        assert!(logprob_scores("{\"total\": \"9.00\"}", &chatty).is_none());
     }
 
     #[test]

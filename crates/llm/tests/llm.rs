@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use tandem_llm::{FieldRequest, LlmClient, LlmConfig, LlmError, ScoreSource};
+use tandem_llm::{FieldRequest, LlmClient, LlmConfig, LlmError, Meter, ScoreSource, default_max_tokens};
 use tandem_test_support::FakeLlm;
 
 fn fields() -> Vec<FieldRequest> {
@@ -202,8 +202,12 @@ async fn a_slow_server_times_out() {
     })
     .unwrap();
     let err = client.extract(RECEIPT, &fields()).await.unwrap_err();
-    assert!(matches!(err, LlmError::Timeout { attempts: 2, .. }), "{err}");
+    assert!(
+        matches!(err, LlmError::Timeout { attempts: 1, .. }),
+        "a timeout is not asked again at once (the worker retries later): {err}"
+    );
     assert!(err.to_string().contains("did not answer within"), "{err}");
+    assert_eq!(llm.requests().len(), 1);
 }
 
 #[tokio::test]
@@ -314,4 +318,193 @@ async fn a_model_server_on_an_internal_address_is_refused_unless_allowed() {
     })
     .unwrap();
     assert!(allowed.extract(RECEIPT, &fields()).await.is_ok());
+}
+
+// --- Issue 20: what a real server (llama.cpp) does ------------------------------------
+
+#[tokio::test]
+async fn every_request_is_bounded_and_a_runaway_answer_is_stopped_named_and_not_retried() {
+    let llm = FakeLlm::start().await;
+    llm.answer(ANSWER).logprobs(true).run_away_when("S19537");
+    let client = LlmClient::new(config(&llm.base_url)).unwrap();
+    client.extract(RECEIPT, &fields()).await.unwrap();
+    let limit = default_max_tokens(&fields());
+    assert_eq!(llm.requests()[0]["max_tokens"], limit, "sized from the schema");
+    assert!((100..1000).contains(&limit), "{limit}");
+
+    let err = client
+        .extract("ACME\nREF S19537-X\nTOTAL 9.00", &fields())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LlmError::CutShort { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("kept repeating") && msg.contains("S19537-X"),
+        "{msg}"
+    );
+    assert!(msg.contains(&format!("max_tokens ({limit})")), "{msg}");
+    assert_eq!(llm.requests().len(), 2, "the same question is not asked again");
+
+    // The limit can be set.
+    let set = LlmClient::new(LlmConfig {
+        max_tokens: Some(40),
+        ..config(&llm.base_url)
+    })
+    .unwrap();
+    let err = set.extract("ACME\nREF S19537-X", &fields()).await.unwrap_err();
+    assert!(err.to_string().contains("max_tokens (40)"), "{err}");
+    assert_eq!(llm.requests()[2]["max_tokens"], 40);
+}
+
+#[tokio::test]
+async fn a_full_context_is_not_retried_and_does_not_switch_off_the_schema() {
+    let llm = FakeLlm::start().await;
+    llm.answer(ANSWER).logprobs(true).context_size(400);
+    let client = LlmClient::new(config(&llm.base_url)).unwrap();
+    let long = format!(
+        "ACME TRADING\n{}TOTAL 9.00",
+        "line of a long contract\n".repeat(200)
+    );
+    let err = client.extract(&long, &fields()).await.unwrap_err();
+    assert!(matches!(err, LlmError::TooLong { .. }), "{err}");
+    assert!(
+        err.to_string().contains("exceeds the available context size"),
+        "{err}"
+    );
+    assert_eq!(llm.requests().len(), 1, "not asked again");
+    // The next, ordinary document still goes through the schema.
+    let out = client.extract(RECEIPT, &fields()).await.unwrap();
+    assert_eq!(out.fields[1].value, json!("9.00"));
+    let formats: Vec<&str> = llm
+        .requests()
+        .iter()
+        .map(|r| r["response_format"]["type"].as_str().unwrap().to_owned())
+        .collect::<Vec<_>>()
+        .iter()
+        .map(|s| {
+            if s == "json_schema" {
+                "json_schema"
+            } else {
+                "json_object"
+            }
+        })
+        .collect();
+    assert_eq!(formats, ["json_schema", "json_schema"]);
+}
+
+#[tokio::test]
+async fn a_bad_request_that_is_not_about_the_schema_keeps_the_schema() {
+    let llm = FakeLlm::start().await;
+    llm.answer(ANSWER).logprobs(true).fail_next(&[400]);
+    let client = LlmClient::new(config(&llm.base_url)).unwrap();
+    let err = client.extract(RECEIPT, &fields()).await.unwrap_err();
+    assert!(matches!(err, LlmError::Status { status: 400, .. }), "{err}");
+    client.extract(RECEIPT, &fields()).await.unwrap();
+    assert_eq!(
+        llm.requests()[1]["response_format"]["type"],
+        "json_schema",
+        "one unrelated 400 does not switch the version to json_object"
+    );
+}
+
+#[tokio::test]
+async fn logprobs_of_a_fenced_answer_still_score_it() {
+    let llm = FakeLlm::start().await;
+    llm.answer(ANSWER).logprobs(true).fenced(true).doubt("9.00", -0.5);
+    let client = LlmClient::new(config(&llm.base_url)).unwrap();
+    let out = client.extract(RECEIPT, &fields()).await.unwrap();
+    assert_eq!(out.fields[1].source, ScoreSource::Logprobs);
+    assert!(
+        out.fields[1].score < 0.5 && out.fields[0].score > 0.95,
+        "{:?}",
+        out.fields
+    );
+    assert_eq!(llm.requests().len(), 1, "no sampling request");
+}
+
+#[tokio::test]
+async fn a_failed_sample_keeps_the_first_answer_and_failures_are_metered() {
+    let llm = FakeLlm::start().await;
+    // No logprobs, so the client samples; the sample request fails.
+    llm.answer(ANSWER).fail_request(2, 503);
+    let client = LlmClient::new(LlmConfig {
+        retries: 0,
+        ..config(&llm.base_url)
+    })
+    .unwrap();
+    let out = client.extract(RECEIPT, &fields()).await.unwrap();
+    assert_eq!(out.fields[1].value, json!("9.00"), "the first answer is kept");
+    assert_eq!(out.fields[1].source, ScoreSource::Unscored);
+    assert_eq!(out.requests, 2, "the failed sample counts");
+
+    // A failure's cost is known: the answer was made (and paid for), then refused.
+    let llm = FakeLlm::start().await;
+    llm.answer("The total is 9.00").logprobs(true);
+    let client = LlmClient::new(config(&llm.base_url)).unwrap();
+    let mut meter = Meter::default();
+    let err = client
+        .extract_metered(RECEIPT, &fields(), &mut meter)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LlmError::BadAnswer { .. }), "{err}");
+    assert_eq!(meter.requests, 1);
+    assert!(
+        meter.usage.prompt_tokens > 0 && meter.usage.completion_tokens > 0,
+        "{meter:?}"
+    );
+    assert!(meter.latency > Duration::ZERO);
+}
+
+#[tokio::test]
+async fn latency_is_time_in_requests_not_waiting_for_a_slot() {
+    let llm = FakeLlm::start().await;
+    llm.answer(ANSWER)
+        .logprobs(true)
+        .delay(Duration::from_millis(400));
+    let client = std::sync::Arc::new(
+        LlmClient::new(LlmConfig {
+            max_concurrency: 1,
+            ..config(&llm.base_url)
+        })
+        .unwrap(),
+    );
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let c = client.clone();
+        tasks.push(tokio::spawn(async move { c.extract(RECEIPT, &fields()).await }));
+    }
+    let started = std::time::Instant::now();
+    for t in tasks {
+        let out = t.await.unwrap().unwrap();
+        // One 400 ms request each; the last waited 1.2 s for its turn, which is not
+        // latency. (The margin is for a loaded machine.)
+        assert!(
+            out.latency >= Duration::from_millis(400) && out.latency < Duration::from_millis(1100),
+            "{:?}",
+            out.latency
+        );
+    }
+    assert!(started.elapsed() >= Duration::from_millis(1600), "one at a time");
+}
+
+#[tokio::test]
+async fn a_model_the_server_does_not_serve_is_refused() {
+    let llm = FakeLlm::start().await;
+    llm.answer(ANSWER)
+        .logprobs(true)
+        .serve_model("SmolLM2-135M-Instruct");
+    let client = LlmClient::new(config(&llm.base_url)).unwrap();
+    let err = client.extract(RECEIPT, &fields()).await.unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("\"SmolLM2-135M-Instruct\"") && msg.contains("\"test-model\""),
+        "{msg}"
+    );
+    assert!(llm.requests().is_empty(), "nothing asked of the wrong model");
+    // The served name, and its file name as llama.cpp lists it, are accepted.
+    let right = LlmClient::new(LlmConfig::new(&llm.base_url, "smollm2-135m-instruct")).unwrap();
+    right.extract(RECEIPT, &fields()).await.unwrap();
+    llm.serve_model("/models/SmolLM2-135M-Instruct.Q4_1.gguf");
+    let file = LlmClient::new(LlmConfig::new(&llm.base_url, "SmolLM2-135M-Instruct.Q4_1")).unwrap();
+    file.extract(RECEIPT, &fields()).await.unwrap();
 }

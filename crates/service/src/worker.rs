@@ -28,6 +28,18 @@ const DELIVERY_CONCURRENCY: usize = 16;
 
 /// The automation an item belongs to: its slug (for payloads) and its stage now.
 type Target = (String, Stage);
+/// A claimed job, ready for the engine.
+type Work = (Job, tandem_store::Item, Arc<Compiled>, Target);
+/// The engine's result for an item and what its extractors answered.
+type Ran = (Processed, Option<tandem_store::NewExtractorRuns>);
+
+/// Items whose LLM step is in flight, each in a task of its own.
+#[derive(Debug, Default)]
+struct InFlight {
+    tasks: tokio::sync::Mutex<tokio::task::JoinSet<()>>,
+    /// Woken each time one of them ends.
+    finished: tokio::sync::Notify,
+}
 
 /// What one cycle of a worker did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -50,6 +62,7 @@ pub struct Worker {
     id: String,
     /// Periodic tasks (digests, sweeps, rollups), run once per period across instances.
     scheduler: Arc<Scheduler>,
+    in_flight: Arc<InFlight>,
 }
 
 impl Worker {
@@ -59,6 +72,7 @@ impl Worker {
             tandem,
             id: id.into(),
             scheduler: Arc::new(Scheduler::standard()),
+            in_flight: Arc::default(),
         }
     }
 
@@ -81,10 +95,33 @@ impl Worker {
         &self.id
     }
 
+    /// Items whose LLM step is still in flight (finished tasks are reaped here).
+    pub async fn in_flight(&self) -> usize {
+        let mut tasks = self.in_flight.tasks.lock().await;
+        while let Some(ended) = tasks.try_join_next() {
+            if let Err(e) = ended
+                && e.is_panic()
+            {
+                tracing::error!(worker = %self.id, error = %e, "an LLM item's task panicked; its lease will run out and it is retried");
+            }
+        }
+        tasks.len()
+    }
+
+    /// Wait until every item in the LLM step has finished; whether there were any.
+    pub async fn settle(&self) -> bool {
+        let mut tasks = self.in_flight.tasks.lock().await;
+        let any = !tasks.is_empty();
+        while tasks.join_next().await.is_some() {}
+        any
+    }
+
     /// Work until `shutdown` completes; then finish the batch in hand and give back any
     /// job still leased, so another worker can take it at once.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
+        // Set when shutdown begins: the work in hand has until then to finish.
+        let mut stop_by = None;
         loop {
             // Scheduled work first: it is rare and short, and runs between job batches so
             // that a shutdown never interrupts a claimed period half-way.
@@ -99,7 +136,8 @@ impl Worker {
                 () = &mut shutdown => {
                     // Finish the batch in hand if it ends soon; otherwise drop it and let
                     // the release below give its jobs back (their results were not stored).
-                    match tokio::time::timeout(self.tandem.settings.shutdown_grace, tick).await {
+                    let until = *stop_by.insert(grace_until(&self.tandem));
+                    match tokio::time::timeout_at(until, tick).await {
                         Ok(_) => tracing::info!(worker = %self.id, "finished the batch in hand"),
                         Err(_) => tracing::warn!(worker = %self.id, "batch still running at shutdown; its jobs are released"),
                     }
@@ -111,6 +149,7 @@ impl Worker {
                     tokio::select! {
                         () = &mut shutdown => break,
                         () = self.tandem.work_ready.notified() => {}
+                        () = self.in_flight.finished.notified() => {}
                         () = tokio::time::sleep(IDLE_POLL) => {}
                     }
                 }
@@ -134,6 +173,13 @@ impl Worker {
                 }
             }
         }
+        // Items in the LLM step get the same grace; those still waiting then are stopped,
+        // and their jobs released with the rest.
+        let until = stop_by.unwrap_or_else(|| grace_until(&self.tandem));
+        if tokio::time::timeout_at(until, self.settle()).await.is_err() {
+            tracing::warn!(worker = %self.id, "items still in the LLM step at shutdown; their jobs are released");
+            self.in_flight.tasks.lock().await.shutdown().await;
+        }
         match self.tandem.store.release_jobs(&self.id).await {
             Ok(n) => tracing::info!(worker = %self.id, released = n, "worker stopped"),
             Err(e) => {
@@ -145,6 +191,15 @@ impl Worker {
     /// Claim one batch of due jobs and do them.
     pub async fn tick(&self) -> ServiceResult<Tick> {
         let t = &self.tandem;
+        // Items in the LLM step count against the batch: a worker holds at most a batch's
+        // worth of leases, so other instances get their share of a queue of slow items.
+        let room = t
+            .settings
+            .worker_batch
+            .saturating_sub(self.in_flight().await as u32);
+        if room == 0 {
+            return Ok(Tick::default());
+        }
         let now = t.now();
         let lease = i64::try_from(t.settings.job_lease.as_millis()).unwrap_or(60_000);
         // A job claimed before that did not finish is taken alone: if its item is what
@@ -152,11 +207,7 @@ impl Worker {
         // that shared its batch are not quarantined with it.
         let jobs = match t.store.claim_retry(&self.id, now + lease, now).await? {
             Some(job) => vec![job],
-            None => {
-                t.store
-                    .claim_jobs(&self.id, t.settings.worker_batch, now + lease, now)
-                    .await?
-            }
+            None => t.store.claim_jobs(&self.id, room, now + lease, now).await?,
         };
         let (process, deliver): (Vec<Job>, Vec<Job>) =
             jobs.into_iter().partition(|j| j.kind == JobKind::Process);
@@ -187,8 +238,7 @@ impl Worker {
     }
 
     async fn process(&self, jobs: Vec<Job>) -> ServiceResult<()> {
-        let t = &self.tandem;
-        let mut work: Vec<(Job, tandem_store::Item, Arc<Compiled>, Target)> = Vec::with_capacity(jobs.len());
+        let mut work: Vec<Work> = Vec::with_capacity(jobs.len());
         // Reading each job's item is a round trip to the database; on PostgreSQL those
         // add up to most of a batch's time when done one after another, so overlap them.
         let prepared: Vec<_> = {
@@ -208,38 +258,108 @@ impl Worker {
                 Err(e) => self.failed(&job, &e.to_string()).await,
             }
         }
-        // The LLM step is network I/O: it runs here, before the engine, for the items
-        // whose automation uses it.
-        let llm = crate::llm::run_steps(t, &work).await;
-        // The engine is CPU work: run it off the async threads, one item at a time, each
-        // within the time budget. A thread cannot be stopped from outside: an item past its
-        // budget is left to finish on its own, its result dropped, and goes to the inbox at
-        // once. The engine's work is linear in the input and inputs are capped (issue 21),
-        // so that thread ends, and memory stays bounded for the same reason.
-        let budget = t.settings.item_time_budget;
-        let mut results = Vec::with_capacity(work.len());
-        for ((job, item, compiled, slug), llm) in work.into_iter().zip(llm) {
-            let tandem = t.clone();
-            let claimed = job.clone();
-            let engine = tokio::task::spawn_blocking(move || {
-                std::panic::catch_unwind(AssertUnwindSafe(|| {
-                    let answers = llm.as_ref().map(|l| &l.answers);
-                    let p = run_engine(&tandem, &claimed, &item, &compiled, &slug, answers)?;
-                    let runs = crate::llm::extractor_runs(&compiled, &item, llm.as_ref(), &p.outcome);
-                    Ok((p, runs))
-                }))
-                .unwrap_or_else(|_| Err(Failed::Retry("the engine failed on this item".to_owned())))
-            });
-            let r = match tokio::time::timeout(budget, engine).await {
-                Ok(Ok(r)) => r,
-                Ok(Err(e)) => Err(Failed::Retry(format!("the engine stopped: {e}"))),
-                Err(_) => Err(Failed::Never(format!(
-                    "took longer than {} to process",
-                    words_for(budget)
-                ))),
-            };
+        // An item whose automation asks an LLM waits on a model server for seconds or
+        // minutes. It goes on in a task of its own, its lease renewed while it waits, so
+        // it holds up neither the rest of this batch nor the next ones (issue 20).
+        let (asks, plain): (Vec<Work>, Vec<Work>) =
+            work.into_iter().partition(|(_, _, c, _)| crate::llm::uses_llm(c));
+        for w in asks {
+            let worker = self.clone();
+            self.in_flight
+                .tasks
+                .lock()
+                .await
+                .spawn(async move { worker.process_with_llm(w).await });
+        }
+        let mut results = Vec::with_capacity(plain.len());
+        for (job, item, compiled, slug) in plain {
+            let r = self.run_item(&job, item, compiled, slug, None).await;
             results.push((job, r));
         }
+        self.store_results(results).await
+    }
+
+    /// One item whose automation uses the LLM: the step, the engine and the result,
+    /// while its lease is renewed. If the lease is lost anyway (this process stalled, or
+    /// the database was unreachable past it), another worker has the job: stop asking.
+    async fn process_with_llm(&self, (job, item, compiled, slug): Work) {
+        let work = async {
+            let llm = crate::llm::run_step(&self.tandem, &job, &item, &compiled).await;
+            let r = self.run_item(&job, item, compiled, slug, llm).await;
+            self.store_results(vec![(job.clone(), r)]).await
+        };
+        tokio::select! {
+            r = work => {
+                if let Err(e) = r {
+                    tracing::error!(worker = %self.id, job = %job.id, error = %e, "could not store an LLM item's result");
+                }
+            }
+            () = self.keep_leased(&job) => {
+                tracing::warn!(worker = %self.id, job = %job.id, "lost the lease of an item in the LLM step (another worker took it over); stopped");
+            }
+        }
+        self.in_flight.finished.notify_waiters();
+    }
+
+    /// Renew `job`'s lease every third of the lease until it is lost; never returns
+    /// while it is held.
+    async fn keep_leased(&self, job: &Job) {
+        let t = &self.tandem;
+        let lease = t.settings.job_lease;
+        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(60_000);
+        loop {
+            tokio::time::sleep(lease / 3).await;
+            match t.store.renew_lease(&self.id, job.id, t.now() + lease_ms).await {
+                Ok(true) => {}
+                Ok(false) => return,
+                // The lease still has two thirds to run: try again at the next third.
+                Err(e) => {
+                    tracing::warn!(worker = %self.id, job = %job.id, error = %e, "could not renew a lease")
+                }
+            }
+        }
+    }
+
+    /// Run the engine on one item (CPU work, off the async threads, within the time
+    /// budget). A thread cannot be stopped from outside: an item past its budget is left
+    /// to finish on its own, its result dropped, and goes to the inbox at once. The
+    /// engine's work is linear in the input and inputs are capped (issue 21), so that
+    /// thread ends, and memory stays bounded for the same reason.
+    async fn run_item(
+        &self,
+        job: &Job,
+        item: tandem_store::Item,
+        compiled: Arc<Compiled>,
+        slug: Target,
+        llm: Option<crate::llm::LlmOutcome>,
+    ) -> Result<Ran, Failed> {
+        let t = &self.tandem;
+        let budget = t.settings.item_time_budget;
+        let tandem = t.clone();
+        let claimed = job.clone();
+        let engine = tokio::task::spawn_blocking(move || {
+            std::panic::catch_unwind(AssertUnwindSafe(|| {
+                let answers = llm.as_ref().map(|l| &l.answers);
+                let p = run_engine(&tandem, &claimed, &item, &compiled, &slug, answers)?;
+                let runs = crate::llm::extractor_runs(&compiled, &item, llm.as_ref(), &p.outcome);
+                Ok((p, runs))
+            }))
+            .unwrap_or_else(|_| Err(Failed::Retry("the engine failed on this item".to_owned())))
+        });
+        match tokio::time::timeout(budget, engine).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => Err(Failed::Retry(format!("the engine stopped: {e}"))),
+            Err(_) => Err(Failed::Never(format!(
+                "took longer than {} to process",
+                words_for(budget)
+            ))),
+        }
+    }
+
+    /// Record what the engine made of each job: results in one transaction (only while
+    /// the lease is still ours), failures retried or sent to the inbox.
+    async fn store_results(&self, results: Vec<(Job, Result<Ran, Failed>)>) -> ServiceResult<()> {
+        let t = &self.tandem;
         let mut done = Vec::with_capacity(results.len());
         for (job, r) in results {
             match r {
@@ -387,6 +507,11 @@ enum Failed {
     Retry(String),
     /// Would fail again (over the time budget): to the inbox now.
     Never(String),
+}
+
+/// When a shutdown stops waiting for work in hand.
+fn grace_until(t: &Tandem) -> tokio::time::Instant {
+    tokio::time::Instant::now() + t.settings.shutdown_grace
 }
 
 /// A duration as people say it: "10 s", "1.5 s", "250 ms".

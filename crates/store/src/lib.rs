@@ -166,6 +166,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<()>;
     /// Release every job leased to `worker` (graceful shutdown).
     async fn release_jobs(&self, worker: &str) -> Result<u64>;
+    /// Extend `worker`'s lease on `job` to `lease_until`, for work still in flight (an LLM
+    /// call that may outlast a lease). `false` when the job is no longer `worker`'s: it
+    /// was finished, or its lease ran out and another worker took it over.
+    async fn renew_lease(&self, worker: &str, job: JobId, lease_until: Millis) -> Result<bool>;
     async fn queue_depth(&self) -> Result<i64>;
 
     // --- review --------------------------------------------------------------------

@@ -151,12 +151,12 @@ impl TestApp {
             .expect("apply definition");
     }
 
-    /// Run the worker until nothing is due.
+    /// Run the worker until nothing is due and no item waits on an LLM.
     pub async fn drain(&self) -> Tick {
         let mut total = Tick::default();
         loop {
             let t = self.worker.tick().await.expect("worker tick");
-            if t.total() == 0 {
+            if t.total() == 0 && !self.worker.settle().await {
                 return total;
             }
             total.processed += t.processed;

@@ -4,6 +4,15 @@
 //! to be slow, to hang on one input, to refuse `json_schema` like an older server, or to
 //! ignore `n`.
 //!
+//! It also behaves as the real servers do where they surprised us (issue 20), measured
+//! against llama.cpp's server: it cuts an answer at `max_tokens` (`finish_reason:
+//! "length"`); it can run away repeating itself on one input (and, with no `max_tokens`,
+//! fail with llama.cpp's "Context size has been exceeded"); it can refuse a prompt past
+//! its context with llama.cpp's 400; it can wrap answers in code fences and strip them
+//! (and the trailing newline) from `message.content` but not from `logprobs.content`;
+//! and it can serve a model of its own name (in `GET /v1/models` and in each answer)
+//! whatever the request asks for.
+//!
 //! Answers are chosen per choice: first from a queue of scripted answers, then by the
 //! first rule whose needle the document contains, then the default answer.
 
@@ -17,7 +26,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 #[derive(Debug, Default)]
@@ -30,11 +39,21 @@ struct Config {
     /// get -0.001 (nearly sure).
     doubts: Vec<(String, f64)>,
     fail_next: Vec<u16>,
+    /// Request number (1-based, chat requests) → the status it fails with.
+    fail_numbered: Vec<(usize, u16)>,
     delay: Duration,
     reject_json_schema: bool,
     ignore_n: bool,
     /// Requests that contain one of these are never answered.
     hang: Vec<String>,
+    /// Documents containing one of these make the model repeat itself until stopped.
+    runaway: Vec<String>,
+    /// Prompts longer than this many tokens are refused with a 400.
+    context: Option<usize>,
+    /// Wrap answers in a code fence, strip it from the content only (llama.cpp).
+    fenced: bool,
+    /// The model this server runs, whatever the request names.
+    served_model: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -62,6 +81,7 @@ impl FakeLlm {
         let inner = Arc::new(Inner::default());
         let app = Router::new()
             .route("/v1/chat/completions", post(complete))
+            .route("/v1/models", get(models))
             .with_state(inner.clone());
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -115,6 +135,13 @@ impl FakeLlm {
         self
     }
 
+    /// Fail the `number`th chat request (counting from 1, all requests so far
+    /// included) with `status`.
+    pub fn fail_request(&self, number: usize, status: u16) -> &Self {
+        self.config().fail_numbered.push((number, status));
+        self
+    }
+
     /// Wait this long before each answer.
     pub fn delay(&self, d: Duration) -> &Self {
         self.config().delay = d;
@@ -139,6 +166,33 @@ impl FakeLlm {
         self
     }
 
+    /// Repeat "S19537-X-" inside the first value, without end, for documents that contain
+    /// `needle` (a small model at temperature 0 on some inputs).
+    pub fn run_away_when(&self, needle: impl Into<String>) -> &Self {
+        self.config().runaway.push(needle.into());
+        self
+    }
+
+    /// Refuse prompts longer than `tokens` (about 4 characters each) as llama.cpp does.
+    pub fn context_size(&self, tokens: usize) -> &Self {
+        self.config().context = Some(tokens);
+        self
+    }
+
+    /// Answer inside a code fence with a trailing newline, then strip both from
+    /// `message.content` only, leaving `logprobs.content` as generated (llama.cpp).
+    pub fn fenced(&self, on: bool) -> &Self {
+        self.config().fenced = on;
+        self
+    }
+
+    /// Serve `model` whatever the request names (llama.cpp answers any name), and list
+    /// it at `GET /v1/models`.
+    pub fn serve_model(&self, model: impl Into<String>) -> &Self {
+        self.config().served_model = Some(model.into());
+        self
+    }
+
     /// Every request body received, in order.
     pub fn requests(&self) -> Vec<Value> {
         self.inner.requests.lock().expect("fake LLM lock").clone()
@@ -156,6 +210,19 @@ fn error(status: StatusCode, message: &str, param: Option<&str>) -> Response {
     (status, Json(body)).into_response()
 }
 
+/// The served model, when one is set; otherwise no list (as some hosted services).
+async fn models(State(inner): State<Arc<Inner>>) -> Response {
+    let served = inner.config.lock().expect("fake LLM lock").served_model.clone();
+    match served {
+        Some(id) => Json(json!({
+            "object": "list",
+            "data": [{"id": id, "object": "model", "created": 1_764_000_000, "owned_by": "llamacpp"}],
+        }))
+        .into_response(),
+        None => error(StatusCode::NOT_FOUND, "not found", None),
+    }
+}
+
 /// Decrements the in-flight count however the handler ends.
 struct Flight<'a>(&'a AtomicUsize);
 
@@ -169,7 +236,11 @@ async fn complete(State(inner): State<Arc<Inner>>, Json(body): Json<Value>) -> R
     let now = inner.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     let _flight = Flight(&inner.in_flight);
     inner.max_in_flight.fetch_max(now, Ordering::SeqCst);
-    inner.requests.lock().expect("fake LLM lock").push(body.clone());
+    let number = {
+        let mut requests = inner.requests.lock().expect("fake LLM lock");
+        requests.push(body.clone());
+        requests.len()
+    };
     let (delay, hangs) = {
         let cfg = inner.config.lock().expect("fake LLM lock");
         let text = body.to_string();
@@ -182,6 +253,10 @@ async fn complete(State(inner): State<Arc<Inner>>, Json(body): Json<Value>) -> R
         tokio::time::sleep(delay).await;
     }
     let mut cfg = inner.config.lock().expect("fake LLM lock");
+    if let Some(&(_, code)) = cfg.fail_numbered.iter().find(|(n, _)| *n == number) {
+        let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return error(status, "the fake server was told to fail this request", None);
+    }
     if !cfg.fail_next.is_empty() {
         let code = cfg.fail_next.remove(0);
         let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -216,6 +291,29 @@ async fn complete(State(inner): State<Arc<Inner>>, Json(body): Json<Value>) -> R
         .filter_map(|m| m["content"].as_str())
         .map(str::len)
         .sum();
+    let prompt_tokens = prompt_chars.div_ceil(4);
+    if let Some(n_ctx) = cfg.context
+        && prompt_tokens > n_ctx
+    {
+        let body = json!({"error": {
+            "code": 400,
+            "message": "the request exceeds the available context size, try increasing it",
+            "type": "exceed_context_size_error",
+            "n_prompt_tokens": prompt_tokens,
+            "n_ctx": n_ctx,
+        }});
+        return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+    }
+    let max_tokens = body["max_tokens"].as_u64().map(|m| m as usize);
+    let runs_away = cfg.runaway.iter().any(|n| document.contains(n.as_str()));
+    if runs_away && max_tokens.is_none() {
+        // Generation ran until the context was full.
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Context size has been exceeded.",
+            None,
+        );
+    }
     let n = if cfg.ignore_n {
         1
     } else {
@@ -245,8 +343,36 @@ async fn complete(State(inner): State<Arc<Inner>>, Json(body): Json<Value>) -> R
                 },
             },
         };
-        let tokens = tokenize(&content);
+        let generated = if runs_away {
+            // `{"<first key>": "S19537-X-S19537-X-…`, never closed.
+            let key = content.split('"').nth(1).unwrap_or("value");
+            format!("{{\"{key}\": \"{}", "S19537-X-".repeat(4096))
+        } else if cfg.fenced {
+            format!("```json\n{content}\n```\n")
+        } else {
+            content
+        };
+        let mut tokens = tokenize(&generated);
+        let mut finish = "stop";
+        if let Some(max) = max_tokens
+            && tokens.len() > max
+        {
+            tokens.truncate(max);
+            finish = "length";
+        }
         completion_tokens += tokens.len();
+        let generated: String = tokens.concat();
+        // What llama.cpp puts in `message.content`: fences and surrounding space gone.
+        let content = if cfg.fenced && finish == "stop" {
+            generated
+                .trim()
+                .trim_start_matches("```json")
+                .trim_end_matches("```")
+                .trim()
+                .to_owned()
+        } else {
+            generated.clone()
+        };
         let logprobs = want_logprobs.then(|| {
             let mut at = 0;
             let content_lp: Vec<Value> = tokens
@@ -258,7 +384,7 @@ async fn complete(State(inner): State<Arc<Inner>>, Json(body): Json<Value>) -> R
                         .doubts
                         .iter()
                         .filter_map(|(d, lp)| {
-                            content
+                            generated
                                 .match_indices(d.as_str())
                                 .any(|(i, m)| i < range.end && range.start < i + m.len())
                                 .then_some(*lp)
@@ -273,15 +399,18 @@ async fn complete(State(inner): State<Arc<Inner>>, Json(body): Json<Value>) -> R
             "index": index,
             "message": {"role": "assistant", "content": content, "refusal": null},
             "logprobs": logprobs,
-            "finish_reason": "stop",
+            "finish_reason": finish,
         }));
     }
-    let prompt_tokens = prompt_chars.div_ceil(4);
+    let model = cfg
+        .served_model
+        .clone()
+        .map_or_else(|| body["model"].clone(), Value::String);
     Json(json!({
         "id": "chatcmpl-fake",
         "object": "chat.completion",
         "created": 1_764_000_000,
-        "model": body["model"],
+        "model": model,
         "choices": choices,
         "usage": {
             "prompt_tokens": prompt_tokens,

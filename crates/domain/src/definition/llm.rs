@@ -17,6 +17,7 @@ const LLM_KEYS: &[&str] = &[
     "samples",
     "max_concurrency",
     "retries",
+    "max_tokens",
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,6 +35,9 @@ pub struct LlmDef {
     pub max_concurrency: u32,
     /// Further attempts after a failure that may pass.
     pub retries: u32,
+    /// The most tokens an answer may take; unset, the LLM step sizes it from the fields.
+    #[serde(default)]
+    pub max_tokens: Option<u32>,
 }
 
 pub const DEFAULT_LLM_TIMEOUT_SECONDS: f64 = 30.0;
@@ -90,6 +94,7 @@ pub(super) fn parse_llm(w: &mut Walker<'_>, t: &Table<'_>, at: usize) -> Option<
     let samples = whole(w, t, "samples", 1.0, 20.0).unwrap_or(DEFAULT_LLM_SAMPLES);
     let max_concurrency = whole(w, t, "max_concurrency", 1.0, 256.0).unwrap_or(DEFAULT_LLM_CONCURRENCY);
     let retries = whole(w, t, "retries", 0.0, 10.0).unwrap_or(DEFAULT_LLM_RETRIES);
+    let max_tokens = whole(w, t, "max_tokens", 16.0, 131_072.0);
     Some(LlmDef {
         base_url: base_url?,
         model: model?,
@@ -98,6 +103,7 @@ pub(super) fn parse_llm(w: &mut Walker<'_>, t: &Table<'_>, at: usize) -> Option<
         samples,
         max_concurrency,
         retries,
+        max_tokens,
     })
 }
 
@@ -225,6 +231,11 @@ documents = "docs.jsonl"
         assert_eq!(llm.api_key_env.as_deref(), Some("LLM_KEY"));
         assert_eq!((llm.samples, llm.max_concurrency, llm.retries), (5, 4, 2));
         assert_eq!(llm.timeout_seconds, 30.0);
+        assert_eq!(llm.max_tokens, None, "sized from the fields by the LLM step");
+        let set = AutomationDef::parse(&DEF.replace("samples = 5", "max_tokens = 300")).unwrap();
+        assert_eq!(set.llm.unwrap().max_tokens, Some(300));
+        let small = errors(&DEF.replace("samples = 5", "max_tokens = 2"));
+        assert!(small[0].contains("llm.max_tokens"), "{small:?}");
         assert_eq!(def.fields[0].extractor, ExtractorKind::Llm);
         assert_eq!(def.fields[0].shadow_extractor, Some(ExtractorKind::Learned));
         assert_eq!(def.fields[1].shadow_extractor, None);

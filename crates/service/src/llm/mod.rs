@@ -18,7 +18,7 @@ mod view;
 pub use compare::{ExtractorScore, FieldComparison};
 pub(crate) use records::extractor_runs;
 pub use refit::FieldFit;
-pub(crate) use step::{LlmClients, LlmOutcome, run_steps};
+pub(crate) use step::{LlmClients, LlmOutcome, run_step, uses_llm};
 pub use view::ItemLlmView;
 
 use serde_json::Value;

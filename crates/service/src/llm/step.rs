@@ -1,4 +1,5 @@
-//! Asking the automation's LLM for an item's fields, before the engine runs.
+//! Asking the automation's LLM for an item's fields, before the engine runs. The worker
+//! runs it per item, in a task of its own with its lease renewed (issue 20).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -60,6 +61,7 @@ pub(crate) fn client_config(
         samples: llm.samples,
         max_concurrency: llm.max_concurrency as usize,
         retries: llm.retries,
+        max_tokens: llm.max_tokens,
         outbound: Some(Arc::new(outbound.clone())),
         ..LlmConfig::new(llm.base_url.clone(), llm.model.clone())
     })
@@ -91,17 +93,13 @@ impl LlmClients {
     }
 }
 
-/// Run the LLM step for every item of a batch that needs it, concurrently (the client's
-/// semaphore bounds requests in flight). The result lines up with `work`.
-pub(crate) async fn run_steps<T>(
-    t: &Tandem,
-    work: &[(Job, Item, Arc<Compiled>, T)],
-) -> Vec<Option<LlmOutcome>> {
-    let steps = work.iter().map(|(job, item, c, _)| step(t, job, item, c));
-    futures::future::join_all(steps).await
+/// Whether items of this automation go through the LLM step.
+pub(crate) fn uses_llm(c: &Compiled) -> bool {
+    !llm_fields(&c.def).is_empty()
 }
 
-async fn step(t: &Tandem, job: &Job, item: &Item, c: &Compiled) -> Option<LlmOutcome> {
+/// The LLM step for one item; `None` when its automation does not use the LLM.
+pub(crate) async fn run_step(t: &Tandem, job: &Job, item: &Item, c: &Compiled) -> Option<LlmOutcome> {
     let fields = llm_fields(&c.def);
     if fields.is_empty() {
         return None;
@@ -170,12 +168,15 @@ async fn ask(
         if text.trim().is_empty() {
             continue;
         }
-        let out = client.extract(text, &requests).await;
+        // Metered outside the result, so a failure's requests and tokens are recorded
+        // too: they were spent.
+        let mut meter = tandem_llm::Meter::default();
+        let out = client.extract_metered(text, &requests, &mut meter).await;
+        run.latency_ms += i64::try_from(meter.latency.as_millis()).unwrap_or(i64::MAX);
+        run.prompt_tokens += meter.usage.prompt_tokens as i64;
+        run.completion_tokens += meter.usage.completion_tokens as i64;
+        run.requests += i64::from(meter.requests);
         let out = out.map_err(|e| e.to_string())?;
-        run.latency_ms += i64::try_from(out.latency.as_millis()).unwrap_or(i64::MAX);
-        run.prompt_tokens += out.usage.prompt_tokens as i64;
-        run.completion_tokens += out.usage.completion_tokens as i64;
-        run.requests += i64::from(out.requests);
         for a in out.fields {
             raw_scores.insert(a.name.clone(), a.score);
             let confidence = calibrators

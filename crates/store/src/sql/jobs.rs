@@ -395,6 +395,22 @@ pub(super) async fn release_jobs(s: &SqlStore, worker: &str) -> Result<u64> {
     .rows_affected())
 }
 
+pub(super) async fn renew_lease(s: &SqlStore, worker: &str, job: JobId, lease_until: Millis) -> Result<bool> {
+    // Never shortens a lease, and never revives one that ran out and was taken over:
+    // the row must still name this worker.
+    let renewed = sqlx::query(
+        "UPDATE jobs SET locked_until = CASE WHEN locked_until > $1 THEN locked_until ELSE $1 END
+         WHERE id = $2 AND locked_by = $3",
+    )
+    .bind(lease_until)
+    .bind(job.0)
+    .bind(worker)
+    .execute(&s.writer)
+    .await?
+    .rows_affected();
+    Ok(renewed == 1)
+}
+
 pub(super) async fn queue_depth(s: &SqlStore) -> Result<i64> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM jobs")
         .fetch_one(&s.reader)

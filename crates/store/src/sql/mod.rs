@@ -518,6 +518,9 @@ impl Store for SqlStore {
     async fn release_jobs(&self, worker: &str) -> Result<u64> {
         jobs::release_jobs(self, worker).await
     }
+    async fn renew_lease(&self, worker: &str, job: JobId, lease_until: Millis) -> Result<bool> {
+        jobs::renew_lease(self, worker, job, lease_until).await
+    }
     async fn queue_depth(&self) -> Result<i64> {
         jobs::queue_depth(self).await
     }

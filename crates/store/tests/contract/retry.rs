@@ -58,3 +58,38 @@ async fn an_unfinished_job_is_claimed_again_alone_with_its_attempt_counted() {
     })
     .await;
 }
+
+/// Issue 20: a worker whose LLM call outlasts the lease renews it, so no other worker
+/// takes the job over; a lease already taken over is not renewed.
+#[tokio::test]
+async fn a_lease_in_use_is_renewed_and_a_lost_one_is_not() {
+    each_backend(|store| async move {
+        let ws = workspace(&store, "acme").await;
+        let saved = store.save_version(ws, &new_version("r", "h"), 1).await.unwrap();
+        let items: Vec<NewItem> = ["a", "b"].iter().map(|k| new_item(k, None)).collect();
+        store
+            .insert_items(ws, saved.automation.id, &items, 10)
+            .await
+            .unwrap();
+        let batch = store.claim_jobs("w1", 10, 100, 10).await.unwrap();
+        assert_eq!(batch.len(), 2);
+        // w1 renews the first job at 90, until 200; not the second.
+        assert!(store.renew_lease("w1", batch[0].id, 200).await.unwrap());
+        assert!(
+            !store.renew_lease("w2", batch[0].id, 300).await.unwrap(),
+            "only the holder renews"
+        );
+        // At 150 the second lease has run out and w2 takes it; the first is still w1's.
+        let taken = store.claim_jobs("w2", 10, 1_000, 150).await.unwrap();
+        let ids: Vec<tandem_domain::JobId> = taken.iter().map(|j| j.id).collect();
+        assert_eq!(ids, [batch[1].id]);
+        assert!(
+            !store.renew_lease("w1", batch[1].id, 400).await.unwrap(),
+            "a lease taken over is lost"
+        );
+        // Renewing never shortens a lease.
+        assert!(store.renew_lease("w1", batch[0].id, 120).await.unwrap());
+        assert!(store.claim_jobs("w3", 10, 1_000, 190).await.unwrap().is_empty());
+    })
+    .await;
+}

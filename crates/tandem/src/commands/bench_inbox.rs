@@ -281,7 +281,7 @@ async fn fill(
         .map(|i| i.item.id)
         .collect();
     let worker = tandem_service::worker::Worker::new(tandem.clone(), "bench-inbox");
-    while worker.tick().await?.total() > 0 {}
+    while worker.tick().await?.total() > 0 || worker.settle().await {}
     let mut templates = Vec::with_capacity(seeded.len());
     for id in &seeded {
         let item = store.item(ws, *id).await?;

@@ -147,8 +147,9 @@ pub async fn process_all(
     loop {
         let t = worker.tick().await.map_err(|e| anyhow::anyhow!("{e}"))?;
         bar.inc(t.processed as u64);
-        if t.total() == 0 {
-            // Nothing due now; deliveries waiting on a retry are left to `tandem serve`.
+        // Nothing due now, and no item waiting on an LLM (whose result may queue a
+        // delivery); deliveries waiting on a retry are left to `tandem serve`.
+        if t.total() == 0 && !worker.settle().await {
             break;
         }
     }

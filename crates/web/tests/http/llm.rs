@@ -307,6 +307,8 @@ async fn an_unreachable_llm_sends_items_to_review_naming_the_url() {
             .await
             .unwrap()
             .unwrap();
-        assert!(run.error.unwrap().contains("unreachable"));
+        assert!(run.error.as_deref().unwrap().contains("unreachable"));
+        // Issue 20: a failed run records what it spent (one request; no tokens).
+        assert_eq!(run.requests, 1, "{run:?}");
     }
 }
