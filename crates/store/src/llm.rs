@@ -50,6 +50,9 @@ pub struct FieldRun {
     pub value: Option<String>,
     /// The LLM's uncalibrated score, which calibration is refitted from.
     pub raw_score: Option<f64>,
+    /// How the LLM's raw score was made: `logprobs`, `agreement` (of samples) or
+    /// `unscored`; `None` for other extractors (and LLM answers recorded before it was).
+    pub score_method: Option<String>,
     pub confidence: f64,
 }
 
@@ -73,6 +76,9 @@ pub struct LlmCalibration {
     /// Reviewed answers it was fitted on, and how many of them were right.
     pub points: i64,
     pub correct: i64,
+    /// The kind of raw score it was fitted on (see [`FieldRun::score_method`]); it is
+    /// applied to answers scored the same way only. `None`: fitted before this was kept.
+    pub score_method: Option<String>,
     pub fitted_at: Millis,
 }
 

@@ -11,6 +11,9 @@ use tandem_service::Settings;
 
 use crate::cli::Global;
 
+/// The workspace CLI commands act on when none is named.
+pub const DEFAULT_WORKSPACE: &str = "default";
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -155,7 +158,7 @@ impl Default for Config {
             database_url: None,
             addr: "127.0.0.1:8080".into(),
             public_url: None,
-            workspace: "default".into(),
+            workspace: DEFAULT_WORKSPACE.into(),
             log: "info".into(),
             log_format: LogFormat::Text,
             worker: WorkerConfig {

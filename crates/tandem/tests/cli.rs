@@ -8,6 +8,8 @@ use serde_json::Value;
 
 #[path = "cli/accounts.rs"]
 mod accounts;
+#[path = "cli/apply_workspace.rs"]
+mod apply_workspace;
 #[path = "cli/check_inputs.rs"]
 mod check_inputs;
 // --- rollout ---

@@ -532,6 +532,8 @@ mod budget;
 mod headers;
 #[path = "http/llm.rs"]
 mod llm;
+#[path = "http/llm_scoring.rs"]
+mod llm_scoring;
 #[path = "http/llm_workers.rs"]
 mod llm_workers;
 

@@ -30,6 +30,11 @@ pub(crate) fn extractor_runs(
             .then(|| llm.and_then(|l| l.raw_scores.get(field).copied()))
             .flatten()
     };
+    let method = |field: &str, kind: ExtractorKind| {
+        (kind == ExtractorKind::Llm)
+            .then(|| llm.and_then(|l| l.score_methods.get(field).cloned()))
+            .flatten()
+    };
     let mut fields = Vec::new();
     for f in &outcome.fields {
         let Some(def) = c.def.field(&f.name) else {
@@ -44,6 +49,7 @@ pub(crate) fn extractor_runs(
             extractor: def.extractor.as_str().to_owned(),
             value: f.value.as_ref().map(|v| v.to_string()),
             raw_score: raw(&f.name, def.extractor),
+            score_method: method(&f.name, def.extractor),
             confidence: f.confidence,
         });
     }
@@ -57,6 +63,7 @@ pub(crate) fn extractor_runs(
             };
             fields.push(FieldRun {
                 raw_score: raw(&f.name, kind),
+                score_method: method(&f.name, kind),
                 field: f.name,
                 role: FieldRole::Shadow,
                 extractor: kind.as_str().to_owned(),

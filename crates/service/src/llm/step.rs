@@ -30,6 +30,8 @@ pub(crate) struct LlmOutcome {
     pub answers: LlmAnswers,
     /// Per field: the raw score the calibration is fitted on.
     pub raw_scores: BTreeMap<String, f64>,
+    /// Per field: how that raw score was made (`logprobs`, `agreement`, `unscored`).
+    pub score_methods: BTreeMap<String, String>,
     /// Cost, for the item page.
     pub run: LlmRun,
 }
@@ -117,7 +119,17 @@ pub(crate) async fn run_step(t: &Tandem, job: &Job, item: &Item, c: &Compiled) -
         created_at: t.now(),
     };
     let mut raw_scores = BTreeMap::new();
-    let answers = ask(t, job, item, c, &fields, &mut run, &mut raw_scores).await;
+    let mut score_methods = BTreeMap::new();
+    let answers = ask(
+        t,
+        job,
+        item,
+        c,
+        &fields,
+        &mut run,
+        (&mut raw_scores, &mut score_methods),
+    )
+    .await;
     if let Err(e) = &answers {
         tracing::warn!(item = %item.id, error = %e, "the LLM step failed");
         run.error = Some(e.clone());
@@ -125,6 +137,7 @@ pub(crate) async fn run_step(t: &Tandem, job: &Job, item: &Item, c: &Compiled) -
     Some(LlmOutcome {
         answers,
         raw_scores,
+        score_methods,
         run,
     })
 }
@@ -136,20 +149,24 @@ async fn ask(
     c: &Compiled,
     fields: &[&tandem_domain::definition::FieldDef],
     run: &mut LlmRun,
-    raw_scores: &mut BTreeMap<String, f64>,
+    (raw_scores, score_methods): (&mut BTreeMap<String, f64>, &mut BTreeMap<String, String>),
 ) -> Result<Vec<LlmAnswer>, String> {
     let client = t
         .llm_clients
         .get(job.workspace_id, c, &t.settings.outbound)
         .map_err(|e| e.to_string())?
         .ok_or("the automation uses extractor = \"llm\" but has no [llm] section")?;
-    let calibrators: HashMap<String, Calibrator> = t
+    // Each calibrator with the kind of raw score it was fitted on.
+    let calibrators: HashMap<String, (Calibrator, Option<String>)> = t
         .store
         .llm_calibrations(job.workspace_id, item.automation_id)
         .await
         .map_err(|e| format!("the LLM calibration could not be read: {e}"))?
         .into_iter()
-        .filter_map(|cal| Some((cal.field, serde_json::from_str(&cal.calibrator).ok()?)))
+        .filter_map(|cal| {
+            let fitted: Calibrator = serde_json::from_str(&cal.calibrator).ok()?;
+            Some((cal.field, (fitted, cal.score_method)))
+        })
         .collect();
     let inputs: BTreeMap<String, String> =
         serde_json::from_str(&item.input).map_err(|e| format!("stored input is not readable: {e}"))?;
@@ -178,10 +195,18 @@ async fn ask(
         run.requests += i64::from(meter.requests);
         let out = out.map_err(|e| e.to_string())?;
         for a in out.fields {
+            let method = a.source.as_str();
             raw_scores.insert(a.name.clone(), a.score);
-            let confidence = calibrators
-                .get(&a.name)
-                .map_or(a.score.clamp(0.0, 1.0), |cal| cal.apply(a.score));
+            score_methods.insert(a.name.clone(), method.to_owned());
+            // A token probability and a share of agreeing samples are different scales:
+            // a calibrator applies to the kind of score it was fitted on (one fitted
+            // before the kind was kept applies to any).
+            let confidence = match calibrators.get(&a.name) {
+                Some((cal, fitted_on)) if fitted_on.as_deref().is_none_or(|m| m == method) => {
+                    cal.apply(a.score)
+                }
+                _ => a.score.clamp(0.0, 1.0),
+            };
             let values = match a.value {
                 Value::String(s) => vec![s],
                 Value::Array(xs) => xs

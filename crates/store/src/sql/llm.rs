@@ -55,12 +55,12 @@ pub(super) async fn record_extractor_runs(
         // next real number bound to it is refused.
         let sql = if f.raw_score.is_some() {
             "INSERT INTO field_runs (item_id, workspace_id, automation_id, version_id, field, role,
-                                     extractor, value, confidence, created_at, raw_score)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                                     extractor, value, confidence, created_at, score_method, raw_score)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         } else {
             "INSERT INTO field_runs (item_id, workspace_id, automation_id, version_id, field, role,
-                                     extractor, value, confidence, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                                     extractor, value, confidence, created_at, score_method)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         };
         let mut q = sqlx::query(sql)
             .bind(runs.item_id.0)
@@ -72,7 +72,8 @@ pub(super) async fn record_extractor_runs(
             .bind(&f.extractor)
             .bind(&f.value)
             .bind(f.confidence)
-            .bind(now);
+            .bind(now)
+            .bind(&f.score_method);
         if let Some(score) = f.raw_score {
             q = q.bind(score);
         }
@@ -107,7 +108,8 @@ pub(super) async fn llm_run(s: &SqlStore, ws: WorkspaceId, item: ItemId) -> Resu
     .transpose()
 }
 
-const FIELD_RUN_COLUMNS: &str = "f.field, f.role, f.extractor, f.value, f.raw_score, f.confidence";
+const FIELD_RUN_COLUMNS: &str =
+    "f.field, f.role, f.extractor, f.value, f.raw_score, f.score_method, f.confidence";
 
 fn field_run(r: &AnyRow) -> Result<FieldRun> {
     let role: String = r.try_get("role")?;
@@ -121,6 +123,7 @@ fn field_run(r: &AnyRow) -> Result<FieldRun> {
         extractor: r.try_get("extractor")?,
         value: r.try_get("value")?,
         raw_score: r.try_get("raw_score")?,
+        score_method: r.try_get("score_method")?,
         confidence: r.try_get("confidence")?,
     })
 }
@@ -184,11 +187,13 @@ pub(super) async fn save_llm_calibrations(
             return Err(StoreError::NotFound("automation"));
         }
         sqlx::query(
-            "INSERT INTO llm_calibrations (workspace_id, automation_id, field, calibrator, points, correct, fitted_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
+            "INSERT INTO llm_calibrations (workspace_id, automation_id, field, calibrator, points, correct,
+                                           fitted_at, score_method)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (workspace_id, automation_id, field) DO UPDATE
                 SET calibrator = excluded.calibrator, points = excluded.points,
-                    correct = excluded.correct, fitted_at = excluded.fitted_at",
+                    correct = excluded.correct, fitted_at = excluded.fitted_at,
+                    score_method = excluded.score_method",
         )
         .bind(ws.0)
         .bind(c.automation_id.0)
@@ -197,6 +202,7 @@ pub(super) async fn save_llm_calibrations(
         .bind(c.points)
         .bind(c.correct)
         .bind(now)
+        .bind(&c.score_method)
         .execute(&mut *tx)
         .await?;
     }
@@ -210,7 +216,7 @@ pub(super) async fn llm_calibrations(
     automation: AutomationId,
 ) -> Result<Vec<LlmCalibration>> {
     let rows = sqlx::query(
-        "SELECT automation_id, field, calibrator, points, correct, fitted_at FROM llm_calibrations
+        "SELECT automation_id, field, calibrator, points, correct, fitted_at, score_method FROM llm_calibrations
          WHERE workspace_id = $1 AND automation_id = $2 ORDER BY field",
     )
     .bind(ws.0)
@@ -225,6 +231,7 @@ pub(super) async fn llm_calibrations(
                 calibrator: r.try_get("calibrator")?,
                 points: r.try_get("points")?,
                 correct: r.try_get("correct")?,
+                score_method: r.try_get("score_method")?,
                 fitted_at: r.try_get("fitted_at")?,
             })
         })

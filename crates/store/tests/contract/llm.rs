@@ -19,6 +19,8 @@ fn field_run(
         extractor: extractor.into(),
         value: value.map(Into::into),
         raw_score: raw,
+        // Issue 20: the method is kept with every LLM answer's score.
+        score_method: (extractor == "llm").then(|| "logprobs".to_owned()),
         confidence: 0.5,
     }
 }
@@ -165,6 +167,7 @@ async fn reviewed_field_runs_carry_the_accepted_result_and_calibrators_are_kept_
         assert_eq!(reviewed[0].status, ItemStatus::Corrected);
         assert_eq!(reviewed[0].final_result, "{\"fields\":{\"total\":\"9.50\"}}");
         assert_eq!(reviewed[0].run.raw_score, Some(0.7));
+        assert_eq!(reviewed[0].run.score_method.as_deref(), Some("logprobs"));
         let other = workspace(&store, "other").await;
         assert!(store.reviewed_field_runs(other, a).await.unwrap().is_empty());
 
@@ -174,6 +177,7 @@ async fn reviewed_field_runs_carry_the_accepted_result_and_calibrators_are_kept_
             calibrator: format!("{{\"points\":{points}}}"),
             points,
             correct: points - 1,
+            score_method: (points > 3).then(|| "agreement".to_owned()),
             fitted_at: 0,
         };
         store
@@ -185,11 +189,23 @@ async fn reviewed_field_runs_carry_the_accepted_result_and_calibrators_are_kept_
             .await
             .unwrap();
         let cals = store.llm_calibrations(ws, a).await.unwrap();
-        let got: Vec<(&str, i64, i64)> = cals
+        let got: Vec<(&str, i64, i64, Option<&str>)> = cals
             .iter()
-            .map(|c| (c.field.as_str(), c.points, c.fitted_at))
+            .map(|c| (c.field.as_str(), c.points, c.fitted_at, c.score_method.as_deref()))
             .collect();
-        assert_eq!(got, [("date", 5, 30), ("total", 9, 31)]);
+        assert_eq!(
+            got,
+            [
+                ("date", 5, 30, Some("agreement")),
+                ("total", 9, 31, Some("agreement"))
+            ]
+        );
+        store
+            .save_llm_calibrations(ws, &[fit("total", 2)], 33)
+            .await
+            .unwrap();
+        let total = store.llm_calibrations(ws, a).await.unwrap().pop().unwrap();
+        assert_eq!((total.points, total.score_method), (2, None), "replaced whole");
         assert!(matches!(
             store.save_llm_calibrations(other, &[fit("total", 1)], 32).await,
             Err(StoreError::NotFound(_))

@@ -27,8 +27,13 @@ pub async fn run(config: Config, command: LlmCommand) -> anyhow::Result<ExitCode
                         continue;
                     }
                     let curve: Vec<String> = f.curve.iter().map(|(s, p)| format!("{s:.2}→{p:.2}")).collect();
+                    let scored = f.score_method.as_deref().unwrap_or("an unrecorded method");
+                    let others = match f.other_points {
+                        0 => String::new(),
+                        n => format!(" ({n} scored another way left out)"),
+                    };
                     println!(
-                        "{}: fitted ({}) on {} reviewed answers, {} right ({:.0}%); {}",
+                        "{}: fitted ({}) on {} reviewed answers scored by {scored}{others}, {} right ({:.0}%); {}",
                         f.field,
                         f.method,
                         f.points,

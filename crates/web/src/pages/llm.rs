@@ -62,6 +62,8 @@ pub struct ItemLlmBlock {
     pub requests: i64,
     pub error: String,
     pub has_run: bool,
+    /// How the LLM's confidences were scored, in words ("token log-probabilities").
+    pub scored_by: String,
     pub shadows: Vec<ShadowRow>,
 }
 
@@ -118,6 +120,21 @@ pub(super) async fn item_block(
         block.requests = run.requests;
         block.error = run.error.clone().unwrap_or_default();
     }
+    let mut methods: Vec<&str> = view
+        .fields
+        .iter()
+        .filter(|f| f.extractor == "llm")
+        .filter_map(|f| f.score_method.as_deref())
+        .map(|m| match m {
+            "logprobs" => "token log-probabilities",
+            "agreement" => "agreement between samples",
+            "unscored" => "nothing (one answer, no log-probabilities)",
+            other => other,
+        })
+        .collect();
+    methods.sort_unstable();
+    methods.dedup();
+    block.scored_by = methods.join("; ");
     Ok(Some(block))
 }
 

@@ -49,6 +49,28 @@ retries = 0
         app.tandem.decide(&actor, *id, decision).await.unwrap();
     }
 
+    // The item page says how the LLM's confidence was scored (issue 20), on a wide and
+    // on a narrow screen.
+    for width in [1280, 400] {
+        let b = Browser::start(width, 900).await;
+        b.sign_in(&app, "ada@acme.io").await;
+        b.client
+            .goto(&app.url(&format!("/items/{}", ids[0])))
+            .await
+            .unwrap();
+        let scored = b
+            .client
+            .find(Locator::Css(".scored-by"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(scored, "token log-probabilities");
+        screenshot(&b, &format!("item-llm-{width}.png")).await;
+        b.close().await;
+    }
+
     let b = Browser::start(1280, 900).await;
     b.sign_in(&app, "ada@acme.io").await;
     b.client
