@@ -124,6 +124,8 @@ pub struct ItemView {
     pub error: Option<String>,
     /// The file the item was made from, if any.
     pub document: Option<DocumentView>,
+    /// The latest "this looks wrong" report that sent it back to the inbox: who, when, why.
+    pub report: Option<tandem_store::EscapedError>,
 }
 
 fn reason_view(r: &Reason, subject: &str) -> ReasonView {
@@ -258,7 +260,13 @@ impl Tandem {
                 });
             }
         }
-        for code in self.store.item_reasons(ws, item.id).await? {
+        let codes = self.store.item_reasons(ws, item.id).await?;
+        let report = if codes.iter().any(|c| c == crate::inbox::REPORTED_WRONG) {
+            self.store.wrong_reports(ws, &[item.id]).await?.pop()
+        } else {
+            None
+        };
+        for code in codes {
             if let Some(message) = crate::rollout::stage_reason_message(&code) {
                 reasons.insert(
                     0,
@@ -295,6 +303,7 @@ impl Tandem {
             fields,
             route,
             reasons,
+            report,
             result: item
                 .final_result
                 .as_deref()

@@ -281,15 +281,7 @@ pub trait Store: DocumentStore + Send + Sync + std::fmt::Debug {
         from: Millis,
         to: Millis,
     ) -> Result<Vec<Note>>;
-    async fn create_share_link(
-        &self,
-        ws: WorkspaceId,
-        automation: Option<AutomationId>,
-        token_hash: &str,
-        label: &str,
-        by: Option<UserId>,
-        now: Millis,
-    ) -> Result<ShareLink>;
+    async fn create_share_link(&self, ws: WorkspaceId, new: &NewShareLink, now: Millis) -> Result<ShareLink>;
     /// The unrevoked link with this token hash.
     async fn share_link(&self, token_hash: &str) -> Result<Option<ShareLink>>;
     async fn list_share_links(&self, ws: WorkspaceId) -> Result<Vec<ShareLink>>;
@@ -391,6 +383,8 @@ pub trait Store: DocumentStore + Send + Sync + std::fmt::Debug {
     /// error, in one transaction. `Conflict` when it was not accepted automatically.
     async fn report_wrong(&self, ws: WorkspaceId, report: &NewWrongReport, now: Millis) -> Result<Item>;
     async fn escaped_errors(&self, ws: WorkspaceId, since: Millis) -> Result<Vec<EscapedError>>;
+    /// The "this looks wrong" reports on these items, oldest first.
+    async fn wrong_reports(&self, ws: WorkspaceId, items: &[ItemId]) -> Result<Vec<EscapedError>>;
     /// Every review decision since `since`, oldest first.
     async fn decision_stats(&self, ws: WorkspaceId, since: Millis) -> Result<Vec<DecisionStat>>;
     /// A named server secret: `candidate` is stored if none exists yet; the stored one is

@@ -118,9 +118,21 @@ pub struct ShareLink {
     /// None: the whole workspace's check-in.
     pub automation_id: Option<AutomationId>,
     pub label: String,
+    /// Whether the outside page shows example inputs (item text): off unless chosen.
+    pub include_examples: bool,
     pub created_by: Option<UserId>,
     pub created_at: Millis,
     pub revoked_at: Option<Millis>,
+}
+
+/// A share link to make: only the token's hash is kept.
+#[derive(Debug, Clone)]
+pub struct NewShareLink {
+    pub automation: Option<AutomationId>,
+    pub token_hash: String,
+    pub label: String,
+    pub include_examples: bool,
+    pub created_by: Option<UserId>,
 }
 
 /// One reliable-range check: the week's stream against the reference period.

@@ -127,6 +127,9 @@ struct NoteBody {
     note: Option<String>,
     #[serde(default)]
     reason: Option<String>,
+    /// For a sign-off: the version signed off (a candidate); the active one when absent.
+    #[serde(default)]
+    version: Option<i64>,
 }
 
 async fn sign_off(
@@ -135,8 +138,12 @@ async fn sign_off(
     Path(slug): Path<String>,
     b: Option<Json<NoteBody>>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let note = b.and_then(|Json(b)| b.note);
-    Ok(Json(s.tandem.sign_off(&actor, &slug, note.as_deref()).await?))
+    let (note, version) = b.map_or((None, None), |Json(b)| (b.note, b.version));
+    Ok(Json(
+        s.tandem
+            .sign_off_version(&actor, &slug, version, note.as_deref())
+            .await?,
+    ))
 }
 
 async fn list_versions(

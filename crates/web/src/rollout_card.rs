@@ -260,6 +260,8 @@ pub struct SimulatePage {
     pub target: String,
     pub precision: String,
     pub samples: usize,
+    /// Few items under the curve, or no threshold backed: said above the result.
+    pub warning: Option<String>,
     pub current: String,
     pub chart: String,
     pub has_result: bool,
@@ -333,6 +335,7 @@ async fn simulate_page(
             .and_then(|x| x.target_precision)
             .map_or_else(String::new, |p| format!("{p}")),
         samples: sim.as_ref().map_or(0, |x| x.samples),
+        warning: sim.as_ref().and_then(|x| x.warning.clone()),
         current: sim
             .as_ref()
             .map_or_else(String::new, |x| format!("{}", x.current_threshold)),
@@ -455,8 +458,14 @@ async fn apply_threshold(
     user.check_csrf(&f.csrf)?;
     let t = number("threshold", Some(&f.threshold))?
         .ok_or_else(|| ServiceError::invalid("threshold is required"))?;
-    s.tandem.apply_threshold(&user.actor, &slug, &f.target, t).await?;
-    Ok(Redirect::to(&format!("/automations/{slug}/rollout?done=activate")).into_response())
+    let change = s.tandem.apply_threshold(&user.actor, &slug, &f.target, t).await?;
+    // The rollout page says what happened: a candidate waiting for the gate, or active.
+    let done = if change.candidate {
+        format!("threshold-candidate-{}", change.version)
+    } else {
+        format!("threshold-active-{}", change.version)
+    };
+    Ok(Redirect::to(&format!("/automations/{slug}/rollout?done={done}")).into_response())
 }
 
 #[derive(Deserialize)]
@@ -471,12 +480,13 @@ async fn apply_json(
     Path(slug): Path<String>,
     Json(b): Json<ApplyBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let v = s
+    let change = s
         .tandem
         .apply_threshold(&actor, &slug, &b.target, b.threshold)
         .await?;
+    let message = change.sentence();
     Ok((
         StatusCode::CREATED,
-        Json(serde_json::json!({ "version": v.number })),
+        Json(serde_json::json!({ "change": change, "version": change.version, "message": message })),
     ))
 }

@@ -323,13 +323,29 @@ async fn rollout_page(
     Path(slug): Path<String>,
     Query(q): Query<DoneQuery>,
 ) -> Result<Response, PageError> {
-    let notice = q.done.map(|d| match d.as_str() {
-        "stage" => "The stage was changed.".to_owned(),
-        "sign-off" => "Signed off.".to_owned(),
-        "champion" => "The champion was named.".to_owned(),
-        "activate" => "The version was re-activated; new items use it.".to_owned(),
-        "case" => "The edge case was decided.".to_owned(),
-        other => format!("Done: {other}."),
+    // After a threshold change: what it did, read back from the rollout history.
+    let threshold_version = q.done.as_deref().and_then(|d| {
+        d.strip_prefix("threshold-candidate-")
+            .or_else(|| d.strip_prefix("threshold-active-"))
+            .and_then(|n| n.parse::<i64>().ok())
+    });
+    let threshold_notice = match threshold_version {
+        Some(n) => s
+            .tandem
+            .threshold_change(&user.actor, &slug, n)
+            .await?
+            .map(|c| c.sentence()),
+        None => None,
+    };
+    let notice = threshold_notice.or_else(|| {
+        q.done.map(|d| match d.as_str() {
+            "stage" => "The stage was changed.".to_owned(),
+            "sign-off" => "Signed off.".to_owned(),
+            "champion" => "The champion was named.".to_owned(),
+            "activate" => "The version was re-activated; new items use it.".to_owned(),
+            "case" => "The edge case was decided.".to_owned(),
+            other => format!("Done: {other}."),
+        })
     });
     let p = page(&s, &user, &slug, None, notice).await?;
     render(&p, StatusCode::OK)

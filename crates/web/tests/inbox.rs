@@ -17,6 +17,8 @@ use tandem_test_support::{PASSWORD, Receiver, SmtpServer, TestApp, TestBackend, 
 
 #[path = "inbox/holds.rs"]
 mod holds;
+#[path = "inbox/report.rs"]
+mod report;
 
 /// 2026-11-27 09:00 UTC.
 const START: i64 = 1_795_770_000_000;

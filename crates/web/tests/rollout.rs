@@ -843,6 +843,16 @@ async fn the_simulator_applies_a_threshold_as_a_new_version_and_the_card_tells_t
         .await;
         assert_eq!(status, StatusCode::OK, "{sim}");
         assert_eq!(sim["samples"], 3, "{sim}");
+        assert!(
+            sim["warning"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("rests on only 3 decided items"),
+            "few items are said: {sim}"
+        );
+        // Three items cannot back 50% precision at 95% (that takes at least 3 all right,
+        // and one of the three was corrected): nothing is proposed below the evidence.
+        assert_eq!(sim["threshold"], Value::Null, "{sim}");
         assert_eq!(sim["current_threshold"], 0.5);
         let curve = sim["curve"].as_array().unwrap();
         assert!(curve.len() >= 2, "{sim}");
@@ -865,9 +875,98 @@ async fn the_simulator_applies_a_threshold_as_a_new_version_and_the_card_tells_t
         .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 
+        // The automation is live: the new version is a candidate, and version 1 runs on.
         let (status, body) = set_threshold(&app, &builder, "email", 0.97).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         assert_eq!(body["version"], 2);
+        assert_eq!(body["change"]["candidate"], true, "{body}");
+        assert_eq!(body["change"]["active_version"], 1, "{body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("It is a candidate: version 1 stays live"),
+            "{body}"
+        );
+        let r = rollout(&app, &builder).await;
+        assert_eq!(r["version"], 1, "still version 1: {r}");
+        let moved = r["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["kind"] == "threshold")
+            .unwrap_or_else(|| panic!("the change is in the history: {r}"));
+        let detail: Value = serde_json::from_str(moved["detail"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            (
+                &detail["target"],
+                &detail["from"],
+                &detail["to"],
+                &detail["decided_items"]
+            ),
+            (&json!("email"), &json!(0.5), &json!(0.97), &json!(3)),
+            "{detail}"
+        );
+        // Going live past a red gate is refused to a builder, even signed off...
+        let (status, body) = call(
+            &app,
+            &reviewer,
+            "POST",
+            "/api/v1/automations/support/sign-off",
+            Some(json!({ "version": 2 })),
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "the champion signs off the candidate: {body}"
+        );
+        let (status, body) = call(
+            &app,
+            &builder,
+            "POST",
+            "/api/v1/automations/support/versions/2/activate",
+            Some(json!({ "reason": "looks fine" })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert!(body.to_string().contains("readiness gate is not green"), "{body}");
+        assert_eq!(rollout(&app, &builder).await["version"], 1);
+        // ...and allowed to an admin with a written reason, which the history keeps.
+        let admin = app.token("ada@acme.io", Role::Admin).await;
+        let (status, body) = call(
+            &app,
+            &admin,
+            "POST",
+            "/api/v1/automations/support/versions/2/activate",
+            None,
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "a reason is needed: {body}"
+        );
+        let (status, body) = call(
+            &app,
+            &admin,
+            "POST",
+            "/api/v1/automations/support/versions/2/activate",
+            Some(json!({ "reason": "month-end: the team cannot absorb the ambiguous ones" })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let r = rollout(&app, &builder).await;
+        assert_eq!(r["version"], 2, "{r}");
+        assert!(
+            r["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["kind"] == "forced_activation"
+                    && e["detail"].as_str().unwrap().contains("month-end")),
+            "{r}"
+        );
         let (_, d) = call(
             &app,
             &builder,

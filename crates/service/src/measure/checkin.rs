@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 use tandem_domain::{Millis, Role, WorkspaceId};
-use tandem_store::{Note, ShareLink};
+use tandem_store::{NewShareLink, Note, ShareLink};
 
 use super::{WEEK_MS, Weekly, week_start};
 use crate::auth::{Actor, digest, new_secret};
@@ -30,6 +30,8 @@ pub struct Checkin {
     pub notes: Vec<Note>,
     /// Edge cases the team added in the latest week (the rollout's regression suite).
     pub edge_cases: Vec<EdgeCaseLine>,
+    /// Edge cases left out because the page is shared without examples: how many.
+    pub edge_cases_withheld: usize,
 }
 
 impl Tandem {
@@ -99,6 +101,7 @@ impl Tandem {
             weekly,
             notes,
             edge_cases,
+            edge_cases_withheld: 0,
         })
     }
 
@@ -153,6 +156,7 @@ impl Tandem {
         actor: &Actor,
         automation: Option<&str>,
         label: &str,
+        include_examples: bool,
     ) -> ServiceResult<(ShareLink, String)> {
         actor.require(Role::Builder, "share the check-in")?;
         let ws = actor.workspace();
@@ -172,10 +176,13 @@ impl Tandem {
             .store
             .create_share_link(
                 ws,
-                automation_id,
-                &digest(&token),
-                &label,
-                Some(actor.user.id),
+                &NewShareLink {
+                    automation: automation_id,
+                    token_hash: digest(&token),
+                    label,
+                    include_examples,
+                    created_by: Some(actor.user.id),
+                },
                 self.now(),
             )
             .await?;
@@ -206,7 +213,14 @@ impl Tandem {
             Some(a) => Some(self.store.automation(link.workspace_id, a).await?.slug),
             None => None,
         };
-        self.checkin_in(link.workspace_id, slug.as_deref(), weeks).await
+        let mut checkin = self.checkin_in(link.workspace_id, slug.as_deref(), weeks).await?;
+        // Figures, not customers: the edge cases quote item inputs, so they go out only on
+        // a link made to include examples.
+        if !link.include_examples {
+            checkin.edge_cases_withheld = checkin.edge_cases.len();
+            checkin.edge_cases.clear();
+        }
+        Ok(checkin)
     }
 }
 

@@ -307,8 +307,28 @@ impl Tandem {
         slug: &str,
         note: Option<&str>,
     ) -> ServiceResult<RolloutState> {
+        self.sign_off_version(actor, slug, None, note).await
+    }
+
+    /// The champion's sign-off on version `number` (a threshold candidate waiting to go
+    /// live), or on the active version when `None`.
+    pub async fn sign_off_version(
+        &self,
+        actor: &Actor,
+        slug: &str,
+        number: Option<i64>,
+        note: Option<&str>,
+    ) -> ServiceResult<RolloutState> {
         let ws = actor.workspace();
-        let (automation, compiled) = self.active(ws, slug).await?;
+        let (automation, compiled) = match number {
+            None => self.active(ws, slug).await?,
+            Some(n) => {
+                let (a, _) = self.active(ws, slug).await?;
+                let v = self.version_numbered(ws, &a, n).await?;
+                let c = self.compiled(ws, v.id).await?;
+                (a, c)
+            }
+        };
         self.require_champion(actor, automation.id, "sign off going live")
             .await?;
         let st = self

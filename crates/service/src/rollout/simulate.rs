@@ -2,20 +2,71 @@
 //! curve of automation rate against error rate for a field or the route as its threshold
 //! moves; a target precision picks the lowest threshold that reaches it, and the expected
 //! weekly inbox volume and review hours follow. Applying a threshold makes a new version
-//! (same models, one number changed), so the change is versioned and reversible.
+//! (same models, one number changed), so the change is versioned and reversible; on a live
+//! automation that version is a candidate, which goes live only through the readiness gate
+//! and the champion's sign-off (or an admin's logged override), like any other.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use tandem_domain::{AutomationDef, ItemStatus, Role};
+use tandem_domain::{AutomationDef, ItemStatus, Role, Stage};
+use tandem_engine::evidence::{ThresholdEvidence, threshold_with_evidence};
+use tandem_engine::metrics::Scored;
 use tandem_engine::pipeline::{Outcome, Reason};
-use tandem_store::{DecidedFilter, DecidedItem, NewArtifact, NewVersion, Version};
+use tandem_store::{DecidedFilter, DecidedItem, NewArtifact, NewCandidate, NewRolloutEvent, NewVersion};
 
 use crate::auth::Actor;
 use crate::{ServiceError, ServiceResult, Tandem};
 
 /// Decided items read for a simulation.
 const HISTORY_LIMIT: u32 = 20_000;
+
+/// A curve on fewer decided items than this comes with a warning: each item moves its
+/// rates by several points.
+pub const FEW_ITEMS: usize = 30;
+
+/// The rollout event a threshold change writes: which threshold moved, from what to what,
+/// on how many decided items, and whether its version waits as a candidate.
+pub const THRESHOLD_EVENT: &str = "threshold";
+
+/// What applying a threshold did.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ThresholdChange {
+    /// The version made.
+    pub version: i64,
+    /// True when the automation is live (or paused): the version waits as a candidate and
+    /// `active_version` keeps running until it passes the gate.
+    pub candidate: bool,
+    pub active_version: i64,
+    /// A field name, or `route`.
+    pub target: String,
+    pub from: f64,
+    pub to: f64,
+    /// The decided items the simulation rested on.
+    pub decided_items: usize,
+}
+
+impl ThresholdChange {
+    /// What happened, in words, for the page that applied it.
+    pub fn sentence(&self) -> String {
+        let what = if self.target == "route" {
+            "the route's threshold".to_owned()
+        } else {
+            format!("{}'s threshold", self.target)
+        };
+        if self.candidate {
+            format!(
+                "Version {} made with {what} moved from {} to {} (simulated on {} decided items). It is a candidate: version {} stays live until the readiness gate is green for version {} and the champion signs it off, or an admin activates it with a written reason.",
+                self.version, self.from, self.to, self.decided_items, self.active_version, self.version
+            )
+        } else {
+            format!(
+                "Version {} is active with {what} moved from {} to {} (simulated on {} decided items).",
+                self.version, self.from, self.to, self.decided_items
+            )
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Point {
@@ -42,6 +93,11 @@ pub struct Simulation {
     pub inbox_share: Option<f64>,
     pub weekly_inbox: Option<f64>,
     pub review_hours: Option<f64>,
+    /// What the decided items say about the target precision (one-sided 95% Wilson lower
+    /// bound): the proposal never goes below the threshold they back.
+    pub evidence: Option<ThresholdEvidence>,
+    /// Said when the curve rests on few items, or no threshold is backed.
+    pub warning: Option<String>,
 }
 
 /// (confidence, right) for each decided item with an accepted result.
@@ -202,6 +258,25 @@ pub fn set_threshold(source: &str, target: &str, threshold: f64) -> Result<Strin
 }
 
 impl Tandem {
+    /// The threshold change that made version `number` of `slug`, if one did.
+    pub async fn threshold_change(
+        &self,
+        actor: &Actor,
+        slug: &str,
+        number: i64,
+    ) -> ServiceResult<Option<ThresholdChange>> {
+        let ws = actor.workspace();
+        let a = self.automation_named(ws, slug).await?;
+        Ok(self
+            .store
+            .rollout_events(ws, a.id, 10_000)
+            .await?
+            .iter()
+            .filter(|e| e.kind == THRESHOLD_EVENT)
+            .filter_map(|e| serde_json::from_str::<ThresholdChange>(&e.detail).ok())
+            .find(|c| c.version == number))
+    }
+
     /// Simulate a threshold for `target` (a field name or `route`): the one given, or the
     /// lowest reaching `target_precision`.
     pub async fn simulate(
@@ -244,7 +319,34 @@ impl Tandem {
             .await?;
         let pairs = pairs(target, &items);
         let curve = curve(&pairs);
-        let chosen = threshold.or_else(|| target_precision.and_then(|p| threshold_for(&curve, p)));
+        // A target precision proposes the lowest threshold the decided items *back* (their
+        // 95% lower bound reaches it), not the lowest whose point estimate does: on a few
+        // lucky items the latter proposes far too low a threshold.
+        let scored: Vec<Scored> = pairs.iter().map(|(c, r)| Scored::new(*c, *r)).collect();
+        let evidence = target_precision.map(|p| threshold_with_evidence(&scored, p));
+        let chosen = threshold.or_else(|| evidence.as_ref().and_then(ThresholdEvidence::threshold));
+        let mut warnings = Vec::new();
+        if pairs.len() < FEW_ITEMS {
+            warnings.push(format!(
+                "This curve rests on only {} decided item{}: each one moves its rates by {} points or more, so read it as a rough guide.",
+                pairs.len(),
+                if pairs.len() == 1 { "" } else { "s" },
+                if pairs.is_empty() { 100 } else { 100 / pairs.len() }
+            ));
+        }
+        if threshold.is_none()
+            && let Some(ThresholdEvidence::Insufficient {
+                held_out,
+                best_lower_bound,
+                needed_at_least,
+            }) = &evidence
+        {
+            warnings.push(format!(
+                "No threshold is backed for {:.0}% precision: on {held_out} decided items the best 95% lower bound is {:.1}%, and at least {needed_at_least} items, all right, are needed.",
+                target_precision.unwrap_or_default() * 100.0,
+                best_lower_bound * 100.0
+            ));
+        }
         let point = chosen.and_then(|t| at(&curve, t));
         let outcomes: Vec<Outcome> = items
             .iter()
@@ -277,18 +379,23 @@ impl Tandem {
             review_hours: weekly_inbox.map(|n| n * minutes / 60.0),
             weekly_inbox,
             curve,
+            evidence,
+            warning: (!warnings.is_empty()).then(|| warnings.join(" ")),
         })
     }
 
     /// Make a new version with `target`'s threshold set: the active version's models are
-    /// reused (a threshold does not change what was learned).
+    /// reused (a threshold does not change what was learned). On a live (or paused)
+    /// automation the version is a candidate that does not run until it passes the gate
+    /// (see `activate_version`); before going live it becomes the active version at once.
+    /// Either way the rollout history records the change.
     pub async fn apply_threshold(
         &self,
         actor: &Actor,
         slug: &str,
         target: &str,
         threshold: f64,
-    ) -> ServiceResult<Version> {
+    ) -> ServiceResult<ThresholdChange> {
         actor.require(Role::Builder, "change thresholds")?;
         if !(0.0..=1.0).contains(&threshold) {
             return Err(ServiceError::invalid(format!(
@@ -297,6 +404,12 @@ impl Tandem {
         }
         let ws = actor.workspace();
         let (a, c) = self.active(ws, slug).await?;
+        let from = if target == "route" {
+            c.def.route.as_ref().map(|r| r.threshold)
+        } else {
+            c.def.field(target).map(|f| f.threshold)
+        }
+        .ok_or_else(|| ServiceError::invalid(format!("{target} is not a field or the route of {slug}")))?;
         let source =
             set_threshold(&c.version.definition, target, threshold).map_err(ServiceError::invalid)?;
         let def = AutomationDef::parse(&source).map_err(|errs| {
@@ -305,6 +418,20 @@ impl Tandem {
                 errs.iter().map(ToString::to_string).collect(),
             )
         })?;
+        let decided = self
+            .store
+            .decided_items(
+                ws,
+                &DecidedFilter {
+                    automation: a.id,
+                    version: None,
+                    reason: None,
+                    live_only: false,
+                    limit: HISTORY_LIMIT,
+                },
+            )
+            .await?;
+        let decided_items = pairs(target, &decided).len();
         let artifacts = self
             .store
             .artifacts(ws, c.version.id)
@@ -320,26 +447,86 @@ impl Tandem {
         h.update(c.version.content_hash.as_bytes());
         h.update([0u8]);
         h.update(source.as_bytes());
-        let saved = self
+        let content_hash = hex::encode(h.finalize());
+        let stage = self
             .store
-            .save_version(
+            .rollout_state(ws, a.id)
+            .await?
+            .map_or(Stage::Live, |s| s.stage);
+        let candidate = matches!(stage, Stage::Live | Stage::Paused);
+        let version = if candidate {
+            let change = serde_json::json!({ "threshold": { "target": target, "from": from, "to": threshold, "decided_items": decided_items } });
+            self.store
+                .save_candidate_version(
+                    ws,
+                    a.id,
+                    &NewCandidate {
+                        definition: source,
+                        content_hash,
+                        artifacts,
+                        created_by: Some(actor.user.id),
+                        compared_with: Some(c.version.id),
+                        evaluation: change.to_string(),
+                    },
+                    self.now(),
+                )
+                .await?
+        } else {
+            let saved = self
+                .store
+                .save_version(
+                    ws,
+                    &NewVersion {
+                        slug: a.slug.clone(),
+                        name: def.name.clone(),
+                        definition: source,
+                        content_hash,
+                        artifacts,
+                        created_by: Some(actor.user.id),
+                    },
+                    self.now(),
+                )
+                .await?;
+            if saved.created {
+                self.after_new_version(&saved.automation, &saved.version, def.start_stage())
+                    .await?;
+            }
+            saved.version
+        };
+        let change = ThresholdChange {
+            version: version.number,
+            candidate,
+            active_version: if candidate {
+                c.version.number
+            } else {
+                version.number
+            },
+            target: target.to_owned(),
+            from,
+            to: threshold,
+            decided_items,
+        };
+        self.store
+            .add_rollout_event(
                 ws,
-                &NewVersion {
-                    slug: a.slug.clone(),
-                    name: def.name.clone(),
-                    definition: source,
-                    content_hash: hex::encode(h.finalize()),
-                    artifacts,
-                    created_by: Some(actor.user.id),
+                a.id,
+                &NewRolloutEvent {
+                    actor: Some(actor.user.id),
+                    kind: THRESHOLD_EVENT.into(),
+                    detail: serde_json::to_string(&change)
+                        .map_err(|e| ServiceError::Internal(e.to_string()))?,
                 },
                 self.now(),
             )
             .await?;
-        if saved.created {
-            self.after_new_version(&saved.automation, &saved.version, def.start_stage())
-                .await?;
+        if candidate {
+            // The gate reads the suite's results on the candidate itself.
+            if let Err(e) = self.run_suite_on(ws, &a, version.id).await {
+                tracing::warn!(automation = %slug, error = %e, "edge-case suite did not run on the candidate");
+            }
         }
-        Ok(saved.version)
+        tracing::info!(automation = %slug, target, from, to = threshold, version = version.number, candidate, "threshold applied");
+        Ok(change)
     }
 }
 

@@ -129,6 +129,55 @@ impl Tandem {
         ))
     }
 
+    /// Whether version `number` was made by a threshold change on a live automation (a
+    /// candidate that must pass the gate to go live).
+    pub(crate) async fn is_threshold_candidate(
+        &self,
+        ws: WorkspaceId,
+        a: &Automation,
+        number: i64,
+    ) -> ServiceResult<bool> {
+        Ok(self
+            .store
+            .rollout_events(ws, a.id, 10_000)
+            .await?
+            .iter()
+            .filter(|e| e.kind == super::simulate::THRESHOLD_EVENT)
+            .filter_map(|e| serde_json::from_str::<serde_json::Value>(&e.detail).ok())
+            .any(|d| d["candidate"] == true && d["version"] == number))
+    }
+
+    /// The readiness gate for a threshold candidate. Its models are the active version's,
+    /// so its answers on the active version's decided shadow items are the same: those
+    /// are its evidence, judged with its own thresholds. The edge-case suite's results and
+    /// the champion's sign-off must be its own.
+    pub async fn candidate_gate(
+        &self,
+        ws: WorkspaceId,
+        a: &Automation,
+        candidate: &crate::automations::Compiled,
+    ) -> ServiceResult<super::Gate> {
+        let parent = a.active_version_id.ok_or(ServiceError::Conflict(
+            "the automation has no active version".into(),
+        ))?;
+        let items = self
+            .store
+            .decided_items(
+                ws,
+                &tandem_store::DecidedFilter {
+                    automation: a.id,
+                    version: Some(parent),
+                    reason: tandem_domain::Stage::Shadow.reason_code().map(String::from),
+                    live_only: false,
+                    limit: super::EVIDENCE_LIMIT,
+                },
+            )
+            .await?;
+        let shadow = super::agreement(&candidate.def, &items);
+        let state = self.store.rollout_state(ws, a.id).await?;
+        self.gate_for(ws, a, candidate, state.as_ref(), &shadow).await
+    }
+
     /// Make version `number` the active one again: items processed from now on use it.
     /// The edge-case suite runs on it at once, so its standing is visible.
     pub async fn activate_version(
@@ -152,7 +201,41 @@ impl Tandem {
             None => None,
         };
         // Load (and check) the pipeline before switching to it.
-        self.compiled(ws, v.id).await?;
+        let compiled = self.compiled(ws, v.id).await?;
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+        let mut detail = serde_json::json!({
+            "from": from,
+            "to": number,
+            "reason": reason.unwrap_or_default(),
+        });
+        let mut kind = "rollback";
+        // A threshold candidate goes live through the gate, like any version going live.
+        if self.is_threshold_candidate(ws, &a, number).await? {
+            let gate = self.candidate_gate(ws, &a, &compiled).await?;
+            if gate.green {
+                kind = "candidate_live";
+            } else {
+                let unmet: Vec<String> = gate
+                    .checks
+                    .iter()
+                    .filter(|c| !c.passed)
+                    .map(|c| format!("{}: {}", c.label, c.detail))
+                    .collect();
+                let admin = actor.user.role.allows(Role::Admin);
+                if !admin || reason.is_none() {
+                    return Err(ServiceError::invalid_with(
+                        format!(
+                            "version {number} is a threshold candidate and its readiness gate is not green ({} of {} checks unmet); an admin can activate it anyway with a written reason",
+                            unmet.len(),
+                            gate.checks.len()
+                        ),
+                        unmet,
+                    ));
+                }
+                kind = "forced_activation";
+                detail["unmet"] = unmet.into();
+            }
+        }
         let activated = self
             .store
             .activate_version(
@@ -161,13 +244,8 @@ impl Tandem {
                 v.id,
                 &NewRolloutEvent {
                     actor: Some(actor.user.id),
-                    kind: "rollback".into(),
-                    detail: serde_json::json!({
-                        "from": from,
-                        "to": number,
-                        "reason": reason.map(str::trim).unwrap_or_default(),
-                    })
-                    .to_string(),
+                    kind: kind.into(),
+                    detail: detail.to_string(),
                 },
                 self.now(),
             )

@@ -558,6 +558,47 @@ pub(super) async fn report_wrong(
     Ok(item)
 }
 
+/// The "this looks wrong" reports on these items, oldest first.
+pub(super) async fn wrong_reports(
+    s: &SqlStore,
+    ws: WorkspaceId,
+    ids: &[ItemId],
+) -> Result<Vec<EscapedError>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut b = items::SqlBuilder::new(
+        "SELECT id, item_id, automation_id, reporter_id, reporter, reason, created_at FROM escaped_errors
+         WHERE workspace_id = ",
+    );
+    b.int(ws.0).push(" AND item_id IN (");
+    for (n, id) in ids.iter().enumerate() {
+        if n > 0 {
+            b.push(", ");
+        }
+        b.int(id.0);
+    }
+    b.push(") ORDER BY id");
+    b.query()
+        .fetch_all(&s.reader)
+        .await?
+        .iter()
+        .map(escaped_row)
+        .collect()
+}
+
+fn escaped_row(r: &AnyRow) -> Result<EscapedError> {
+    Ok(EscapedError {
+        id: r.try_get("id")?,
+        item_id: ItemId(r.try_get("item_id")?),
+        automation_id: AutomationId(r.try_get("automation_id")?),
+        reporter_id: r.try_get::<Option<i64>, _>("reporter_id")?.map(UserId),
+        reporter: r.try_get("reporter")?,
+        reason: r.try_get("reason")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
 pub(super) async fn escaped_errors(
     s: &SqlStore,
     ws: WorkspaceId,
@@ -571,19 +612,7 @@ pub(super) async fn escaped_errors(
     .bind(since)
     .fetch_all(&s.reader)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(EscapedError {
-                id: r.try_get("id")?,
-                item_id: ItemId(r.try_get("item_id")?),
-                automation_id: AutomationId(r.try_get("automation_id")?),
-                reporter_id: r.try_get::<Option<i64>, _>("reporter_id")?.map(UserId),
-                reporter: r.try_get("reporter")?,
-                reason: r.try_get("reason")?,
-                created_at: r.try_get("created_at")?,
-            })
-        })
-        .collect()
+    rows.iter().map(escaped_row).collect()
 }
 
 pub(super) async fn decision_stats(

@@ -464,36 +464,36 @@ fn share_row(r: &AnyRow) -> Result<ShareLink> {
         workspace_id: WorkspaceId(r.try_get("workspace_id")?),
         automation_id: (a != 0).then_some(AutomationId(a)),
         label: r.try_get("label")?,
+        include_examples: r.try_get::<i64, _>("include_examples")? != 0,
         created_by: r.try_get::<Option<i64>, _>("created_by")?.map(UserId),
         created_at: r.try_get("created_at")?,
         revoked_at: r.try_get("revoked_at")?,
     })
 }
 
-const SHARE_COLUMNS: &str = "id, workspace_id, automation_id, label, created_by, created_at, revoked_at";
+const SHARE_COLUMNS: &str =
+    "id, workspace_id, automation_id, label, include_examples, created_by, created_at, revoked_at";
 
 pub(super) async fn create_share_link(
     s: &SqlStore,
     ws: WorkspaceId,
-    automation: Option<AutomationId>,
-    token_hash: &str,
-    label: &str,
-    by: Option<UserId>,
+    new: &NewShareLink,
     now: Millis,
 ) -> Result<ShareLink> {
     let mut tx = s.writer.begin().await?;
-    if let Some(a) = automation {
+    if let Some(a) = new.automation {
         owned_automation(&mut *tx, ws, a).await?;
     }
     let row = sqlx::query(&format!(
-        "INSERT INTO share_links (workspace_id, automation_id, token_hash, label, created_by, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {SHARE_COLUMNS}"
+        "INSERT INTO share_links (workspace_id, automation_id, token_hash, label, include_examples, created_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {SHARE_COLUMNS}"
     ))
     .bind(ws.0)
-    .bind(auto_id(automation))
-    .bind(token_hash)
-    .bind(label)
-    .bind(by.map(|u| u.0))
+    .bind(auto_id(new.automation))
+    .bind(&new.token_hash)
+    .bind(&new.label)
+    .bind(i64::from(new.include_examples))
+    .bind(new.created_by.map(|u| u.0))
     .bind(now)
     .fetch_one(&mut *tx)
     .await?;

@@ -652,16 +652,8 @@ impl Store for SqlStore {
     ) -> Result<Vec<Note>> {
         measure::notes(self, ws, automation, from, to).await
     }
-    async fn create_share_link(
-        &self,
-        ws: WorkspaceId,
-        automation: Option<AutomationId>,
-        token_hash: &str,
-        label: &str,
-        by: Option<UserId>,
-        now: Millis,
-    ) -> Result<ShareLink> {
-        measure::create_share_link(self, ws, automation, token_hash, label, by, now).await
+    async fn create_share_link(&self, ws: WorkspaceId, new: &NewShareLink, now: Millis) -> Result<ShareLink> {
+        measure::create_share_link(self, ws, new, now).await
     }
     async fn share_link(&self, token_hash: &str) -> Result<Option<ShareLink>> {
         measure::share_link(self, token_hash).await
@@ -788,6 +780,9 @@ impl Store for SqlStore {
     }
     async fn escaped_errors(&self, ws: WorkspaceId, since: Millis) -> Result<Vec<EscapedError>> {
         inbox::escaped_errors(self, ws, since).await
+    }
+    async fn wrong_reports(&self, ws: WorkspaceId, items: &[ItemId]) -> Result<Vec<EscapedError>> {
+        inbox::wrong_reports(self, ws, items).await
     }
     async fn decision_stats(&self, ws: WorkspaceId, since: Millis) -> Result<Vec<DecisionStat>> {
         inbox::decision_stats(self, ws, since).await

@@ -340,11 +340,22 @@ async fn rollups_notes_and_share_links() {
         assert!(store.notes(other, None, 0, 100).await.unwrap().is_empty());
 
         // Share links: found by hash until revoked; revoked once; per workspace.
+        let new = |hash: &str, include_examples| NewShareLink {
+            automation: Some(a),
+            token_hash: hash.into(),
+            label: "board".into(),
+            include_examples,
+            created_by: None,
+        };
         let link = store
-            .create_share_link(ws, Some(a), "hash1", "board", None, 5)
+            .create_share_link(ws, &new("hash1", false), 5)
             .await
             .unwrap();
         assert_eq!(store.share_link("hash1").await.unwrap().unwrap().id, link.id);
+        assert!(!link.include_examples, "figures only unless chosen");
+        let with = store.create_share_link(ws, &new("hash2", true), 5).await.unwrap();
+        assert!(store.share_link("hash2").await.unwrap().unwrap().include_examples);
+        store.revoke_share_link(ws, with.id, 6).await.unwrap();
         assert!(matches!(
             store.revoke_share_link(other, link.id, 6).await,
             Err(StoreError::NotFound(_))

@@ -69,8 +69,6 @@ struct CheckinQuery {
     weeks: Option<usize>,
     #[serde(default)]
     print: Option<String>,
-    #[serde(default)]
-    shared: Option<String>,
 }
 
 fn slug(q: &Option<String>) -> Option<&str> {
@@ -88,7 +86,17 @@ async fn checkin_page(
     user: PageUser,
     Query(q): Query<CheckinQuery>,
 ) -> Result<Response, PageError> {
-    let checkin = load(&s, &user, &q).await?;
+    checkin_response(&s, &user, &q, None).await
+}
+
+/// The check-in page; `shared` is a new link's token, shown on this one answer only.
+async fn checkin_response(
+    s: &AppState,
+    user: &PageUser,
+    q: &CheckinQuery,
+    shared: Option<&str>,
+) -> Result<Response, PageError> {
+    let checkin = load(s, user, q).await?;
     let automations = s.tandem.store.list_automations(user.actor.workspace()).await?;
     let view = checkin_view(&checkin, &automations, s.tandem.now());
     if q.print.is_some() {
@@ -121,7 +129,7 @@ async fn checkin_page(
     } else {
         Vec::new()
     };
-    let notice = q.shared.as_deref().map(|t| {
+    let notice = shared.map(|t| {
         format!(
             "{}/shared/checkin/{t}",
             s.tandem.settings.public_url.trim_end_matches('/')
@@ -212,6 +220,9 @@ struct ShareForm {
     automation: String,
     #[serde(default)]
     label: String,
+    /// `1`: the outside page may show example inputs (item text).
+    #[serde(default)]
+    examples: Option<String>,
 }
 
 async fn share(
@@ -220,13 +231,23 @@ async fn share(
     Form(f): Form<ShareForm>,
 ) -> Result<Response, PageError> {
     user.check_csrf(&f.csrf)?;
+    let include_examples = f.examples.as_deref() == Some("1");
     let (_, token) = s
         .tandem
-        .share_checkin(&user.actor, slug(&Some(f.automation.clone())), &f.label)
+        .share_checkin(
+            &user.actor,
+            slug(&Some(f.automation.clone())),
+            &f.label,
+            include_examples,
+        )
         .await?;
-    // The token is shown once, on the page this redirect opens.
-    let sep = if f.automation.trim().is_empty() { "?" } else { "&" };
-    Ok(Redirect::to(&format!("{}{sep}shared={token}", back(&f.automation))).into_response())
+    // The token is shown once, in this answer: never in an address, where it would stay in
+    // the history, in logs and in the Referer of whatever the page links to.
+    let q = CheckinQuery {
+        automation: Some(f.automation.clone()),
+        ..CheckinQuery::default()
+    };
+    checkin_response(&s, &user, &q, Some(&token)).await
 }
 
 async fn revoke(

@@ -52,6 +52,8 @@ pub struct CheckinView {
     pub rows: Vec<WeekRow>,
     pub notes: Vec<NoteRow>,
     pub edge_cases: Vec<EdgeCaseLine>,
+    /// Edge cases a link without examples leaves out.
+    pub edge_cases_withheld: usize,
     pub automations: Vec<AutomationLink>,
     pub today: String,
 }
@@ -401,6 +403,7 @@ pub fn checkin_view(c: &Checkin, automations: &[Automation], now: Millis) -> Che
         rows,
         notes,
         edge_cases: c.edge_cases.clone(),
+        edge_cases_withheld: c.edge_cases_withheld,
         automations: automations
             .iter()
             .map(|a| AutomationLink {
@@ -447,6 +450,7 @@ mod tests {
             },
             notes: vec![],
             edge_cases: vec![],
+            edge_cases_withheld: 0,
         };
         let charts = charts(&c);
         let svg = |title: &str| {

@@ -24,9 +24,9 @@ use tandem_domain::definition::Priority;
 use tandem_domain::{Decision, DecisionAction, DeliveryId, ItemId, ItemStatus, Role};
 use tandem_domain::{Millis, UserId};
 use tandem_service::ServiceError;
-use tandem_service::inbox::{held_message, reason_label};
+use tandem_service::inbox::{REPORTED_WRONG, held_message, reason_label};
 use tandem_service::view::{ItemView, highlight};
-use tandem_store::{Claim, DeliveryFilter, DeliveryStatus, ItemFilter, ItemSort, ItemSummary};
+use tandem_store::{Claim, DeliveryFilter, DeliveryStatus, EscapedError, ItemFilter, ItemSort, ItemSummary};
 
 use self::templates::*;
 use crate::AppState;
@@ -250,15 +250,30 @@ fn bulk_notice(approved: u32, not_approved: u32) -> String {
     notice
 }
 
-fn row(s: &AppState, i: &ItemSummary, claims: &[Claim], me: UserId) -> InboxRow {
+fn row(s: &AppState, i: &ItemSummary, claims: &[Claim], reports: &[EscapedError], me: UserId) -> InboxRow {
     let now = s.tandem.now();
     let held = claims.iter().find(|c| c.item_id == i.id);
+    let report = reports.iter().rev().find(|r| r.item_id == i.id);
     InboxRow {
         id: i.id.0,
         automation: i.automation_name.clone(),
         preview: i.preview.clone(),
-        reasons: i.reasons.iter().map(|c| reason_label(c).to_owned()).collect(),
-        confidence: i.confidence.map_or_else(|| "–".into(), percent),
+        reasons: i
+            .reasons
+            .iter()
+            .map(|c| match report.filter(|_| c == REPORTED_WRONG) {
+                Some(r) => format!(
+                    "Reported wrong by {}: “{}”",
+                    r.reporter,
+                    r.reason.chars().take(80).collect::<String>()
+                ),
+                None => reason_label(c).to_owned(),
+            })
+            .collect(),
+        confidence: match (i.confidence, report) {
+            (Some(c), Some(_)) => format!("{}, then reported wrong", percent(c)),
+            (c, _) => c.map_or_else(|| "–".into(), percent),
+        },
         age: age(i.created_at, now),
         created: datetime(i.created_at),
         status: i.status.label().to_owned(),
@@ -323,6 +338,7 @@ async fn inbox(
     let items = s.tandem.store.list_items(ws, &filter).await?;
     let ids: Vec<ItemId> = items.iter().map(|i| i.id).collect();
     let claims = s.tandem.claims(ws, &ids).await?;
+    let reports = s.tandem.store.wrong_reports(ws, &ids).await?;
     let overdue_count = s.tandem.store.overdue_count(ws, s.tandem.now()).await?;
     let page = InboxPage {
         nav: nav_with(&user, "inbox", counts.open),
@@ -348,7 +364,7 @@ async fn inbox(
             .collect(),
         rows: items
             .iter()
-            .map(|i| row(&s, i, &claims, user.actor.user.id))
+            .map(|i| row(&s, i, &claims, &reports, user.actor.user.id))
             .collect(),
         automation: automation_slug.unwrap_or_default(),
         reason: reason.unwrap_or_default(),
@@ -526,10 +542,14 @@ async fn build_item_page(
             kind: f.kind.replace('_', " "),
             value: show(&f.value, "; "),
             edit: show(&f.value, "\n"),
-            confidence: if f.value.is_some() {
-                percent(f.confidence)
-            } else {
-                "–".into()
+            confidence: match (&f.value, &view.report) {
+                // Not a plain 95%: that confidence is why it went out on its own.
+                (Some(_), Some(_)) => format!(
+                    "{}, accepted on its own, then reported wrong",
+                    percent(f.confidence)
+                ),
+                (Some(_), None) => percent(f.confidence),
+                (None, _) => "–".into(),
             },
             low: f.value.is_some() && f.confidence < f.threshold,
             found: f.value.is_some(),
@@ -643,7 +663,10 @@ async fn build_item_page(
         held,
         version: view.version.map_or_else(|| "–".into(), |v| format!("v{v}")),
         created: datetime(view.created_at),
-        reasons: view.reasons.iter().map(|r| r.message.clone()).collect(),
+        reasons: report_reason(&view)
+            .into_iter()
+            .chain(view.reasons.iter().map(|r| r.message.clone()))
+            .collect(),
         inputs,
         fields,
         route,
@@ -694,7 +717,20 @@ fn similar_row(x: tandem_service::similar::SimilarItem) -> SimilarRow {
 
 /// The item as by-hand mode shows it: the input alone, every answer of the automation
 /// (values, evidence, routes, reasons) taken out, so the time kept is the time by hand.
+/// The "why this item needs a person" line for an item sent back with "this looks wrong":
+/// who said so, when, and what they said.
+fn report_reason(view: &ItemView) -> Option<String> {
+    let r = view.report.as_ref()?;
+    Some(format!(
+        "Reported wrong by {} on {}: “{}”. It had been accepted automatically at the confidences shown; check what they describe.",
+        r.reporter,
+        datetime(r.created_at),
+        r.reason
+    ))
+}
+
 fn without_answers(mut view: ItemView) -> ItemView {
+    view.report = None;
     for f in &mut view.fields {
         f.value = None;
         f.evidence.clear();
@@ -852,7 +888,10 @@ async fn items(
     );
     render(&ItemsPage {
         nav: nav(&s, &user, "items").await?,
-        rows: list.iter().map(|i| row(&s, i, &[], user.actor.user.id)).collect(),
+        rows: list
+            .iter()
+            .map(|i| row(&s, i, &[], &[], user.actor.user.id))
+            .collect(),
         status,
         statuses: options,
     })

@@ -41,6 +41,7 @@ async fn a_week_still_running_is_so_far_not_missed() {
                 &tandem_service::auth::Actor { user: bob },
                 Some("support"),
                 "Finance",
+                false,
             )
             .await
             .unwrap();
