@@ -22,6 +22,7 @@ PORT=${PORT:-8091}
 LLAMA_VERSION=${LLAMA_VERSION:-11434.0.0}
 MODEL_VERSION=${MODEL_VERSION:-0.1.2}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target}
 WORK=${WORK:-$repo/target/llamacpp-bench}
 mkdir -p "$WORK"
 cd "$WORK"
@@ -55,7 +56,7 @@ fi
 # 3. The tandem binary.
 say "building tandem (release)"
 (cd "$repo" && cargo build --quiet --release -p tandem)
-tandem=$repo/target/release/tandem
+tandem=$CARGO_TARGET_DIR/release/tandem
 
 # 4. The server: one slot, as a small deployment runs it.
 say "starting llama-server on 127.0.0.1:$PORT"
@@ -109,6 +110,9 @@ extractor = "llm"
 base_url = "http://127.0.0.1:$PORT/v1"
 model = "SmolLM2-135M-Instruct.Q4_1"
 timeout = 60
+# One request at a time: the server has one slot (-np 1), and a request queued behind
+# others there spends its timeout waiting.
+max_concurrency = 1
 TOML
 cd "$run"
 "$tandem" --data-dir data --workspace bench apply receipts.toml

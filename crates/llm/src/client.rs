@@ -292,11 +292,17 @@ impl LlmClient {
                 let Some(listed) = listed else {
                     return Ok(None);
                 };
-                let ids: Vec<&str> = listed
+                // llama.cpp lists a model's own name among its aliases: each name once.
+                let mut ids: Vec<&str> = Vec::new();
+                for id in listed
                     .data
                     .iter()
                     .flat_map(|m| std::iter::once(m.id.as_str()).chain(m.aliases.iter().map(String::as_str)))
-                    .collect();
+                {
+                    if !ids.contains(&id) {
+                        ids.push(id);
+                    }
+                }
                 if ids.is_empty() || ids.iter().any(|id| same_model(id, &self.config.model)) {
                     Ok(None)
                 } else {

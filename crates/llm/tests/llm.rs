@@ -500,6 +500,11 @@ async fn a_model_the_server_does_not_serve_is_refused() {
         msg.contains("\"SmolLM2-135M-Instruct\"") && msg.contains("\"test-model\""),
         "{msg}"
     );
+    assert_eq!(
+        msg.matches("\"SmolLM2-135M-Instruct\"").count(),
+        1,
+        "each served name once: {msg}"
+    );
     assert!(llm.requests().is_empty(), "nothing asked of the wrong model");
     // The served name, and its file name as llama.cpp lists it, are accepted.
     let right = LlmClient::new(LlmConfig::new(&llm.base_url, "smollm2-135m-instruct")).unwrap();

@@ -216,7 +216,8 @@ async fn models(State(inner): State<Arc<Inner>>) -> Response {
     match served {
         Some(id) => Json(json!({
             "object": "list",
-            "data": [{"id": id, "object": "model", "created": 1_764_000_000, "owned_by": "llamacpp"}],
+            // As llama.cpp lists it: the model's own name among its aliases too.
+            "data": [{"id": id, "aliases": [id], "object": "model", "created": 1_764_000_000, "owned_by": "llamacpp"}],
         }))
         .into_response(),
         None => error(StatusCode::NOT_FOUND, "not found", None),
