@@ -17,6 +17,8 @@ use tandem_test_support::{PASSWORD, Receiver, SmtpServer, TestApp, TestBackend, 
 
 #[path = "inbox/holds.rs"]
 mod holds;
+#[path = "inbox/paging.rs"]
+mod paging;
 #[path = "inbox/report.rs"]
 mod report;
 

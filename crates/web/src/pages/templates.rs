@@ -71,6 +71,7 @@ pub struct InboxPage {
     pub notice: Option<String>,
     /// (slug, name) of automations with open items whose card this reviewer has not read.
     pub unread_cards: Vec<(String, String)>,
+    pub pager: super::paging::Pager,
 }
 
 #[derive(Debug, Clone)]
@@ -198,6 +199,7 @@ pub struct ItemsPage {
     pub rows: Vec<InboxRow>,
     pub status: String,
     pub statuses: Vec<(String, String)>,
+    pub pager: super::paging::Pager,
 }
 
 #[derive(Debug, Clone)]
