@@ -28,6 +28,9 @@ mod card_first;
 #[path = "browser/simulator.rs"]
 mod simulator;
 
+#[path = "browser/session.rs"]
+mod session;
+
 const DEFINITION: &str = r#"
 name = "Support"
 slug = "support"

@@ -42,7 +42,8 @@ const MAX_BULK: usize = 200;
 /// of ids once stalled the server, issue 21).
 const BULK_FORM_LIMIT: usize = 64 * 1024;
 
-fn show(v: &Option<serde_json::Value>) -> String {
+/// A field's value as it reads on a page (several values joined with "; ").
+pub(crate) fn show(v: &Option<serde_json::Value>) -> String {
     match v {
         None | Some(serde_json::Value::Null) => String::new(),
         Some(serde_json::Value::String(s)) => s.clone(),
