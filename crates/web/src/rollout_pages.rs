@@ -35,7 +35,6 @@ pub fn routes() -> Router<AppState> {
             "/automations/{slug}/versions/{number}/activate",
             post(activate_version),
         )
-        .route("/edge-cases/{id}/decide", post(decide_edge_case))
         .route("/automations/{slug}/review-sessions", post(start_session))
 }
 
@@ -59,15 +58,6 @@ pub struct VersionRow {
     pub created: String,
     pub by: String,
     pub diff: String,
-}
-
-pub struct CaseRow {
-    pub id: i64,
-    pub note: String,
-    pub origin: String,
-    pub by: String,
-    pub status: String,
-    pub last_run: String,
 }
 
 pub struct CheckRow {
@@ -108,7 +98,7 @@ pub struct RolloutPage {
     pub shadow_summary: String,
     pub measures: Vec<MeasureRow>,
     pub versions: Vec<VersionRow>,
-    pub cases: Vec<CaseRow>,
+    pub cases: Vec<crate::edge_case_pages::CaseRow>,
     pub events: Vec<EventRow>,
     /// (id, title, items, closed) of the automation's review sessions, newest first.
     pub sessions: Vec<(i64, String, usize, bool)>,
@@ -271,26 +261,7 @@ async fn page(
                 }
             })
             .collect(),
-        cases: cases
-            .iter()
-            .map(|c| CaseRow {
-                id: c.id,
-                note: c.note.clone(),
-                origin: c.origin.clone(),
-                by: c.added_by_name.clone().unwrap_or_default(),
-                status: c.status.as_str().to_owned(),
-                last_run: results.iter().find(|r| r.edge_case_id == c.id).map_or_else(
-                    || "not run".into(),
-                    |r| {
-                        let n = versions
-                            .iter()
-                            .find(|v| v.id == r.version_id)
-                            .map_or(0, |v| v.number);
-                        format!("{} on v{n}", r.status)
-                    },
-                ),
-            })
-            .collect(),
+        cases: crate::edge_case_pages::case_rows(&cases, &results, &versions),
         events: view
             .events
             .iter()
@@ -344,6 +315,7 @@ async fn rollout_page(
             "champion" => "The champion was named.".to_owned(),
             "activate" => "The version was re-activated; new items use it.".to_owned(),
             "case" => "The edge case was decided.".to_owned(),
+            "case-added" => "The edge case was added; the champion curates it below.".to_owned(),
             other => format!("Done: {other}."),
         })
     });
@@ -352,7 +324,7 @@ async fn rollout_page(
 }
 
 /// After a form: back to the page on success; the page with the error otherwise.
-async fn after<T>(
+pub(crate) async fn after<T>(
     s: &AppState,
     user: &PageUser,
     slug: &str,
@@ -470,24 +442,6 @@ async fn activate_version(
         .activate_version(&user.actor, &slug, number, Some(&f.reason))
         .await;
     after(&s, &user, &slug, "activate", r).await
-}
-
-#[derive(Deserialize)]
-struct CaseForm {
-    csrf: String,
-    slug: String,
-    accept: String,
-}
-
-async fn decide_edge_case(
-    State(s): State<AppState>,
-    user: PageUser,
-    Path(id): Path<i64>,
-    Form(f): Form<CaseForm>,
-) -> Result<Response, PageError> {
-    user.check_csrf(&f.csrf)?;
-    let r = s.tandem.decide_edge_case(&user.actor, id, f.accept == "1").await;
-    after(&s, &user, &f.slug, "case", r).await
 }
 
 // --- review sessions (their own pages are in session_pages) ---------------------------

@@ -1236,3 +1236,6 @@ mod gate_versions;
 
 #[path = "rollout/session_close.rs"]
 mod session_close;
+
+#[path = "rollout/edge_cases.rs"]
+mod edge_cases;

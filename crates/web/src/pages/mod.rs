@@ -679,6 +679,7 @@ async fn build_item_page(
             unsent_lines(&mode.typed)
         },
         can_report: view.status == ItemStatus::AutoAccepted,
+        can_add_case: can_decide && !by_hand && view.result.is_some(),
         held,
         version: view.version.map_or_else(|| "–".into(), |v| format!("v{v}")),
         created: datetime(view.created_at),

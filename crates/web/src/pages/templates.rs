@@ -148,6 +148,8 @@ pub struct ItemPage {
     pub can_decide: bool,
     /// Accepted automatically: "this looks wrong" can send it back.
     pub can_report: bool,
+    /// It has an accepted result and the person may propose it as an edge case.
+    pub can_add_case: bool,
     /// Someone else is working on it (a sentence for people).
     pub held: Option<String>,
     /// The rejection reason a refused decision carried, typed again into its box.
