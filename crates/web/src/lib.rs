@@ -18,6 +18,7 @@ mod pages;
 mod rollout_api;
 mod rollout_card;
 mod rollout_pages;
+mod rollout_words;
 mod session_pages;
 
 use std::future::Future;

@@ -60,6 +60,17 @@ pub struct VersionRow {
     pub diff: String,
 }
 
+/// A threshold candidate waiting to go live, as the page shows it.
+pub struct CandidateRow {
+    pub number: i64,
+    /// What the threshold change was, in words.
+    pub change: String,
+    pub green: bool,
+    pub checks: Vec<CheckRow>,
+    /// The champion has signed this version off.
+    pub signed_off: bool,
+}
+
 pub struct CheckRow {
     pub key: String,
     pub label: String,
@@ -99,6 +110,8 @@ pub struct RolloutPage {
     pub measures: Vec<MeasureRow>,
     pub versions: Vec<VersionRow>,
     pub cases: Vec<crate::edge_case_pages::CaseRow>,
+    /// A threshold candidate waiting for its gate and sign-off.
+    pub candidate: Option<CandidateRow>,
     pub events: Vec<EventRow>,
     /// (id, title, items, closed) of the automation's review sessions, newest first.
     pub sessions: Vec<(i64, String, usize, bool)>,
@@ -108,7 +121,7 @@ fn stage_words(stage: Stage) -> &'static str {
     match stage {
         Stage::Draft => "Draft: items can be tried; each goes to the inbox and nothing is sent.",
         Stage::Shadow => {
-            "Shadow: the automation runs on real input and sends nothing; every item is reviewed, and the reviewers' decisions measure it."
+            "Shadow: the automation runs on real input and sends nothing; every item is reviewed, the reviewers' decisions measure it, and decided shadow items are never delivered."
         }
         Stage::Live => "Live: results inside the reliable range are accepted and sent on their own.",
         Stage::Paused => {
@@ -189,7 +202,25 @@ async fn page(
         })
         .collect();
     measures.sort_by_key(|m| !m.required);
+    let candidate = t.waiting_candidate(actor, slug).await?.map(|c| CandidateRow {
+        number: c.change.version,
+        change: c.change.sentence(),
+        green: c.gate.green,
+        signed_off: view.signed_off_version == Some(c.change.version),
+        checks: c
+            .gate
+            .checks
+            .iter()
+            .map(|k| CheckRow {
+                key: k.key.clone(),
+                label: k.label.clone(),
+                passed: k.passed,
+                detail: k.detail.clone(),
+            })
+            .collect(),
+    });
     Ok(RolloutPage {
+        candidate,
         nav: Nav {
             user_name: actor.user.name.clone(),
             role: actor.user.role.to_string(),
@@ -265,11 +296,14 @@ async fn page(
         events: view
             .events
             .iter()
-            .map(|e| EventRow {
-                when: datetime(e.created_at),
-                kind: e.kind.replace('_', " "),
-                who: e.actor_name.clone().unwrap_or_else(|| "Tandem".into()),
-                detail: e.detail.clone(),
+            .map(|e| {
+                let (kind, detail) = crate::rollout_words::event_words(&e.kind, &e.detail);
+                EventRow {
+                    when: datetime(e.created_at),
+                    kind,
+                    who: e.actor_name.clone().unwrap_or_else(|| "Tandem".into()),
+                    detail,
+                }
             })
             .collect(),
         sessions,
@@ -388,6 +422,9 @@ struct NoteForm {
     reason: String,
     #[serde(default)]
     email: String,
+    /// The version signed off (a threshold candidate); the active one when empty.
+    #[serde(default)]
+    version: String,
 }
 
 async fn sign_off(
@@ -397,7 +434,19 @@ async fn sign_off(
     Form(f): Form<NoteForm>,
 ) -> Result<Response, PageError> {
     user.check_csrf(&f.csrf)?;
-    let r = s.tandem.sign_off(&user.actor, &slug, Some(&f.note)).await;
+    let r = match f.version.trim() {
+        "" => s.tandem.sign_off(&user.actor, &slug, Some(&f.note)).await,
+        v => match v.trim_start_matches(['v', 'V']).parse::<i64>() {
+            Ok(n) => {
+                s.tandem
+                    .sign_off_version(&user.actor, &slug, Some(n), Some(&f.note))
+                    .await
+            }
+            Err(_) => Err(ServiceError::invalid(format!(
+                "version: {v:?} is not a version number"
+            ))),
+        },
+    };
     after(&s, &user, &slug, "sign-off", r).await
 }
 

@@ -19,6 +19,8 @@ use tandem_test_support::{PASSWORD, Receiver, SmtpServer, TestApp, TestBackend, 
 mod holds;
 #[path = "inbox/paging.rs"]
 mod paging;
+#[path = "inbox/rates.rs"]
+mod rates;
 #[path = "inbox/report.rs"]
 mod report;
 
