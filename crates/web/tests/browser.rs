@@ -31,6 +31,12 @@ mod simulator;
 #[path = "browser/session.rs"]
 mod session;
 
+#[path = "browser/wrong_keys.rs"]
+mod wrong_keys;
+
+#[path = "browser/bulk_keys.rs"]
+mod bulk_keys;
+
 const DEFINITION: &str = r#"
 name = "Support"
 slug = "support"
