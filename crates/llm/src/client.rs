@@ -272,51 +272,49 @@ impl LlmClient {
     /// A server without that list (404, or no answer) is not held to it; the model of
     /// each answer is still compared.
     async fn check_model(&self) -> Result<(), LlmError> {
-        let verdict = self
-            .model_check
-            .get_or_try_init(|| async {
-                let url = format!("{}/models", self.config.base_url.trim_end_matches('/'));
-                let mut req = self
-                    .http
-                    .get(&url)
-                    .timeout(self.config.timeout.min(Duration::from_secs(10)));
-                if let Some(key) = &self.config.api_key {
-                    req = req.bearer_auth(key);
-                }
-                let listed = match req.send().await {
-                    Ok(resp) if resp.status().is_success() => resp.json::<ModelList>().await.ok(),
-                    Ok(_) => None,
-                    // Unreachable: the question itself will say so; ask again next time.
-                    Err(_) => return Err(()),
-                };
-                let Some(listed) = listed else {
-                    return Ok(None);
-                };
-                // llama.cpp lists a model's own name among its aliases: each name once.
-                let mut ids: Vec<&str> = Vec::new();
-                for id in listed
-                    .data
-                    .iter()
-                    .flat_map(|m| std::iter::once(m.id.as_str()).chain(m.aliases.iter().map(String::as_str)))
-                {
-                    if !ids.contains(&id) {
-                        ids.push(id);
+        let verdict =
+            self.model_check
+                .get_or_try_init(|| async {
+                    let url = format!("{}/models", self.config.base_url.trim_end_matches('/'));
+                    let mut req = self
+                        .http
+                        .get(&url)
+                        .timeout(self.config.timeout.min(Duration::from_secs(10)));
+                    if let Some(key) = &self.config.api_key {
+                        req = req.bearer_auth(key);
                     }
-                }
-                if ids.is_empty() || ids.iter().any(|id| same_model(id, &self.config.model)) {
-                    Ok(None)
-                } else {
-                    Ok(Some(format!(
-                        "the LLM server at {url} serves {}, not {:?}; set [llm] model to one of them",
-                        ids.iter()
-                            .map(|i| format!("{i:?}"))
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        self.config.model
-                    )))
-                }
-            })
-            .await;
+                    let listed = match req.send().await {
+                        Ok(resp) if resp.status().is_success() => resp.json::<ModelList>().await.ok(),
+                        Ok(_) => None,
+                        // Unreachable: the question itself will say so; ask again next time.
+                        Err(_) => return Err(()),
+                    };
+                    let Some(listed) = listed else {
+                        return Ok(None);
+                    };
+                    // llama.cpp lists a model's own name among its aliases: each name once.
+                    let mut ids: Vec<&str> = Vec::new();
+                    for id in listed.data.iter().flat_map(|m| {
+                        std::iter::once(m.id.as_str()).chain(m.aliases.iter().map(String::as_str))
+                    }) {
+                        if !ids.contains(&id) {
+                            ids.push(id);
+                        }
+                    }
+                    if ids.is_empty() || ids.iter().any(|id| same_model(id, &self.config.model)) {
+                        Ok(None)
+                    } else {
+                        Ok(Some(format!(
+                            "the LLM server at {url} serves {}, not {:?}; set [llm] model to one of them",
+                            ids.iter()
+                                .map(|i| format!("{i:?}"))
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            self.config.model
+                        )))
+                    }
+                })
+                .await;
         match verdict {
             Ok(Some(why)) => Err(LlmError::Config(why.clone())),
             Ok(None) | Err(()) => Ok(()),
