@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::slug::Slug;
 use tandem_engine::FieldKind;
 
-pub use email::{EmailDef, EmailItems};
+pub use email::{EmailDef, EmailItems, MailboxDef};
 pub use llm::LlmDef;
 pub use redact::redact_secrets;
 pub use review::{NotifyChannel, Priority, ReviewPolicy};
