@@ -16,6 +16,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::slug::Slug;
 use tandem_engine::FieldKind;
+/// How an input is read (text, category, number, boolean, e-mail domain).
+pub use tandem_engine::classifier::FeatureKind as InputKind;
+use tandem_engine::classifier::{FeatureKind, InputFeature};
 
 pub use email::{EmailDef, EmailItems};
 pub use llm::LlmDef;
@@ -57,6 +60,9 @@ pub struct AutomationDef {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InputDef {
     pub name: String,
+    /// How the router reads it when `route.features` names it (`text` by default).
+    #[serde(default)]
+    pub kind: FeatureKind,
     pub required: bool,
     /// Larger values are refused at intake with a 413.
     pub max_bytes: usize,
@@ -152,6 +158,30 @@ pub struct RouteDef {
     pub threshold: f64,
     /// The label that marks out-of-scope examples in the training data, if any.
     pub oos_label: Option<String>,
+    /// Other inputs the router reads beside `source` (a lead's country, company size,
+    /// e-mail), each as its input's `kind` says.
+    #[serde(default)]
+    pub features: Vec<String>,
+}
+
+impl AutomationDef {
+    /// The structured inputs the router reads beside its source text.
+    pub fn route_inputs(&self) -> Vec<InputFeature> {
+        let Some(route) = &self.route else {
+            return Vec::new();
+        };
+        route
+            .features
+            .iter()
+            .filter_map(|name| {
+                let input = self.inputs.iter().find(|i| &i.name == name)?;
+                Some(InputFeature {
+                    name: name.clone(),
+                    kind: input.kind,
+                })
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

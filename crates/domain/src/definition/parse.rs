@@ -22,7 +22,7 @@ const TOP_KEYS: &[&str] = &[
     "card",
     "email",
 ];
-const INPUT_KEYS: &[&str] = &["name", "required", "max_bytes"];
+const INPUT_KEYS: &[&str] = &["name", "kind", "required", "max_bytes"];
 const FIELD_KEYS: &[&str] = &[
     "name",
     "type",
@@ -38,7 +38,14 @@ const FIELD_KEYS: &[&str] = &[
     "validate",
 ];
 const VALIDATE_KEYS: &[&str] = &["pattern", "min", "max", "one_of", "max_length"];
-const ROUTE_KEYS: &[&str] = &["source", "labels", "examples", "threshold", "oos_label"];
+const ROUTE_KEYS: &[&str] = &[
+    "source",
+    "labels",
+    "examples",
+    "threshold",
+    "oos_label",
+    "features",
+];
 const DESTINATION_KEYS: &[&str] = &["type", "url", "secret", "path"];
 const BASELINE_KEYS: &[&str] = &["minutes_per_item", "weekly_volume", "target_hours_per_week"];
 
@@ -225,8 +232,22 @@ fn parse_inputs(w: &mut Walker<'_>, top: &Table<'_>) -> Vec<InputDef> {
                 format!("input {name:?} is declared twice"),
             );
         }
+        let kind = match w.string(t, "kind", &path) {
+            None => FeatureKind::Text,
+            Some(k) => FeatureKind::parse(&k).unwrap_or_else(|| {
+                let at = Walker::offset_of(t, "kind").unwrap_or(at);
+                let all: Vec<&str> = FeatureKind::ALL.iter().map(|k| k.as_str()).collect();
+                w.error_at(
+                    at,
+                    &join(&path, "kind"),
+                    format!("{k:?} is not an input kind; kinds: {}", all.join(", ")),
+                );
+                FeatureKind::Text
+            }),
+        };
         inputs.push(InputDef {
             name,
+            kind,
             required: w.bool(t, "required", &path).unwrap_or(true),
             max_bytes: w
                 .number(t, "max_bytes", &path, 1.0, 64.0 * 1024.0 * 1024.0)
@@ -237,6 +258,7 @@ fn parse_inputs(w: &mut Walker<'_>, top: &Table<'_>) -> Vec<InputDef> {
         // The common case, one text input, needs no ceremony.
         inputs.push(InputDef {
             name: "text".into(),
+            kind: FeatureKind::Text,
             required: true,
             max_bytes: DEFAULT_MAX_INPUT_BYTES,
         });
@@ -469,6 +491,22 @@ fn parse_route(w: &mut Walker<'_>, t: &Table<'_>, at: usize, inputs: &[&str]) ->
         );
     }
     let labels = w.string_list(t, "labels", "route");
+    let features = w.string_list(t, "features", "route");
+    for (i, f) in features.iter().enumerate() {
+        let problem = if f == &source {
+            Some(format!("{f:?} is the route's source already"))
+        } else if !inputs.contains(&f.as_str()) {
+            Some(format!("{f:?} is not an input; inputs: {}", inputs.join(", ")))
+        } else if features[..i].contains(f) {
+            Some(format!("{f:?} is listed twice"))
+        } else {
+            None
+        };
+        if let Some(message) = problem {
+            let at = Walker::offset_of(t, "features").unwrap_or(at);
+            w.error_at(at, &format!("route.features[{i}]"), message);
+        }
+    }
     let mut inline_examples = Vec::new();
     let mut examples = None;
     if let Some(v) = Walker::get(t, "examples") {
@@ -504,6 +542,7 @@ fn parse_route(w: &mut Walker<'_>, t: &Table<'_>, at: usize, inputs: &[&str]) ->
             .number(t, "threshold", "route", 0.0, 1.0)
             .unwrap_or(DEFAULT_ROUTE_THRESHOLD),
         oos_label: w.string(t, "oos_label", "route"),
+        features,
     }
 }
 
@@ -669,6 +708,49 @@ target_hours_per_week = 20
             .into_iter()
             .map(|e| e.to_string())
             .collect()
+    }
+
+    #[test]
+    fn route_features_name_typed_inputs() {
+        let src = "name = \"Leads\"\nslug = \"leads\"\n\
+[[inputs]]\nname = \"message\"\n\
+[[inputs]]\nname = \"country\"\nkind = \"category\"\n\
+[[inputs]]\nname = \"size\"\nkind = \"number\"\nrequired = false\n\
+[route]\nsource = \"message\"\nfeatures = [\"country\", \"size\"]\nexamples = \"leads.jsonl\"\n";
+        let def = AutomationDef::parse(src).unwrap();
+        let inputs = def.route_inputs();
+        assert_eq!(inputs.len(), 2);
+        assert_eq!(
+            (inputs[1].name.as_str(), inputs[1].kind),
+            ("size", FeatureKind::Number)
+        );
+        let bad = src.replace("kind = \"number\"", "kind = \"integer\"").replace(
+            "[\"country\", \"size\"]",
+            "[\"country\", \"zip\", \"message\", \"country\"]",
+        );
+        let all = errors(&bad).join("\n");
+        assert!(
+            all.contains(
+                "\"integer\" is not an input kind; kinds: text, category, number, boolean, email_domain"
+            ),
+            "{all}"
+        );
+        assert!(
+            all.contains("route.features[1]: \"zip\" is not an input"),
+            "{all}"
+        );
+        assert!(
+            all.contains("route.features[2]: \"message\" is the route's source already"),
+            "{all}"
+        );
+        assert!(
+            all.contains("route.features[3]: \"country\" is listed twice"),
+            "{all}"
+        );
+        assert!(
+            all.contains("line 14, column 12: route.features[1]"),
+            "errors carry the line: {all}"
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::classifier::Contribution;
 use crate::evidence::ThresholdEvidence;
 use crate::patterns::{self, PatternOptions};
 use crate::range::{InputRange, RangeViolation};
@@ -94,10 +95,23 @@ pub struct RoutePrediction {
     /// Calibrated probability that the best route is right (and the item in scope).
     pub confidence: f64,
     pub out_of_scope: bool,
+    /// The inputs that weighed most towards the best route, in words.
+    pub contributions: Vec<Contribution>,
 }
 
 pub trait Router: Send + Sync {
     fn predict(&self, text: &str) -> RoutePrediction;
+
+    /// Route from the text (the input named `text_name`) and every input of the item; a
+    /// router that reads only text ignores the rest.
+    fn predict_inputs(
+        &self,
+        _text_name: &str,
+        text: &str,
+        _inputs: &BTreeMap<String, String>,
+    ) -> RoutePrediction {
+        self.predict(text)
+    }
 }
 
 /// One value a model found for a field.
@@ -180,6 +194,9 @@ pub struct RouteOutcome {
     pub top: Vec<RouteChoice>,
     pub out_of_scope: bool,
     pub reasons: Vec<Reason>,
+    /// Which inputs weighed most in the model's choice, in words ("country = de").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contributions: Vec<Contribution>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -350,9 +367,10 @@ pub fn run_with(
                 reasons: vec![Reason::StepUnavailable {
                     message: "there is no trained router for this version".into(),
                 }],
+                contributions: Vec::new(),
             },
             Some(router) => {
-                let mut outcome = gate_route(step, router.predict(text));
+                let mut outcome = gate_route(step, router.predict_inputs(&step.input, text, inputs));
                 outcome.reasons.extend(out_of_range(&step.input));
                 outcome
             }
@@ -575,6 +593,7 @@ fn gate_route(step: &RouteStep, p: RoutePrediction) -> RouteOutcome {
         top,
         out_of_scope: oos,
         reasons,
+        contributions: p.contributions,
     }
 }
 

@@ -160,6 +160,7 @@ fn pred(ranked: &[(&str, f64)], confidence: f64, oos: bool) -> RoutePrediction {
         ranked: ranked.iter().map(|(l, c)| (l.to_string(), *c)).collect(),
         confidence,
         out_of_scope: oos,
+        contributions: Vec::new(),
     }
 }
 

@@ -587,6 +587,11 @@ async fn build_item_page(
             .collect(),
         labels: r.labels.clone(),
         reasons: r.reasons.iter().map(|x| x.message.clone()).collect(),
+        because: if by_hand {
+            Vec::new()
+        } else {
+            r.contributions.clone()
+        },
     });
     let history = events
         .iter()

@@ -115,6 +115,8 @@ pub struct RouteBlock {
     pub top: Vec<RouteRow>,
     pub labels: Vec<String>,
     pub reasons: Vec<String>,
+    /// What weighed most in the model's choice, in words.
+    pub because: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
