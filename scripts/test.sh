@@ -4,7 +4,8 @@
 #
 # It makes sure what the tests need is there first: PostgreSQL at 127.0.0.1:5432 (started
 # if it is installed but down), Debian's chromium + chromium-driver, and the document
-# tools poppler-utils and tesseract-ocr(-eng) (installed when running as root).
+# tools poppler-utils and tesseract-ocr(-eng), and Dovecot for the mailbox tests (installed
+# when running as root).
 # TANDEM_TEST_BACKENDS=sqlite runs the storage tests on SQLite only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,6 +40,8 @@ missing=()
 command -v pdftotext >/dev/null || missing+=(poppler-utils)
 command -v tesseract >/dev/null || missing+=(tesseract-ocr)
 [ -e /usr/share/tesseract-ocr/5/tessdata/eng.traineddata ] || missing+=(tesseract-ocr-eng)
+# The mailbox source's tests start a real IMAP server (Dovecot) of their own.
+[ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "installing ${missing[*]} for the document tests"
@@ -50,4 +53,5 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
 fi
 
-exec cargo test --workspace --locked "$@"
+# --no-fail-fast: one failing test binary does not hide the others' results.
+exec cargo test --workspace --locked --no-fail-fast "$@"

@@ -641,6 +641,8 @@ async fn a_given_up_delivery_can_be_retried_by_a_person() {
 // The exception inbox's methods (issue 6), in their own file.
 #[path = "inbox_contract/mod.rs"]
 mod inbox_contract;
+#[path = "contract/locking.rs"]
+mod locking;
 #[path = "contract/retry.rs"]
 mod retry;
 #[path = "contract/scale.rs"]

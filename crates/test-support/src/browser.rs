@@ -135,6 +135,26 @@ impl Browser {
         self.wait_for(css).await.text().await.expect("the element's text")
     }
 
+    /// Wait until the element matching `css` reads `want` (after a form that redirects back
+    /// to the page it was on, the old page is still at the right path for a moment, so a
+    /// path check alone can read the old text).
+    pub async fn wait_for_text(&self, css: &str, want: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = match self.client.find(Locator::Css(css)).await {
+                Ok(e) => e.text().await.ok(),
+                Err(_) => None,
+            };
+            if text.as_deref() == Some(want) {
+                return;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                panic!("waited 10 s for {css} to read {want:?}; it reads {text:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Wait until the page shown is at `path` (a click or a redirect may still be loading).
     pub async fn wait_for_path(&self, path: &str) {
         let client = self.client.clone();

@@ -29,7 +29,7 @@ pub(super) async fn change_user(
     change: &UserChange,
     now: Millis,
 ) -> Result<User> {
-    let mut tx = s.writer.begin().await?;
+    let mut tx = s.write_tx().await?;
     let sql = format!(
         "SELECT {} FROM users u WHERE u.workspace_id = $1 AND u.id = $2 AND u.removed_at IS NULL",
         rowmap::USER_COLUMNS

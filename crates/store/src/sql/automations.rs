@@ -11,7 +11,7 @@ pub(super) async fn save_version(
     new: &NewVersion,
     now: Millis,
 ) -> Result<SavedVersion> {
-    let mut tx = s.writer.begin().await?;
+    let mut tx = s.write_tx().await?;
     let sql = format!(
         "SELECT {} FROM automations WHERE workspace_id = $1 AND slug = $2",
         rowmap::AUTOMATION_COLUMNS

@@ -18,7 +18,7 @@ pub(super) async fn load_items(
     automation: AutomationId,
     items: &[LoadedItem],
 ) -> Result<Vec<ItemId>> {
-    let mut tx = s.writer.begin().await?;
+    let mut tx = s.write_tx().await?;
     let owned: Option<i64> =
         sqlx::query_scalar("SELECT id FROM automations WHERE workspace_id = $1 AND id = $2")
             .bind(ws.0)

@@ -48,7 +48,7 @@ pub(super) async fn delivery_succeeded(
     id: DeliveryId,
     now: Millis,
 ) -> Result<bool> {
-    let mut tx = s.writer.begin().await?;
+    let mut tx = s.write_tx().await?;
     let ours = sqlx::query("DELETE FROM jobs WHERE id = $1 AND locked_by = $2")
         .bind(job.0)
         .bind(worker)
@@ -79,7 +79,7 @@ pub(super) async fn delivery_failed(
     retry_at: Option<Millis>,
     _now: Millis,
 ) -> Result<()> {
-    let mut tx = s.writer.begin().await?;
+    let mut tx = s.write_tx().await?;
     let ours = match retry_at {
         Some(at) => sqlx::query(
             "UPDATE jobs SET locked_by = NULL, locked_until = NULL, run_at = $1, last_error = $2
@@ -121,7 +121,7 @@ pub(super) async fn retry_delivery(
     id: DeliveryId,
     now: Millis,
 ) -> Result<Delivery> {
-    let mut tx = s.writer.begin().await?;
+    let mut tx = s.write_tx().await?;
     let item: Option<i64> = sqlx::query_scalar(
         "UPDATE deliveries SET status = 'pending', last_error = NULL
          WHERE workspace_id = $1 AND id = $2 AND status = 'failed' RETURNING item_id",

@@ -37,7 +37,7 @@ impl DocumentStore for SqlStore {
         entries: &[NewDocumentItem],
         now: Millis,
     ) -> Result<Vec<Inserted>> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         let owned: Option<i64> =
             sqlx::query_scalar("SELECT id FROM automations WHERE workspace_id = $1 AND id = $2")
                 .bind(ws.0)

@@ -96,7 +96,7 @@ pub(super) async fn claim_item(
     until: Millis,
     now: Millis,
 ) -> Result<ClaimOutcome> {
-    let mut tx = s.writer.begin().await?;
+    let mut tx = s.write_tx().await?;
     let status: Option<String> =
         sqlx::query_scalar("SELECT status FROM items WHERE workspace_id = $1 AND id = $2")
             .bind(ws.0)
@@ -236,7 +236,7 @@ pub(super) async fn mark_escalated(
     detail: &str,
     now: Millis,
 ) -> Result<bool> {
-    let mut tx = s.writer.begin().await?;
+    let mut tx = s.write_tx().await?;
     let inserted = sqlx::query(
         "INSERT INTO item_escalations (item_id, workspace_id, due_at, escalated_at, detail)
          SELECT id, workspace_id, $3, $4, $5 FROM items WHERE workspace_id = $1 AND id = $2
@@ -483,7 +483,7 @@ pub(super) async fn report_wrong(
     r: &NewWrongReport,
     now: Millis,
 ) -> Result<Item> {
-    let mut tx = s.writer.begin().await?;
+    let mut tx = s.write_tx().await?;
     // Only a result nobody looked at can be an escaped error; the guard also makes two
     // reports of the same result count once.
     let automation: Option<i64> = sqlx::query_scalar(

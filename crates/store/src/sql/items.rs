@@ -17,7 +17,7 @@ pub(super) async fn insert_items(
     items: &[NewItem],
     now: Millis,
 ) -> Result<Vec<Inserted>> {
-    let mut tx = s.writer.begin().await?;
+    let mut tx = s.write_tx().await?;
     // The automation must be this workspace's.
     let owned: Option<i64> =
         sqlx::query_scalar("SELECT id FROM automations WHERE workspace_id = $1 AND id = $2")

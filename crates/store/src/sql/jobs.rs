@@ -245,7 +245,7 @@ pub(super) async fn complete_processing(
     done: &[Processed],
     now: Millis,
 ) -> Result<Vec<JobId>> {
-    let mut tx = s.writer.begin().await?;
+    let mut tx = s.write_tx().await?;
     // Finishing the jobs proves their leases are still ours; if another instance took a
     // job over, its result wins and this one is dropped.
     let mut ours = std::collections::HashSet::with_capacity(done.len());
@@ -330,7 +330,7 @@ pub(super) async fn fail_job(
     retry_at: Option<Millis>,
     now: Millis,
 ) -> Result<()> {
-    let mut tx = s.writer.begin().await?;
+    let mut tx = s.write_tx().await?;
     match retry_at {
         Some(at) => {
             sqlx::query(

@@ -13,7 +13,7 @@ pub(super) async fn record_extractor_runs(
     runs: &NewExtractorRuns,
     now: Millis,
 ) -> Result<()> {
-    let mut tx = s.writer.begin().await?;
+    let mut tx = s.write_tx().await?;
     let owner: Option<i64> = sqlx::query_scalar("SELECT workspace_id FROM items WHERE id = $1")
         .bind(runs.item_id.0)
         .fetch_optional(&mut *tx)
@@ -175,7 +175,7 @@ pub(super) async fn save_llm_calibrations(
     fits: &[LlmCalibration],
     now: Millis,
 ) -> Result<()> {
-    let mut tx = s.writer.begin().await?;
+    let mut tx = s.write_tx().await?;
     for c in fits {
         let owned: Option<i64> =
             sqlx::query_scalar("SELECT id FROM automations WHERE workspace_id = $1 AND id = $2")

@@ -305,7 +305,7 @@ pub(super) async fn record_hand_work(
     new: &NewHandWork,
     now: Millis,
 ) -> Result<HandWork> {
-    let mut tx = s.writer.begin().await?;
+    let mut tx = s.write_tx().await?;
     owned_automation(&mut *tx, ws, new.automation_id).await?;
     if let Some(item) = new.item_id {
         let found: Option<i64> = sqlx::query_scalar(
@@ -398,7 +398,7 @@ pub(super) async fn add_note(
     new: &NewNote,
     now: Millis,
 ) -> Result<Option<Note>> {
-    let mut tx = s.writer.begin().await?;
+    let mut tx = s.write_tx().await?;
     if let Some(a) = new.automation_id {
         owned_automation(&mut *tx, ws, a).await?;
     }
@@ -480,7 +480,7 @@ pub(super) async fn create_share_link(
     new: &NewShareLink,
     now: Millis,
 ) -> Result<ShareLink> {
-    let mut tx = s.writer.begin().await?;
+    let mut tx = s.write_tx().await?;
     if let Some(a) = new.automation {
         owned_automation(&mut *tx, ws, a).await?;
     }

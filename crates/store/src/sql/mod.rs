@@ -245,6 +245,20 @@ fn create_private(url: &str) {
 }
 
 impl SqlStore {
+    /// Begin a transaction that writes. On SQLite it takes the write lock at `BEGIN`
+    /// (`BEGIN IMMEDIATE`), waiting up to the busy timeout for another process's writer:
+    /// a deferred transaction that reads first and writes later cannot wait at its first
+    /// write (SQLite refuses at once with "database is locked" rather than risk a
+    /// deadlock, or because its snapshot went stale), so two instances, or a `serve` and a
+    /// `worker`, on one file would fail each other's writes. PostgreSQL takes row locks as
+    /// it goes and needs nothing more.
+    pub(crate) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.dialect.backend {
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.writer.begin().await?,
+        })
+    }
+
     pub async fn connect(url: &str) -> Result<SqlStore> {
         install_default_drivers();
         if url.starts_with("sqlite:") {

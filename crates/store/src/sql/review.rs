@@ -23,7 +23,7 @@ pub(super) async fn record_decision_teaching(
     examples: &[NewTrainingExample],
     now: Millis,
 ) -> Result<Item> {
-    let mut tx = s.writer.begin().await?;
+    let mut tx = s.write_tx().await?;
     let bump = i64::from(d.final_result.is_some());
     // The status guard makes the decision first-come: a second reviewer's submit finds
     // the item no longer open and gets a conflict instead of overwriting.

@@ -69,7 +69,7 @@ pub(super) async fn start_rollout(
     stage: Stage,
     now: Millis,
 ) -> Result<RolloutState> {
-    let mut tx = s.writer.begin().await?;
+    let mut tx = s.write_tx().await?;
     ensure_automation(&mut tx, ws, automation).await?;
     sqlx::query(
         "INSERT INTO automation_rollout (automation_id, workspace_id, stage, updated_at) VALUES ($1, $2, $3, $4)
@@ -118,7 +118,7 @@ pub(super) async fn update_rollout(
     event: &NewRolloutEvent,
     now: Millis,
 ) -> Result<RolloutState> {
-    let mut tx = s.writer.begin().await?;
+    let mut tx = s.write_tx().await?;
     ensure_automation(&mut tx, ws, automation).await?;
     // An automation from before stages has no row and is live.
     let current = match read_state(&mut *tx, ws, automation).await? {
@@ -195,7 +195,7 @@ pub(super) async fn add_rollout_event(
     event: &NewRolloutEvent,
     now: Millis,
 ) -> Result<()> {
-    let mut tx = s.writer.begin().await?;
+    let mut tx = s.write_tx().await?;
     ensure_automation(&mut tx, ws, automation).await?;
     insert_event(&mut tx, ws, automation, event, now).await?;
     tx.commit().await?;
@@ -241,7 +241,7 @@ pub(super) async fn activate_version(
     event: &NewRolloutEvent,
     now: Millis,
 ) -> Result<Automation> {
-    let mut tx = s.writer.begin().await?;
+    let mut tx = s.write_tx().await?;
     let owner: Option<i64> = sqlx::query_scalar(
         "SELECT automation_id FROM automation_versions WHERE workspace_id = $1 AND id = $2",
     )
@@ -385,7 +385,7 @@ pub(super) async fn add_edge_case(
     c: &NewEdgeCase,
     now: Millis,
 ) -> Result<(EdgeCase, bool)> {
-    let mut tx = s.writer.begin().await?;
+    let mut tx = s.write_tx().await?;
     ensure_automation(&mut tx, ws, c.automation_id).await?;
     let existing: Option<i64> = sqlx::query_scalar(
         "SELECT id FROM edge_cases WHERE workspace_id = $1 AND automation_id = $2 AND input_hash = $3",
@@ -463,7 +463,7 @@ pub(super) async fn decide_edge_case(
     by: UserId,
     now: Millis,
 ) -> Result<EdgeCase> {
-    let mut tx = s.writer.begin().await?;
+    let mut tx = s.write_tx().await?;
     let changed = sqlx::query(
         "UPDATE edge_cases SET status = $1, decided_by = $2, decided_at = $3 WHERE workspace_id = $4 AND id = $5",
     )
@@ -490,7 +490,7 @@ pub(super) async fn record_edge_case_results(
     results: &[NewEdgeCaseResult],
     now: Millis,
 ) -> Result<()> {
-    let mut tx = s.writer.begin().await?;
+    let mut tx = s.write_tx().await?;
     for r in results {
         let n = sqlx::query(
             "INSERT INTO edge_case_results (workspace_id, automation_id, edge_case_id, version_id, status, output, created_at)

@@ -12,7 +12,7 @@ pub(super) async fn create_review_session(
     new: &NewReviewSession,
     now: Millis,
 ) -> Result<ReviewSession> {
-    let mut tx = s.writer.begin().await?;
+    let mut tx = s.write_tx().await?;
     let found: Option<i64> =
         sqlx::query_scalar("SELECT id FROM automations WHERE workspace_id = $1 AND id = $2")
             .bind(ws.0)
@@ -103,7 +103,7 @@ pub(super) async fn close_review_session(
     close: &CloseReviewSession,
     now: Millis,
 ) -> Result<ReviewSession> {
-    let mut tx = s.writer.begin().await?;
+    let mut tx = s.write_tx().await?;
     let row: Option<(i64, Option<i64>)> = sqlx::query_as(
         "SELECT automation_id, closed_at FROM review_sessions WHERE workspace_id = $1 AND id = $2",
     )
@@ -196,7 +196,7 @@ pub(super) async fn add_session_note(
     n: &NewSessionNote,
     now: Millis,
 ) -> Result<SessionNote> {
-    let mut tx = s.writer.begin().await?;
+    let mut tx = s.write_tx().await?;
     let found: Option<(i64, Option<i64>)> =
         sqlx::query_as("SELECT id, closed_at FROM review_sessions WHERE workspace_id = $1 AND id = $2")
             .bind(ws.0)
@@ -265,7 +265,7 @@ pub(super) async fn link_session_decision(
     note_id: i64,
     version: VersionId,
 ) -> Result<SessionNote> {
-    let mut tx = s.writer.begin().await?;
+    let mut tx = s.write_tx().await?;
     // The version must belong to the session's automation.
     let n = sqlx::query(
         "UPDATE review_session_notes SET version_id = $1

@@ -60,7 +60,7 @@ pub(super) async fn save(
     stretch: BackfillStretch,
     keys: &[(ItemId, Vec<i64>)],
 ) -> Result<bool> {
-    let mut tx = s.writer.begin().await?;
+    let mut tx = s.write_tx().await?;
     // Compare and set: of two instances saving the same stretch (a run taken over after
     // its lease ran out), the second finds the walk moved on. On PostgreSQL it waits for
     // the first one's row lock and then matches nothing.
@@ -114,7 +114,7 @@ pub(super) async fn save(
 }
 
 pub(super) async fn restart(s: &SqlStore, ws: WorkspaceId) -> Result<()> {
-    let mut tx = s.writer.begin().await?;
+    let mut tx = s.write_tx().await?;
     sqlx::query("DELETE FROM similar_backfill WHERE workspace_id = $1")
         .bind(ws.0)
         .execute(&mut *tx)

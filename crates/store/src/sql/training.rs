@@ -57,7 +57,7 @@ pub(super) async fn add_training_examples(
     examples: &[NewTrainingExample],
     now: Millis,
 ) -> Result<()> {
-    let mut tx = s.writer.begin().await?;
+    let mut tx = s.write_tx().await?;
     for e in examples {
         // The automation must be this workspace's: a foreign id is not found, not stored.
         let found: Option<i64> =
@@ -118,7 +118,7 @@ pub(super) async fn save_candidate_version(
     new: &NewCandidate,
     now: Millis,
 ) -> Result<Version> {
-    let mut tx = s.writer.begin().await?;
+    let mut tx = s.write_tx().await?;
     let found: Option<i64> =
         sqlx::query_scalar("SELECT id FROM automations WHERE workspace_id = $1 AND id = $2")
             .bind(ws.0)

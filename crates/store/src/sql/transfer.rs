@@ -301,7 +301,7 @@ pub async fn move_workspace(
 
     let plans = plan(from, to, ws).await?;
     progress(MoveProgress::Total(plans.iter().map(|p| p.rows).sum()));
-    let mut tx = to.writer.begin().await?;
+    let mut tx = to.write_tx().await?;
     let mut moved = Vec::with_capacity(plans.len());
     for p in &plans {
         let names: Vec<&str> = p.columns.iter().map(|(c, _)| c.as_str()).collect();

@@ -102,7 +102,7 @@ async fn a_champion_signs_off_and_the_automation_goes_live() {
         .unwrap();
     click(&b, "#sign-off").await;
     b.wait_for_path("/automations/support/rollout").await;
-    assert_eq!(b.text("#gate-state").await, "green");
+    b.wait_for_text("#gate-state", "green").await;
     screenshot(&b, "rollout.png").await;
 
     b.client
@@ -114,7 +114,7 @@ async fn a_champion_signs_off_and_the_automation_goes_live() {
         .unwrap();
     click(&b, "#to-live").await;
     b.wait_for_path("/automations/support/rollout").await;
-    assert_eq!(b.text("#stage").await, "live");
+    b.wait_for_text("#stage", "live").await;
     let history = b.text("#events").await;
     assert!(history.contains("stage"), "{history}");
     assert!(history.contains("sign off"), "{history}");

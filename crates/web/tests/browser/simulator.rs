@@ -138,7 +138,7 @@ async fn a_builder_picks_a_threshold_on_the_curve_and_applies_it() {
     );
     press(&b, &['\u{E007}']).await;
     b.wait_for_path("/automations/support/simulate").await;
-    assert_eq!(b.text("#threshold").await, want);
+    b.wait_for_text("#threshold", &want).await;
     let inbox = b.text("#inbox").await;
     assert!(
         inbox.starts_with("about ") && inbox.ends_with(" items a week"),
