@@ -63,6 +63,8 @@ pub struct Worker {
     /// Periodic tasks (digests, sweeps, rollups), run once per period across instances.
     scheduler: Arc<Scheduler>,
     in_flight: Arc<InFlight>,
+    /// Documents read at the same time: OCR takes a core each, so at most one per core.
+    reads: Arc<tokio::sync::Semaphore>,
 }
 
 impl Worker {
@@ -73,6 +75,9 @@ impl Worker {
             id: id.into(),
             scheduler: Arc::new(Scheduler::standard()),
             in_flight: Arc::default(),
+            reads: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            )),
         }
     }
 
@@ -252,24 +257,28 @@ impl Worker {
                 .collect()
                 .await
         };
+        let mut alone: Vec<(Work, Option<tandem_store::Document>)> = Vec::new();
         for (job, r) in prepared {
             match r {
-                Ok((item, compiled, slug)) => work.push((job, item, compiled, slug)),
+                Ok((item, compiled, slug, Some(doc))) => alone.push(((job, item, compiled, slug), Some(doc))),
+                Ok((item, compiled, slug, None)) => work.push((job, item, compiled, slug)),
                 Err(e) => self.failed(&job, &e.to_string()).await,
             }
         }
         // An item whose automation asks an LLM waits on a model server for seconds or
-        // minutes. It goes on in a task of its own, its lease renewed while it waits, so
-        // it holds up neither the rest of this batch nor the next ones (issue 20).
+        // minutes, and a file to read takes OCR's second or so a page. Each goes on in a
+        // task of its own, its lease renewed while it waits, so it holds up neither the
+        // rest of this batch nor the next ones (issue 20, issue 16).
         let (asks, plain): (Vec<Work>, Vec<Work>) =
             work.into_iter().partition(|(_, _, c, _)| crate::llm::uses_llm(c));
-        for w in asks {
+        alone.extend(asks.into_iter().map(|w| (w, None)));
+        for (w, doc) in alone {
             let worker = self.clone();
             self.in_flight
                 .tasks
                 .lock()
                 .await
-                .spawn(async move { worker.process_with_llm(w).await });
+                .spawn(async move { worker.process_alone(w, doc).await });
         }
         let mut results = Vec::with_capacity(plain.len());
         for (job, item, compiled, slug) in plain {
@@ -279,11 +288,33 @@ impl Worker {
         self.store_results(results).await
     }
 
-    /// One item whose automation uses the LLM: the step, the engine and the result,
-    /// while its lease is renewed. If the lease is lost anyway (this process stalled, or
-    /// the database was unreachable past it), another worker has the job: stop asking.
-    async fn process_with_llm(&self, (job, item, compiled, slug): Work) {
+    /// One item whose file is to be read or whose automation uses the LLM: the reading,
+    /// the step, the engine and the result, while its lease is renewed. If the lease is
+    /// lost anyway (this process stalled, or the database was unreachable past it),
+    /// another worker has the job: stop.
+    async fn process_alone(&self, (job, item, compiled, slug): Work, doc: Option<tandem_store::Document>) {
         let work = async {
+            let item = match doc {
+                None => item,
+                Some(doc) => {
+                    let read = {
+                        // Closed only if the worker is dropped, and then nothing reads.
+                        let _permit = self.reads.acquire().await;
+                        crate::documents::read_waiting(&self.tandem, &item, &compiled, &doc).await
+                    };
+                    match read {
+                        Ok(item) => item,
+                        Err(crate::documents::ReadFailed::Retry(e)) => {
+                            self.failed(&job, &e).await;
+                            return Ok(());
+                        }
+                        Err(crate::documents::ReadFailed::Never(e)) => {
+                            self.give_up(&job, &e).await;
+                            return Ok(());
+                        }
+                    }
+                }
+            };
             let llm = crate::llm::run_step(&self.tandem, &job, &item, &compiled).await;
             let r = self.run_item(&job, item, compiled, slug, llm).await;
             self.store_results(vec![(job.clone(), r)]).await
@@ -291,11 +322,11 @@ impl Worker {
         tokio::select! {
             r = work => {
                 if let Err(e) = r {
-                    tracing::error!(worker = %self.id, job = %job.id, error = %e, "could not store an LLM item's result");
+                    tracing::error!(worker = %self.id, job = %job.id, error = %e, "could not store an item's result");
                 }
             }
             () = self.keep_leased(&job) => {
-                tracing::warn!(worker = %self.id, job = %job.id, "lost the lease of an item in the LLM step (another worker took it over); stopped");
+                tracing::warn!(worker = %self.id, job = %job.id, "lost the lease of an item being read or in the LLM step (another worker took it over); stopped");
             }
         }
         self.in_flight.finished.notify_waiters();
@@ -403,7 +434,17 @@ impl Worker {
         Ok(())
     }
 
-    async fn prepare(&self, job: &Job) -> ServiceResult<(tandem_store::Item, Arc<Compiled>, Target)> {
+    /// The job's item, its automation's version and stage, and its document if the file
+    /// still waits to be read.
+    async fn prepare(
+        &self,
+        job: &Job,
+    ) -> ServiceResult<(
+        tandem_store::Item,
+        Arc<Compiled>,
+        Target,
+        Option<tandem_store::Document>,
+    )> {
         let t = &self.tandem;
         let item_id = job
             .item_id
@@ -417,7 +458,8 @@ impl Worker {
         // Only a live automation accepts on its own; read its stage per batch, so a pause
         // (by a person or by the correction-rate guard) holds from the next batch on.
         let stage = t.stage_of(job.workspace_id, automation.id).await?;
-        Ok((item, compiled, (automation.slug, stage)))
+        let waiting = crate::documents::waiting(t, &item).await?;
+        Ok((item, compiled, (automation.slug, stage), waiting))
     }
 
     /// How many attempts `job` may use: the job's own limit, and for processing at most
@@ -525,7 +567,7 @@ fn grace_until(t: &Tandem) -> tokio::time::Instant {
 }
 
 /// A duration as people say it: "10 s", "1.5 s", "250 ms".
-fn words_for(d: Duration) -> String {
+pub(crate) fn words_for(d: Duration) -> String {
     if d.as_millis() < 1000 {
         format!("{} ms", d.as_millis())
     } else if d.subsec_millis() == 0 {

@@ -22,6 +22,20 @@ pub struct NewDocument {
     pub content: Vec<u8>,
     /// JSON list of sentences: what in the file could not be read.
     pub notes: Option<String>,
+    /// Whether the text and boxes are in already (plain text, a message's body); if not,
+    /// the worker reads the file ([`DocumentStore::record_reading`]).
+    pub read: bool,
+}
+
+/// What the worker read from a document: the item's input and the document's positions.
+#[derive(Debug, Clone)]
+pub struct DocumentReading {
+    /// The item's input (JSON), in place of the empty one it was stored with.
+    pub input: String,
+    pub preview: String,
+    pub pages: i64,
+    pub ocr_pages: i64,
+    pub layout: Option<String>,
 }
 
 /// One item of a file (a message, or an attachment linked to an earlier entry).
@@ -56,6 +70,8 @@ pub struct Document {
     /// JSON list of sentences: what in the file could not be read.
     #[serde(skip)]
     pub notes: Option<String>,
+    /// When the worker read its text; `None` while it waits to be read.
+    pub read_at: Option<Millis>,
 }
 
 #[async_trait]
@@ -84,7 +100,17 @@ pub trait DocumentStore {
     async fn item_document(&self, ws: WorkspaceId, item: ItemId) -> Result<Option<Document>>;
     /// The original bytes; `None` once retention removed them.
     async fn document_content(&self, ws: WorkspaceId, item: ItemId) -> Result<Option<Vec<u8>>>;
+    /// Store what the worker read from `item`'s document: the item's input and the
+    /// document's pages and boxes, together, once. Returns false (and writes nothing) if
+    /// it was read already (by another worker that held the job before).
+    async fn record_reading(
+        &self,
+        ws: WorkspaceId,
+        item: ItemId,
+        reading: &DocumentReading,
+        now: Millis,
+    ) -> Result<bool>;
     /// Remove the originals of `ws`'s documents kept since before `before` (their text and
-    /// positions stay, so evidence still shows). Returns how many were removed.
+    /// positions stay, so evidence still shows); a document not read yet keeps its original. Returns how many were removed.
     async fn purge_documents(&self, ws: WorkspaceId, before: Millis, now: Millis) -> Result<u64>;
 }

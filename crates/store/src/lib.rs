@@ -20,7 +20,7 @@ mod training;
 
 use async_trait::async_trait;
 
-pub use documents::{Document, DocumentStore, NewDocument, NewDocumentItem};
+pub use documents::{Document, DocumentReading, DocumentStore, NewDocument, NewDocumentItem};
 pub use error::StoreError;
 pub use inbox_rows::*;
 pub use llm::{FieldRole, FieldRun, LlmCalibration, LlmRun, NewExtractorRuns, ReviewedFieldRun};

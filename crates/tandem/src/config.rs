@@ -45,6 +45,7 @@ pub struct DocumentsConfig {
     pub retention_days: u64,
     pub ocr_min_certainty: f64,
     pub tool_seconds: u64,
+    pub read_seconds: u64,
 }
 
 impl Default for DocumentsConfig {
@@ -56,6 +57,7 @@ impl Default for DocumentsConfig {
             retention_days: 0,
             ocr_min_certainty: d.ocr_min_certainty,
             tool_seconds: d.limits.tool_deadline.as_secs(),
+            read_seconds: d.limits.read_deadline.as_secs(),
         }
     }
 }
@@ -69,6 +71,7 @@ impl DocumentsConfig {
             limits: tandem_service::documents::Limits {
                 max_pages: self.max_pages.max(1),
                 tool_deadline: Duration::from_secs(self.tool_seconds.max(1)),
+                read_deadline: Duration::from_secs(self.read_seconds.max(1)),
                 ..d.limits
             },
             retention: (self.retention_days > 0)
@@ -316,6 +319,9 @@ retention_days = 0
 ocr_min_certainty = 0.6
 # Seconds one run of pdftotext, pdftoppm or tesseract may take before it is stopped.
 tool_seconds = 120
+# Seconds the worker may spend reading one whole document (every page, text layer or
+# OCR); past it the item goes to the exception inbox with the reason.
+read_seconds = 600
 "#;
 
 impl Config {

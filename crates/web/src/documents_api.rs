@@ -85,9 +85,12 @@ fn multipart_error(text: &str, status: StatusCode) -> ServiceError {
 
 /// `POST /api/v1/automations/{slug}/documents`: multipart/form-data with file parts (PDF,
 /// PNG, JPEG, TIFF, e-mail `.eml`, plain text); a message's attachments are items linked to
-/// it (`document.attachments` in its view). One file: the item (201, or 200 when the same file was
-/// sent before), or the error naming the file. Several: `{"results": [...]}` with one entry
-/// per file, an item or an error, each accepted or refused on its own.
+/// it (`document.attachments` in its view). Each file is checked (kind, size, a PDF's pages
+/// and encryption, an image's size) before the answer; a PDF or an image is then read by
+/// the worker (text layer or OCR), so the answer does not wait for it. One file: the item
+/// (202 when its file is still to be read, 201 when it was read at once, 200 when the same
+/// file was sent before), or the error naming the file. Several: `{"results": [...]}` with
+/// one entry per file, an item or an error, each accepted or refused on its own.
 async fn submit_documents(
     State(s): State<AppState>,
     ApiUser(actor): ApiUser,
@@ -101,7 +104,9 @@ async fn submit_documents(
         let file = files.into_iter().next().ok_or(ServiceError::invalid("no file"))?;
         let accepted = s.tandem.submit_document(&actor, &slug, file).await?;
         let view = s.tandem.item_view(&actor, accepted.inserted.item.id).await?;
-        let status = if accepted.inserted.created {
+        let status = if accepted.inserted.created && !accepted.read {
+            StatusCode::ACCEPTED
+        } else if accepted.inserted.created {
             StatusCode::CREATED
         } else {
             StatusCode::OK
@@ -119,6 +124,7 @@ async fn submit_documents(
                 "status": a.inserted.item.status,
                 "pages": a.pages,
                 "ocr_pages": a.ocr_pages,
+                "read": a.read,
                 "linked": a.linked.iter().map(|l| l.item.id).collect::<Vec<_>>(),
             })),
             Err(e @ (ServiceError::NotFound(_) | ServiceError::Forbidden { .. })) => return Err(e.into()),

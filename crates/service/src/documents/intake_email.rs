@@ -1,15 +1,19 @@
 //! An e-mail message as items: the message, each attachment linked to it, or both, as the
-//! automation's `[email]` section says. Every part is read before anything is stored, and
-//! all are stored in one transaction; an attachment that cannot be read is named in the
-//! message's notes, and the message is then an item whatever the choice, so nothing that
-//! arrived is lost (its original keeps every attachment).
+//! automation's `[email]` section says. Every part is checked before anything is stored,
+//! and all are stored in one transaction; an attachment refused by the check is named in
+//! the message's notes, and the message is then an item whatever the choice, so nothing
+//! that arrived is lost (its original keeps every attachment). Attachments to read (PDFs,
+//! images) are read by the worker like any uploaded file; one that then cannot be read
+//! goes to the inbox with the reason, as its own item.
 
 use sha2::Digest;
 use tandem_domain::definition::EmailItems;
 use tandem_domain::{ItemInput, WorkspaceId};
 use tandem_store::{NewDocument, NewDocumentItem, NewItem};
 
-use super::{AcceptedDocument, DocumentError, KEY_PREFIX, Kind, ReadDocument, clean_file_name, email, read};
+use super::{
+    AcceptedDocument, Checked, DocumentError, KEY_PREFIX, Kind, ReadDocument, check, clean_file_name, email,
+};
 use crate::automations::Compiled;
 use crate::{ServiceError, ServiceResult, Tandem};
 
@@ -37,22 +41,13 @@ pub(super) fn refuse(name: &str, e: DocumentError) -> ServiceError {
     }
 }
 
-/// One entry to store: the item with the text, and the document with the bytes.
-pub(super) fn entry(
+/// The item's input, preview and stored layout for the text read from file `name`.
+pub(super) fn reading(
     compiled: &Compiled,
     name: &str,
     read: &ReadDocument,
-    content: Vec<u8>,
-    key: String,
-    notes: &[String],
-    parent: Option<usize>,
-) -> ServiceResult<NewDocumentItem> {
-    let input_name = compiled
-        .def
-        .inputs
-        .first()
-        .map(|i| i.name.clone())
-        .ok_or_else(|| ServiceError::Conflict("the automation declares no input".into()))?;
+) -> ServiceResult<tandem_store::DocumentReading> {
+    let input_name = input_name(compiled)?;
     let input = ItemInput::parse(
         &compiled.def,
         &serde_json::json!({ input_name.clone(): read.text }),
@@ -73,6 +68,50 @@ pub(super) fn entry(
         })
         .transpose()
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    Ok(tandem_store::DocumentReading {
+        preview: crate::intake::preview(&input),
+        input: input.to_json(),
+        pages: read.pages() as i64,
+        ocr_pages: read.ocr_pages() as i64,
+        layout,
+    })
+}
+
+fn input_name(compiled: &Compiled) -> ServiceResult<String> {
+    compiled
+        .def
+        .inputs
+        .first()
+        .map(|i| i.name.clone())
+        .ok_or_else(|| ServiceError::Conflict("the automation declares no input".into()))
+}
+
+/// One entry to store: the item with the text (or, for a file the worker reads, an empty
+/// input and the file's name as its preview), and the document with the bytes.
+pub(super) fn entry(
+    compiled: &Compiled,
+    name: &str,
+    checked: &Checked,
+    content: Vec<u8>,
+    key: String,
+    notes: &[String],
+    parent: Option<usize>,
+) -> ServiceResult<NewDocumentItem> {
+    let (r, read) = match checked {
+        Checked::Read(read) => (reading(compiled, name, read)?, true),
+        Checked::ToRead { pages, .. } => (
+            tandem_store::DocumentReading {
+                // Not parsed against the definition: an empty text would fail a required
+                // input, and this one is filled by the reading before any result.
+                input: serde_json::json!({ input_name(compiled)?: "" }).to_string(),
+                preview: format!("{name} (being read)"),
+                pages: *pages as i64,
+                ocr_pages: 0,
+                layout: None,
+            },
+            false,
+        ),
+    };
     let notes = (!notes.is_empty())
         .then(|| serde_json::to_string(notes))
         .transpose()
@@ -80,19 +119,20 @@ pub(super) fn entry(
     let sha256 = hex::encode(sha2::Sha256::digest(&content));
     Ok(NewDocumentItem {
         item: NewItem {
-            preview: crate::intake::preview(&input),
-            input: input.to_json(),
+            preview: r.preview,
+            input: r.input,
             idempotency_key: Some(key),
         },
         document: NewDocument {
             file_name: name.to_owned(),
-            media_type: read.kind.media_type().to_owned(),
+            media_type: checked.kind().media_type().to_owned(),
             sha256,
-            pages: read.pages() as i64,
-            ocr_pages: read.ocr_pages() as i64,
-            layout,
+            pages: r.pages,
+            ocr_pages: r.ocr_pages,
+            layout: r.layout,
             content,
             notes,
+            read,
         },
         parent,
     })
@@ -104,7 +144,7 @@ impl Tandem {
         let parsed =
             email::parse(&r.bytes, settings.limits.max_attachments).map_err(|e| refuse(&r.name, e))?;
         let mode = r.compiled.def.email.items;
-        let mut parts: Vec<(String, ReadDocument, Vec<u8>)> = Vec::new();
+        let mut parts: Vec<(String, Checked, Vec<u8>)> = Vec::new();
         let mut notes: Vec<String> = Vec::new();
         if mode != EmailItems::Message {
             for a in parsed.attachments {
@@ -125,7 +165,7 @@ impl Tandem {
                     ));
                     continue;
                 }
-                match read(&a.bytes, &aname, &settings.limits).await {
+                match check(&a.bytes, &aname, &settings.limits).await {
                     Ok(doc) => parts.push((aname, doc, a.bytes)),
                     // A missing tool fails every file alike: say so rather than a note.
                     Err(e) if e.is_server_side() => return Err(refuse(&format!("{} → {aname}", r.name), e)),
@@ -136,11 +176,11 @@ impl Tandem {
         let with_message = mode != EmailItems::Attachments || !notes.is_empty() || parts.is_empty();
         let mut entries = Vec::with_capacity(parts.len() + 1);
         if with_message {
-            let message = ReadDocument {
+            let message = Checked::Read(ReadDocument {
                 kind: Kind::Email,
                 text: parsed.text,
                 layout: None,
-            };
+            });
             entries.push(entry(
                 r.compiled,
                 &r.name,
@@ -163,6 +203,7 @@ impl Tandem {
                 with_message.then_some(0),
             )?);
         }
+        let first_read = entries.first().is_none_or(|e| e.document.read);
         let inserted = self
             .store
             .insert_documents(r.ws, r.automation.id, &entries, self.now())
@@ -177,6 +218,7 @@ impl Tandem {
             kind: Some(Kind::Email),
             pages: 1,
             ocr_pages: 0,
+            read: first_read,
             linked: inserted.collect(),
         })
     }

@@ -1,11 +1,13 @@
 //! Documents as teams receive them: PDFs, scans, photos and plain text files become items.
 //!
-//! A file is checked (its kind from its first bytes, not its name; its size; its pages),
-//! read into text with the position of every word (the PDF's text layer, else OCR), and
-//! accepted as one item whose input is that text, with the original and the positions kept
-//! beside it in the same transaction. Reading happens at intake, so the item's input never
-//! changes afterwards and a bad file is refused at once with what is wrong with it; the
-//! price is that the request waits for OCR (about a second a page).
+//! A file is checked at once (its kind from its first bytes, not its name; its size; a
+//! PDF's pages and encryption; an image's size from its header) and kept with an item in
+//! the same transaction, so a bad file is refused in the answer with what is wrong with
+//! it. Reading it into text with the position of every word (the PDF's text layer, else
+//! OCR, about a second a page) is the worker's job (`reading.rs`): the upload answers
+//! before it, and a file that cannot be read goes to the inbox with the reason. Until
+//! then the item's input is empty; the reading fills it once, before any result is made,
+//! and it never changes afterwards. Plain text needs no reading and is kept read.
 //!
 //! The same file sent twice is one item: its SHA-256 is the idempotency key.
 
@@ -13,6 +15,7 @@ mod email;
 mod intake_email;
 mod ocr;
 mod pdf;
+mod reading;
 mod render;
 pub mod retention;
 mod sniff;
@@ -25,6 +28,7 @@ use tandem_domain::Role;
 use tandem_engine::layout::{BBox, Layout, LayoutBuilder, Page, Reading};
 use tandem_store::Inserted;
 
+pub(crate) use reading::{ReadFailed, read_waiting, waiting};
 pub use render::PageImage;
 pub use sniff::Kind;
 
@@ -64,6 +68,9 @@ pub struct Limits {
     pub max_pixels: u64,
     /// Each tool run is killed past this.
     pub tool_deadline: Duration,
+    /// Reading one whole document (every tool run of every page) is stopped past this,
+    /// and the item goes to the inbox with the reason.
+    pub read_deadline: Duration,
 }
 
 impl Default for Limits {
@@ -74,6 +81,7 @@ impl Default for Limits {
             // An A3 page at 300 dpi is 17.4 million pixels.
             max_pixels: 40_000_000,
             tool_deadline: Duration::from_secs(120),
+            read_deadline: Duration::from_secs(600),
         }
     }
 }
@@ -176,16 +184,7 @@ pub async fn read(bytes: &[u8], file_name: &str, limits: &Limits) -> Result<Read
             layout: None,
         });
     }
-    // The tools read files: the bytes go to a private temporary directory, removed on drop.
-    let dir = tempfile::tempdir().map_err(|e| DocumentError::ToolFailed {
-        tool: "tempfile",
-        message: format!("cannot make a temporary directory: {e}"),
-    })?;
-    let path = dir.path().join(format!("document.{}", kind.extension()));
-    std::fs::write(&path, bytes).map_err(|e| DocumentError::ToolFailed {
-        tool: "tempfile",
-        message: format!("cannot write a temporary file: {e}"),
-    })?;
+    let (dir, path) = to_temp_file(bytes, kind)?;
     let pages = match kind {
         Kind::Pdf => pdf::read(&path, dir.path(), limits).await?,
         Kind::Png | Kind::Jpeg | Kind::Tiff => {
@@ -211,6 +210,73 @@ pub async fn read(bytes: &[u8], file_name: &str, limits: &Limits) -> Result<Read
         text,
         layout: Some(layout),
     })
+}
+
+/// A file checked at intake: read already (plain text), or kept to be read by the worker.
+#[derive(Debug, Clone)]
+pub enum Checked {
+    Read(ReadDocument),
+    /// A PDF or an image: its kind and how many pages it has.
+    ToRead {
+        kind: Kind,
+        pages: usize,
+    },
+}
+
+impl Checked {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Checked::Read(r) => r.kind,
+            Checked::ToRead { kind, .. } => *kind,
+        }
+    }
+    pub fn pages(&self) -> usize {
+        match self {
+            Checked::Read(r) => r.pages(),
+            Checked::ToRead { pages, .. } => *pages,
+        }
+    }
+}
+
+/// What can be told of `bytes` quickly, without reading its text (a PDF's `pdfinfo`, an
+/// image's header): whatever a person sending it should hear about at once.
+pub async fn check(bytes: &[u8], file_name: &str, limits: &Limits) -> Result<Checked, DocumentError> {
+    if bytes.is_empty() {
+        return Err(DocumentError::Empty);
+    }
+    match sniff::kind(bytes, file_name)? {
+        Kind::Text => read(bytes, file_name, limits).await.map(Checked::Read),
+        Kind::Email => Err(DocumentError::Unsupported(
+            "a message inside a message is kept in the original, not read".into(),
+        )),
+        kind @ (Kind::Png | Kind::Jpeg | Kind::Tiff) => {
+            sniff::check_image(bytes, kind, limits)?;
+            Ok(Checked::ToRead { kind, pages: 1 })
+        }
+        Kind::Pdf => {
+            let (dir, path) = to_temp_file(bytes, Kind::Pdf)?;
+            let pages = pdf::check(&path, limits).await?;
+            drop(dir);
+            Ok(Checked::ToRead {
+                kind: Kind::Pdf,
+                pages,
+            })
+        }
+    }
+}
+
+/// The tools read files: the bytes go to a private temporary directory, removed on drop.
+fn to_temp_file(bytes: &[u8], kind: Kind) -> Result<(tempfile::TempDir, std::path::PathBuf), DocumentError> {
+    let dir = tempfile::tempdir().map_err(|e| DocumentError::ToolFailed {
+        tool: "tempfile",
+        message: format!("cannot make a temporary directory: {e}"),
+    })?;
+    let path = dir.path().join(format!("document.{}", kind.extension()));
+    std::fs::write(&path, bytes).map_err(|e| DocumentError::ToolFailed {
+        tool: "tempfile",
+        message: format!("cannot write a temporary file: {e}"),
+    })?;
+    Ok((dir, path))
 }
 
 /// The engine's text and layout from the pages' words.
@@ -250,7 +316,10 @@ pub struct AcceptedDocument {
     pub inserted: Inserted,
     pub kind: Option<Kind>,
     pub pages: usize,
+    /// Pages read by OCR so far (none while the file waits for the worker).
     pub ocr_pages: usize,
+    /// Whether its text is in; if not, the worker reads it.
+    pub read: bool,
     /// Items made from the same file after the first (a message's attachments).
     pub linked: Vec<Inserted>,
 }
@@ -300,6 +369,7 @@ impl Tandem {
                 kind: None,
                 pages: doc.as_ref().map_or(0, |d| d.pages as usize),
                 ocr_pages: doc.as_ref().map_or(0, |d| d.ocr_pages as usize),
+                read: doc.as_ref().is_none_or(|d| d.read_at.is_some()),
                 linked: Vec::new(),
             });
         }
@@ -315,10 +385,10 @@ impl Tandem {
                 })
                 .await;
         }
-        let read = read(&upload.bytes, &name, &settings.limits)
+        let checked = check(&upload.bytes, &name, &settings.limits)
             .await
             .map_err(|e| intake_email::refuse(&name, e))?;
-        let entry = intake_email::entry(&compiled, &name, &read, upload.bytes, key, &[], None)?;
+        let entry = intake_email::entry(&compiled, &name, &checked, upload.bytes, key, &[], None)?;
         let mut inserted = self
             .store
             .insert_documents(ws, automation.id, std::slice::from_ref(&entry), self.now())
@@ -328,9 +398,13 @@ impl Tandem {
             inserted: inserted
                 .pop()
                 .ok_or(ServiceError::Internal("no item stored".into()))?,
-            kind: Some(read.kind),
-            pages: read.pages(),
-            ocr_pages: read.ocr_pages(),
+            kind: Some(checked.kind()),
+            pages: checked.pages(),
+            ocr_pages: match &checked {
+                Checked::Read(r) => r.ocr_pages(),
+                Checked::ToRead { .. } => 0,
+            },
+            read: matches!(checked, Checked::Read(_)),
             linked: Vec::new(),
         })
     }

@@ -84,7 +84,7 @@ pub async fn read(path: &Path, dir: &Path, limits: &Limits) -> Result<Vec<PageTe
 }
 
 /// How many pages; refuses encrypted, corrupt and over-long PDFs with the reason.
-async fn check(path: &Path, limits: &Limits) -> Result<usize, DocumentError> {
+pub(super) async fn check(path: &Path, limits: &Limits) -> Result<usize, DocumentError> {
     let ran = tools::run(PDFINFO, &[path.as_os_str()], limits.tool_deadline).await?;
     let out = String::from_utf8_lossy(&ran.stdout);
     if !ran.success {

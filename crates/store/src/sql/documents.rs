@@ -3,11 +3,11 @@
 use sqlx::Row;
 
 use super::{SqlStore, items};
-use crate::documents::{Document, DocumentStore, NewDocumentItem};
+use crate::documents::{Document, DocumentReading, DocumentStore, NewDocumentItem};
 use crate::*;
 
 const DOCUMENT_COLUMNS: &str = "id, item_id, automation_id, file_name, media_type, sha256, size_bytes, \
-     pages, ocr_pages, layout, created_at, purged_at, parent_item_id, notes";
+     pages, ocr_pages, layout, created_at, purged_at, parent_item_id, notes, read_at";
 
 fn document(row: &sqlx::any::AnyRow) -> Result<Document> {
     Ok(Document {
@@ -25,6 +25,7 @@ fn document(row: &sqlx::any::AnyRow) -> Result<Document> {
         purged_at: row.try_get("purged_at")?,
         parent_item_id: row.try_get::<Option<i64>, _>("parent_item_id")?.map(ItemId),
         notes: row.try_get("notes")?,
+        read_at: row.try_get("read_at")?,
     })
 }
 
@@ -68,8 +69,8 @@ impl DocumentStore for SqlStore {
             let doc = &entry.document;
             sqlx::query(
                 "INSERT INTO documents (workspace_id, automation_id, item_id, file_name, media_type, sha256,
-                     size_bytes, pages, ocr_pages, layout, content, created_at, parent_item_id, notes)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                     size_bytes, pages, ocr_pages, layout, content, created_at, parent_item_id, notes, read_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
             )
             .bind(ws.0)
             .bind(automation.0)
@@ -85,6 +86,7 @@ impl DocumentStore for SqlStore {
             .bind(now)
             .bind(parent)
             .bind(doc.notes.as_deref())
+            .bind(doc.read.then_some(now))
             .execute(&mut *tx)
             .await?;
         }
@@ -149,10 +151,47 @@ impl DocumentStore for SqlStore {
         }
     }
 
+    async fn record_reading(
+        &self,
+        ws: WorkspaceId,
+        item: ItemId,
+        reading: &DocumentReading,
+        now: Millis,
+    ) -> Result<bool> {
+        // The write comes first, so SQLite takes the write lock at once (a transaction
+        // that reads first can fail with "database is locked" when it must upgrade).
+        let mut tx = self.writer.begin().await?;
+        let marked = sqlx::query(
+            "UPDATE documents SET pages = $3, ocr_pages = $4, layout = $5, read_at = $6
+             WHERE workspace_id = $1 AND item_id = $2 AND read_at IS NULL",
+        )
+        .bind(ws.0)
+        .bind(item.0)
+        .bind(reading.pages)
+        .bind(reading.ocr_pages)
+        .bind(reading.layout.as_deref())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if marked.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        sqlx::query("UPDATE items SET input = $3, preview = $4 WHERE workspace_id = $1 AND id = $2")
+            .bind(ws.0)
+            .bind(item.0)
+            .bind(&reading.input)
+            .bind(&reading.preview)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     async fn purge_documents(&self, ws: WorkspaceId, before: Millis, now: Millis) -> Result<u64> {
         let done = sqlx::query(
             "UPDATE documents SET content = NULL, purged_at = $3
-             WHERE workspace_id = $1 AND created_at < $2 AND purged_at IS NULL",
+             WHERE workspace_id = $1 AND created_at < $2 AND purged_at IS NULL AND read_at IS NOT NULL",
         )
         .bind(ws.0)
         .bind(before)

@@ -1,5 +1,6 @@
-//! `tandem import` for documents: each file becomes one item, read and accepted as the API
-//! accepts an upload. A file that cannot be read is reported with its path and the reason
+//! `tandem import` for documents: each file becomes one item, checked and accepted as the
+//! API accepts an upload (PDFs and images are then read by the worker, which the import
+//! runs). A file that cannot be read is reported with its path and the reason
 //! and skipped; the files around it are still imported.
 
 use anyhow::Context;
@@ -16,7 +17,7 @@ pub async fn import(
     slug: &str,
     paths: &[std::path::PathBuf],
 ) -> anyhow::Result<(usize, usize)> {
-    let bar = progress::bar(paths.len() as u64, "reading documents");
+    let bar = progress::bar(paths.len() as u64, "checking documents");
     let max = tandem.settings.documents.max_bytes;
     let (mut created, mut repeated, mut pages, mut ocr) = (0usize, 0usize, 0usize, 0usize);
     let mut bad: Vec<String> = Vec::new();
@@ -62,7 +63,12 @@ pub async fn import(
     }
     bar.finish_and_clear();
     println!(
-        "{created} document(s) accepted ({pages} page(s), {ocr} read by OCR){}{}",
+        "{created} document(s) accepted ({pages} page(s){}){}{}",
+        if ocr > 0 {
+            format!(", {ocr} read by OCR")
+        } else {
+            String::new()
+        },
         if repeated > 0 {
             format!(", {repeated} already imported")
         } else {

@@ -79,13 +79,17 @@ async fn documents_become_items_with_evidence_boxed_on_their_pages() {
         app.apply(DEFINITION, TrainingFiles::default()).await;
         let token = app.token("builder@acme.io", Role::Builder).await;
 
-        // A born-digital PDF: its text layer, two pages, a box per word.
+        // A born-digital PDF: accepted at once (202), read by the worker.
         let pdf = fixture("mime-spec-p1-2.pdf");
         let (status, item) = upload(&app, &token, &[("mime-spec-p1-2.pdf", pdf.clone())]).await;
-        assert_eq!(status, StatusCode::CREATED, "{item}");
+        assert_eq!(status, StatusCode::ACCEPTED, "{item}");
+        assert_eq!(item["document"]["file_name"], "mime-spec-p1-2.pdf");
+        assert_eq!(item["document"]["media_type"], "application/pdf");
+        let id = item["id"].as_i64().unwrap();
+        app.drain().await;
+        // Its text layer, two pages, a box per word.
+        let (_, item) = get_json(&app, &token, &format!("/api/v1/items/{id}")).await;
         let doc = &item["document"];
-        assert_eq!(doc["file_name"], "mime-spec-p1-2.pdf");
-        assert_eq!(doc["media_type"], "application/pdf");
         assert_eq!(doc["pages"].as_array().map(Vec::len), Some(2), "{doc}");
         assert_eq!(doc["pages"][0]["reading"], "text_layer");
         assert!(
@@ -94,9 +98,6 @@ async fn documents_become_items_with_evidence_boxed_on_their_pages() {
                 .unwrap()
                 .contains("Shared MIME-info Database")
         );
-        let id = item["id"].as_i64().unwrap();
-        app.drain().await;
-        let (_, item) = get_json(&app, &token, &format!("/api/v1/items/{id}")).await;
         let link = field(&item, "link");
         assert_eq!(link["value"], "http://www.freedesktop.org", "{link}");
         // Where poppler puts "(http://www.freedesktop.org)": x 287..520 pt of 609.7, y
@@ -159,7 +160,8 @@ async fn documents_become_items_with_evidence_boxed_on_their_pages() {
         assert_eq!(results.len(), 2);
         for r in &results {
             assert_eq!(r["created"], true, "{r}");
-            assert_eq!(r["ocr_pages"], 1, "{r}");
+            assert_eq!(r["read"], false, "{r}");
+            assert_eq!(r["pages"], 1, "{r}");
         }
         app.drain().await;
         let (_, photo) = get_json(&app, &token, &format!("/api/v1/items/{}", results[0]["id"])).await;
@@ -216,7 +218,7 @@ async fn a_value_read_unsurely_by_ocr_says_so_among_the_reasons() {
         app.apply(DEFINITION, TrainingFiles::default()).await;
         let token = app.token("builder@acme.io", Role::Builder).await;
         let (status, item) = upload(&app, &token, &[("sroie-000.jpg", fixture("sroie-000.jpg"))]).await;
-        assert_eq!(status, StatusCode::CREATED, "{item}");
+        assert_eq!(status, StatusCode::ACCEPTED, "{item}");
         app.drain().await;
         let (_, item) = get_json(&app, &token, &format!("/api/v1/items/{}", item["id"])).await;
         assert_eq!(item["status"], "needs_review", "{item}");
@@ -246,6 +248,98 @@ async fn a_value_read_unsurely_by_ocr_says_so_among_the_reasons() {
                 .any(|r| r["code"] == "uncertain_reading"),
             "{pdf}"
         );
+    }
+}
+
+#[tokio::test]
+async fn the_upload_answers_before_the_worker_reads_the_file() {
+    for backend in backends() {
+        let app = TestApp::start(backend).await;
+        app.apply(DEFINITION, TrainingFiles::default()).await;
+        let token = app.token("builder@acme.io", Role::Builder).await;
+        // The worker has not run: the answer came before any OCR, with the file kept and
+        // the item queued, its text still to be read.
+        let (status, item) = upload(&app, &token, &[("sroie-000.jpg", fixture("sroie-000.jpg"))]).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{item}");
+        assert_eq!(item["status"], "queued", "{item}");
+        assert_eq!(item["input"]["text"], "", "{item}");
+        assert_eq!(
+            item["document"]["pages"].as_array().map(Vec::len),
+            Some(0),
+            "{item}"
+        );
+        let id = item["id"].as_i64().unwrap();
+        let resp = app
+            .client
+            .get(app.url(&format!("/api/v1/items/{id}/document/original")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.bytes().await.unwrap().to_vec(), fixture("sroie-000.jpg"));
+        // Retention never removes a file before it is read.
+        let far = i64::MAX / 2;
+        let purged = app
+            .tandem
+            .store
+            .purge_documents(app.workspace, far, far)
+            .await
+            .unwrap();
+        assert_eq!(purged, 0);
+
+        // The worker reads it (OCR), stores the text and boxes, and runs the engine.
+        let tick = app.drain().await;
+        assert_eq!(tick.processed, 1);
+        let (_, item) = get_json(&app, &token, &format!("/api/v1/items/{id}")).await;
+        assert_ne!(item["status"], "queued", "{item}");
+        assert_eq!(item["document"]["pages"][0]["reading"], "ocr", "{item}");
+        assert!(
+            item["input"]["text"].as_str().unwrap().contains("25/12/2018"),
+            "{item}"
+        );
+        assert_eq!(
+            field(&item, "date")["evidence"][0]["text"],
+            "25/12/2018",
+            "{item}"
+        );
+        // Read once: the same file again is the same item, already read.
+        let (status, again) = upload(&app, &token, &[("again.jpg", fixture("sroie-000.jpg"))]).await;
+        assert_eq!(status, StatusCode::OK, "{again}");
+        assert_eq!(app.drain().await.processed, 0);
+    }
+}
+
+#[tokio::test]
+async fn a_document_past_its_reading_time_goes_to_the_inbox_with_the_reason() {
+    for backend in backends() {
+        // No OCR finishes in a millisecond.
+        let app = TestApp::start_with_settings(backend, None, |s| {
+            s.documents.limits.read_deadline = std::time::Duration::from_millis(1);
+        })
+        .await;
+        app.apply(DEFINITION, TrainingFiles::default()).await;
+        let token = app.token("builder@acme.io", Role::Builder).await;
+        let (status, item) = upload(&app, &token, &[("slow.jpg", fixture("sroie-000.jpg"))]).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{item}");
+        let id = item["id"].as_i64().unwrap();
+        app.drain().await;
+        let (_, item) = get_json(&app, &token, &format!("/api/v1/items/{id}")).await;
+        assert_eq!(item["status"], "failed", "{item}");
+        assert!(
+            item["error"]
+                .as_str()
+                .is_some_and(|e| e == "slow.jpg: reading it took longer than 1 ms and was stopped"),
+            "{item}"
+        );
+        // The original is kept, so nothing accepted is lost.
+        let resp = app
+            .client
+            .get(app.url(&format!("/api/v1/items/{id}/document/original")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
     }
 }
 
