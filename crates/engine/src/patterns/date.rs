@@ -171,6 +171,12 @@ pub fn read_date(s: &str, order: DateOrder) -> Result<DateReading, NormalizeErro
         .find_map(|&(open, close)| s.strip_prefix(open)?.strip_suffix(close))
         .map_or(s, str::trim);
     let not_a_date = || NormalizeError::NotADate { input: excerpt(s) };
+    // The date must match `DATE` somewhere in `s`; finding (no captures) is a fast scan,
+    // and most of what candidate generation asks about (every gram of a document that has
+    // a digit) is turned away here before the capturing regexes run.
+    if !DATE.is_match(s) {
+        return Err(not_a_date());
+    }
     let date = DATE_VALUE
         .captures(s)
         .and_then(|c| c.name("date"))

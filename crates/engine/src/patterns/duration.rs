@@ -117,8 +117,10 @@ pub fn parse_duration(raw: &str) -> Result<String, NormalizeError> {
     if let Some(c) = ISO.captures(&s) {
         return Ok(format!("P{}{}", &c[1], c[2].to_ascii_uppercase()));
     }
-    let caps = WHOLE
-        .captures(&s)
+    // Matching first (a fast scan) turns most non-durations away before the captures run.
+    let caps = Some(&*WHOLE)
+        .filter(|re| re.is_match(&s))
+        .and_then(|re| re.captures(&s))
         .ok_or_else(|| bad("expected a number and a unit, such as \"two (2) years\" or \"90 days\""))?;
     let from_words = match caps.name("words").map(|m| m.as_str().trim()) {
         Some(w) if !w.is_empty() => {
