@@ -103,6 +103,7 @@ fn spec() -> Spec {
             threshold: 0.5,
             oos_label: None,
             evidence: None,
+            rules: Vec::new(),
         }),
     }
 }

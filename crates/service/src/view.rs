@@ -95,6 +95,8 @@ pub struct RouteView {
     pub labels: Vec<String>,
     /// The inputs that weighed most in the model's choice, in words, strongest first.
     pub contributions: Vec<String>,
+    /// The definition's rule that decided, narrowed or flagged the route, in words.
+    pub rule: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -233,6 +235,7 @@ impl Tandem {
                     out_of_scope: r.out_of_scope,
                     reasons: rs,
                     contributions: r.contributions.iter().map(|c| c.what.clone()).collect(),
+                    rule: r.rule.clone(),
                     labels: c.def.route_labels(),
                 });
             }
@@ -260,6 +263,7 @@ impl Tandem {
                     out_of_scope: false,
                     reasons: Vec::new(),
                     contributions: Vec::new(),
+                    rule: None,
                     labels: c.def.route_labels(),
                 });
             }

@@ -9,6 +9,7 @@ mod parse;
 mod redact;
 mod review;
 mod rollout;
+mod route_rules;
 pub mod url_host;
 mod walk;
 
@@ -162,9 +163,27 @@ pub struct RouteDef {
     /// e-mail), each as its input's `kind` says.
     #[serde(default)]
     pub features: Vec<String>,
+    /// `[[route.rules]]`, evaluated before the model in order; the first that applies
+    /// decides, narrows or flags the route.
+    #[serde(default)]
+    pub rules: Vec<tandem_engine::pipeline::RouteRule>,
 }
 
 impl AutomationDef {
+    /// Route rules that overlap another with a different outcome (the earlier one wins
+    /// where both match), as `line N: ...` warnings for `tandem check`. Rules that can never
+    /// apply are errors, refused by [`AutomationDef::parse`].
+    pub fn rule_warnings(&self) -> Vec<String> {
+        let Some(route) = &self.route else {
+            return Vec::new();
+        };
+        tandem_engine::pipeline::check_route_rules(&route.rules)
+            .into_iter()
+            .filter(|p| !p.unreachable)
+            .map(|p| format!("line {}: {}", p.line, p.message))
+            .collect()
+    }
+
     /// The structured inputs the router reads beside its source text.
     pub fn route_inputs(&self) -> Vec<InputFeature> {
         let Some(route) = &self.route else {
@@ -315,6 +334,7 @@ impl AutomationDef {
             oos_label: r.oos_label.clone(),
             // Filled in from the trained router's held-out answers when the version loads.
             evidence: None,
+            rules: r.rules.clone(),
         });
         Spec { fields, route }
     }

@@ -4,6 +4,7 @@ use toml::de::DeTable;
 
 use super::walk::{DefinitionError, Table, Walker, join};
 use super::*;
+use tandem_engine::pipeline::RouteRule;
 
 const TOP_KEYS: &[&str] = &[
     "name",
@@ -114,7 +115,7 @@ pub(super) fn parse(source: &str) -> Result<AutomationDef, Vec<DefinitionError>>
     let (fields, field_offsets) = parse_fields(&mut w, top, &input_names);
     let route = w.table(top, "route", "").map(|t| {
         let at = Walker::offset_of(top, "route").unwrap_or(0);
-        parse_route(&mut w, t, at, &input_names)
+        parse_route(&mut w, t, at, &input_names, &inputs)
     });
     let llm = w.table(top, "llm", "").and_then(|t| {
         let at = Walker::offset_of(top, "llm").unwrap_or(0);
@@ -477,7 +478,7 @@ fn parse_validation(w: &mut Walker<'_>, t: &Table<'_>, path: &str) -> Validation
     }
 }
 
-fn parse_route(w: &mut Walker<'_>, t: &Table<'_>, at: usize, inputs: &[&str]) -> RouteDef {
+fn parse_route(w: &mut Walker<'_>, t: &Table<'_>, at: usize, inputs: &[&str], defs: &[InputDef]) -> RouteDef {
     w.check_keys(t, ROUTE_KEYS, "route");
     let source = w
         .string(t, "source", "route")
@@ -533,6 +534,7 @@ fn parse_route(w: &mut Walker<'_>, t: &Table<'_>, at: usize, inputs: &[&str]) ->
     } else {
         w.error_at(at, "route.examples", "a route learns from examples: give a file (examples = \"FILE.jsonl\") or [[route.examples]] tables");
     }
+    let rules = rules_checked(w, t, defs, &labels);
     RouteDef {
         source,
         labels,
@@ -542,8 +544,22 @@ fn parse_route(w: &mut Walker<'_>, t: &Table<'_>, at: usize, inputs: &[&str]) ->
             .number(t, "threshold", "route", 0.0, 1.0)
             .unwrap_or(DEFAULT_ROUTE_THRESHOLD),
         oos_label: w.string(t, "oos_label", "route"),
+        rules,
         features,
     }
+}
+
+/// The rules, with those that can never apply reported as errors at their line.
+fn rules_checked(w: &mut Walker<'_>, t: &Table<'_>, defs: &[InputDef], labels: &[String]) -> Vec<RouteRule> {
+    let rules = super::route_rules::parse_rules(w, t, defs, labels);
+    let problems = tandem_engine::pipeline::check_route_rules(&rules);
+    for (i, rule) in rules.iter().enumerate() {
+        for p in problems.iter().filter(|p| p.unreachable && p.line == rule.line) {
+            let at = w.offset_of_line(rule.line);
+            w.error_at(at, &format!("route.rules[{i}]"), p.message.clone());
+        }
+    }
+    rules
 }
 
 fn parse_destinations(w: &mut Walker<'_>, top: &Table<'_>) -> Vec<Destination> {
@@ -708,6 +724,63 @@ target_hours_per_week = 20
             .into_iter()
             .map(|e| e.to_string())
             .collect()
+    }
+
+    #[test]
+    fn route_rules_are_read_and_checked_with_their_lines() {
+        let head = "name = \"Leads\"\nslug = \"leads\"\n\
+[[inputs]]\nname = \"message\"\n\
+[[inputs]]\nname = \"country\"\nkind = \"category\"\n\
+[[inputs]]\nname = \"employees\"\nkind = \"number\"\n\
+[[inputs]]\nname = \"email\"\nkind = \"email_domain\"\n\
+[route]\nsource = \"message\"\nlabels = [\"emea\", \"americas\", \"enterprise\"]\nexamples = \"leads.jsonl\"\n";
+        let good = format!(
+            "{head}\
+[[route.rules]]\nwhen = {{ country = [\"DE\", \"AT\"] }}\nroute = \"emea\"\n\
+[[route.rules]]\nwhen = {{ employees = {{ min = 1000 }} }}\nonly = [\"enterprise\", \"americas\"]\n\
+[[route.rules]]\nwhen = {{ email = \"Rival.com\" }}\nreview = \"a competitor\"\n"
+        );
+        let def = AutomationDef::parse(&good).unwrap();
+        let rules = &def.route.as_ref().unwrap().rules;
+        assert_eq!(rules.len(), 3);
+        assert_eq!(rules[0].line, 21);
+        assert_eq!(
+            rules[2].when[0].1,
+            tandem_engine::pipeline::Condition::OneOf {
+                values: vec!["rival.com".into()],
+                domain: true
+            }
+        );
+        // A big company in DE matches lines 21 and 24 with different outcomes: a warning.
+        let warnings = def.rule_warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with("line 24: the rule on line 24 overlaps the rule on line 21"),
+            "{warnings:?}"
+        );
+
+        let bad = format!(
+            "{head}\
+[[route.rules]]\nwhen = {{ country = [\"DE\", \"AT\"] }}\nroute = \"emea\"\n\
+[[route.rules]]\nwhen = {{ country = \"de\", employees = {{ min = 10 }} }}\nroute = \"americas\"\n\
+[[route.rules]]\nwhen = {{ zip = [\"1\"] }}\nroute = \"apac\"\n\
+[[route.rules]]\nwhen = {{ employees = {{ min = 5, max = 1 }} }}\nroute = \"emea\"\nreview = \"x\"\n"
+        );
+        let all = errors(&bad).join("\n");
+        assert!(all.contains("line 24, column 1: route.rules[1]: the rule on line 24 can never apply: the rule on line 21 comes first"), "{all}");
+        assert!(
+            all.contains("route.rules[2].when.zip: \"zip\" is not an input"),
+            "{all}"
+        );
+        assert!(
+            all.contains("route.rules[2].route: \"apac\" is not one of route.labels"),
+            "{all}"
+        );
+        assert!(
+            all.contains("route.rules[3].when.employees: min (5) must be under max (1)"),
+            "{all}"
+        );
+        assert!(all.contains("route.rules[3]: a rule does one thing"), "{all}");
     }
 
     #[test]

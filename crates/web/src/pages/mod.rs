@@ -592,6 +592,7 @@ async fn build_item_page(
         } else {
             r.contributions.clone()
         },
+        rule: if by_hand { None } else { r.rule.clone() },
     });
     let history = events
         .iter()

@@ -117,6 +117,8 @@ pub struct RouteBlock {
     pub reasons: Vec<String>,
     /// What weighed most in the model's choice, in words.
     pub because: Vec<String>,
+    /// The rule that decided, narrowed or flagged the route.
+    pub rule: Option<String>,
 }
 
 #[derive(Debug, Clone)]
