@@ -46,6 +46,7 @@ const ROUTE_KEYS: &[&str] = &[
     "threshold",
     "oos_label",
     "features",
+    "rules",
 ];
 const DESTINATION_KEYS: &[&str] = &["type", "url", "secret", "path"];
 const BASELINE_KEYS: &[&str] = &["minutes_per_item", "weekly_volume", "target_hours_per_week"];
@@ -743,7 +744,7 @@ target_hours_per_week = 20
         let def = AutomationDef::parse(&good).unwrap();
         let rules = &def.route.as_ref().unwrap().rules;
         assert_eq!(rules.len(), 3);
-        assert_eq!(rules[0].line, 21);
+        assert_eq!(rules[0].line, 18);
         assert_eq!(
             rules[2].when[0].1,
             tandem_engine::pipeline::Condition::OneOf {
@@ -751,11 +752,12 @@ target_hours_per_week = 20
                 domain: true
             }
         );
-        // A big company in DE matches lines 21 and 24 with different outcomes: a warning.
+        // A big company in DE matches lines 18 and 21 with different outcomes: a warning;
+        // a rival's address may come with either (line 24 overlaps both).
         let warnings = def.rule_warnings();
-        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert_eq!(warnings.len(), 3, "{warnings:?}");
         assert!(
-            warnings[0].starts_with("line 24: the rule on line 24 overlaps the rule on line 21"),
+            warnings[0].starts_with("line 21: the rule on line 21 overlaps the rule on line 18"),
             "{warnings:?}"
         );
 
@@ -767,7 +769,7 @@ target_hours_per_week = 20
 [[route.rules]]\nwhen = {{ employees = {{ min = 5, max = 1 }} }}\nroute = \"emea\"\nreview = \"x\"\n"
         );
         let all = errors(&bad).join("\n");
-        assert!(all.contains("line 24, column 1: route.rules[1]: the rule on line 24 can never apply: the rule on line 21 comes first"), "{all}");
+        assert!(all.contains("line 21, column 1: route.rules[1]: the rule on line 21 can never apply: the rule on line 18 comes first"), "{all}");
         assert!(
             all.contains("route.rules[2].when.zip: \"zip\" is not an input"),
             "{all}"
