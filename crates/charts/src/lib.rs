@@ -236,6 +236,38 @@ pub fn reliability_bins(pairs: &[(f64, bool)], bins: usize) -> Vec<ReliabilityBi
         .collect()
 }
 
+/// `bins` with neighbours merged until each holds at least `min` items (a remainder
+/// too small on its own joins the last bin), so no point of a reliability diagram rests
+/// on a handful of outputs. Fewer than `min` items in all give no bins.
+pub fn merge_sparse_bins(bins: &[ReliabilityBin], min: usize) -> Vec<ReliabilityBin> {
+    let merge = |a: &ReliabilityBin, b: &ReliabilityBin| {
+        let n = (a.count + b.count) as f64;
+        ReliabilityBin {
+            confidence: (a.confidence * a.count as f64 + b.confidence * b.count as f64) / n,
+            accuracy: (a.accuracy * a.count as f64 + b.accuracy * b.count as f64) / n,
+            count: a.count + b.count,
+        }
+    };
+    let mut out: Vec<ReliabilityBin> = Vec::new();
+    let mut open: Option<ReliabilityBin> = None;
+    for b in bins {
+        let acc = match &open {
+            Some(o) => merge(o, b),
+            None => *b,
+        };
+        if acc.count >= min {
+            out.push(acc);
+            open = None;
+        } else {
+            open = Some(acc);
+        }
+    }
+    if let (Some(rest), Some(last)) = (open, out.last_mut()) {
+        *last = merge(&*last, &rest);
+    }
+    out
+}
+
 /// A reliability diagram: for each bin, how often the outputs were right against the
 /// confidence they were given, with the diagonal a perfectly calibrated model would follow.
 pub fn reliability_diagram(title: &str, bins: &[ReliabilityBin]) -> Chart {

@@ -171,3 +171,30 @@ fn linked_points_are_focusable_labelled_links_with_escaped_text() {
         .to_svg();
     assert!(plain.contains(r#"role="img""#) && !plain.contains("<a "));
 }
+
+#[test]
+fn sparse_reliability_bins_merge_until_each_has_enough_items() {
+    let bin = |confidence: f64, accuracy: f64, count: usize| ReliabilityBin {
+        confidence,
+        accuracy,
+        count,
+    };
+    // 1 + 3 items merge into one bin of 4 (weighted), 5 stands, the lone 2 joins it.
+    let merged = merge_sparse_bins(
+        &[
+            bin(0.1, 0.0, 1),
+            bin(0.3, 1.0, 3),
+            bin(0.6, 0.4, 5),
+            bin(0.9, 1.0, 2),
+        ],
+        4,
+    );
+    assert_eq!(merged.len(), 2, "{merged:?}");
+    assert_eq!(merged[0].count, 4);
+    assert!((merged[0].confidence - 0.25).abs() < 1e-9 && (merged[0].accuracy - 0.75).abs() < 1e-9);
+    assert_eq!(merged[1].count, 7);
+    assert!((merged[1].accuracy - 4.0 / 7.0).abs() < 1e-9, "{merged:?}");
+    assert!(merged.iter().all(|b| b.count >= 4));
+    // Too few in all: no bins at all, not one bin of three.
+    assert!(merge_sparse_bins(&[bin(0.5, 1.0, 3)], 4).is_empty());
+}

@@ -4,7 +4,9 @@
 
 use tandem_domain::definition::ReviewPolicy;
 use tandem_domain::{AutomationDef, AutomationId, ItemId, Millis, Role, WorkspaceId};
-use tandem_store::{Claim, ClaimOutcome, Item, NewWrongReport, ReviewPolicyRow};
+use tandem_store::{
+    Claim, ClaimOutcome, Item, ItemCursor, ItemFilter, ItemSummary, NewWrongReport, PageFrom, ReviewPolicyRow,
+};
 
 use crate::auth::Actor;
 use crate::{ServiceError, ServiceResult, Tandem};
@@ -20,7 +22,66 @@ pub fn reason_label(code: &str) -> &'static str {
     }
 }
 
+/// One page of an item list, with where it sits in the whole.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ItemPage {
+    pub items: Vec<ItemSummary>,
+    /// How many items the filter matches in all.
+    pub total: i64,
+    /// The 1-based position of the page's first row (0 on an empty page).
+    pub first: i64,
+    /// Where the next page starts, if there are rows after this page.
+    #[serde(serialize_with = "cursor")]
+    pub next: Option<ItemCursor>,
+    /// Where the page before ends, if there are rows before this page.
+    #[serde(serialize_with = "cursor")]
+    pub prev: Option<ItemCursor>,
+}
+
+impl ItemPage {
+    /// The 1-based position of the page's last row.
+    pub fn last(&self) -> i64 {
+        self.first + i64::try_from(self.items.len()).unwrap_or(0) - 1
+    }
+}
+
+fn cursor<S: serde::Serializer>(c: &Option<ItemCursor>, s: S) -> Result<S::Ok, S::Error> {
+    match c {
+        Some(c) => s.serialize_some(&c.encode()),
+        None => s.serialize_none(),
+    }
+}
+
 impl Tandem {
+    /// One page of items for `filter` (its `from` and `limit`), with the count of all it
+    /// matches and the cursors of the pages on either side. Two counts at most: the
+    /// whole, and what lies on the far side of the cursor.
+    pub async fn page_items(&self, ws: WorkspaceId, filter: &ItemFilter) -> ServiceResult<ItemPage> {
+        let items = self.store.list_items(ws, filter).await?;
+        let whole = ItemFilter {
+            from: None,
+            ..filter.clone()
+        };
+        let total = self.store.count_items(ws, &whole).await?;
+        let len = i64::try_from(items.len()).unwrap_or(0);
+        let first = match filter.from {
+            None => 1,
+            // The rows from the cursor on end the list; what comes before them precedes.
+            Some(PageFrom::After(_)) => total - self.store.count_items(ws, filter).await? + 1,
+            Some(PageFrom::Before(_)) => self.store.count_items(ws, filter).await? - len + 1,
+        }
+        .max(1);
+        let first = if items.is_empty() { 0 } else { first };
+        let last = first + len - 1;
+        Ok(ItemPage {
+            next: items.last().filter(|_| last < total).map(ItemCursor::of),
+            prev: items.first().filter(|_| first > 1).map(ItemCursor::of),
+            items,
+            total,
+            first,
+        })
+    }
+
     /// Keep the store's copy of an automation's `[review]` policy in step with its active
     /// version, so the inbox can sort by priority and due time in SQL.
     pub async fn sync_review_policy(

@@ -27,6 +27,9 @@ pub struct ReviewerProgress {
     /// Share of this week's decisions that kept the automation's result (approvals out
     /// of approvals and corrections); rejects are not counted either way.
     pub agreement: Option<f64>,
+    /// The counts `agreement` rests on: approvals, and approvals plus corrections.
+    pub agreed: usize,
+    pub compared: usize,
     /// Approvals this week made in under [`RUBBER_STAMP_SECONDS`].
     pub quick_approvals: usize,
     pub rubber_stamping: bool,
@@ -80,6 +83,8 @@ pub fn summarize(stats: &[DecisionStat], today: Millis) -> Vec<ReviewerProgress>
                 median_seconds: median(ds.iter().filter_map(|d| d.seconds).collect()),
                 agreement: (approved + corrected > 0)
                     .then(|| approved as f64 / (approved + corrected) as f64),
+                agreed: approved,
+                compared: approved + corrected,
                 quick_approvals: quick,
                 rubber_stamping: quick >= RUBBER_STAMP_COUNT && quick * 2 >= approved,
             }
@@ -143,6 +148,7 @@ mod tests {
         assert_eq!((one.today, one.week), (2, 3));
         assert_eq!(one.median_seconds, Some(20.0));
         assert_eq!(one.agreement, Some(0.5));
+        assert_eq!((one.agreed, one.compared), (1, 2));
         assert!(!one.rubber_stamping);
     }
 }

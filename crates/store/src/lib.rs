@@ -119,7 +119,11 @@ pub trait Store: DocumentStore + Send + Sync + std::fmt::Debug {
         now: Millis,
     ) -> Result<Vec<Inserted>>;
     async fn item(&self, ws: WorkspaceId, id: ItemId) -> Result<Item>;
+    /// One page of items: at most `filter.limit`, from `filter.from` on (keyset paging).
     async fn list_items(&self, ws: WorkspaceId, filter: &ItemFilter) -> Result<Vec<ItemSummary>>;
+    /// How many items the filter matches, from `filter.from` on if it is set (the rows
+    /// left from there in the page's direction); the limit does not apply.
+    async fn count_items(&self, ws: WorkspaceId, filter: &ItemFilter) -> Result<i64>;
     /// Store items processed (and perhaps decided) elsewhere, in one transaction with
     /// multi-row inserts: their reasons, decision events and similarity keys too, and no
     /// jobs. For filling a store in benchmarks; ids are returned in the input's order.

@@ -190,7 +190,62 @@ pub struct ItemFilter {
     /// Only items the engine finished after this time (new arrivals, for digests).
     pub processed_after: Option<Millis>,
     pub limit: u32,
-    pub offset: u32,
+    /// Keyset paging: only the items after (or before) this position in the list's
+    /// order. A position, not an offset, so a page costs the same however deep it is
+    /// and items decided meanwhile do not shift the next page.
+    pub from: Option<PageFrom>,
+}
+
+/// Where a page of items starts: just after the last row of the page before, or (going
+/// back) just before the first row of the page after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageFrom {
+    After(ItemCursor),
+    Before(ItemCursor),
+}
+
+/// A row's position in every order the item lists use: its sort keys and its id. It
+/// travels in page addresses as `created.id.priority.due` (`due` is `n` for none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ItemCursor {
+    pub created_at: Millis,
+    pub id: ItemId,
+    pub priority: i64,
+    pub due_at: Option<Millis>,
+}
+
+impl ItemCursor {
+    pub fn of(row: &ItemSummary) -> ItemCursor {
+        ItemCursor {
+            created_at: row.created_at,
+            id: row.id,
+            priority: row.priority,
+            due_at: row.due_at,
+        }
+    }
+
+    pub fn encode(&self) -> String {
+        let due = self.due_at.map_or_else(|| "n".to_owned(), |d| d.to_string());
+        format!("{}.{}.{}.{due}", self.created_at, self.id.0, self.priority)
+    }
+
+    /// `None` for anything `encode` did not make.
+    pub fn parse(s: &str) -> Option<ItemCursor> {
+        let mut parts = s.split('.');
+        let created_at = parts.next()?.parse().ok()?;
+        let id = ItemId(parts.next()?.parse().ok()?);
+        let priority = parts.next()?.parse().ok()?;
+        let due_at = match parts.next()? {
+            "n" => None,
+            d => Some(d.parse().ok()?),
+        };
+        parts.next().is_none().then_some(ItemCursor {
+            created_at,
+            id,
+            priority,
+            due_at,
+        })
+    }
 }
 
 /// How the inbox is ordered. Ties fall back to age, oldest first.
@@ -235,7 +290,7 @@ impl Default for ItemFilter {
             due_before: None,
             processed_after: None,
             limit: 50,
-            offset: 0,
+            from: None,
         }
     }
 }

@@ -173,7 +173,11 @@ struct ListQuery {
     #[serde(default)]
     overdue: bool,
     limit: Option<u32>,
-    offset: Option<u32>,
+    /// Refused with a pointer to `after`: the lists page by position, not offset.
+    offset: Option<String>,
+    /// The `next` of the page before (or the `prev` of the page after, as `before`).
+    after: Option<String>,
+    before: Option<String>,
 }
 
 async fn list_items(
@@ -216,9 +220,15 @@ async fn list_items(
         filter.due_before = Some(s.tandem.now());
     }
     filter.limit = q.limit.unwrap_or(50).clamp(1, 1000);
-    filter.offset = q.offset.unwrap_or(0);
-    let items = s.tandem.store.list_items(ws, &filter).await?;
-    Ok(Json(serde_json::json!({ "items": items })))
+    if q.offset.is_some() {
+        return Err(ServiceError::invalid(
+            "offset: the item list pages by position; pass the previous answer's `next` as `after`",
+        )
+        .into());
+    }
+    filter.from = crate::pages::page_from(q.after.as_deref(), q.before.as_deref())?;
+    // {"items": [...], "total": N, "first": position, "next": "...", "prev": "..."}
+    Ok(Json(s.tandem.page_items(ws, &filter).await?))
 }
 
 async fn record_decision(

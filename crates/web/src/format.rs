@@ -37,6 +37,26 @@ pub fn percent(p: f64) -> String {
     format!("{:.0}%", (p * 100.0).clamp(0.0, 100.0))
 }
 
+/// Fewer events than this give no rate worth a percentage: "1 of 1" is not "100%".
+pub const MIN_FOR_RATE: i64 = 10;
+
+/// A rate with its count: "12% (3 of 25)"; under [`MIN_FOR_RATE`] events the counts
+/// alone, "1 of 1 (too few for a rate)"; "–" with none.
+pub fn counted_rate(n: i64, of: i64) -> String {
+    if of <= 0 {
+        "–".into()
+    } else if of < MIN_FOR_RATE {
+        format!("{n} of {of} (too few for a rate)")
+    } else {
+        format!("{} ({n} of {of})", percent(n as f64 / of as f64))
+    }
+}
+
+/// The rate to plot, only when it rests on [`MIN_FOR_RATE`] events or more.
+pub fn plotted_rate(n: i64, of: i64) -> Option<f64> {
+    (of >= MIN_FOR_RATE).then(|| n as f64 / of as f64)
+}
+
 /// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
 fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
@@ -72,6 +92,15 @@ mod tests {
     fn encodes_query_values() {
         assert_eq!(query_value("/items/12"), "/items/12");
         assert_eq!(query_value("/x?a=1&b"), "/x%3Fa%3D1%26b");
+    }
+
+    #[test]
+    fn rates_show_their_counts_and_need_enough_events() {
+        assert_eq!(counted_rate(1, 1), "1 of 1 (too few for a rate)");
+        assert_eq!(counted_rate(3, 25), "12% (3 of 25)");
+        assert_eq!(counted_rate(0, 0), "–");
+        assert_eq!(plotted_rate(1, 1), None);
+        assert_eq!(plotted_rate(5, 10), Some(0.5));
     }
 
     #[test]

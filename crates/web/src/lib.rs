@@ -7,6 +7,7 @@ mod api_llm;
 mod assets;
 mod auth;
 mod documents_api;
+mod edge_case_pages;
 mod error;
 mod format;
 mod health;
@@ -17,6 +18,7 @@ mod pages;
 mod rollout_api;
 mod rollout_card;
 mod rollout_pages;
+mod rollout_words;
 mod session_pages;
 
 use std::future::Future;
@@ -46,6 +48,7 @@ pub fn router(tandem: Tandem) -> Router {
         .merge(measure::routes())
         .merge(rollout_api::routes())
         .merge(rollout_pages::routes())
+        .merge(edge_case_pages::routes())
         .merge(session_pages::routes())
         .merge(rollout_card::routes())
         .merge(api::routes())

@@ -14,6 +14,9 @@ use tandem_domain::Role;
 use tandem_service::ServiceError;
 use tandem_service::rollout::simulate::Simulation;
 
+/// The fewest decided outputs one point of the reliability diagram may rest on.
+const MIN_PER_BIN: usize = 20;
+
 use crate::AppState;
 use crate::auth::{ApiUser, PageUser};
 use crate::error::{ApiError, PageError};
@@ -69,6 +72,8 @@ pub struct CardPage {
     pub failing: Vec<String>,
     /// An SVG drawn by tandem-charts, whose text is escaped there.
     pub reliability: String,
+    /// What the diagram rests on, or why there is none.
+    pub reliability_note: String,
     pub when_wrong: Vec<String>,
     /// A reviewer who has not acknowledged this card yet: it comes before their first
     /// decision, and the page says so.
@@ -122,11 +127,29 @@ async fn card_page(
         .card_read_at(&user.actor, &slug)
         .await?
         .map_or_else(String::new, crate::format::datetime);
-    let reliability = if c.reliability.is_empty() {
-        String::new()
+    // Each point of the diagram rests on at least MIN_PER_BIN outputs, and there are at
+    // least two points; with fewer outputs the card says so instead of drawing a line
+    // through two or three items.
+    let bins =
+        tandem_charts::merge_sparse_bins(&tandem_charts::reliability_bins(&c.reliability, 10), MIN_PER_BIN);
+    let (reliability, reliability_note) = if bins.len() < 2 {
+        let note = if c.reliability.is_empty() {
+            "Nothing decided yet to draw from.".to_owned()
+        } else {
+            format!(
+                "Only {} decided output{}: too few for a reliability diagram, which needs at least {} ({MIN_PER_BIN} in each of two confidence bins).",
+                c.reliability.len(),
+                if c.reliability.len() == 1 { "" } else { "s" },
+                2 * MIN_PER_BIN
+            )
+        };
+        (String::new(), note)
     } else {
-        let bins = tandem_charts::reliability_bins(&c.reliability, 10);
-        tandem_charts::reliability_diagram("Reliability from decided items", &bins).to_svg()
+        let svg = tandem_charts::reliability_diagram("Reliability from decided items", &bins).to_svg();
+        let note = format!(
+            "Each point is at least {MIN_PER_BIN} decided outputs; sparse confidence ranges are merged with their neighbours."
+        );
+        (svg, note)
     };
     let page = CardPage {
         nav: nav(&s, &user).await?,
@@ -146,6 +169,7 @@ async fn card_page(
         decided: c.decided,
         failing: c.failing_edge_cases,
         reliability,
+        reliability_note,
         when_wrong: c.when_wrong,
         must_read,
         read_at,

@@ -35,7 +35,6 @@ pub fn routes() -> Router<AppState> {
             "/automations/{slug}/versions/{number}/activate",
             post(activate_version),
         )
-        .route("/edge-cases/{id}/decide", post(decide_edge_case))
         .route("/automations/{slug}/review-sessions", post(start_session))
 }
 
@@ -61,13 +60,15 @@ pub struct VersionRow {
     pub diff: String,
 }
 
-pub struct CaseRow {
-    pub id: i64,
-    pub note: String,
-    pub origin: String,
-    pub by: String,
-    pub status: String,
-    pub last_run: String,
+/// A threshold candidate waiting to go live, as the page shows it.
+pub struct CandidateRow {
+    pub number: i64,
+    /// What the threshold change was, in words.
+    pub change: String,
+    pub green: bool,
+    pub checks: Vec<CheckRow>,
+    /// The champion has signed this version off.
+    pub signed_off: bool,
 }
 
 pub struct CheckRow {
@@ -108,7 +109,9 @@ pub struct RolloutPage {
     pub shadow_summary: String,
     pub measures: Vec<MeasureRow>,
     pub versions: Vec<VersionRow>,
-    pub cases: Vec<CaseRow>,
+    pub cases: Vec<crate::edge_case_pages::CaseRow>,
+    /// A threshold candidate waiting for its gate and sign-off.
+    pub candidate: Option<CandidateRow>,
     pub events: Vec<EventRow>,
     /// (id, title, items, closed) of the automation's review sessions, newest first.
     pub sessions: Vec<(i64, String, usize, bool)>,
@@ -118,7 +121,7 @@ fn stage_words(stage: Stage) -> &'static str {
     match stage {
         Stage::Draft => "Draft: items can be tried; each goes to the inbox and nothing is sent.",
         Stage::Shadow => {
-            "Shadow: the automation runs on real input and sends nothing; every item is reviewed, and the reviewers' decisions measure it."
+            "Shadow: the automation runs on real input and sends nothing; every item is reviewed, the reviewers' decisions measure it, and decided shadow items are never delivered."
         }
         Stage::Live => "Live: results inside the reliable range are accepted and sent on their own.",
         Stage::Paused => {
@@ -199,7 +202,25 @@ async fn page(
         })
         .collect();
     measures.sort_by_key(|m| !m.required);
+    let candidate = t.waiting_candidate(actor, slug).await?.map(|c| CandidateRow {
+        number: c.change.version,
+        change: c.change.sentence(),
+        green: c.gate.green,
+        signed_off: view.signed_off_version == Some(c.change.version),
+        checks: c
+            .gate
+            .checks
+            .iter()
+            .map(|k| CheckRow {
+                key: k.key.clone(),
+                label: k.label.clone(),
+                passed: k.passed,
+                detail: k.detail.clone(),
+            })
+            .collect(),
+    });
     Ok(RolloutPage {
+        candidate,
         nav: Nav {
             user_name: actor.user.name.clone(),
             role: actor.user.role.to_string(),
@@ -271,34 +292,18 @@ async fn page(
                 }
             })
             .collect(),
-        cases: cases
-            .iter()
-            .map(|c| CaseRow {
-                id: c.id,
-                note: c.note.clone(),
-                origin: c.origin.clone(),
-                by: c.added_by_name.clone().unwrap_or_default(),
-                status: c.status.as_str().to_owned(),
-                last_run: results.iter().find(|r| r.edge_case_id == c.id).map_or_else(
-                    || "not run".into(),
-                    |r| {
-                        let n = versions
-                            .iter()
-                            .find(|v| v.id == r.version_id)
-                            .map_or(0, |v| v.number);
-                        format!("{} on v{n}", r.status)
-                    },
-                ),
-            })
-            .collect(),
+        cases: crate::edge_case_pages::case_rows(&cases, &results, &versions),
         events: view
             .events
             .iter()
-            .map(|e| EventRow {
-                when: datetime(e.created_at),
-                kind: e.kind.replace('_', " "),
-                who: e.actor_name.clone().unwrap_or_else(|| "Tandem".into()),
-                detail: e.detail.clone(),
+            .map(|e| {
+                let (kind, detail) = crate::rollout_words::event_words(&e.kind, &e.detail);
+                EventRow {
+                    when: datetime(e.created_at),
+                    kind,
+                    who: e.actor_name.clone().unwrap_or_else(|| "Tandem".into()),
+                    detail,
+                }
             })
             .collect(),
         sessions,
@@ -344,6 +349,7 @@ async fn rollout_page(
             "champion" => "The champion was named.".to_owned(),
             "activate" => "The version was re-activated; new items use it.".to_owned(),
             "case" => "The edge case was decided.".to_owned(),
+            "case-added" => "The edge case was added; the champion curates it below.".to_owned(),
             other => format!("Done: {other}."),
         })
     });
@@ -352,7 +358,7 @@ async fn rollout_page(
 }
 
 /// After a form: back to the page on success; the page with the error otherwise.
-async fn after<T>(
+pub(crate) async fn after<T>(
     s: &AppState,
     user: &PageUser,
     slug: &str,
@@ -416,6 +422,9 @@ struct NoteForm {
     reason: String,
     #[serde(default)]
     email: String,
+    /// The version signed off (a threshold candidate); the active one when empty.
+    #[serde(default)]
+    version: String,
 }
 
 async fn sign_off(
@@ -425,7 +434,19 @@ async fn sign_off(
     Form(f): Form<NoteForm>,
 ) -> Result<Response, PageError> {
     user.check_csrf(&f.csrf)?;
-    let r = s.tandem.sign_off(&user.actor, &slug, Some(&f.note)).await;
+    let r = match f.version.trim() {
+        "" => s.tandem.sign_off(&user.actor, &slug, Some(&f.note)).await,
+        v => match v.trim_start_matches(['v', 'V']).parse::<i64>() {
+            Ok(n) => {
+                s.tandem
+                    .sign_off_version(&user.actor, &slug, Some(n), Some(&f.note))
+                    .await
+            }
+            Err(_) => Err(ServiceError::invalid(format!(
+                "version: {v:?} is not a version number"
+            ))),
+        },
+    };
     after(&s, &user, &slug, "sign-off", r).await
 }
 
@@ -470,24 +491,6 @@ async fn activate_version(
         .activate_version(&user.actor, &slug, number, Some(&f.reason))
         .await;
     after(&s, &user, &slug, "activate", r).await
-}
-
-#[derive(Deserialize)]
-struct CaseForm {
-    csrf: String,
-    slug: String,
-    accept: String,
-}
-
-async fn decide_edge_case(
-    State(s): State<AppState>,
-    user: PageUser,
-    Path(id): Path<i64>,
-    Form(f): Form<CaseForm>,
-) -> Result<Response, PageError> {
-    user.check_csrf(&f.csrf)?;
-    let r = s.tandem.decide_edge_case(&user.actor, id, f.accept == "1").await;
-    after(&s, &user, &f.slug, "case", r).await
 }
 
 // --- review sessions (their own pages are in session_pages) ---------------------------

@@ -1,6 +1,7 @@
-//! A review session's page: the sampled items to vote and comment on, the decisions
-//! logged, and closing the session, after which the page shows its summary and each
-//! decision's link to the version that carries it out.
+//! A review session's page: the sampled items to vote and comment on (each with its
+//! input, the automation's answer and confidence, and the decision taken), the decisions
+//! logged, and closing the session (after a confirmation), after which the page shows its
+//! summary and each decision's link to the version that carries it out.
 
 use askama::Template;
 use axum::Form;
@@ -13,10 +14,9 @@ use tandem_domain::Role;
 use tandem_service::ServiceError;
 
 use crate::AppState;
-use crate::auth::CsrfForm;
 use crate::auth::PageUser;
 use crate::error::{PageError, public_message, status_of};
-use crate::format::datetime;
+use crate::format::{datetime, percent};
 use crate::pages::templates::Nav;
 
 pub fn routes() -> Router<AppState> {
@@ -33,8 +33,25 @@ pub fn routes() -> Router<AppState> {
 pub struct SampleRow {
     pub id: i64,
     pub stratum: String,
-    pub preview: String,
+    /// The item's input, each part named, each cut at `INPUT_CHARS`.
+    pub input: Vec<(String, String)>,
+    /// What the automation answered: (field or "route", value, confidence).
+    pub answer: Vec<(String, String, String)>,
+    /// The decision on the item, in words.
+    pub decision: String,
     pub votes: String,
+}
+
+/// The most of each input part a session shows; the item page has the whole.
+const INPUT_CHARS: usize = 1500;
+
+/// `text` cut at `INPUT_CHARS`, saying so.
+fn bounded(text: &str) -> String {
+    let mut out: String = text.chars().take(INPUT_CHARS).collect();
+    if out.len() < text.len() {
+        out.push_str(" … (cut; the item page shows all of it)");
+    }
+    out
 }
 
 pub struct DecisionRow {
@@ -68,6 +85,10 @@ pub struct SessionPage {
     pub summary: Option<SummaryView>,
     pub can_close: bool,
     pub can_link: bool,
+    /// Closing was asked for: the page asks to confirm it.
+    pub confirm_close: bool,
+    /// "3 of 12 items have votes", for the confirmation.
+    pub progress: String,
 }
 
 async fn session_page_of(
@@ -83,17 +104,54 @@ async fn session_page_of(
     let automation = s.tandem.store.automation(ws, view.session.automation_id).await?;
     let counts = s.tandem.store.inbox_counts(ws).await?;
     let mut items = Vec::new();
+    let mut names: std::collections::HashMap<tandem_domain::UserId, String> = Default::default();
     for it in &view.session.items {
         let item = s.tandem.store.item(ws, it.item_id).await?;
-        let input: std::collections::BTreeMap<String, String> =
-            serde_json::from_str(&item.input).unwrap_or_default();
-        let preview: String = input
-            .values()
-            .next()
-            .map_or("", String::as_str)
-            .chars()
-            .take(160)
+        let shown = s.tandem.item_view(actor, it.item_id).await?;
+        let mut answer: Vec<(String, String, String)> = shown
+            .fields
+            .iter()
+            .map(|f| {
+                let value = crate::pages::review::show(&f.value);
+                let value = if value.is_empty() {
+                    "(not found)".to_owned()
+                } else {
+                    value
+                };
+                (f.name.clone(), value, percent(f.confidence))
+            })
             .collect();
+        if let Some(r) = &shown.route {
+            let label = r.label.clone().unwrap_or_else(|| "(none)".into());
+            answer.push(("route".into(), label, percent(r.confidence)));
+        }
+        let decider = match item.decided_by {
+            Some(u) if !names.contains_key(&u) => {
+                let name = s
+                    .tandem
+                    .store
+                    .user(ws, u)
+                    .await
+                    .map(|u| u.name)
+                    .unwrap_or_default();
+                names.insert(u, name.clone());
+                Some(name)
+            }
+            Some(u) => names.get(&u).cloned(),
+            None => None,
+        };
+        let decision = if shown.status.is_open() {
+            "Not decided yet: it waits in the inbox.".to_owned()
+        } else {
+            let mut d = shown.status_label.to_owned();
+            if let Some(name) = decider.filter(|n| !n.is_empty()) {
+                d.push_str(&format!(" by {name}"));
+            }
+            if let Some(at) = item.decided_at {
+                d.push_str(&format!(", {}", datetime(at)));
+            }
+            d
+        };
         let votes: Vec<String> = view
             .notes
             .iter()
@@ -111,10 +169,36 @@ async fn session_page_of(
         items.push(SampleRow {
             id: it.item_id.0,
             stratum: it.stratum.replace('_', " "),
-            preview,
+            input: shown
+                .input
+                .iter()
+                .map(|(name, text)| (name.clone(), bounded(text)))
+                .collect(),
+            answer,
+            decision,
             votes: votes.join("; "),
         });
     }
+    let voted = view
+        .session
+        .items
+        .iter()
+        .filter(|it| {
+            view.notes
+                .iter()
+                .any(|n| n.item_id == Some(it.item_id) && n.kind == "vote")
+        })
+        .count();
+    let progress = format!(
+        "{voted} of {} item{} {} votes",
+        view.session.items.len(),
+        if view.session.items.len() == 1 { "" } else { "s" },
+        if view.session.items.len() == 1 {
+            "has"
+        } else {
+            "have"
+        },
+    );
     let closed_by = match view.session.closed_by {
         Some(u) => Some(s.tandem.store.user(ws, u).await?.name),
         None => None,
@@ -189,6 +273,8 @@ async fn session_page_of(
         summary,
         can_close,
         can_link: actor.user.role.allows(Role::Builder),
+        confirm_close: false,
+        progress,
     })
 }
 
@@ -264,16 +350,41 @@ async fn add_session_note(
             &f.body,
         )
         .await;
+    // A vote keeps the reviewer's place: back to the item after the one voted on (the
+    // page focuses it), not to the top of the page.
+    if let (Ok(_), "vote", Some(voted)) = (&r, f.kind.as_str(), f.item_id) {
+        let session = s.tandem.store.review_session(user.actor.workspace(), id).await?;
+        let order: Vec<i64> = session.items.iter().map(|i| i.item_id.0).collect();
+        let at = order.iter().position(|i| *i == voted);
+        let next = at.and_then(|k| order.get(k + 1)).copied().unwrap_or(voted);
+        return Ok(Redirect::to(&format!("/review-sessions/{id}#sample-{next}")).into_response());
+    }
     after(&s, &user, id, r).await
+}
+
+#[derive(Deserialize)]
+struct CloseForm {
+    csrf: String,
+    /// `yes` once the person confirmed; anything else asks them first.
+    #[serde(default)]
+    confirm: Option<String>,
 }
 
 async fn close_session(
     State(s): State<AppState>,
     user: PageUser,
     Path(id): Path<i64>,
-    Form(f): Form<CsrfForm>,
+    Form(f): Form<CloseForm>,
 ) -> Result<Response, PageError> {
     user.check_csrf(&f.csrf)?;
+    if f.confirm.as_deref() != Some("yes") {
+        let mut p = session_page_of(&s, &user, id, None).await?;
+        // Someone who may not close it (or a closed session) gets the service's reason.
+        if p.can_close {
+            p.confirm_close = true;
+            return render(&p, axum::http::StatusCode::OK);
+        }
+    }
     let r = s.tandem.close_review_session(&user.actor, id).await;
     after(&s, &user, id, r).await
 }

@@ -78,6 +78,16 @@
     })
   );
 
+  // "This looks wrong": its text box has focus on arrival; Ctrl+Enter sends it.
+  const wrongForm = document.getElementById("wrong-form");
+  const wrongReason = document.getElementById("wrong-reason");
+  if (wrongReason && document.activeElement !== wrongReason) wrongReason.focus();
+  if (wrongForm) {
+    wrongForm.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); wrongForm.requestSubmit(); }
+    });
+  }
+
   // Edits turn Approve off: approving would throw them away.
   const correctForm = document.getElementById("correct-form");
   const approve = document.getElementById("approve-button");
@@ -94,7 +104,34 @@
     });
   }
 
+  // Review session: j/k move between the sampled items, a/d vote on the selected one
+  // (one key), c goes to its comment box. After a vote the server sends the page back
+  // to the next item (#sample-N), which is selected and focused here, so the reviewer
+  // keeps their place.
+  const samples = page === "session" ? Array.from(document.querySelectorAll("#sample > li.sample")) : [];
+  let cur = -1;
+  const mark = (n) => { cur = n; samples.forEach((s, m) => s.classList.toggle("selected", m === n)); };
+  const pick = (i) => {
+    if (!samples.length) return;
+    mark(Math.max(0, Math.min(samples.length - 1, i)));
+    samples[cur].focus();
+  };
+  samples.forEach((s, n) => s.addEventListener("focusin", () => mark(n)));
+  const fromHash = samples.findIndex((s) => "#" + s.id === location.hash);
+  if (fromHash >= 0) pick(fromHash);
+  const vote = (choice) => {
+    const b = cur >= 0 && samples[cur].querySelector("button[name=choice][value=" + choice + "]");
+    if (b) b.click();
+  };
+  const confirmClose = document.getElementById("confirm-close-button");
+  if (confirmClose) confirmClose.focus();
+
+  // Bulk confirmation: its button has focus, so Enter approves; Esc goes back.
+  const bulkConfirm = document.getElementById("bulk-confirm");
+  if (bulkConfirm) bulkConfirm.focus();
+
   document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && page === "bulk" && !typing(document.activeElement)) { location.href = "/inbox"; return; }
     if (e.key === "Escape" && typing(document.activeElement)) { document.activeElement.blur(); return; }
     if (typing(document.activeElement) || e.ctrlKey || e.metaKey || e.altKey) return;
     const help = document.getElementById("help");
@@ -105,8 +142,16 @@
       if (e.key === "j") { e.preventDefault(); select(sel + 1); return; }
       if (e.key === "k") { e.preventDefault(); select(sel - 1); return; }
       if (e.key === "x" && sel >= 0) { const c = rows[sel].querySelector("input[type=checkbox]"); if (c && !c.disabled) { e.preventDefault(); c.checked = !c.checked; } return; }
+      if (e.key === "b") { const f = document.getElementById("bulk-form"); if (f && f.querySelector("input[name=item]:checked")) { e.preventDefault(); f.requestSubmit(); } return; }
       if ((e.key === "Enter" || e.key === "o") && sel >= 0) { e.preventDefault(); location.href = rows[sel].dataset.href; return; }
     }
+    if (samples.length) {
+      if (e.key === "j") { e.preventDefault(); pick(cur + 1); return; }
+      if (e.key === "k") { e.preventDefault(); pick(cur - 1); return; }
+      if (e.key === "a" || e.key === "d") { e.preventDefault(); vote(e.key === "a" ? "agree" : "disagree"); return; }
+      if (e.key === "c" && cur >= 0) { const c = samples[cur].querySelector("input[name=body]"); if (c) { e.preventDefault(); c.focus(); } return; }
+    }
+    if (page === "report-wrong" && e.key === "k") { e.preventDefault(); history.back(); return; }
     if (page === "item") {
       if (e.key === "a" && approve && !approve.disabled) { e.preventDefault(); document.getElementById("approve-form").requestSubmit(); return; }
       if (e.key === "e" && correctForm) {
@@ -117,6 +162,7 @@
         return;
       }
       if (e.key === "r") { const r = document.getElementById("reason"); if (r) { e.preventDefault(); r.focus(); } return; }
+      if (e.key === "w") { const w = document.getElementById("report-wrong"); if (w) { e.preventDefault(); location.href = w.href; } return; }
       const next = document.querySelector("link[rel=next]");
       if (e.key === "j" && next) { e.preventDefault(); location.href = next.href; return; }
       if (e.key === "k") { e.preventDefault(); history.back(); return; }

@@ -28,6 +28,15 @@ mod card_first;
 #[path = "browser/simulator.rs"]
 mod simulator;
 
+#[path = "browser/session.rs"]
+mod session;
+
+#[path = "browser/wrong_keys.rs"]
+mod wrong_keys;
+
+#[path = "browser/bulk_keys.rs"]
+mod bulk_keys;
+
 const DEFINITION: &str = r#"
 name = "Support"
 slug = "support"

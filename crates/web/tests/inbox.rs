@@ -17,6 +17,10 @@ use tandem_test_support::{PASSWORD, Receiver, SmtpServer, TestApp, TestBackend, 
 
 #[path = "inbox/holds.rs"]
 mod holds;
+#[path = "inbox/paging.rs"]
+mod paging;
+#[path = "inbox/rates.rs"]
+mod rates;
 #[path = "inbox/report.rs"]
 mod report;
 
@@ -734,7 +738,10 @@ async fn reviewer_progress_counts_decisions_and_warns_of_rubber_stamping() {
         "{html}"
     );
     assert!(html.contains("0.7 s"), "median time");
-    assert!(html.contains("100%"), "agreement");
+    assert!(
+        html.contains("6 of 6 (too few for a rate)"),
+        "agreement from six approvals is a count, not 100%: {html}"
+    );
 }
 
 /// The log as the API gives it: (kind, channel, status, attempts, error).

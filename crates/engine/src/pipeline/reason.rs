@@ -158,7 +158,7 @@ impl Reason {
             "out_of_range" => "Unlike the training input",
             "uncertain_reading" => "Unsure reading of the page",
             "engine_error" => "Processing failed",
-            "shadow_mode" => "Shadow mode",
+            "shadow_mode" => "Shadow mode (never delivered)",
             "draft_mode" => "Draft: not live yet",
             "paused" => "Automatic acceptance paused",
             "field_shadow" => "A field in shadow",

@@ -436,9 +436,11 @@ impl Tandem {
 pub fn stage_reason_message(code: &str) -> Option<&'static str> {
     match code {
         "shadow_mode" => Some(
-            "Shadow mode: this automation is not live yet, so every item is reviewed and nothing is sent until you decide. Your decision is the ground truth it is measured against.",
+            "Shadow mode: this automation is not live yet, so every item is reviewed, and decided shadow items are never delivered: nothing is sent, not even after you decide. Your decision is the ground truth it is measured against.",
         ),
-        "draft_mode" => Some("Draft: this automation is being set up; nothing is sent until you decide."),
+        "draft_mode" => Some(
+            "Draft: this automation is being set up; decided draft items are never delivered, so nothing is sent, not even after you decide.",
+        ),
         "paused" => Some(
             "Automatic acceptance is paused for this automation, so every item is reviewed before anything is sent.",
         ),

@@ -84,7 +84,6 @@ impl Tandem {
             reason: reason.map(String::from),
             newest_first: true,
             limit: POOL,
-            offset: 0,
             ..ItemFilter::default()
         };
         let decided_or_open = vec![

@@ -20,6 +20,13 @@ pub struct VersionInfo {
     pub content_hash: String,
 }
 
+/// A threshold candidate waiting to go live, and its readiness gate.
+#[derive(Debug, Clone, Serialize)]
+pub struct Candidate {
+    pub change: super::simulate::ThresholdChange,
+    pub gate: super::Gate,
+}
+
 /// One line of a definition diff.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DiffLine {
@@ -145,6 +152,48 @@ impl Tandem {
             .filter(|e| e.kind == super::simulate::THRESHOLD_EVENT)
             .filter_map(|e| serde_json::from_str::<serde_json::Value>(&e.detail).ok())
             .any(|d| d["candidate"] == true && d["version"] == number))
+    }
+
+    /// The threshold candidate waiting to go live, if there is one: the newest version a
+    /// threshold change made on a live automation, newer than the active version and
+    /// never activated since, with its own readiness gate (which counts the champion's
+    /// sign-off only when it is for this version).
+    pub async fn waiting_candidate(&self, actor: &Actor, slug: &str) -> ServiceResult<Option<Candidate>> {
+        actor.require(Role::Viewer, "see rollouts")?;
+        let ws = actor.workspace();
+        let a = self.automation_named(ws, slug).await?;
+        let Some(active) = a.active_version_id else {
+            return Ok(None);
+        };
+        let active = self.store.version(ws, active).await?.number;
+        let events = self.store.rollout_events(ws, a.id, 10_000).await?;
+        let detail =
+            |e: &tandem_store::RolloutEvent| serde_json::from_str::<serde_json::Value>(&e.detail).ok();
+        // A version once made active (through the gate, by force, or as a rollback) waits
+        // no more, even after a later rollback away from it.
+        let activated: Vec<i64> = events
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e.kind.as_str(),
+                    "candidate_live" | "forced_activation" | "rollback"
+                )
+            })
+            .filter_map(|e| detail(e)?["to"].as_i64())
+            .collect();
+        let change = events
+            .iter()
+            .filter(|e| e.kind == super::simulate::THRESHOLD_EVENT)
+            .filter_map(|e| serde_json::from_str::<super::simulate::ThresholdChange>(&e.detail).ok())
+            .filter(|c| c.candidate && c.version > active && !activated.contains(&c.version))
+            .max_by_key(|c| c.version);
+        let Some(change) = change else {
+            return Ok(None);
+        };
+        let v = self.version_numbered(ws, &a, change.version).await?;
+        let compiled = self.compiled(ws, v.id).await?;
+        let gate = self.candidate_gate(ws, &a, &compiled).await?;
+        Ok(Some(Candidate { change, gate }))
     }
 
     /// The readiness gate for a threshold candidate. Its models are the active version's,

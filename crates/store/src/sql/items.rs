@@ -6,7 +6,6 @@ use sqlx::query::Query;
 
 use super::{SqlStore, rowmap};
 use crate::*;
-use tandem_domain::ItemStatus;
 
 pub(super) const PROCESS_MAX_ATTEMPTS: i64 = 5;
 
@@ -208,99 +207,7 @@ impl SqlBuilder {
     }
 }
 
-pub(super) async fn list_items(s: &SqlStore, ws: WorkspaceId, f: &ItemFilter) -> Result<Vec<ItemSummary>> {
-    let mut b = SqlBuilder::new(
-        "SELECT i.id, i.automation_id, a.slug, a.name, i.status, i.confidence, i.created_at, i.preview,
-                COALESCE(p.priority, 1) AS priority, i.created_at + p.sla_ms AS due_at
-         FROM items i JOIN automations a ON a.id = i.automation_id AND a.workspace_id = i.workspace_id
-         LEFT JOIN review_policies p ON p.automation_id = i.automation_id AND p.workspace_id = i.workspace_id
-         WHERE i.workspace_id = ",
-    );
-    b.int(ws.0);
-    if f.statuses == [ItemStatus::NeedsReview, ItemStatus::Failed] {
-        // Written as a literal, exactly as the partial index `items_open` is, so the
-        // planner can use that index (a bound parameter would hide the match).
-        b.push(&format!(" AND i.status IN {OPEN}"));
-    } else if !f.statuses.is_empty() {
-        b.push(" AND i.status IN (");
-        for (n, st) in f.statuses.iter().enumerate() {
-            if n > 0 {
-                b.push(", ");
-            }
-            b.text(st.as_str());
-        }
-        b.push(")");
-    }
-    if let Some(a) = f.automation {
-        b.push(" AND i.automation_id = ").int(a.0);
-    }
-    if let Some(code) = &f.reason {
-        b.push(" AND EXISTS (SELECT 1 FROM item_reasons r WHERE r.item_id = i.id AND r.workspace_id = ")
-            .int(ws.0)
-            .push(" AND r.code = ")
-            .text(code)
-            .push(")");
-    }
-    if let Some(t) = f.processed_after {
-        b.push(" AND i.processed_at > ").int(t);
-    }
-    if let Some(t) = f.due_before {
-        b.push(" AND i.created_at + p.sla_ms <= ").int(t);
-    }
-    let dir = if f.newest_first { "DESC" } else { "ASC" };
-    // Items without a due time sort after those with one, on both backends.
-    let first = match f.sort {
-        ItemSort::Age => String::new(),
-        ItemSort::Priority => "COALESCE(p.priority, 1) DESC, ".into(),
-        ItemSort::Due => "CASE WHEN p.sla_ms IS NULL THEN 1 ELSE 0 END, i.created_at + p.sla_ms, ".into(),
-    };
-    b.push(&format!(" ORDER BY {first}i.created_at {dir}, i.id {dir} LIMIT "))
-        .int(i64::from(f.limit.clamp(1, 1000)))
-        .push(" OFFSET ")
-        .int(i64::from(f.offset));
-    let rows = b.query().fetch_all(&s.reader).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let st: String = row.try_get("status")?;
-        out.push(ItemSummary {
-            id: ItemId(row.try_get("id")?),
-            automation_id: AutomationId(row.try_get("automation_id")?),
-            automation_slug: row.try_get("slug")?,
-            automation_name: row.try_get("name")?,
-            status: rowmap::status(&st)?,
-            confidence: row.try_get("confidence")?,
-            created_at: row.try_get("created_at")?,
-            preview: row.try_get("preview")?,
-            reasons: Vec::new(),
-            priority: row.try_get("priority")?,
-            due_at: row.try_get("due_at")?,
-        });
-    }
-    if !out.is_empty() {
-        // `+workspace_id`, here and in `item_reasons`: without statistics SQLite would
-        // walk the (workspace, code) index, every reason in the workspace (120 ms at a
-        // million items), instead of probing each item's primary key.
-        let mut b = SqlBuilder::new("SELECT item_id, code FROM item_reasons WHERE +workspace_id = ");
-        b.int(ws.0).push(" AND item_id IN (");
-        for (n, it) in out.iter().enumerate() {
-            if n > 0 {
-                b.push(", ");
-            }
-            b.int(it.id.0);
-        }
-        b.push(") ORDER BY item_id, code");
-        for row in b.query().fetch_all(&s.reader).await? {
-            let id = ItemId(row.try_get("item_id")?);
-            let code: String = row.try_get("code")?;
-            if let Some(it) = out.iter_mut().find(|it| it.id == id) {
-                it.reasons.push(code);
-            }
-        }
-    }
-    Ok(out)
-}
-
-const OPEN: &str = "('needs_review', 'failed')";
+pub(super) const OPEN: &str = "('needs_review', 'failed')";
 
 pub(super) async fn open_count(s: &SqlStore, ws: WorkspaceId) -> Result<i64> {
     Ok(sqlx::query_scalar(&format!(

@@ -16,6 +16,7 @@ mod card_reads;
 mod deliveries;
 mod documents;
 mod inbox;
+mod item_list;
 mod items;
 mod jobs;
 mod llm;
@@ -479,7 +480,11 @@ impl Store for SqlStore {
         items::item(&self.reader, ws, id).await
     }
     async fn list_items(&self, ws: WorkspaceId, filter: &ItemFilter) -> Result<Vec<ItemSummary>> {
-        items::list_items(self, ws, filter).await
+        item_list::list_items(self, ws, filter).await
+    }
+
+    async fn count_items(&self, ws: WorkspaceId, filter: &ItemFilter) -> Result<i64> {
+        item_list::count_items(self, ws, filter).await
     }
     async fn load_items(
         &self,

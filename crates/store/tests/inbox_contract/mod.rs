@@ -618,3 +618,6 @@ async fn the_open_count_is_the_inbox_count_and_statistics_follow_the_data() {
         assert_eq!(store.open_count(ws).await.unwrap(), 6);
     }
 }
+
+#[path = "paging.rs"]
+mod paging;

@@ -6,7 +6,7 @@ use tandem_domain::Millis;
 use tandem_service::measure::{BaselineView, Checkin, EdgeCaseLine, WEEK_MS, WeekFigures, date_label};
 use tandem_store::Automation;
 
-use crate::format::percent;
+use crate::format::{counted_rate, percent, plotted_rate};
 
 pub struct Figure {
     pub label: String,
@@ -90,6 +90,16 @@ fn kind_label(kind: &str) -> &'static str {
 }
 
 /// Where a moment falls on a chart whose x is the week's index.
+/// Corrected of approved and corrected, only from 10 such decisions on.
+fn override_rate(w: &WeekFigures) -> Option<f64> {
+    plotted_rate(w.activity.corrected, w.activity.approved + w.activity.corrected)
+}
+
+/// Approvals under three seconds of all approvals, only from 10 approvals on.
+fn rubber_stamp_rate(w: &WeekFigures) -> Option<f64> {
+    plotted_rate(w.activity.rubber_stamps, w.activity.approved)
+}
+
 fn x_of(weeks: &[WeekFigures], at: Millis) -> Option<f64> {
     let first = weeks.first()?.week_start;
     let x = (at - first) as f64 / WEEK_MS as f64 - 0.5;
@@ -157,14 +167,14 @@ fn charts(c: &Checkin) -> Vec<(String, String)> {
     // Adoption signals: a team that corrects more, approves without looking or works
     // around the automation is telling something the hours alone do not.
     let signals = Chart::new(
-        "Override and rubber-stamp rates",
+        "Override and rubber-stamp rates (weeks with 10 or more decisions)",
         x(),
         Axis::new("Share of decisions").range(0.0, 1.0).percent(),
     )
-    .series(Series::line("override rate", pts(&|w| w.override_rate)))
-    .series(Series::points("override rate", pts(&|w| w.override_rate)))
-    .series(Series::line("rubber-stamp rate", pts(&|w| w.rubber_stamp_rate)))
-    .series(Series::points("rubber-stamp rate", pts(&|w| w.rubber_stamp_rate)));
+    .series(Series::line("override rate", pts(&override_rate)))
+    .series(Series::points("override rate", pts(&override_rate)))
+    .series(Series::line("rubber-stamp rate", pts(&rubber_stamp_rate)))
+    .series(Series::points("rubber-stamp rate", pts(&rubber_stamp_rate)));
     let outside = Chart::new("Done by hand outside Tandem", x(), Axis::new("Items")).series(Series::bars(
         "done by hand",
         pts(&|w| Some(w.activity.hand_outside as f64)),
@@ -326,12 +336,12 @@ pub fn checkin_view(c: &Checkin, automations: &[Automation], now: Millis) -> Che
             },
             Figure {
                 label: "Override rate".into(),
-                value: opt_pct(w.override_rate),
+                value: counted_rate(a.corrected, a.approved + a.corrected),
                 tone: "",
             },
             Figure {
                 label: "Rubber-stamp rate".into(),
-                value: opt_pct(w.rubber_stamp_rate),
+                value: counted_rate(a.rubber_stamps, a.approved),
                 tone: "",
             },
             Figure {
@@ -446,7 +456,7 @@ mod tests {
             weekly: Weekly {
                 automation: Some(("support".into(), "Support".into())),
                 baseline: Some(baseline.clone()),
-                weeks: vec![week(monday, 2, 1, 1, 0), week(monday + WEEK_MS, 3, 1, 0, 2)],
+                weeks: vec![week(monday, 20, 10, 5, 0), week(monday + WEEK_MS, 3, 1, 0, 2)],
             },
             notes: vec![],
             edge_cases: vec![],
@@ -461,15 +471,19 @@ mod tests {
                 .1
                 .clone()
         };
-        let signals = svg("Override and rubber-stamp rates");
+        // Week 0: 10 corrected of 30, 5 quick of 20 approvals. Week 1 has only 4
+        // decisions and 3 approvals: too few for a rate, so no point (not "25%", "0%").
+        let signals = svg("Override and rubber-stamp rates (weeks with 10 or more decisions)");
         for point in [
             "<title>override rate: 0, 33%</title>",
-            "<title>override rate: 1, 25%</title>",
-            "<title>rubber-stamp rate: 0, 50%</title>",
-            "<title>rubber-stamp rate: 1, 0%</title>",
+            "<title>rubber-stamp rate: 0, 25%</title>",
         ] {
             assert!(signals.contains(point), "missing {point} in {signals}");
         }
+        assert!(
+            !signals.contains("rate: 1,"),
+            "a rate from 4 decisions: {signals}"
+        );
         let outside = svg("Done by hand outside Tandem");
         assert!(outside.contains("<title>done by hand: 0</title>"), "{outside}");
         assert!(outside.contains("<title>done by hand: 2</title>"), "{outside}");

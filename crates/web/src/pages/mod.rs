@@ -7,6 +7,8 @@ mod by_hand;
 mod document;
 pub mod links;
 pub mod llm;
+mod paging;
+pub(crate) use paging::page_from;
 pub mod review;
 pub mod templates;
 mod training;
@@ -33,7 +35,7 @@ use crate::AppState;
 use crate::auth::CsrfForm;
 use crate::auth::{PageUser, SESSION_COOKIE};
 use crate::error::{PageError, public_message, status_of};
-use crate::format::{age, datetime, percent};
+use crate::format::{age, datetime, percent, query_value};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -234,6 +236,9 @@ struct InboxQuery {
     /// come through the address; the words are the page's own.
     approved: Option<u32>,
     not_approved: Option<u32>,
+    /// Keyset paging: the position the page starts after (or, going back, ends before).
+    after: Option<String>,
+    before: Option<String>,
 }
 
 /// The inbox's notice after a bulk approval, from its counts.
@@ -329,13 +334,26 @@ async fn inbox(
         newest_first: order == "newest",
         sort,
         due_before: overdue.then(|| s.tandem.now()),
-        limit: 200,
+        limit: paging::PAGE_SIZE,
+        from: paging::page_from(q.after.as_deref(), q.before.as_deref())?,
         ..Default::default()
     };
     if let Some(slug) = &automation_slug {
         filter.automation = s.tandem.store.automation_by_slug(ws, slug).await?.map(|a| a.id);
     }
-    let items = s.tandem.store.list_items(ws, &filter).await?;
+    let page = s.tandem.page_items(ws, &filter).await?;
+    let mut base = format!("/inbox?order={}&", query_value(&order));
+    if let Some(a) = &automation_slug {
+        base.push_str(&format!("automation={}&", query_value(a)));
+    }
+    if let Some(r) = &reason {
+        base.push_str(&format!("reason={}&", query_value(r)));
+    }
+    if overdue {
+        base.push_str("overdue=1&");
+    }
+    let pager = paging::pager(&page, &base, filter.from.is_some());
+    let items = page.items;
     let ids: Vec<ItemId> = items.iter().map(|i| i.id).collect();
     let claims = s.tandem.claims(ws, &ids).await?;
     let reports = s.tandem.store.wrong_reports(ws, &ids).await?;
@@ -389,6 +407,7 @@ async fn inbox(
                 q.done
                     .map(|id| format!("Item {id} decided. The inbox is clear for now."))
             }),
+        pager,
     };
     render(&page)
 }
@@ -666,6 +685,7 @@ async fn build_item_page(
             unsent_lines(&mode.typed)
         },
         can_report: view.status == ItemStatus::AutoAccepted,
+        can_add_case: can_decide && !by_hand && view.result.is_some(),
         held,
         version: view.version.map_or_else(|| "–".into(), |v| format!("v{v}")),
         created: datetime(view.created_at),
@@ -865,6 +885,8 @@ async fn decide(
 #[derive(Deserialize, Default)]
 struct ItemsQuery {
     status: Option<String>,
+    after: Option<String>,
+    before: Option<String>,
 }
 
 async fn items(
@@ -882,10 +904,17 @@ async fn items(
     let filter = ItemFilter {
         statuses,
         newest_first: true,
-        limit: 200,
+        limit: paging::PAGE_SIZE,
+        from: paging::page_from(q.after.as_deref(), q.before.as_deref())?,
         ..Default::default()
     };
-    let list = s.tandem.store.list_items(user.actor.workspace(), &filter).await?;
+    let page = s.tandem.page_items(user.actor.workspace(), &filter).await?;
+    let pager = paging::pager(
+        &page,
+        &format!("/items?status={}&", query_value(&status)),
+        filter.from.is_some(),
+    );
+    let list = page.items;
     let mut options = vec![("all".to_owned(), "All".to_owned())];
     options.extend(
         ItemStatus::ALL
@@ -900,6 +929,7 @@ async fn items(
             .collect(),
         status,
         statuses: options,
+        pager,
     })
 }
 

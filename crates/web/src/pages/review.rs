@@ -19,7 +19,6 @@ use super::{nav, render};
 use crate::AppState;
 use crate::auth::PageUser;
 use crate::error::{PageError, public_message, status_of};
-use crate::format::percent;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -35,6 +34,9 @@ pub fn routes() -> Router<AppState> {
         .route("/progress", get(progress))
 }
 
+/// The most of each input part the bulk confirmation shows beside the values.
+const BULK_INPUT_CHARS: usize = 600;
+
 /// The bulk form sends at most this many items; a bigger selection is refused.
 const MAX_BULK: usize = 200;
 /// The largest bulk form read, in bytes: 200 ids and the form token take about 5 KB, so a
@@ -42,7 +44,8 @@ const MAX_BULK: usize = 200;
 /// of ids once stalled the server, issue 21).
 const BULK_FORM_LIMIT: usize = 64 * 1024;
 
-fn show(v: &Option<serde_json::Value>) -> String {
+/// A field's value as it reads on a page (several values joined with "; ").
+pub(crate) fn show(v: &Option<serde_json::Value>) -> String {
     match v {
         None | Some(serde_json::Value::Null) => String::new(),
         Some(serde_json::Value::String(s)) => s.clone(),
@@ -154,6 +157,9 @@ async fn report_wrong(
 pub struct BulkRow {
     pub id: i64,
     pub automation: String,
+    /// The item's input (each part, cut at `BULK_INPUT_CHARS`), to check the values
+    /// against before approving them.
+    pub input: Vec<(String, String)>,
     pub fields: Vec<(String, String)>,
     pub reasons: Vec<String>,
 }
@@ -265,6 +271,17 @@ async fn bulk_confirm(
             None => ready.push(BulkRow {
                 id: id.0,
                 automation: view.automation.name.clone(),
+                input: view
+                    .input
+                    .iter()
+                    .map(|(name, text)| {
+                        let mut cut: String = text.chars().take(BULK_INPUT_CHARS).collect();
+                        if cut.len() < text.len() {
+                            cut.push_str(" …");
+                        }
+                        (name.clone(), cut)
+                    })
+                    .collect(),
                 fields: values(&view),
                 reasons: view.reasons.iter().map(|r| r.message.clone()).collect(),
             }),
@@ -355,7 +372,10 @@ async fn progress(State(s): State<AppState>, user: PageUser) -> Result<Html<Stri
             median: p
                 .median_seconds
                 .map_or_else(|| "–".into(), |m| format!("{m:.1} s")),
-            agreement: p.agreement.map_or_else(|| "–".into(), percent),
+            agreement: crate::format::counted_rate(
+                i64::try_from(p.agreed).unwrap_or(i64::MAX),
+                i64::try_from(p.compared).unwrap_or(i64::MAX),
+            ),
             quick: p.quick_approvals,
             rubber_stamping: p.rubber_stamping,
         })

@@ -71,6 +71,7 @@ pub struct InboxPage {
     pub notice: Option<String>,
     /// (slug, name) of automations with open items whose card this reviewer has not read.
     pub unread_cards: Vec<(String, String)>,
+    pub pager: super::paging::Pager,
 }
 
 #[derive(Debug, Clone)]
@@ -151,6 +152,8 @@ pub struct ItemPage {
     pub can_decide: bool,
     /// Accepted automatically: "this looks wrong" can send it back.
     pub can_report: bool,
+    /// It has an accepted result and the person may propose it as an edge case.
+    pub can_add_case: bool,
     /// Someone else is working on it (a sentence for people).
     pub held: Option<String>,
     /// The rejection reason a refused decision carried, typed again into its box.
@@ -202,6 +205,7 @@ pub struct ItemsPage {
     pub rows: Vec<InboxRow>,
     pub status: String,
     pub statuses: Vec<(String, String)>,
+    pub pager: super::paging::Pager,
 }
 
 #[derive(Debug, Clone)]

@@ -116,8 +116,12 @@ async fn a_champion_signs_off_and_the_automation_goes_live() {
     b.wait_for_path("/automations/support/rollout").await;
     b.wait_for_text("#stage", "live").await;
     let history = b.text("#events").await;
-    assert!(history.contains("stage"), "{history}");
-    assert!(history.contains("sign off"), "{history}");
+    assert!(
+        history.contains("Moved from shadow to live (version 1). Reason: “evidence is in”."),
+        "the history is in words: {history}"
+    );
+    assert!(history.contains("Signed off version 1 going live."), "{history}");
+    assert!(!history.contains('{'), "no JSON: {history}");
     b.close().await;
 
     let automation = app

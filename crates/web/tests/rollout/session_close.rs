@@ -196,18 +196,26 @@ async fn a_session_is_closed_from_its_page() {
         html.contains("id=\"close-button\""),
         "the one who started it can close it"
     );
+    // The close button asks first; only the confirmation closes.
     let resp = app
         .post_form(&format!("{page}/close"), &[("csrf", csrf.as_str())])
         .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains("id=\"confirm-close\"") && html.contains("Close this session?"),
+        "{html}"
+    );
+    assert!(!html.contains("id=\"summary\""), "asking closed nothing");
+    let confirm = [("csrf", csrf.as_str()), ("confirm", "yes")];
+    let resp = app.post_form(&format!("{page}/close"), &confirm).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     let html = app.page(&page).await;
     assert!(
         html.contains("id=\"summary\"") && html.contains("Closed "),
         "{html}"
     );
-    let resp = app
-        .post_form(&format!("{page}/close"), &[("csrf", csrf.as_str())])
-        .await;
+    let resp = app.post_form(&format!("{page}/close"), &confirm).await;
     assert_eq!(resp.status(), StatusCode::CONFLICT, "closed once");
     assert!(resp.text().await.unwrap().contains("already closed"));
 }
