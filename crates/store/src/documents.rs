@@ -110,6 +110,24 @@ pub trait DocumentStore {
         reading: &DocumentReading,
         now: Millis,
     ) -> Result<bool>;
+    /// A mailbox's cursor: its folder's UIDVALIDITY and the last UID accepted.
+    async fn mailbox_cursor(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        mailbox: &str,
+    ) -> Result<Option<(i64, i64)>>;
+    /// Move a mailbox's cursor on. Never back within the same UIDVALIDITY (a slower poller
+    /// finishing late cannot undo a faster one); a new UIDVALIDITY replaces it.
+    async fn set_mailbox_cursor(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        mailbox: &str,
+        uid_validity: i64,
+        last_uid: i64,
+        now: Millis,
+    ) -> Result<()>;
     /// Remove the originals of `ws`'s documents kept since before `before` (their text and
     /// positions stay, so evidence still shows); a document not read yet keeps its original. Returns how many were removed.
     async fn purge_documents(&self, ws: WorkspaceId, before: Millis, now: Millis) -> Result<u64>;

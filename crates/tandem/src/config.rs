@@ -77,6 +77,7 @@ impl DocumentsConfig {
             retention: (self.retention_days > 0)
                 .then(|| Duration::from_secs(self.retention_days.saturating_mul(86_400))),
             ocr_min_certainty: self.ocr_min_certainty.clamp(0.0, 1.0),
+            ..d
         }
     }
 }

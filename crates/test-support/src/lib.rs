@@ -17,6 +17,7 @@ mod app;
 mod browser;
 mod db;
 pub mod decision;
+mod dovecot;
 mod llm_server;
 mod receiver;
 mod smtp;
@@ -29,6 +30,7 @@ pub fn app_password() -> &'static str {
 }
 pub use browser::Browser;
 pub use db::{TestBackend, TestDb, backends};
+pub use dovecot::Dovecot;
 pub use llm_server::FakeLlm;
 pub use receiver::{Received, Receiver};
 pub use smtp::{Mail, SmtpServer};

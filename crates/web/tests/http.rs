@@ -14,6 +14,8 @@ use tandem_test_support::{Receiver, TestApp, backends};
 mod documents;
 #[path = "http/email.rs"]
 mod email;
+#[path = "http/mailbox.rs"]
+mod mailbox;
 #[path = "http/secrets.rs"]
 mod secrets;
 #[path = "http/training.rs"]

@@ -21,7 +21,7 @@ use tandem_engine::FieldKind;
 pub use tandem_engine::classifier::FeatureKind as InputKind;
 use tandem_engine::classifier::{FeatureKind, InputFeature};
 
-pub use email::{EmailDef, EmailItems};
+pub use email::{EmailDef, EmailItems, MailboxDef};
 pub use llm::LlmDef;
 pub use redact::redact_secrets;
 pub use review::{NotifyChannel, Priority, ReviewPolicy};

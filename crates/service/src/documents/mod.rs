@@ -13,6 +13,7 @@
 
 mod email;
 mod intake_email;
+mod mailbox;
 mod ocr;
 mod pdf;
 mod reading;
@@ -28,6 +29,7 @@ use tandem_domain::Role;
 use tandem_engine::layout::{BBox, Layout, LayoutBuilder, Page, Reading};
 use tandem_store::Inserted;
 
+pub use mailbox::{MailboxPoll, POLL_EVERY, Polled};
 pub(crate) use reading::{ReadFailed, read_waiting, waiting};
 pub use render::PageImage;
 pub use sniff::Kind;
@@ -45,6 +47,10 @@ pub struct DocumentSettings {
     pub retention: Option<Duration>,
     /// A value read by OCR from words under this certainty (0 to 1) goes to review.
     pub ocr_min_certainty: f64,
+    /// Values standing in for environment variables named by a definition
+    /// (`email.mailbox.password_env`), looked up first. For tests: a process cannot
+    /// safely set its own environment once threads run.
+    pub env_overrides: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for DocumentSettings {
@@ -54,6 +60,7 @@ impl Default for DocumentSettings {
             limits: Limits::default(),
             retention: None,
             ocr_min_certainty: 0.6,
+            env_overrides: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -345,6 +352,19 @@ impl Tandem {
         upload: Upload,
     ) -> ServiceResult<AcceptedDocument> {
         actor.require(Role::Builder, "submit documents")?;
+        let ws = actor.workspace();
+        let (automation, compiled) = self.active(ws, slug).await?;
+        self.accept_file(ws, &automation, &compiled, upload).await
+    }
+
+    /// Accept a file as an item of `automation` (an upload, or a message from its mailbox).
+    pub(crate) async fn accept_file(
+        &self,
+        ws: tandem_domain::WorkspaceId,
+        automation: &tandem_store::Automation,
+        compiled: &crate::automations::Compiled,
+        upload: Upload,
+    ) -> ServiceResult<AcceptedDocument> {
         let name = clean_file_name(&upload.file_name);
         let settings = &self.settings.documents;
         if upload.bytes.len() > settings.max_bytes {
@@ -356,8 +376,6 @@ impl Tandem {
                 },
             ));
         }
-        let ws = actor.workspace();
-        let (automation, compiled) = self.active(ws, slug).await?;
         let sha256 = hex::encode(sha2::Sha256::digest(&upload.bytes));
         let key = format!("{KEY_PREFIX}{sha256}");
         // The same file again: the item it made, without reading it again.
@@ -377,8 +395,8 @@ impl Tandem {
             return self
                 .submit_email(intake_email::Received {
                     ws,
-                    automation: &automation,
-                    compiled: &compiled,
+                    automation,
+                    compiled,
                     name,
                     bytes: upload.bytes,
                     sha256,
@@ -388,7 +406,7 @@ impl Tandem {
         let checked = check(&upload.bytes, &name, &settings.limits)
             .await
             .map_err(|e| intake_email::refuse(&name, e))?;
-        let entry = intake_email::entry(&compiled, &name, &checked, upload.bytes, key, &[], None)?;
+        let entry = intake_email::entry(compiled, &name, &checked, upload.bytes, key, &[], None)?;
         let mut inserted = self
             .store
             .insert_documents(ws, automation.id, std::slice::from_ref(&entry), self.now())

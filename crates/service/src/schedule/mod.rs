@@ -49,6 +49,7 @@ pub fn tasks() -> Vec<Arc<dyn PeriodicTask>> {
         Arc::new(crate::measure::WeeklyDigest),
         Arc::new(prune::PruneScheduledRuns),
         Arc::new(crate::documents::retention::DocumentRetention),
+        Arc::new(crate::documents::MailboxPoll),
         Arc::new(crate::similar::backfill::SimilarBackfill),
         Arc::new(crate::sweep::InboxDigests),
         Arc::new(crate::sweep::InboxEscalations),

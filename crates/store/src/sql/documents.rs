@@ -158,9 +158,7 @@ impl DocumentStore for SqlStore {
         reading: &DocumentReading,
         now: Millis,
     ) -> Result<bool> {
-        // The write comes first, so SQLite takes the write lock at once (a transaction
-        // that reads first can fail with "database is locked" when it must upgrade).
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         let marked = sqlx::query(
             "UPDATE documents SET pages = $3, ocr_pages = $4, layout = $5, read_at = $6
              WHERE workspace_id = $1 AND item_id = $2 AND read_at IS NULL",
@@ -186,6 +184,55 @@ impl DocumentStore for SqlStore {
             .await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    async fn mailbox_cursor(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        mailbox: &str,
+    ) -> Result<Option<(i64, i64)>> {
+        let row = sqlx::query(
+            "SELECT uid_validity, last_uid FROM mailbox_cursors
+             WHERE workspace_id = $1 AND automation_id = $2 AND mailbox = $3",
+        )
+        .bind(ws.0)
+        .bind(automation.0)
+        .bind(mailbox)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.map(|r| Ok((r.try_get("uid_validity")?, r.try_get("last_uid")?)))
+            .transpose()
+    }
+
+    async fn set_mailbox_cursor(
+        &self,
+        ws: WorkspaceId,
+        automation: AutomationId,
+        mailbox: &str,
+        uid_validity: i64,
+        last_uid: i64,
+        now: Millis,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO mailbox_cursors (workspace_id, automation_id, mailbox, uid_validity, last_uid, updated_at)
+             SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS
+                 (SELECT 1 FROM automations WHERE workspace_id = $1 AND id = $2)
+             ON CONFLICT (workspace_id, automation_id, mailbox) DO UPDATE
+             SET uid_validity = excluded.uid_validity, last_uid = excluded.last_uid,
+                 updated_at = excluded.updated_at
+             WHERE mailbox_cursors.uid_validity <> excluded.uid_validity
+                OR mailbox_cursors.last_uid < excluded.last_uid",
+        )
+        .bind(ws.0)
+        .bind(automation.0)
+        .bind(mailbox)
+        .bind(uid_validity)
+        .bind(last_uid)
+        .bind(now)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
     }
 
     async fn purge_documents(&self, ws: WorkspaceId, before: Millis, now: Millis) -> Result<u64> {
