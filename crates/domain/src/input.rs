@@ -94,6 +94,13 @@ impl ItemInput {
                     }
                     fields.insert(input.name.clone(), s.clone());
                 }
+                // A form's number or check box arrives as JSON; inputs the router reads as
+                // numbers, booleans or categories keep it in its JSON spelling.
+                Some(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_)))
+                    if input.kind != crate::definition::InputKind::Text =>
+                {
+                    fields.insert(input.name.clone(), v.to_string());
+                }
                 Some(other) => {
                     return Err(InputError::NotText {
                         name: input.name.clone(),
@@ -139,6 +146,10 @@ max_bytes = 10
 [[inputs]]
 name = "subject"
 required = false
+[[inputs]]
+name = "size"
+kind = "number"
+required = false
 [[fields]]
 name = "email"
 type = "email"
@@ -152,6 +163,13 @@ type = "email"
         let input = ItemInput::parse(&def(), &json!({"text": "hello"})).unwrap();
         assert_eq!(input.get("text"), Some("hello"));
         assert_eq!(input.get("subject"), None);
+        // A number input takes a JSON number in its JSON spelling; a text input does not.
+        let input = ItemInput::parse(&def(), &json!({"text": "hi", "size": 250})).unwrap();
+        assert_eq!(input.get("size"), Some("250"));
+        assert!(matches!(
+            ItemInput::parse(&def(), &json!({"text": "hi", "subject": 3})),
+            Err(InputError::NotText { .. })
+        ));
     }
 
     #[test]
@@ -168,7 +186,7 @@ type = "email"
         let e = ItemInput::parse(&d, &json!({"text": "x", "body": "y"})).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "field \"body\" is not an input of this automation (inputs: text, subject)"
+            "field \"body\" is not an input of this automation (inputs: text, subject, size)"
         );
         assert!(matches!(
             ItemInput::parse(&d, &json!({"text": 5})),

@@ -64,10 +64,7 @@ fn requests() -> Vec<Example> {
     ];
     texts
         .iter()
-        .map(|(text, label)| Example {
-            text: (*text).to_string(),
-            label: (*label).to_string(),
-        })
+        .map(|(text, label)| Example::new(*text, *label))
         .collect()
 }
 
@@ -106,6 +103,7 @@ fn spec() -> Spec {
             threshold: 0.5,
             oos_label: None,
             evidence: None,
+            rules: Vec::new(),
         }),
     }
 }

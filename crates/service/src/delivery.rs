@@ -8,6 +8,7 @@ use std::path::Path;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tandem_domain::Destination;
+use tandem_engine::pipeline::RouteOutcome;
 use tandem_store::{Delivery, Item, NewDelivery};
 
 use crate::Tandem;
@@ -16,6 +17,42 @@ use crate::Tandem;
 pub const DELIVERY_ID_HEADER: &str = "Tandem-Delivery-Id";
 /// The header that carries `sha256=HEX`, an HMAC of the body with the destination's secret.
 pub const SIGNATURE_HEADER: &str = "Tandem-Signature";
+
+/// How the delivered route came about, for a CRM (see docs/delivery.md): the route, who
+/// or what decided it (a rule, the model, or a person who changed it), the model's
+/// calibrated confidence, the rule in words, and the inputs that weighed most. `None` when
+/// the automation does not route. `reviewer` is the person who decided the item, if one did.
+pub(crate) fn routing(
+    outcome: Option<&RouteOutcome>,
+    result: &serde_json::Value,
+    reviewer: Option<&str>,
+) -> Option<serde_json::Value> {
+    let route = result.get("route")?;
+    let proposed = outcome.and_then(|o| o.label.as_deref());
+    let changed = route.as_str() != proposed;
+    let (decided_by, confidence, rule, reasons) = match outcome {
+        Some(o) if !changed => (
+            if o.by_rule { "rule" } else { "model" },
+            serde_json::json!(o.confidence),
+            serde_json::json!(o.rule),
+            o.contributions.iter().map(|c| c.what.clone()).collect::<Vec<_>>(),
+        ),
+        _ => (
+            "person",
+            serde_json::Value::Null,
+            serde_json::Value::Null,
+            Vec::new(),
+        ),
+    };
+    Some(serde_json::json!({
+        "route": route,
+        "decided_by": decided_by,
+        "confidence": confidence,
+        "rule": rule,
+        "reasons": reasons,
+        "reviewed_by": reviewer,
+    }))
+}
 
 /// What is delivered for an accepted item (without its delivery id, which is added per
 /// destination when sent).
@@ -26,9 +63,10 @@ pub(crate) fn payload(
     version: i64,
     status: tandem_domain::ItemStatus,
     result: &serde_json::Value,
+    routing: Option<serde_json::Value>,
 ) -> serde_json::Value {
     let base = tandem.settings.public_url.trim_end_matches('/');
-    serde_json::json!({
+    let mut out = serde_json::json!({
         "item_id": item.id,
         "automation": automation,
         "version": version,
@@ -39,7 +77,11 @@ pub(crate) fn payload(
             "item": format!("{base}/items/{}", item.id),
             "report_wrong": format!("{base}/items/{}/wrong", item.id),
         },
-    })
+    });
+    if let Some(r) = routing {
+        out["routing"] = r;
+    }
+    out
 }
 
 /// One delivery per destination for the same payload.

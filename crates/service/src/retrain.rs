@@ -121,10 +121,25 @@ pub(crate) fn examples_from_correction(
     };
     if let Some(route) = &def.route
         && changed("route")
-        && let (Some(text), Some(label)) = (text_of(&route.source), after["route"].as_str())
-        && !text.trim().is_empty()
+        && let Some(label) = after["route"].as_str()
     {
-        out.push(new(ROUTE, serde_json::json!({ "text": text, "label": label })));
+        // The structured inputs the router reads go with the text (an `Example`'s shape).
+        let text = text_of(&route.source).unwrap_or_default();
+        let fields: BTreeMap<&str, String> = route
+            .features
+            .iter()
+            .filter_map(|f| {
+                text_of(f)
+                    .filter(|v| !v.trim().is_empty())
+                    .map(|v| (f.as_str(), v))
+            })
+            .collect();
+        if !text.trim().is_empty() || !fields.is_empty() {
+            out.push(new(
+                ROUTE,
+                serde_json::json!({ "text": text, "label": label, "fields": fields }),
+            ));
+        }
     }
     let learned: Vec<_> = def
         .fields
@@ -225,7 +240,7 @@ fn score_router(router: Option<&dyn Router>, spec: &Spec, held: &[Example]) -> R
     };
     let (mut right, mut routed, mut routed_right) = (0, 0, 0);
     for e in held {
-        let p = router.predict(&e.text);
+        let p = router.predict_inputs(&step.input, &e.text, &e.fields);
         let is_right = p.ranked.first().is_some_and(|r| r.0 == e.label);
         right += usize::from(is_right);
         if !p.out_of_scope && p.confidence >= step.threshold {

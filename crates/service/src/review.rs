@@ -104,6 +104,11 @@ impl Tandem {
         }
         let deliveries = match &final_result {
             Some(result) => {
+                let routing = delivery::routing(
+                    outcome.as_ref().and_then(|o| o.route.as_ref()),
+                    result,
+                    Some(actor.user.name.as_str()),
+                );
                 let mut payload = delivery::payload(
                     self,
                     &item,
@@ -111,6 +116,7 @@ impl Tandem {
                     compiled.version.number,
                     status,
                     result,
+                    routing,
                 );
                 payload["decided_by"] = Value::String(actor.user.name.clone());
                 delivery::for_destinations(&def.destinations, &payload)

@@ -35,10 +35,7 @@ pub(crate) fn route_examples(def: &AutomationDef, data: &TrainingFiles) -> Servi
     let mut examples: Vec<Example> = route
         .inline_examples
         .iter()
-        .map(|e| Example {
-            text: e.text.clone(),
-            label: e.label.clone(),
-        })
+        .map(|e| Example::new(e.text.clone(), e.label.clone()))
         .collect();
     if let Some((name, text)) = &data.route_examples {
         let format = if name.to_ascii_lowercase().ends_with(".csv") {
@@ -112,6 +109,7 @@ pub(crate) fn train_with(
             .extend(examples.iter().map(|e| e.text.clone()));
         let opts = classifier::TrainOptions {
             oos_label: def.route.as_ref().and_then(|r| r.oos_label.clone()),
+            inputs: def.route_inputs(),
             ..Default::default()
         };
         let (model, held_out) = TextClassifier::train_scored(&examples, &opts)

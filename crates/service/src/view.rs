@@ -93,6 +93,10 @@ pub struct RouteView {
     pub reasons: Vec<ReasonView>,
     /// Every route a reviewer may choose.
     pub labels: Vec<String>,
+    /// The inputs that weighed most in the model's choice, in words, strongest first.
+    pub contributions: Vec<String>,
+    /// The definition's rule that decided, narrowed or flagged the route, in words.
+    pub rule: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -230,6 +234,8 @@ impl Tandem {
                         .collect(),
                     out_of_scope: r.out_of_scope,
                     reasons: rs,
+                    contributions: r.contributions.iter().map(|c| c.what.clone()).collect(),
+                    rule: r.rule.clone(),
                     labels: c.def.route_labels(),
                 });
             }
@@ -256,6 +262,8 @@ impl Tandem {
                     top: Vec::new(),
                     out_of_scope: false,
                     reasons: Vec::new(),
+                    contributions: Vec::new(),
+                    rule: None,
                     labels: c.def.route_labels(),
                 });
             }

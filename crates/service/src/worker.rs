@@ -623,7 +623,8 @@ fn run_engine(
         (None, Vec::new())
     } else {
         let result = outcome.result();
-        let payload = delivery::payload(t, item, slug, c.version.number, status, &result);
+        let routing = delivery::routing(outcome.route.as_ref(), &result, None);
+        let payload = delivery::payload(t, item, slug, c.version.number, status, &result, routing);
         (
             Some(result.to_string()),
             delivery::for_destinations(&c.def.destinations, &payload),

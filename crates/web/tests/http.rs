@@ -536,6 +536,8 @@ mod amplification;
 mod budget;
 #[path = "http/headers.rs"]
 mod headers;
+#[path = "http/leads.rs"]
+mod leads;
 #[path = "http/llm.rs"]
 mod llm;
 #[path = "http/llm_scoring.rs"]

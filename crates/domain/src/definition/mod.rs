@@ -9,6 +9,7 @@ mod parse;
 mod redact;
 mod review;
 mod rollout;
+mod route_rules;
 pub mod url_host;
 mod walk;
 
@@ -16,6 +17,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::slug::Slug;
 use tandem_engine::FieldKind;
+/// How an input is read (text, category, number, boolean, e-mail domain).
+pub use tandem_engine::classifier::FeatureKind as InputKind;
+use tandem_engine::classifier::{FeatureKind, InputFeature};
 
 pub use email::{EmailDef, EmailItems, MailboxDef};
 pub use llm::LlmDef;
@@ -57,6 +61,9 @@ pub struct AutomationDef {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InputDef {
     pub name: String,
+    /// How the router reads it when `route.features` names it (`text` by default).
+    #[serde(default)]
+    pub kind: FeatureKind,
     pub required: bool,
     /// Larger values are refused at intake with a 413.
     pub max_bytes: usize,
@@ -152,6 +159,48 @@ pub struct RouteDef {
     pub threshold: f64,
     /// The label that marks out-of-scope examples in the training data, if any.
     pub oos_label: Option<String>,
+    /// Other inputs the router reads beside `source` (a lead's country, company size,
+    /// e-mail), each as its input's `kind` says.
+    #[serde(default)]
+    pub features: Vec<String>,
+    /// `[[route.rules]]`, evaluated before the model in order; the first that applies
+    /// decides, narrows or flags the route.
+    #[serde(default)]
+    pub rules: Vec<tandem_engine::pipeline::RouteRule>,
+}
+
+impl AutomationDef {
+    /// Route rules that overlap another with a different outcome (the earlier one wins
+    /// where both match), as `line N: ...` warnings for `tandem check`. Rules that can never
+    /// apply are errors, refused by [`AutomationDef::parse`].
+    pub fn rule_warnings(&self) -> Vec<String> {
+        let Some(route) = &self.route else {
+            return Vec::new();
+        };
+        tandem_engine::pipeline::check_route_rules(&route.rules)
+            .into_iter()
+            .filter(|p| !p.unreachable)
+            .map(|p| format!("line {}: {}", p.line, p.message))
+            .collect()
+    }
+
+    /// The structured inputs the router reads beside its source text.
+    pub fn route_inputs(&self) -> Vec<InputFeature> {
+        let Some(route) = &self.route else {
+            return Vec::new();
+        };
+        route
+            .features
+            .iter()
+            .filter_map(|name| {
+                let input = self.inputs.iter().find(|i| &i.name == name)?;
+                Some(InputFeature {
+                    name: name.clone(),
+                    kind: input.kind,
+                })
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -285,6 +334,7 @@ impl AutomationDef {
             oos_label: r.oos_label.clone(),
             // Filled in from the trained router's held-out answers when the version loads.
             evidence: None,
+            rules: r.rules.clone(),
         });
         Spec { fields, route }
     }

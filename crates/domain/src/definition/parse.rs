@@ -4,6 +4,7 @@ use toml::de::DeTable;
 
 use super::walk::{DefinitionError, Table, Walker, join};
 use super::*;
+use tandem_engine::pipeline::RouteRule;
 
 const TOP_KEYS: &[&str] = &[
     "name",
@@ -22,7 +23,7 @@ const TOP_KEYS: &[&str] = &[
     "card",
     "email",
 ];
-const INPUT_KEYS: &[&str] = &["name", "required", "max_bytes"];
+const INPUT_KEYS: &[&str] = &["name", "kind", "required", "max_bytes"];
 const FIELD_KEYS: &[&str] = &[
     "name",
     "type",
@@ -38,7 +39,15 @@ const FIELD_KEYS: &[&str] = &[
     "validate",
 ];
 const VALIDATE_KEYS: &[&str] = &["pattern", "min", "max", "one_of", "max_length"];
-const ROUTE_KEYS: &[&str] = &["source", "labels", "examples", "threshold", "oos_label"];
+const ROUTE_KEYS: &[&str] = &[
+    "source",
+    "labels",
+    "examples",
+    "threshold",
+    "oos_label",
+    "features",
+    "rules",
+];
 const DESTINATION_KEYS: &[&str] = &["type", "url", "secret", "path"];
 const BASELINE_KEYS: &[&str] = &["minutes_per_item", "weekly_volume", "target_hours_per_week"];
 
@@ -107,7 +116,7 @@ pub(super) fn parse(source: &str) -> Result<AutomationDef, Vec<DefinitionError>>
     let (fields, field_offsets) = parse_fields(&mut w, top, &input_names);
     let route = w.table(top, "route", "").map(|t| {
         let at = Walker::offset_of(top, "route").unwrap_or(0);
-        parse_route(&mut w, t, at, &input_names)
+        parse_route(&mut w, t, at, &input_names, &inputs)
     });
     let llm = w.table(top, "llm", "").and_then(|t| {
         let at = Walker::offset_of(top, "llm").unwrap_or(0);
@@ -225,8 +234,22 @@ fn parse_inputs(w: &mut Walker<'_>, top: &Table<'_>) -> Vec<InputDef> {
                 format!("input {name:?} is declared twice"),
             );
         }
+        let kind = match w.string(t, "kind", &path) {
+            None => FeatureKind::Text,
+            Some(k) => FeatureKind::parse(&k).unwrap_or_else(|| {
+                let at = Walker::offset_of(t, "kind").unwrap_or(at);
+                let all: Vec<&str> = FeatureKind::ALL.iter().map(|k| k.as_str()).collect();
+                w.error_at(
+                    at,
+                    &join(&path, "kind"),
+                    format!("{k:?} is not an input kind; kinds: {}", all.join(", ")),
+                );
+                FeatureKind::Text
+            }),
+        };
         inputs.push(InputDef {
             name,
+            kind,
             required: w.bool(t, "required", &path).unwrap_or(true),
             max_bytes: w
                 .number(t, "max_bytes", &path, 1.0, 64.0 * 1024.0 * 1024.0)
@@ -237,6 +260,7 @@ fn parse_inputs(w: &mut Walker<'_>, top: &Table<'_>) -> Vec<InputDef> {
         // The common case, one text input, needs no ceremony.
         inputs.push(InputDef {
             name: "text".into(),
+            kind: FeatureKind::Text,
             required: true,
             max_bytes: DEFAULT_MAX_INPUT_BYTES,
         });
@@ -455,7 +479,7 @@ fn parse_validation(w: &mut Walker<'_>, t: &Table<'_>, path: &str) -> Validation
     }
 }
 
-fn parse_route(w: &mut Walker<'_>, t: &Table<'_>, at: usize, inputs: &[&str]) -> RouteDef {
+fn parse_route(w: &mut Walker<'_>, t: &Table<'_>, at: usize, inputs: &[&str], defs: &[InputDef]) -> RouteDef {
     w.check_keys(t, ROUTE_KEYS, "route");
     let source = w
         .string(t, "source", "route")
@@ -469,6 +493,22 @@ fn parse_route(w: &mut Walker<'_>, t: &Table<'_>, at: usize, inputs: &[&str]) ->
         );
     }
     let labels = w.string_list(t, "labels", "route");
+    let features = w.string_list(t, "features", "route");
+    for (i, f) in features.iter().enumerate() {
+        let problem = if f == &source {
+            Some(format!("{f:?} is the route's source already"))
+        } else if !inputs.contains(&f.as_str()) {
+            Some(format!("{f:?} is not an input; inputs: {}", inputs.join(", ")))
+        } else if features[..i].contains(f) {
+            Some(format!("{f:?} is listed twice"))
+        } else {
+            None
+        };
+        if let Some(message) = problem {
+            let at = Walker::offset_of(t, "features").unwrap_or(at);
+            w.error_at(at, &format!("route.features[{i}]"), message);
+        }
+    }
     let mut inline_examples = Vec::new();
     let mut examples = None;
     if let Some(v) = Walker::get(t, "examples") {
@@ -495,6 +535,7 @@ fn parse_route(w: &mut Walker<'_>, t: &Table<'_>, at: usize, inputs: &[&str]) ->
     } else {
         w.error_at(at, "route.examples", "a route learns from examples: give a file (examples = \"FILE.jsonl\") or [[route.examples]] tables");
     }
+    let rules = rules_checked(w, t, defs, &labels);
     RouteDef {
         source,
         labels,
@@ -504,7 +545,22 @@ fn parse_route(w: &mut Walker<'_>, t: &Table<'_>, at: usize, inputs: &[&str]) ->
             .number(t, "threshold", "route", 0.0, 1.0)
             .unwrap_or(DEFAULT_ROUTE_THRESHOLD),
         oos_label: w.string(t, "oos_label", "route"),
+        rules,
+        features,
     }
+}
+
+/// The rules, with those that can never apply reported as errors at their line.
+fn rules_checked(w: &mut Walker<'_>, t: &Table<'_>, defs: &[InputDef], labels: &[String]) -> Vec<RouteRule> {
+    let rules = super::route_rules::parse_rules(w, t, defs, labels);
+    let problems = tandem_engine::pipeline::check_route_rules(&rules);
+    for (i, rule) in rules.iter().enumerate() {
+        for p in problems.iter().filter(|p| p.unreachable && p.line == rule.line) {
+            let at = w.offset_of_line(rule.line);
+            w.error_at(at, &format!("route.rules[{i}]"), p.message.clone());
+        }
+    }
+    rules
 }
 
 fn parse_destinations(w: &mut Walker<'_>, top: &Table<'_>) -> Vec<Destination> {
@@ -669,6 +725,107 @@ target_hours_per_week = 20
             .into_iter()
             .map(|e| e.to_string())
             .collect()
+    }
+
+    #[test]
+    fn route_rules_are_read_and_checked_with_their_lines() {
+        let head = "name = \"Leads\"\nslug = \"leads\"\n\
+[[inputs]]\nname = \"message\"\n\
+[[inputs]]\nname = \"country\"\nkind = \"category\"\n\
+[[inputs]]\nname = \"employees\"\nkind = \"number\"\n\
+[[inputs]]\nname = \"email\"\nkind = \"email_domain\"\n\
+[route]\nsource = \"message\"\nlabels = [\"emea\", \"americas\", \"enterprise\"]\nexamples = \"leads.jsonl\"\n";
+        let good = format!(
+            "{head}\
+[[route.rules]]\nwhen = {{ country = [\"DE\", \"AT\"] }}\nroute = \"emea\"\n\
+[[route.rules]]\nwhen = {{ employees = {{ min = 1000 }} }}\nonly = [\"enterprise\", \"americas\"]\n\
+[[route.rules]]\nwhen = {{ email = \"Rival.com\" }}\nreview = \"a competitor\"\n"
+        );
+        let def = AutomationDef::parse(&good).unwrap();
+        let rules = &def.route.as_ref().unwrap().rules;
+        assert_eq!(rules.len(), 3);
+        assert_eq!(rules[0].line, 18);
+        assert_eq!(
+            rules[2].when[0].1,
+            tandem_engine::pipeline::Condition::OneOf {
+                values: vec!["rival.com".into()],
+                domain: true
+            }
+        );
+        // A big company in DE matches lines 18 and 21 with different outcomes: a warning;
+        // a rival's address may come with either (line 24 overlaps both).
+        let warnings = def.rule_warnings();
+        assert_eq!(warnings.len(), 3, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with("line 21: the rule on line 21 overlaps the rule on line 18"),
+            "{warnings:?}"
+        );
+
+        let bad = format!(
+            "{head}\
+[[route.rules]]\nwhen = {{ country = [\"DE\", \"AT\"] }}\nroute = \"emea\"\n\
+[[route.rules]]\nwhen = {{ country = \"de\", employees = {{ min = 10 }} }}\nroute = \"americas\"\n\
+[[route.rules]]\nwhen = {{ zip = [\"1\"] }}\nroute = \"apac\"\n\
+[[route.rules]]\nwhen = {{ employees = {{ min = 5, max = 1 }} }}\nroute = \"emea\"\nreview = \"x\"\n"
+        );
+        let all = errors(&bad).join("\n");
+        assert!(all.contains("line 21, column 1: route.rules[1]: the rule on line 21 can never apply: the rule on line 18 comes first"), "{all}");
+        assert!(
+            all.contains("route.rules[2].when.zip: \"zip\" is not an input"),
+            "{all}"
+        );
+        assert!(
+            all.contains("route.rules[2].route: \"apac\" is not one of route.labels"),
+            "{all}"
+        );
+        assert!(
+            all.contains("route.rules[3].when.employees: min (5) must be under max (1)"),
+            "{all}"
+        );
+        assert!(all.contains("route.rules[3]: a rule does one thing"), "{all}");
+    }
+
+    #[test]
+    fn route_features_name_typed_inputs() {
+        let src = "name = \"Leads\"\nslug = \"leads\"\n\
+[[inputs]]\nname = \"message\"\n\
+[[inputs]]\nname = \"country\"\nkind = \"category\"\n\
+[[inputs]]\nname = \"size\"\nkind = \"number\"\nrequired = false\n\
+[route]\nsource = \"message\"\nfeatures = [\"country\", \"size\"]\nexamples = \"leads.jsonl\"\n";
+        let def = AutomationDef::parse(src).unwrap();
+        let inputs = def.route_inputs();
+        assert_eq!(inputs.len(), 2);
+        assert_eq!(
+            (inputs[1].name.as_str(), inputs[1].kind),
+            ("size", FeatureKind::Number)
+        );
+        let bad = src.replace("kind = \"number\"", "kind = \"integer\"").replace(
+            "[\"country\", \"size\"]",
+            "[\"country\", \"zip\", \"message\", \"country\"]",
+        );
+        let all = errors(&bad).join("\n");
+        assert!(
+            all.contains(
+                "\"integer\" is not an input kind; kinds: text, category, number, boolean, email_domain"
+            ),
+            "{all}"
+        );
+        assert!(
+            all.contains("route.features[1]: \"zip\" is not an input"),
+            "{all}"
+        );
+        assert!(
+            all.contains("route.features[2]: \"message\" is the route's source already"),
+            "{all}"
+        );
+        assert!(
+            all.contains("route.features[3]: \"country\" is listed twice"),
+            "{all}"
+        );
+        assert!(
+            all.contains("line 14, column 12: route.features[1]"),
+            "errors carry the line: {all}"
+        );
     }
 
     #[test]

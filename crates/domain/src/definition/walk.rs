@@ -33,6 +33,23 @@ impl<'s> Walker<'s> {
         }
     }
 
+    /// The 1-based line of a byte offset.
+    pub fn line_of(&self, offset: usize) -> usize {
+        let offset = floor_char_boundary(self.src, offset.min(self.src.len()));
+        self.src[..offset].matches('\n').count() + 1
+    }
+
+    /// The byte offset where a 1-based line starts.
+    pub fn offset_of_line(&self, line: usize) -> usize {
+        if line <= 1 {
+            return 0;
+        }
+        self.src
+            .match_indices('\n')
+            .nth(line - 2)
+            .map_or(self.src.len(), |(i, _)| i + 1)
+    }
+
     pub fn error_at(&mut self, offset: usize, path: &str, message: impl Into<String>) {
         let offset = offset.min(self.src.len());
         let before = &self.src[..floor_char_boundary(self.src, offset)];

@@ -2,6 +2,7 @@
 //! the model in postcard (a compact serde format: varints, no field names). Version 2
 //! appends the optional word-vector block after the version 1 body, so routers saved
 //! before it existed still load (as n-gram-only routers, which is what they are).
+//! Version 3 appends the structured inputs the router reads (empty for text-only ones).
 //!
 //! Loading never retrains: the vocabulary's lookup table is the only derived state, and it
 //! is rebuilt from the stored hashes. Floats are stored bit for bit, so a reloaded model
@@ -14,7 +15,7 @@ use thiserror::Error;
 const MAGIC: &[u8; 8] = b"TNDMCLF\0";
 /// Bump on any change to the stored structures; old artifacts are then rejected with a
 /// clear error (retrain) instead of being misread.
-const FORMAT_VERSION: u16 = 2;
+const FORMAT_VERSION: u16 = 3;
 /// The oldest version this build still reads.
 const OLDEST_VERSION: u16 = 1;
 
@@ -42,6 +43,8 @@ impl TextClassifier {
         out.extend_from_slice(&body);
         let dense = postcard::to_allocvec(&self.dense).unwrap_or_default();
         out.extend_from_slice(&dense);
+        let inputs = postcard::to_allocvec(&self.inputs).unwrap_or_default();
+        out.extend_from_slice(&inputs);
         out
     }
 
@@ -60,8 +63,12 @@ impl TextClassifier {
         }
         let corrupt = |e: postcard::Error| LoadError::Corrupt(e.to_string());
         let (mut model, rest): (TextClassifier, &[u8]) = postcard::take_from_bytes(body).map_err(corrupt)?;
-        if found >= 2 {
+        if found == 2 {
             model.dense = postcard::from_bytes(rest).map_err(corrupt)?;
+        } else if found >= 3 {
+            let (dense, rest) = postcard::take_from_bytes(rest).map_err(corrupt)?;
+            model.dense = dense;
+            model.inputs = postcard::from_bytes(rest).map_err(corrupt)?;
         }
         model.validate().map_err(LoadError::Corrupt)?;
         model.vocab.rebuild_map();

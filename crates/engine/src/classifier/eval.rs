@@ -278,14 +278,12 @@ mod tests {
             confidence,
             out_of_scope,
             oos_score: if out_of_scope { 0.9 } else { 0.1 },
+            contributions: Vec::new(),
         }
     }
 
     fn ex(label: &str) -> Example {
-        Example {
-            text: "t".into(),
-            label: label.into(),
-        }
+        Example::new("t", label)
     }
 
     #[test]

@@ -16,13 +16,13 @@ use std::hash::{BuildHasherDefault, Hasher};
 /// Character n-gram lengths (inclusive).
 /// Character bigrams were tried: they add a fifth to training time (they are in every
 /// input) for no measurable gain in accuracy or out-of-scope detection.
-const CHAR_MIN: usize = 3;
-const CHAR_MAX: usize = 5;
+pub(crate) const CHAR_MIN: usize = 3;
+pub(crate) const CHAR_MAX: usize = 5;
 
 /// Namespaces so that the word "ab" and the character bigram "ab" hash apart.
-const NS_WORD: u64 = 0x100;
-const NS_BIGRAM: u64 = 0x200;
-const NS_CHAR: u64 = 0x300;
+pub(crate) const NS_WORD: u64 = 0x100;
+pub(crate) const NS_BIGRAM: u64 = 0x200;
+pub(crate) const NS_CHAR: u64 = 0x300;
 
 /// Which block a feature belongs to; each block is L2-normalised on its own so that the
 /// many character n-grams do not drown the few word features.
@@ -30,6 +30,9 @@ const NS_CHAR: u64 = 0x300;
 pub(crate) enum Block {
     Word = 0,
     Char = 1,
+    /// Structured inputs (see `inputs`): normalised on their own, so a long message does
+    /// not drown the country column, nor the other way round.
+    Field = 2,
 }
 
 /// The keys are already 64-bit hashes, so the map needs no second hash: a multiply spreads
@@ -222,9 +225,10 @@ impl Vocab {
     }
 
     /// TF-IDF with sublinear term frequency (1 + ln tf), each block L2-normalised and
-    /// scaled by 1/sqrt(2) so the whole vector has unit norm.
+    /// scaled by 1/sqrt(2) so that the text alone has unit norm; structured inputs, when
+    /// there are any, add a block of the same weight as each text block.
     pub(crate) fn vectorize(&self, grams: &Grams) -> SparseVec {
-        let mut norm2 = [0.0f32; 2];
+        let mut norm2 = [0.0f32; 3];
         let mut known2 = 0.0f32;
         let mut idx = Vec::with_capacity(grams.list.len());
         let mut val = Vec::with_capacity(grams.list.len());
@@ -249,11 +253,12 @@ impl Vocab {
         let scale = [
             std::f32::consts::FRAC_1_SQRT_2 / norm2[0].sqrt().max(1e-12),
             std::f32::consts::FRAC_1_SQRT_2 / norm2[1].sqrt().max(1e-12),
+            std::f32::consts::FRAC_1_SQRT_2 / norm2[2].sqrt().max(1e-12),
         ];
         for (v, b) in val.iter_mut().zip(&blocks) {
             *v *= scale[*b as usize];
         }
-        let total = norm2[0] + norm2[1];
+        let total = norm2[0] + norm2[1] + norm2[2];
         SparseVec {
             idx,
             val,
@@ -263,7 +268,26 @@ impl Vocab {
         }
     }
 
-    /// Words and n-grams in one step, for prediction.
+    /// Add structured-input features (see `inputs`) to a text's n-grams, keeping the
+    /// list sorted by hash.
+    pub(crate) fn merge(grams: &mut Grams, fields: impl Iterator<Item = (u64, Block)>) {
+        let before = grams.list.len();
+        grams.list.extend(fields.map(|(h, b)| (h, b, 1)));
+        if grams.list.len() == before {
+            return;
+        }
+        grams.list.sort_unstable_by_key(|g| g.0);
+        grams.list.dedup_by(|b, a| {
+            let same = a.0 == b.0;
+            if same {
+                a.2 += b.2;
+            }
+            same
+        });
+    }
+
+    /// Words and n-grams in one step.
+    #[cfg(test)]
     pub(crate) fn transform(&self, text: &str) -> SparseVec {
         self.vectorize(&ngrams(text))
     }

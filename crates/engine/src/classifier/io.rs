@@ -1,11 +1,13 @@
 //! Reading labelled examples from text: JSON Lines (`{"text": ..., "label": ...}` per
-//! line) or CSV with a `text,label` header. Functions take `&str`, not paths, so the
+//! line) or CSV with a `text,label` header. Any other key or column is kept as a
+//! structured input of the example (`"country": "DE"`), for routers that read them. Functions take `&str`, not paths, so the
 //! engine stays free of I/O; the caller reads the file.
 //!
 //! A bad row is an error naming its 1-based line and what is wrong, never a silent skip:
 //! a training set that quietly lost rows trains a different model than the builder thinks.
 
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use thiserror::Error;
 
 /// One labelled training or test example.
@@ -13,15 +15,31 @@ use thiserror::Error;
 pub struct Example {
     pub text: String,
     pub label: String,
+    /// Structured inputs by name (country, company size...), as written; the router reads
+    /// those its definition declares (see `inputs`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, String>,
+}
+
+impl Example {
+    /// An example with text only.
+    pub fn new(text: impl Into<String>, label: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            label: label.into(),
+            fields: BTreeMap::new(),
+        }
+    }
 }
 
 /// The formats [`parse_examples`] reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExampleFormat {
-    /// One JSON object per line with string fields `text` and `label`; blank lines skipped.
+    /// One JSON object per line with string fields `text` and `label` (other keys are
+    /// structured inputs); blank lines skipped.
     Jsonl,
-    /// RFC 4180 CSV with a header naming `text` and `label` columns (any order, others
-    /// ignored); fields may be quoted.
+    /// RFC 4180 CSV with a header naming `text` and `label` columns (any order; other
+    /// columns are structured inputs); fields may be quoted.
     Csv,
 }
 
@@ -53,6 +71,8 @@ pub fn parse_examples(input: &str, format: ExampleFormat) -> Result<Vec<Example>
 struct JsonRow {
     text: Option<serde_json::Value>,
     label: Option<serde_json::Value>,
+    #[serde(flatten)]
+    rest: BTreeMap<String, serde_json::Value>,
 }
 
 fn parse_jsonl(input: &str) -> Result<Vec<Example>, ParseError> {
@@ -68,9 +88,35 @@ fn parse_jsonl(input: &str) -> Result<Vec<Example>, ParseError> {
         }
         let row: JsonRow =
             serde_json::from_str(line).map_err(|e| row_err(format!("not a JSON object: {e}")))?;
-        let text = string_field(row.text, "text").map_err(row_err)?;
         let label = string_field(row.label, "label").map_err(row_err)?;
-        out.push(Example { text, label });
+        let mut fields = BTreeMap::new();
+        for (k, v) in row.rest {
+            let v = match v {
+                serde_json::Value::Null => continue,
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Number(n) => n.to_string(),
+                serde_json::Value::Bool(b) => b.to_string(),
+                other => {
+                    return Err(row_err(format!(
+                        "field `{k}` must be a string, number or boolean, found {other}"
+                    )));
+                }
+            };
+            fields.insert(k, v);
+        }
+        // A lead may come with structured inputs and no message: then the text may be
+        // missing or empty, but never of the wrong type.
+        let no_text = match &row.text {
+            None | Some(serde_json::Value::Null) => true,
+            Some(serde_json::Value::String(t)) => t.trim().is_empty(),
+            Some(_) => false,
+        };
+        let text = if no_text && !fields.is_empty() {
+            String::new()
+        } else {
+            string_field(row.text, "text").map_err(row_err)?
+        };
+        out.push(Example { text, label, fields });
     }
     Ok(out)
 }
@@ -127,9 +173,23 @@ fn parse_csv(input: &str) -> Result<Vec<Example>, ParseError> {
         })?;
         let line = record.position().map_or(0, |p| p.line());
         let row_err = |message: String| ParseError::Row { line, message };
-        let text = check_value(record.get(ti).unwrap_or_default().to_string(), "text").map_err(row_err)?;
         let label = check_value(record.get(li).unwrap_or_default().to_string(), "label").map_err(row_err)?;
-        out.push(Example { text, label });
+        let fields: BTreeMap<String, String> = header
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != ti && i != li)
+            .filter_map(|(i, h)| {
+                let v = record.get(i).unwrap_or_default().trim();
+                (!v.is_empty()).then(|| (h.trim().to_string(), v.to_string()))
+            })
+            .collect();
+        let raw = record.get(ti).unwrap_or_default().to_string();
+        let text = if fields.is_empty() {
+            check_value(raw, "text").map_err(row_err)?
+        } else {
+            raw
+        };
+        out.push(Example { text, label, fields });
     }
     Ok(out)
 }
@@ -144,13 +204,7 @@ mod tests {
             "{\"text\": \"hi there\", \"label\": \"greet\"}\n\n{\"text\":\"bye\",\"label\":\"leave\"}\n";
         let ex = parse_examples(input, ExampleFormat::Jsonl).unwrap();
         assert_eq!(ex.len(), 2);
-        assert_eq!(
-            ex[1],
-            Example {
-                text: "bye".into(),
-                label: "leave".into()
-            }
-        );
+        assert_eq!(ex[1], Example::new("bye", "leave"));
     }
 
     #[test]
@@ -176,6 +230,37 @@ mod tests {
                 .starts_with("line 1: field `text` must be a string"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn other_keys_and_columns_are_structured_inputs() {
+        let ex = parse_examples(
+            "{\"text\": \"hi\", \"label\": \"a\", \"country\": \"DE\", \"size\": 250, \"vip\": true, \"x\": null}\n{\"label\": \"b\", \"country\": \"FR\"}",
+            ExampleFormat::Jsonl,
+        )
+        .unwrap();
+        assert_eq!(ex[0].fields.len(), 3);
+        assert_eq!(ex[0].fields["size"], "250");
+        assert_eq!(ex[0].fields["vip"], "true");
+        assert_eq!(
+            (ex[1].text.as_str(), ex[1].fields["country"].as_str()),
+            ("", "FR")
+        );
+        let err = parse_examples("{\"label\": \"b\", \"country\": [1]}", ExampleFormat::Jsonl).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("field `country` must be a string, number or boolean"),
+            "{err}"
+        );
+        let err = parse_examples(
+            "{\"text\": 3, \"label\": \"b\", \"country\": \"DE\"}",
+            ExampleFormat::Jsonl,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("field `text` must be a string"), "{err}");
+        let ex = parse_examples("text,label,state\nhello,a,CA\n,b,NY\n", ExampleFormat::Csv).unwrap();
+        assert_eq!(ex[0].fields["state"], "CA");
+        assert_eq!((ex[1].text.as_str(), ex[1].fields["state"].as_str()), ("", "NY"));
     }
 
     #[test]

@@ -303,6 +303,16 @@ impl Compact {
         }
     }
 
+    /// The kept weight of one feature row for one class (0 when it was dropped).
+    pub(crate) fn weight(&self, row: usize, class: usize) -> f32 {
+        let (lo, hi) = (self.row_start[row] as usize, self.row_start[row + 1] as usize);
+        self.class_of[lo..hi]
+            .iter()
+            .zip(&self.q[lo..hi])
+            .find(|(c, _)| **c as usize == class)
+            .map_or(0.0, |(_, &q)| self.step * f32::from(q))
+    }
+
     pub(crate) fn entries(&self) -> usize {
         self.q.len()
     }

@@ -10,8 +10,10 @@
 mod artifact;
 mod confidence;
 pub mod eval;
+mod explain;
 pub(crate) mod features;
 mod folds;
+pub mod inputs;
 mod io;
 mod linear;
 mod model;
@@ -21,6 +23,8 @@ mod train;
 mod wordvec;
 
 pub use artifact::LoadError;
+pub use explain::Contribution;
+pub use inputs::{FeatureKind, InputFeature};
 pub use io::{Example, ExampleFormat, ParseError, parse_examples};
 pub use model::{Prediction, TextClassifier, TrainSummary};
 pub use train::{TrainError, TrainOptions};

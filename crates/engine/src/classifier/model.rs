@@ -6,10 +6,13 @@
 //! calibrated confidence and out-of-scope probability off the two signal models.
 
 use super::confidence::{SignalModel, signals};
-use super::features::Vocab;
+use super::explain::{Contribution, contributions};
+use super::features::{Vocab, ngrams};
+use super::inputs::{InputFeature, as_block, field_grams};
 use super::linear::{Compact, DenseWeights, softmax_in_place};
 use super::wordvec;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// How many routes a prediction lists.
 const TOP_ROUTES: usize = 5;
@@ -28,6 +31,9 @@ pub struct Prediction {
     pub out_of_scope: bool,
     /// Calibrated probability that the input is out of scope.
     pub oos_score: f64,
+    /// The inputs that weighed most towards the best route, in words (see `explain`).
+    #[serde(default)]
+    pub contributions: Vec<Contribution>,
 }
 
 /// What training chose and measured on its own held-out rows, for display.
@@ -79,12 +85,30 @@ pub struct TextClassifier {
     /// Present when training found the word vectors helped on held-out rows.
     #[serde(skip)]
     pub(crate) dense: Option<DenseHead>,
+    /// The structured inputs read beside the text (see `inputs`); stored after the dense
+    /// block (see `artifact`), empty for routers that read text only.
+    #[serde(skip)]
+    pub(crate) inputs: Vec<InputFeature>,
 }
 
 impl TextClassifier {
     /// Route one text.
     pub fn predict(&self, text: &str) -> Prediction {
-        let mut x = self.vocab.transform(text);
+        self.predict_inputs("text", text, &BTreeMap::new())
+    }
+
+    /// Route one item from its text (named `text_name` in explanations) and its
+    /// structured inputs by name; inputs the router was not trained to read are ignored.
+    pub fn predict_inputs(
+        &self,
+        text_name: &str,
+        text: &str,
+        values: &BTreeMap<String, String>,
+    ) -> Prediction {
+        let fields = field_grams(&self.inputs, values);
+        let mut grams = ngrams(text);
+        Vocab::merge(&mut grams, as_block(&fields));
+        let mut x = self.vocab.vectorize(&grams);
         let mut logits = vec![0.0f32; self.labels.len()];
         self.linear.logits_into(&x, &mut logits);
         let oos_idx = self.oos_class.map(|c| c as usize);
@@ -125,6 +149,7 @@ impl TextClassifier {
         } else {
             1.0
         };
+        let contributions = contributions(&self.vocab, &self.linear, &x, order[0], text_name, text, &fields);
         let ranked = order
             .iter()
             .enumerate()
@@ -142,6 +167,7 @@ impl TextClassifier {
             confidence,
             out_of_scope,
             oos_score,
+            contributions,
         }
     }
 
@@ -187,6 +213,11 @@ impl TextClassifier {
         self.dense
             .as_ref()
             .map_or((0.0, Vec::new()), |d| (d.scale, d.scale_scores.clone()))
+    }
+
+    /// The structured inputs the router reads beside the text.
+    pub fn inputs(&self) -> &[InputFeature] {
+        &self.inputs
     }
 
     /// Every label the router knows, the out-of-scope label included.
@@ -265,10 +296,7 @@ pub(crate) mod tests {
                 let text = f
                     .replace("{a}", nouns[rng.below(nouns.len())])
                     .replace("{b}", adjs[rng.below(adjs.len())]);
-                out.push(Example {
-                    text,
-                    label: label.to_string(),
-                });
+                out.push(Example::new(text, label));
             }
         }
         let chatter = [
@@ -279,10 +307,7 @@ pub(crate) mod tests {
             "how tall is mount everest",
         ];
         for i in 0..oos {
-            out.push(Example {
-                text: chatter[i % chatter.len()].to_string(),
-                label: "oos".to_string(),
-            });
+            out.push(Example::new(chatter[i % chatter.len()], "oos"));
         }
         out
     }
@@ -344,6 +369,17 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_words_that_decided_a_route_are_named() {
+        let model = TextClassifier::train(&synthetic(40, 0, 3), &TrainOptions::default()).unwrap();
+        let p = model.predict_inputs("message", "my invoice is wrong", &BTreeMap::new());
+        assert_eq!(p.ranked[0].0, "billing");
+        let top: Vec<&str> = p.contributions.iter().map(|c| c.what.as_str()).collect();
+        assert_eq!(top[0], "message mentions \u{201c}invoice\u{201d}", "{top:?}");
+        assert!(p.contributions.windows(2).all(|w| w[0].weight >= w[1].weight));
+        assert!(p.contributions.iter().all(|c| c.weight > 0.0));
+    }
+
+    #[test]
     fn oos_examples_are_learned_but_never_a_route() {
         let model = TextClassifier::train(&synthetic(40, 40, 4), &TrainOptions::default()).unwrap();
         let p = model.predict("tell me a joke about cats");
@@ -353,10 +389,7 @@ pub(crate) mod tests {
 
     #[test]
     fn bad_training_sets_are_rejected_clearly() {
-        let ex = |t: &str, l: &str| Example {
-            text: t.into(),
-            label: l.into(),
-        };
+        let ex = |t: &str, l: &str| Example::new(t, l);
         let opts = TrainOptions::default();
         assert_eq!(
             TextClassifier::train(&[ex("a", "x")], &opts).unwrap_err(),
@@ -391,8 +424,9 @@ pub(crate) mod tests {
         let model = TextClassifier::train(&synthetic(10, 0, 6), &opts).unwrap();
         assert!(model.dense.is_none());
         // Version 1 was the same body without the trailing word-vector block (here `None`,
-        // one zero byte).
+        // one zero byte) and the structured inputs (here none, one zero byte).
         let mut v1 = model.to_bytes();
+        assert_eq!(v1.pop(), Some(0));
         assert_eq!(v1.pop(), Some(0));
         v1[8..10].copy_from_slice(&1u16.to_le_bytes());
         assert_eq!(TextClassifier::from_bytes(&v1).unwrap(), model);

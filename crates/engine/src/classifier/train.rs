@@ -8,6 +8,7 @@
 use super::confidence::{N_SIGNALS, SignalModel, signals};
 use super::features::{Grams, SparseVec, Vocab, ngrams};
 use super::folds::{Held, plan};
+use super::inputs::{InputFeature, as_block, field_grams};
 use super::io::Example;
 use super::linear::{Compact, Linear, Scorer, SgdParams};
 use super::model::{DenseHead, TextClassifier, TrainSummary, top_route};
@@ -40,6 +41,9 @@ pub struct TrainOptions {
     /// the n-grams alone, so a data set on which the word vectors do not help trains
     /// without them; an empty list or `[0.0]` never uses them.
     pub word_vector_weights: Vec<f32>,
+    /// Structured inputs to read beside the text, from each example's `fields` (see
+    /// `inputs`). Empty: the text alone.
+    pub inputs: Vec<InputFeature>,
 }
 
 impl Default for TrainOptions {
@@ -51,6 +55,7 @@ impl Default for TrainOptions {
             epochs: 5,
             oos_prior: 0.1,
             word_vector_weights: WORD_VECTOR_WEIGHTS.to_vec(),
+            inputs: Vec::new(),
         }
     }
 }
@@ -64,7 +69,7 @@ pub enum TrainError {
     OneLabel { label: String },
     #[error("no route labels: every example is labelled {oos_label:?} (out of scope)")]
     OnlyOutOfScope { oos_label: String },
-    #[error("example {index} (counting from 0) has empty text")]
+    #[error("example {index} (counting from 0) has empty text and no structured input")]
     EmptyText { index: usize },
 }
 
@@ -119,7 +124,17 @@ impl TextClassifier {
                 need: MIN_EXAMPLES,
             });
         }
-        if let Some(index) = examples.iter().position(|e| e.text.trim().is_empty()) {
+        let grams: Vec<Grams> = examples
+            .iter()
+            .map(|e| {
+                let mut g = ngrams(&e.text);
+                Vocab::merge(&mut g, as_block(&field_grams(&opts.inputs, &e.fields)));
+                g
+            })
+            .collect();
+        if let Some(index) =
+            (0..examples.len()).position(|i| examples[i].text.trim().is_empty() && grams[i].list.is_empty())
+        {
             return Err(TrainError::EmptyText { index });
         }
         let mut index: BTreeMap<&str, u32> = BTreeMap::new();
@@ -146,7 +161,6 @@ impl TextClassifier {
             _ => {}
         }
         let ys: Vec<u32> = examples.iter().map(|e| index[e.label.as_str()]).collect();
-        let grams: Vec<Grams> = examples.iter().map(|e| ngrams(&e.text)).collect();
         let classes = labels.len();
         let mut rng = Rng::new(opts.seed);
         let folds = plan(&ys, classes, oos_class, opts.folds, &mut rng);
@@ -403,6 +417,7 @@ impl TextClassifier {
             oos,
             summary,
             dense,
+            inputs: opts.inputs.clone(),
         };
         Ok((model, scored))
     }
@@ -437,10 +452,7 @@ mod small_data_tests {
     use super::*;
 
     fn ex(text: &str, label: &str) -> Example {
-        Example {
-            text: text.to_owned(),
-            label: label.to_owned(),
-        }
+        Example::new(text, label)
     }
 
     fn sets() -> Vec<Vec<Example>> {

@@ -11,6 +11,7 @@ mod accept;
 mod llm;
 mod normalize;
 mod reason;
+mod route_rules;
 mod rules;
 mod steps;
 
@@ -20,6 +21,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::classifier::Contribution;
 use crate::evidence::ThresholdEvidence;
 use crate::patterns::{self, PatternOptions};
 use crate::range::{InputRange, RangeViolation};
@@ -29,6 +31,9 @@ pub use accept::{Acceptance, NoEvidence, acceptance, route_acceptance};
 pub use llm::{LlmAnswer, LlmAnswers};
 pub use normalize::normalize;
 pub use reason::Reason;
+pub use route_rules::{
+    Condition, RouteRule, RuleAction, RuleProblem, check as check_route_rules, first_applying,
+};
 
 /// How a field's value is found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,6 +83,9 @@ pub struct RouteStep {
     /// router kept none (a version trained before they were kept).
     #[serde(default)]
     pub evidence: Option<ThresholdEvidence>,
+    /// Rules evaluated before the model, first match wins (see `route_rules`).
+    #[serde(default)]
+    pub rules: Vec<RouteRule>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,10 +102,23 @@ pub struct RoutePrediction {
     /// Calibrated probability that the best route is right (and the item in scope).
     pub confidence: f64,
     pub out_of_scope: bool,
+    /// The inputs that weighed most towards the best route, in words.
+    pub contributions: Vec<Contribution>,
 }
 
 pub trait Router: Send + Sync {
     fn predict(&self, text: &str) -> RoutePrediction;
+
+    /// Route from the text (the input named `text_name`) and every input of the item; a
+    /// router that reads only text ignores the rest.
+    fn predict_inputs(
+        &self,
+        _text_name: &str,
+        text: &str,
+        _inputs: &BTreeMap<String, String>,
+    ) -> RoutePrediction {
+        self.predict(text)
+    }
 }
 
 /// One value a model found for a field.
@@ -180,6 +201,15 @@ pub struct RouteOutcome {
     pub top: Vec<RouteChoice>,
     pub out_of_scope: bool,
     pub reasons: Vec<Reason>,
+    /// Which inputs weighed most in the model's choice, in words ("country = de").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contributions: Vec<Contribution>,
+    /// The definition's rule that decided, narrowed or flagged the route, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// True when that rule decided the route itself (the model was not asked).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub by_rule: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -339,26 +369,99 @@ pub fn run_with(
             outcome
         })
         .collect();
-    let route = spec.route.as_ref().map(|step| {
-        let text = inputs.get(&step.input).map_or("", String::as_str);
-        match &models.router {
-            None => RouteOutcome {
-                label: None,
-                confidence: 0.0,
-                top: Vec::new(),
-                out_of_scope: false,
-                reasons: vec![Reason::StepUnavailable {
-                    message: "there is no trained router for this version".into(),
-                }],
-            },
-            Some(router) => {
-                let mut outcome = gate_route(step, router.predict(text));
-                outcome.reasons.extend(out_of_range(&step.input));
-                outcome
-            }
-        }
-    });
+    let route = spec
+        .route
+        .as_ref()
+        .map(|step| route_step(step, models, inputs, out_of_range(&step.input).collect()));
     Outcome { fields, route }
+}
+
+/// The route: the first rule that applies, then (unless the rule decided) the model.
+fn route_step(
+    step: &RouteStep,
+    models: &Models,
+    inputs: &BTreeMap<String, String>,
+    out_of_range: Vec<Reason>,
+) -> RouteOutcome {
+    let rule = first_applying(&step.rules, inputs);
+    if let Some(r) = rule
+        && let RuleAction::Route { label } = &r.action
+    {
+        // The team's own rule: certain by definition, and the reason in words.
+        return RouteOutcome {
+            label: Some(label.clone()),
+            confidence: 1.0,
+            top: vec![RouteChoice {
+                label: label.clone(),
+                confidence: 1.0,
+            }],
+            out_of_scope: false,
+            reasons: Vec::new(),
+            contributions: Vec::new(),
+            rule: Some(format!("{} routes it to {label}", r.describe())),
+            by_rule: true,
+        };
+    }
+    let text = inputs.get(&step.input).map_or("", String::as_str);
+    let mut outcome = match &models.router {
+        None => RouteOutcome {
+            label: None,
+            confidence: 0.0,
+            top: Vec::new(),
+            out_of_scope: false,
+            reasons: vec![Reason::StepUnavailable {
+                message: "there is no trained router for this version".into(),
+            }],
+            contributions: Vec::new(),
+            rule: None,
+            by_rule: false,
+        },
+        Some(router) => {
+            let mut p = router.predict_inputs(&step.input, text, inputs);
+            if let Some(RouteRule {
+                action: RuleAction::Only { labels },
+                ..
+            }) = rule
+            {
+                restrict(&mut p, labels);
+            }
+            let mut outcome = gate_route(step, p);
+            outcome.reasons.extend(out_of_range);
+            outcome
+        }
+    };
+    if let Some(r) = rule {
+        match &r.action {
+            RuleAction::Only { labels } => {
+                outcome.rule = Some(format!(
+                    "{} limits the choice to {}",
+                    r.describe(),
+                    labels.join(", ")
+                ));
+            }
+            RuleAction::Review { why } => {
+                outcome.reasons.push(Reason::RuleReview {
+                    rule: r.describe(),
+                    why: why.clone(),
+                });
+                outcome.rule = Some(format!("{} sends it to a person", r.describe()));
+            }
+            RuleAction::Route { .. } => {}
+        }
+    }
+    outcome
+}
+
+/// Keep only the routes a rule allows; the best of them, with the probability the model
+/// gave it, becomes the answer. The explanation was for the model's own top route, so it
+/// goes when that route is not allowed.
+fn restrict(p: &mut RoutePrediction, allowed: &[String]) {
+    let top_before = p.ranked.first().map(|r| r.0.clone());
+    p.ranked.retain(|(l, _)| allowed.contains(l));
+    p.confidence = p.ranked.first().map_or(0.0, |r| r.1);
+    if p.ranked.first().map(|r| &r.0) != top_before.as_ref() {
+        p.contributions.clear();
+    }
 }
 
 enum Found {
@@ -575,6 +678,9 @@ fn gate_route(step: &RouteStep, p: RoutePrediction) -> RouteOutcome {
         top,
         out_of_scope: oos,
         reasons,
+        contributions: p.contributions,
+        rule: None,
+        by_rule: false,
     }
 }
 

@@ -41,6 +41,8 @@ pub enum Reason {
     OutOfRange(RangeViolation),
     /// The value was read from a page image by OCR, and the reader was unsure of a word.
     UncertainReading { confidence: f64, threshold: f64 },
+    /// A rule of the definition sends items like this one to a person.
+    RuleReview { rule: String, why: String },
 }
 
 impl Reason {
@@ -60,6 +62,7 @@ impl Reason {
             Reason::AbsentUnsure { .. } => "absent_unsure",
             Reason::OutOfRange(_) => "out_of_range",
             Reason::UncertainReading { .. } => "uncertain_reading",
+            Reason::RuleReview { .. } => "rule_review",
         }
     }
 
@@ -127,6 +130,14 @@ impl Reason {
                 percent(*confidence),
                 percent(*threshold)
             ),
+            Reason::RuleReview { rule, why } => {
+                let mut chars = rule.chars();
+                let first: String = chars
+                    .next()
+                    .map(|c| c.to_uppercase().collect())
+                    .unwrap_or_default();
+                format!("{first}{} sends it to a person: {why}", chars.as_str())
+            }
         }
     }
 

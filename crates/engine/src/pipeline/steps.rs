@@ -5,16 +5,27 @@
 use crate::classifier::TextClassifier;
 use crate::evidence::ThresholdEvidence;
 use crate::extractor::Extractor;
+use std::collections::BTreeMap;
 
 use super::{FieldModel, ModelField, ModelValue, RoutePrediction, Router};
 
 impl Router for TextClassifier {
     fn predict(&self, text: &str) -> RoutePrediction {
-        let p = TextClassifier::predict(self, text);
+        Router::predict_inputs(self, "text", text, &BTreeMap::new())
+    }
+
+    fn predict_inputs(
+        &self,
+        text_name: &str,
+        text: &str,
+        inputs: &BTreeMap<String, String>,
+    ) -> RoutePrediction {
+        let p = TextClassifier::predict_inputs(self, text_name, text, inputs);
         RoutePrediction {
             ranked: p.ranked,
             confidence: p.confidence,
             out_of_scope: p.out_of_scope,
+            contributions: p.contributions,
         }
     }
 }

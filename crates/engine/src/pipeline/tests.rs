@@ -146,6 +146,7 @@ fn route_with(p: RoutePrediction) -> RouteOutcome {
             threshold: 0.7,
             oos_label: Some("oos".into()),
             evidence: None,
+            rules: Vec::new(),
         }),
     };
     let models = Models {
@@ -160,6 +161,7 @@ fn pred(ranked: &[(&str, f64)], confidence: f64, oos: bool) -> RoutePrediction {
         ranked: ranked.iter().map(|(l, c)| (l.to_string(), *c)).collect(),
         confidence,
         out_of_scope: oos,
+        contributions: Vec::new(),
     }
 }
 
@@ -207,6 +209,7 @@ fn a_route_without_a_model_goes_to_review() {
             threshold: 0.7,
             oos_label: None,
             evidence: None,
+            rules: Vec::new(),
         }),
     };
     let out = run(&spec, &Models::default(), &inputs("x"));
@@ -311,6 +314,7 @@ fn input_outside_its_range_goes_to_review_whatever_the_score() {
             threshold: 0.7,
             oos_label: None,
             evidence: None,
+            rules: Vec::new(),
         }),
     };
     let training = [
@@ -357,6 +361,7 @@ fn the_route_threshold_is_kept_only_where_the_evidence_backs_it() {
                 threshold: 0.9,
                 oos_label: None,
                 evidence: Some(evidence),
+                rules: Vec::new(),
             }),
         };
         let models = Models {
@@ -569,4 +574,100 @@ fn a_value_on_words_read_unsurely_goes_to_review_saying_so() {
     flag_uncertain_readings(&mut sure, "text", &layout, 0.5);
     flag_uncertain_readings(&mut sure, "subject", &layout, 0.99);
     assert!(!sure.reason_codes().contains(&"uncertain_reading".to_string()));
+}
+
+fn rules_spec(rules: Vec<RouteRule>) -> Spec {
+    Spec {
+        fields: vec![],
+        route: Some(RouteStep {
+            input: "text".into(),
+            threshold: 0.7,
+            oos_label: None,
+            evidence: None,
+            rules,
+        }),
+    }
+}
+
+fn country(line: usize, values: &[&str], action: RuleAction) -> RouteRule {
+    RouteRule {
+        line,
+        when: vec![(
+            "country".into(),
+            Condition::OneOf {
+                values: values.iter().map(|v| v.to_lowercase()).collect(),
+                domain: false,
+            },
+        )],
+        action,
+    }
+}
+
+#[test]
+fn rules_decide_narrow_or_flag_the_route_before_the_model() {
+    let rules = vec![
+        country(4, &["DE", "AT"], RuleAction::Route { label: "emea".into() }),
+        country(
+            7,
+            &["US"],
+            RuleAction::Only {
+                labels: vec!["americas".into(), "partners".into()],
+            },
+        ),
+        country(
+            10,
+            &["KP"],
+            RuleAction::Review {
+                why: "export control".into(),
+            },
+        ),
+    ];
+    let spec = rules_spec(rules);
+    let models = Models {
+        router: Some(Box::new(FixedRouter(pred(
+            &[("apac", 0.9), ("partners", 0.06), ("americas", 0.03)],
+            0.9,
+            false,
+        )))),
+        ..Models::default()
+    };
+    let lead = |c: &str| {
+        let mut i = inputs("please call me");
+        i.insert("country".into(), c.into());
+        run(&spec, &models, &i).route.unwrap()
+    };
+    // A territory rule decides, whatever the model thinks, and says so.
+    let de = lead("de");
+    assert_eq!(de.label.as_deref(), Some("emea"));
+    assert!(de.reasons.is_empty() && de.by_rule);
+    assert_eq!(
+        de.rule.as_deref(),
+        Some("the rule on line 4 (country is one of de, at) routes it to emea")
+    );
+    // A narrowing rule leaves the model the allowed routes only: its best allowed one, at
+    // the probability it gave it (under the threshold here, so a person checks).
+    let us = lead("US");
+    assert_eq!(us.label.as_deref(), Some("partners"));
+    assert_eq!(us.confidence, 0.06);
+    assert!(us.reasons.iter().any(|r| r.code() == "route_unsure"), "{us:?}");
+    assert!(!us.by_rule);
+    assert!(
+        us.rule
+            .unwrap()
+            .contains("limits the choice to americas, partners")
+    );
+    // A review rule keeps the model's suggestion and sends the item to a person.
+    let kp = lead("KP");
+    assert_eq!(kp.label.as_deref(), Some("apac"));
+    let why: Vec<String> = kp.reasons.iter().map(|r| r.describe("the route")).collect();
+    assert!(kp.reasons.iter().any(|r| r.code() == "rule_review"), "{why:?}");
+    assert!(
+        why.iter()
+            .any(|w| w == "The rule on line 10 (country is kp) sends it to a person: export control"),
+        "{why:?}"
+    );
+    // No rule applies: the model alone.
+    let fr = lead("FR");
+    assert_eq!((fr.label.as_deref(), fr.rule), (Some("apac"), None));
+    assert!(fr.reasons.is_empty());
 }

@@ -29,6 +29,9 @@ pub fn run(file: &Path, settings: &tandem_service::Settings) -> ExitCode {
             for s in summary {
                 println!("  {s}");
             }
+            for w in def.rule_warnings() {
+                println!("  warning: {w}");
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

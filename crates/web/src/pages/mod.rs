@@ -606,6 +606,12 @@ async fn build_item_page(
             .collect(),
         labels: r.labels.clone(),
         reasons: r.reasons.iter().map(|x| x.message.clone()).collect(),
+        because: if by_hand {
+            Vec::new()
+        } else {
+            r.contributions.clone()
+        },
+        rule: if by_hand { None } else { r.rule.clone() },
     });
     let history = events
         .iter()

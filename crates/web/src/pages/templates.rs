@@ -116,6 +116,10 @@ pub struct RouteBlock {
     pub top: Vec<RouteRow>,
     pub labels: Vec<String>,
     pub reasons: Vec<String>,
+    /// What weighed most in the model's choice, in words.
+    pub because: Vec<String>,
+    /// The rule that decided, narrowed or flagged the route.
+    pub rule: Option<String>,
 }
 
 #[derive(Debug, Clone)]
