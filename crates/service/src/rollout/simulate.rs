@@ -258,6 +258,23 @@ pub fn set_threshold(source: &str, target: &str, threshold: f64) -> Result<Strin
 }
 
 impl Tandem {
+    /// The automation's decided items, newest first, up to `HISTORY_LIMIT`: what the
+    /// simulator draws its curve from and what an applied threshold is counted against.
+    async fn decided_history(
+        &self,
+        ws: tandem_domain::WorkspaceId,
+        automation: tandem_domain::AutomationId,
+    ) -> ServiceResult<Vec<DecidedItem>> {
+        let filter = DecidedFilter {
+            automation,
+            version: None,
+            reason: None,
+            live_only: false,
+            limit: HISTORY_LIMIT,
+        };
+        Ok(self.store.decided_items(ws, &filter).await?)
+    }
+
     /// The threshold change that made version `number` of `slug`, if one did.
     pub async fn threshold_change(
         &self,
@@ -304,19 +321,7 @@ impl Tandem {
                 )));
             }
         }
-        let items = self
-            .store
-            .decided_items(
-                ws,
-                &DecidedFilter {
-                    automation: a.id,
-                    version: None,
-                    reason: None,
-                    live_only: false,
-                    limit: HISTORY_LIMIT,
-                },
-            )
-            .await?;
+        let items = self.decided_history(ws, a.id).await?;
         let pairs = pairs(target, &items);
         let curve = curve(&pairs);
         // A target precision proposes the lowest threshold the decided items *back* (their
@@ -418,19 +423,7 @@ impl Tandem {
                 errs.iter().map(ToString::to_string).collect(),
             )
         })?;
-        let decided = self
-            .store
-            .decided_items(
-                ws,
-                &DecidedFilter {
-                    automation: a.id,
-                    version: None,
-                    reason: None,
-                    live_only: false,
-                    limit: HISTORY_LIMIT,
-                },
-            )
-            .await?;
+        let decided = self.decided_history(ws, a.id).await?;
         let decided_items = pairs(target, &decided).len();
         let artifacts = self
             .store
